@@ -1,0 +1,41 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { bearerToken, requireSession, sessionOf, type HttpApp } from '../server/http-app.js';
+import type { AuthService, Credentials } from './auth-service.js';
+
+// REST for accounts. Field rules (username pattern, password length) are checked by AuthService,
+// so that every interface refuses the same input with the same code.
+const CredentialsBody = Type.Object({
+  username: Type.String(),
+  password: Type.String(),
+  device: Type.Optional(Type.String()),
+});
+
+const credentialsView = (c: Credentials) => ({
+  user: { id: c.user.id, username: c.user.username },
+  token: c.token,
+  device: c.device,
+});
+
+export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
+  const authenticated = requireSession((token) => auth.authenticate(token));
+
+  app.post('/v1/auth/register', { schema: { body: CredentialsBody } }, async (request, reply) => {
+    const { username, password, device } = request.body;
+    return reply.code(201).send(credentialsView(await auth.register(username, password, device)));
+  });
+
+  app.post('/v1/auth/login', { schema: { body: CredentialsBody } }, async (request) => {
+    const { username, password, device } = request.body;
+    return credentialsView(await auth.login(username, password, device));
+  });
+
+  app.post('/v1/auth/logout', { preHandler: authenticated }, async (request, reply) => {
+    await auth.logout(bearerToken(request) ?? '');
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/me', { preHandler: authenticated }, (request) => {
+    const session = sessionOf(request);
+    return { user: { id: session.userId, username: session.username }, device: session.device };
+  });
+}

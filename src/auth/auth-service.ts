@@ -1,0 +1,90 @@
+import argon2 from 'argon2';
+import { createHash, randomBytes } from 'node:crypto';
+import { ParleyError } from '../core/errors.js';
+import { checkPassword, normalizeUsername } from '../core/names.js';
+import type { AuthStore, Session, User } from './auth-store.js';
+
+// Passwords: argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane). Tokens: 32 random
+// bytes, given to the client once and stored only as their SHA-256, so a copy of the database
+// holds nothing that logs anyone in.
+const ARGON2_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+const DEVICE_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const TOKEN_PREFIX = 'pt_';
+
+export interface Credentials {
+  readonly user: User;
+  readonly token: string;
+  readonly device: string;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** A device id as the client gave it, or a fresh one when it gave none. */
+function deviceOf(value: unknown): string {
+  if (value === undefined || value === null) return 'd-' + randomBytes(6).toString('base64url');
+  if (typeof value !== 'string' || !DEVICE_RE.test(value)) {
+    throw new ParleyError(
+      'invalid_request',
+      'A device id is 1 to 64 characters of A-Z, a-z, 0-9, "_", ".", ":" or "-".',
+    );
+  }
+  return value;
+}
+
+export class AuthService {
+  private readonly store: AuthStore;
+  /** Verified against when the username is unknown, so that timing does not reveal which names exist. */
+  private readonly decoyHash: Promise<string>;
+
+  constructor(store: AuthStore) {
+    this.store = store;
+    this.decoyHash = argon2.hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
+  }
+
+  async register(username: unknown, password: unknown, device?: unknown): Promise<Credentials> {
+    const name = normalizeUsername(username);
+    const secret = checkPassword(password);
+    const dev = deviceOf(device);
+    const user = await this.store.createUser(name, await argon2.hash(secret, ARGON2_OPTIONS));
+    return { user, device: dev, token: await this.openSession(user.id, dev) };
+  }
+
+  async login(username: unknown, password: unknown, device?: unknown): Promise<Credentials> {
+    if (typeof username !== 'string' || typeof password !== 'string') {
+      throw new ParleyError('invalid_credentials');
+    }
+    const dev = deviceOf(device);
+    const found = await this.store.findUserByUsername(username.toLowerCase());
+    const hash = found?.passwordHash ?? (await this.decoyHash);
+    const ok = await argon2.verify(hash, password);
+    if (!found || found.passwordHash === null || !ok) throw new ParleyError('invalid_credentials');
+    const user: User = { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
+    return { user, device: dev, token: await this.openSession(user.id, dev) };
+  }
+
+  /** Revokes the token's session at once. */
+  async logout(token: string): Promise<void> {
+    await this.store.deleteSession(hashToken(token));
+  }
+
+  /** The session behind a bearer token, or unauthenticated. */
+  async authenticate(token: string | undefined): Promise<Session> {
+    if (!token || !token.startsWith(TOKEN_PREFIX)) throw new ParleyError('unauthenticated');
+    const session = await this.store.findSession(hashToken(token));
+    if (!session) throw new ParleyError('unauthenticated');
+    return session;
+  }
+
+  private async openSession(userId: string, device: string): Promise<string> {
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    await this.store.putSession(hashToken(token), userId, device);
+    return token;
+  }
+}

@@ -1,0 +1,195 @@
+// The AuthStore contract suite: proves that a backend keeps usernames unique under concurrency,
+// creates users idempotently, and keeps at most one live session per (user, device).
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+
+import { ParleyError } from '../core/errors.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { StoreBundle } from '../messaging/message-store.contract.js';
+import type { User } from './auth-store.js';
+
+function tokenHash(): string {
+  return createHash('sha256').update(randomBytes(32)).digest('hex');
+}
+
+function isCode(code: ErrorCode): (err: unknown) => boolean {
+  return (err) => err instanceof ParleyError && err.code === code;
+}
+
+function byName(users: readonly User[]): string[] {
+  return users.map((u) => u.username).sort();
+}
+
+export function runAuthStoreContract(opts: { open: () => Promise<StoreBundle> }): void {
+  describe('AuthStore contract', () => {
+    let b: StoreBundle;
+
+    beforeEach(async () => {
+      b = await opts.open();
+    });
+
+    afterEach(async () => {
+      await b.close();
+    });
+
+    describe('users', () => {
+      it('creates a user with an id and its username', async () => {
+        const user = await b.auth.createUser('alice', null);
+        assert.equal(typeof user.id, 'string');
+        assert.ok(user.id.length > 0);
+        assert.equal(user.username, 'alice');
+        assert.equal(typeof user.createdAtMs, 'number');
+        const other = await b.auth.createUser('bob', null);
+        assert.notEqual(other.id, user.id);
+      });
+
+      it('rejects a taken username with username_taken and changes nothing', async () => {
+        const original = await b.auth.createUser('alice', 'hash-1');
+        await assert.rejects(b.auth.createUser('alice', 'hash-2'), isCode('username_taken'));
+
+        assert.equal((await b.auth.findUsersByUsernames(['alice'])).length, 1);
+        const found = await b.auth.findUserByUsername('alice');
+        assert.equal(found?.id, original.id);
+        assert.equal(found?.passwordHash, 'hash-1');
+      });
+
+      it('lets exactly one of concurrent createUser calls for one name succeed', async () => {
+        const settled = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) => b.auth.createUser('carol', `hash-${i}`)),
+        );
+        const won = settled.filter((s) => s.status === 'fulfilled');
+        const lost = settled.filter((s) => s.status === 'rejected');
+        assert.equal(won.length, 1);
+        for (const s of lost) assert.ok(isCode('username_taken')(s.reason), String(s.reason));
+
+        const found = await b.auth.findUsersByUsernames(['carol']);
+        assert.equal(found.length, 1);
+        assert.equal(found[0]?.id, won[0]?.value.id);
+      });
+
+      it('finds a user by username with its password hash', async () => {
+        const withPassword = await b.auth.createUser('alice', '$argon2id$v=19$m=19456,t=2,p=1$x$y');
+        await b.auth.createUser('bob', null);
+
+        const alice = await b.auth.findUserByUsername('alice');
+        assert.equal(alice?.id, withPassword.id);
+        assert.equal(alice?.username, 'alice');
+        assert.equal(alice?.passwordHash, '$argon2id$v=19$m=19456,t=2,p=1$x$y');
+        assert.equal((await b.auth.findUserByUsername('bob'))?.passwordHash, null);
+        assert.equal(await b.auth.findUserByUsername('nobody'), null);
+      });
+
+      it('finds by usernames and by ids only the users that exist', async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const bob = await b.auth.createUser('bob', null);
+        await b.auth.createUser('carol', null);
+
+        const byNames = await b.auth.findUsersByUsernames(['bob', 'nobody', 'alice']);
+        assert.deepEqual(byName(byNames), ['alice', 'bob']);
+        const byIds = await b.auth.getUsers([bob.id, 'u-no-such-user', alice.id]);
+        assert.deepEqual(byName(byIds), ['alice', 'bob']);
+        assert.deepEqual(byIds.map((u) => u.id).sort(), [alice.id, bob.id].sort());
+        assert.deepEqual(await b.auth.findUsersByUsernames([]), []);
+        assert.deepEqual(await b.auth.getUsers([]), []);
+      });
+    });
+
+    describe('ensureUsers', () => {
+      it('creates the missing users without password and returns all in the order asked', async () => {
+        const existing = await b.auth.createUser('bob', 'hash-bob');
+        const users = await b.auth.ensureUsers(['zed', 'bob', 'amy']);
+        assert.deepEqual(
+          users.map((u) => u.username),
+          ['zed', 'bob', 'amy'],
+        );
+        assert.equal(users[1]?.id, existing.id);
+
+        assert.equal((await b.auth.findUserByUsername('zed'))?.passwordHash, null);
+        assert.equal((await b.auth.findUserByUsername('amy'))?.passwordHash, null);
+        assert.equal((await b.auth.findUserByUsername('bob'))?.passwordHash, 'hash-bob');
+      });
+
+      it('is idempotent', async () => {
+        const first = await b.auth.ensureUsers(['amy', 'zed']);
+        const second = await b.auth.ensureUsers(['zed', 'amy']);
+        assert.deepEqual(
+          second.map((u) => u.id),
+          [first[1]?.id, first[0]?.id],
+        );
+        assert.equal((await b.auth.findUsersByUsernames(['amy', 'zed'])).length, 2);
+      });
+
+      it('never fails when called concurrently for the same names', async () => {
+        const names = ['p', 'q', 'r', 's'];
+        const calls = Array.from({ length: 20 }, (_, i) =>
+          b.auth.ensureUsers(i % 2 ? names : [...names].reverse()),
+        );
+        const results = await Promise.all(calls);
+
+        const idOf = new Map<string, string>();
+        for (const users of results) {
+          assert.equal(users.length, names.length);
+          for (const u of users) {
+            const seen = idOf.get(u.username);
+            if (seen === undefined) idOf.set(u.username, u.id);
+            else assert.equal(u.id, seen, `one id for ${u.username}`);
+          }
+        }
+        const stored = await b.auth.findUsersByUsernames(names);
+        assert.deepEqual(byName(stored), names);
+        for (const u of stored) assert.equal(u.id, idOf.get(u.username));
+      });
+    });
+
+    describe('sessions', () => {
+      it('finds a stored session by its token hash', async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const hash = tokenHash();
+        await b.auth.putSession(hash, alice.id, 'phone');
+
+        const session = await b.auth.findSession(hash);
+        assert.ok(session);
+        assert.equal(session.userId, alice.id);
+        assert.equal(session.username, 'alice');
+        assert.equal(session.device, 'phone');
+        assert.equal(typeof session.createdAtMs, 'number');
+        assert.equal(await b.auth.findSession(tokenHash()), null);
+      });
+
+      it('replaces the session of the same (user, device) and keeps the others', async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const bob = await b.auth.createUser('bob', null);
+        const [oldPhone, laptop, bobPhone, newPhone] = [
+          tokenHash(),
+          tokenHash(),
+          tokenHash(),
+          tokenHash(),
+        ];
+        await b.auth.putSession(oldPhone, alice.id, 'phone');
+        await b.auth.putSession(laptop, alice.id, 'laptop');
+        await b.auth.putSession(bobPhone, bob.id, 'phone');
+        await b.auth.putSession(newPhone, alice.id, 'phone');
+
+        assert.equal(await b.auth.findSession(oldPhone), null, 'old token stops working');
+        assert.equal((await b.auth.findSession(newPhone))?.device, 'phone');
+        assert.equal((await b.auth.findSession(laptop))?.userId, alice.id);
+        assert.equal((await b.auth.findSession(bobPhone))?.userId, bob.id);
+      });
+
+      it('deletes a session, reporting whether one was removed', async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const hash = tokenHash();
+        const other = tokenHash();
+        await b.auth.putSession(hash, alice.id, 'phone');
+        await b.auth.putSession(other, alice.id, 'laptop');
+
+        assert.equal(await b.auth.deleteSession(hash), true);
+        assert.equal(await b.auth.findSession(hash), null);
+        assert.equal(await b.auth.deleteSession(hash), false);
+        assert.equal(await b.auth.deleteSession(tokenHash()), false);
+        assert.equal((await b.auth.findSession(other))?.device, 'laptop');
+      });
+    });
+  });
+}

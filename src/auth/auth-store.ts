@@ -1,0 +1,45 @@
+// The AuthStore seam: accounts and login sessions.
+//
+// Contract (every backend; proven by auth-store.contract.ts):
+// - Usernames are unique. createUser with a taken username rejects with `username_taken` and
+//   changes nothing. Usernames reach the store already case-folded.
+// - A session is keyed by the SHA-256 of its token; the token itself is never stored. There is at
+//   most one session per (user, device): putSession replaces the older one, whose token stops
+//   working at once.
+// - deleteSession makes the token unusable immediately; it reports whether one was removed.
+// - ensureUsers creates the missing users (without password, so they cannot log in) and returns
+//   all of them, in the order asked. Concurrent calls for the same name never fail.
+
+export interface User {
+  readonly id: string;
+  readonly username: string;
+  readonly createdAtMs: number;
+}
+
+export interface UserWithSecret extends User {
+  /** argon2id PHC string, or null for an account that cannot log in (seed open mode). */
+  readonly passwordHash: string | null;
+}
+
+export interface Session {
+  readonly userId: string;
+  readonly username: string;
+  readonly device: string;
+  readonly createdAtMs: number;
+}
+
+export interface AuthStore {
+  createUser(username: string, passwordHash: string | null): Promise<User>;
+  ensureUsers(usernames: readonly string[]): Promise<User[]>;
+  findUserByUsername(username: string): Promise<UserWithSecret | null>;
+  /** The users that exist among these names, in no particular order. */
+  findUsersByUsernames(usernames: readonly string[]): Promise<User[]>;
+  /** The users that exist among these ids, in no particular order. */
+  getUsers(ids: readonly string[]): Promise<User[]>;
+
+  putSession(tokenHash: string, userId: string, device: string): Promise<void>;
+  findSession(tokenHash: string): Promise<Session | null>;
+  deleteSession(tokenHash: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,5 @@
+export { AuthService, hashToken } from './auth-service.js';
+export type { Credentials } from './auth-service.js';
+export { UserDirectory } from './user-directory.js';
+export type { AuthStore, Session, User, UserWithSecret } from './auth-store.js';
+export { registerAuthRoutes } from './auth-routes.js';

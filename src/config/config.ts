@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
+
+// Configuration flows one way: environment variables and CLI flags become one validated,
+// deep-frozen Config at start. Every setting has an environment variable PARLEY_<NAME> and a flag
+// --<name>; a flag wins over the environment. A bad value stops the start with a message naming
+// the setting, what it accepts and what it got.
+
+export type SeedApiMode = 'open' | 'auth';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly node: { readonly id: string };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly seedApi: SeedApiMode;
+  };
+  readonly store: {
+    readonly kind: 'sqlite';
+    readonly dataDir: string;
+    readonly file: string;
+    readonly synchronous: 'normal' | 'full';
+  };
+  readonly log: { readonly level: LogLevel };
+  readonly limits: Limits;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+interface Setting<T> {
+  /** The flag name; the environment variable is PARLEY_ + its upper snake case. */
+  readonly name: string;
+  readonly help: string;
+  readonly fallback: T;
+  /** Returns the parsed value, or a string saying what is accepted. */
+  readonly parse: (raw: string) => T | { readonly expected: string };
+}
+
+const int = (min: number, max: number) => (raw: string) => {
+  const n = Number(raw);
+  return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max
+    ? n
+    : { expected: `an integer from ${min} to ${max}` };
+};
+
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string) =>
+    (values as string[]).includes(raw) ? (raw as T) : { expected: `one of ${values.join(', ')}` };
+
+const text = (raw: string) => (raw.trim() !== '' ? raw : { expected: 'a non-empty string' });
+
+const limit = (name: string, key: keyof Limits, help: string, max: number): Setting<number> => ({
+  name,
+  help,
+  fallback: DEFAULT_LIMITS[key],
+  parse: int(1, max),
+});
+
+export const SETTINGS = {
+  port: {
+    name: 'port',
+    help: 'HTTP port (0 picks a free one)',
+    fallback: 8080,
+    parse: int(0, 65535),
+  },
+  host: { name: 'host', help: 'address to listen on', fallback: '0.0.0.0', parse: text },
+  dataDir: {
+    name: 'data-dir',
+    help: 'directory of the embedded database',
+    fallback: './data',
+    parse: text,
+  },
+  seedApi: {
+    name: 'seed-api',
+    help: 'seed API access: "auth" needs a bearer token, "open" needs none (as the seeds)',
+    fallback: 'auth',
+    parse: oneOf<SeedApiMode>('open', 'auth'),
+  },
+  logLevel: {
+    name: 'log-level',
+    help: 'log level',
+    fallback: 'info',
+    parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  nodeId: {
+    name: 'node-id',
+    help: "this node's id (generated if unset)",
+    fallback: '',
+    parse: text,
+  },
+  sqliteSynchronous: {
+    name: 'sqlite-synchronous',
+    help: '"normal" survives a process crash; "full" also survives power loss, slower',
+    fallback: 'normal',
+    parse: oneOf('normal', 'full'),
+  },
+  httpBodyBytesMax: limit(
+    'http-body-bytes-max',
+    'httpBodyBytesMax',
+    'largest HTTP request body',
+    64 << 20,
+  ),
+  messageBodyBytesMax: limit(
+    'message-body-bytes-max',
+    'messageBodyBytesMax',
+    'largest message body (JSON bytes)',
+    16 << 20,
+  ),
+  textCharsMax: limit('text-chars-max', 'textCharsMax', 'longest message text', 1 << 20),
+  pullCountMax: limit('pull-count-max', 'pullCountMax', 'largest page of a pull', 10_000),
+  groupMembersMax: limit(
+    'group-members-max',
+    'groupMembersMax',
+    'most members of a group',
+    1_000_000,
+  ),
+  commitBatchMax: limit('commit-batch-max', 'commitBatchMax', 'most sends in one commit', 100_000),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+type Raw = {
+  [K in keyof Settings]: ReturnType<Settings[K]['parse']> extends infer R
+    ? Exclude<R, { expected: string }>
+    : never;
+};
+
+export const envName = (flag: string): string => 'PARLEY_' + flag.toUpperCase().replace(/-/g, '_');
+
+/**
+ * Builds the Config from the environment and parsed flags (flag name → string value).
+ * Throws ConfigError listing every bad value at once.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  flags: Readonly<Record<string, string | undefined>> = {},
+): Config {
+  const problems: string[] = [];
+  const raw = {} as Record<string, unknown>;
+  for (const [key, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const env_ = envName(setting.name);
+    const fromFlag = flags[setting.name];
+    const value = fromFlag ?? env[env_];
+    if (value === undefined || value === '') {
+      raw[key] = setting.fallback;
+      continue;
+    }
+    const parsed = setting.parse(value);
+    if (typeof parsed === 'object' && parsed !== null && 'expected' in parsed) {
+      const source = fromFlag !== undefined ? `--${setting.name}` : env_;
+      problems.push(`${source}: expected ${String(parsed.expected)}, got ${JSON.stringify(value)}`);
+    } else {
+      raw[key] = parsed;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return build(raw as Raw);
+}
+
+function build(raw: Raw): Config {
+  const dataDir = resolve(raw.dataDir);
+  return deepFreeze({
+    node: { id: raw.nodeId !== '' ? raw.nodeId : 'node-' + randomBytes(4).toString('hex') },
+    http: { host: raw.host, port: raw.port, seedApi: raw.seedApi },
+    store: {
+      kind: 'sqlite' as const,
+      dataDir,
+      file: join(dataDir, 'parley.db'),
+      synchronous: raw.sqliteSynchronous,
+    },
+    log: { level: raw.logLevel },
+    limits: {
+      ...DEFAULT_LIMITS,
+      httpBodyBytesMax: raw.httpBodyBytesMax,
+      messageBodyBytesMax: raw.messageBodyBytesMax,
+      textCharsMax: raw.textCharsMax,
+      pullCountMax: raw.pullCountMax,
+      groupMembersMax: raw.groupMembersMax,
+      commitBatchMax: raw.commitBatchMax,
+    },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** One line per setting, for `parley --help`. */
+export function describeSettings(): string {
+  return Object.values(SETTINGS as Record<string, Setting<unknown>>)
+    .map(
+      (s) =>
+        `  --${s.name.padEnd(24)} ${envName(s.name).padEnd(32)} ${s.help} (default ${JSON.stringify(s.fallback) ?? 'none'})`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,108 @@
+// The one catalogue of Parley's coded errors. Every error a client can see is listed here, with
+// the HTTP status it maps to and whether retrying the same request may succeed (`temporary`).
+// Transports (HTTP, WebSocket, gRPC) translate a ParleyError; they never invent codes of their own.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly temporary: boolean;
+  readonly message: string;
+}
+
+export const ERRORS = {
+  invalid_json: { status: 400, temporary: false, message: 'The request body is not valid JSON.' },
+  invalid_request: { status: 400, temporary: false, message: 'The request is malformed.' },
+  invalid_username: {
+    status: 400,
+    temporary: false,
+    message: 'A username is 1 to 32 characters of a-z, 0-9, "_", "." or "-".',
+  },
+  invalid_password: {
+    status: 400,
+    temporary: false,
+    message: 'A password is 8 to 256 characters long.',
+  },
+  invalid_chat: { status: 400, temporary: false, message: 'The chat name is not valid.' },
+  unauthenticated: {
+    status: 401,
+    temporary: false,
+    message: 'A valid bearer token is required.',
+  },
+  invalid_credentials: {
+    status: 401,
+    temporary: false,
+    message: 'The username or password is wrong.',
+  },
+  forbidden: { status: 403, temporary: false, message: 'This action is not allowed.' },
+  not_member: {
+    status: 403,
+    temporary: false,
+    message: 'Only members of the conversation may do this.',
+  },
+  sender_mismatch: {
+    status: 403,
+    temporary: false,
+    message: 'The sender must be the authenticated user.',
+  },
+  not_found: { status: 404, temporary: false, message: 'No such route.' },
+  user_not_found: { status: 404, temporary: false, message: 'No such user.' },
+  conversation_not_found: {
+    status: 404,
+    temporary: false,
+    message: 'No such conversation.',
+  },
+  username_taken: { status: 409, temporary: false, message: 'That username is taken.' },
+  ref_reused: {
+    status: 409,
+    temporary: false,
+    message: 'This ref was already used for a message in another conversation.',
+  },
+  payload_too_large: {
+    status: 413,
+    temporary: false,
+    message: 'The request body is too large.',
+  },
+  body_too_large: { status: 413, temporary: false, message: 'The message body is too large.' },
+  too_many_members: {
+    status: 422,
+    temporary: false,
+    message: 'The conversation would exceed its member limit.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    temporary: false,
+    message: 'The content type is not supported.',
+  },
+  rate_limited: { status: 429, temporary: true, message: 'Too many requests; slow down.' },
+  internal: { status: 500, temporary: true, message: 'Internal error.' },
+  unavailable: { status: 503, temporary: true, message: 'The service is shutting down.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ParleyError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly temporary: boolean;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    const spec: ErrorSpec = ERRORS[code];
+    super(message ?? spec.message, options);
+    this.name = 'ParleyError';
+    this.code = code;
+    this.status = spec.status;
+    this.temporary = spec.temporary;
+  }
+}
+
+export function isParleyError(err: unknown): err is ParleyError {
+  return err instanceof ParleyError;
+}
+
+/** The shape every transport puts on the wire for an error. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+export function errorBody(err: ParleyError): ErrorBody {
+  return { error: { code: err.code, message: err.message } };
+}

@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  describeSettings,
+  loadConfig,
+  SETTINGS,
+  type Config,
+} from './config/index.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { AuthService, UserDirectory, registerAuthRoutes } from './auth/index.js';
+import {
+  GroupCommitter,
+  MessagingService,
+  SeedApi,
+  registerMessagingRoutes,
+  registerSeedRoutes,
+} from './messaging/index.js';
+import { createHttpApp } from './server/index.js';
+import { openSqliteStores } from './storage/sqlite/index.js';
+
+// The composition root: the only file that picks backends and wires capabilities together.
+
+export interface RunningParley {
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  /** Stops accepting, lets in-flight requests and commits finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startParley(config: Config, logger?: Logger): Promise<RunningParley> {
+  const log = logger ?? createLogger(config.log.level, config.node.id);
+  const stores = await openStores(config);
+  const users = new UserDirectory(stores.auth);
+  const auth = new AuthService(stores.auth);
+  const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax);
+  const messaging = new MessagingService({
+    store: stores.messages,
+    committer,
+    users,
+    limits: config.limits,
+  });
+  const seed = new SeedApi({
+    mode: config.http.seedApi,
+    messaging,
+    store: stores.messages,
+    users,
+    limits: config.limits,
+  });
+  const authenticate = (token: string | undefined) => auth.authenticate(token);
+
+  const app = createHttpApp({ bodyBytesMax: config.limits.httpBodyBytesMax, logger: log });
+  registerAuthRoutes(app, auth);
+  registerMessagingRoutes(app, { messaging, users, authenticate });
+  registerSeedRoutes(app, {
+    seed,
+    mode: config.http.seedApi,
+    authenticate,
+    bodyBytesMax: config.limits.httpBodyBytesMax,
+  });
+
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const host =
+    config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info(
+    { port, url, store: config.store.kind, seedApi: config.http.seedApi },
+    'parley listening',
+  );
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    config,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await committer.flush();
+        await stores.close();
+        log.info('parley stopped');
+      })()),
+  };
+}
+
+function openStores(config: Config) {
+  switch (config.store.kind) {
+    case 'sqlite':
+      return openSqliteStores({ file: config.store.file, synchronous: config.store.synchronous });
+  }
+}
+
+const USAGE = `Usage: parley <command> [flags]
+
+Commands:
+  serve     start the server (the default)
+  help      show this help
+
+Every flag also reads from the environment variable shown beside it; a flag wins.
+${describeSettings()}
+`;
+
+/** The `parley` command line. Returns the process exit code for commands that end. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const options = Object.fromEntries(
+    Object.values(SETTINGS).map((s) => [s.name, { type: 'string' as const }]),
+  );
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    process.stderr.write(`parley: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const command = parsed.positionals[0] ?? 'serve';
+  if (parsed.values.help || command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`parley: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    const { help, ...flags } = parsed.values;
+    void help;
+    config = loadConfig(process.env, flags);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const server = await startParley(config);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.close();
+  return 0;
+}

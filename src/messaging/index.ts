@@ -1,0 +1,24 @@
+export { MessagingService, checkRoomName } from './messaging-service.js';
+export type { Caller, SendOutcome, StoredListener, MessagingDeps } from './messaging-service.js';
+export { GroupCommitter } from './group-commit.js';
+export { SeedApi, parseChat, SEED_DEVICE } from './seed-api.js';
+export type { SeedMode, SeedPage, SeedMessage } from './seed-api.js';
+export { registerMessagingRoutes, messageView } from './messaging-routes.js';
+export { registerSeedRoutes } from './seed-routes.js';
+export { validateBody, validateRef } from './message-body.js';
+export type {
+  AppendRequest,
+  AppendResult,
+  Conversation,
+  ConversationKind,
+  ConversationView,
+  Member,
+  MemberRole,
+  MessageBody,
+  MessageStore,
+  NewGroup,
+  Page,
+  SeqPage,
+  StoredMessage,
+  TimePage,
+} from './message-store.js';

@@ -1,0 +1,733 @@
+// The MessageStore contract suite: proves that a backend keeps seqs dense under concurrency, dedupes
+// by ref, enforces membership, pages by seq and by time without gaps, and tracks watermarks.
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+
+import type { AuthStore } from '../auth/auth-store.js';
+import { ParleyError } from '../core/errors.js';
+import type { ErrorCode } from '../core/errors.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  MessageBody,
+  MessageStore,
+  StoredMessage,
+} from './message-store.js';
+
+/** What a backend's test hands to the contract suites: one fresh, empty store. */
+export interface StoreBundle {
+  messages: MessageStore;
+  auth: AuthStore;
+  close(): Promise<void>;
+}
+
+// Backward paging from "the end": a bound above any real seq.
+const SEQ_END = Number.MAX_SAFE_INTEGER;
+// Pages stay within the server's pull cap so no backend has to serve larger ones.
+const PAGE_MAX = 100;
+
+function text(t: string): MessageBody {
+  return { kind: 'text', text: t };
+}
+
+function req(
+  conversationId: string,
+  senderId: string,
+  ref: string,
+  t: string,
+  device = 'd1',
+): AppendRequest {
+  return { conversationId, senderId, device, ref, body: text(t) };
+}
+
+function expectOk(r: AppendResult | undefined): { message: StoredMessage; duplicate: boolean } {
+  assert.ok(r, 'missing append result');
+  if (!r.ok) assert.fail(`expected ok, got error ${r.error.code}`);
+  return r;
+}
+
+function expectError(r: AppendResult | undefined): ErrorCode {
+  assert.ok(r, 'missing append result');
+  if (r.ok) assert.fail(`expected an error, got ok seq ${r.message.seq}`);
+  assert.ok(r.error instanceof ParleyError, 'append error is a ParleyError');
+  return r.error.code;
+}
+
+function isCode(code: ErrorCode): (err: unknown) => boolean {
+  return (err) => err instanceof ParleyError && err.code === code;
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i <= to; i++) out.push(i);
+  return out;
+}
+
+function seqs(messages: readonly StoredMessage[]): number[] {
+  return messages.map((m) => m.seq);
+}
+
+// A small seeded PRNG, so the interleavings are varied but every run is the same.
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function runMessageStoreContract(opts: { open: () => Promise<StoreBundle> }): void {
+  describe('MessageStore contract', () => {
+    let b: StoreBundle;
+
+    beforeEach(async () => {
+      b = await opts.open();
+    });
+
+    afterEach(async () => {
+      await b.close();
+    });
+
+    async function makeUsers<const N extends readonly string[]>(
+      ...names: N
+    ): Promise<{ -readonly [K in keyof N]: string }> {
+      const ids: string[] = [];
+      for (const name of names) ids.push((await b.auth.createUser(name, null)).id);
+      return ids as { -readonly [K in keyof N]: string };
+    }
+
+    async function group(ownerId: string, memberIds: readonly string[]): Promise<string> {
+      const c = await b.messages.createGroup({ title: 'g', ownerId, memberIds });
+      return c.id;
+    }
+
+    async function sendOne(
+      conversationId: string,
+      senderId: string,
+      ref: string,
+    ): Promise<StoredMessage> {
+      const [r] = await b.messages.append([req(conversationId, senderId, ref, `text ${ref}`)]);
+      return expectOk(r).message;
+    }
+
+    async function lastSeq(conversationId: string): Promise<number> {
+      const c = await b.messages.getConversation(conversationId);
+      assert.ok(c, 'conversation exists');
+      return c.lastSeq;
+    }
+
+    /** Every message of the conversation, by forward seq paging in pages of PAGE_MAX. */
+    async function readAll(conversationId: string): Promise<StoredMessage[]> {
+      const out: StoredMessage[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await b.messages.pageBySeq(conversationId, { after, limit: PAGE_MAX });
+        out.push(...page.messages);
+        const last = page.messages.at(-1);
+        if (!page.hasMore || !last) return out;
+        after = last.seq;
+      }
+    }
+
+    describe('seq allocation', () => {
+      it('keeps seqs dense 1..1000 under 1,000 concurrent sends into one conversation', async () => {
+        const [u1, u2, u3, u4] = await makeUsers('s1', 's2', 's3', 's4');
+        const senders = [u1, u2, u3, u4];
+        const conv = await group(u1, [u2, u3, u4]);
+
+        // Mixed batch sizes, mostly single sends, adding up to exactly 1,000 messages.
+        const sizes = [1, 1, 3, 1, 7, 1, 2, 1, 1, 12];
+        const batches: AppendRequest[][] = [];
+        let n = 0;
+        for (let i = 0; n < 1000; i++) {
+          const size = Math.min(sizes[i % sizes.length] ?? 1, 1000 - n);
+          const batch: AppendRequest[] = [];
+          for (let k = 0; k < size; k++, n++) {
+            const sender = senders[n % senders.length] ?? u1;
+            batch.push(req(conv, sender, `r${n}`, `m${n}`, n % 2 === 0 ? 'd1' : 'd2'));
+          }
+          batches.push(batch);
+        }
+        assert.ok(batches.some((x) => x.length === 1) && batches.some((x) => x.length > 1));
+
+        const results = await Promise.all(batches.map((batch) => b.messages.append(batch)));
+
+        const bySeq = new Map<number, { id: string; req: AppendRequest }>();
+        results.forEach((batchResults, i) => {
+          const batch = batches[i] ?? [];
+          assert.equal(batchResults.length, batch.length, 'one result per request');
+          let prev = 0;
+          batchResults.forEach((r, k) => {
+            const { message, duplicate } = expectOk(r);
+            assert.equal(duplicate, false);
+            assert.ok(message.seq > prev, 'seq follows batch order within the conversation');
+            prev = message.seq;
+            assert.equal(bySeq.has(message.seq), false, `seq ${message.seq} given twice`);
+            bySeq.set(message.seq, { id: message.id, req: batch[k] as AppendRequest });
+          });
+        });
+        assert.deepEqual(
+          [...bySeq.keys()].sort((x, y) => x - y),
+          range(1, 1000),
+        );
+
+        const all = await readAll(conv);
+        assert.deepEqual(seqs(all), range(1, 1000));
+        for (const m of all) {
+          const sent = bySeq.get(m.seq);
+          assert.ok(sent);
+          assert.equal(m.id, sent.id);
+          assert.equal(m.conversationId, conv);
+          assert.equal(m.senderId, sent.req.senderId);
+          assert.equal(m.device, sent.req.device);
+          assert.deepEqual(m.body, sent.req.body);
+        }
+        assert.equal(await lastSeq(conv), 1000);
+      });
+
+      it('keeps seqs dense per conversation under concurrent batches spanning 20 conversations', async () => {
+        const [owner, other] = await makeUsers('owner', 'other');
+        const convs: string[] = [];
+        for (let c = 0; c < 20; c++) convs.push(await group(owner, [other]));
+
+        // 20 x 50 messages, shuffled, then cut into batches of 1..40 items fired at once.
+        const items: AppendRequest[] = [];
+        for (let c = 0; c < 20; c++) {
+          for (let m = 0; m < 50; m++) {
+            const conv = convs[c] ?? '';
+            items.push(req(conv, m % 2 ? owner : other, `c${c}-m${m}`, `c${c} m${m}`));
+          }
+        }
+        const rand = mulberry32(42);
+        for (let i = items.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [items[i], items[j]] = [items[j] as AppendRequest, items[i] as AppendRequest];
+        }
+        const batches: AppendRequest[][] = [];
+        for (let i = 0; i < items.length;) {
+          const size = 1 + Math.floor(rand() * 40);
+          batches.push(items.slice(i, i + size));
+          i += size;
+        }
+        assert.ok(
+          batches.some((x) => new Set(x.map((r) => r.conversationId)).size < x.length),
+          'some batch holds several messages of one conversation',
+        );
+
+        const results = await Promise.all(batches.map((batch) => b.messages.append(batch)));
+
+        const seqsByConv = new Map<string, number[]>();
+        results.forEach((batchResults, i) => {
+          const batch = batches[i] ?? [];
+          assert.equal(batchResults.length, batch.length);
+          const lastInBatch = new Map<string, number>();
+          batchResults.forEach((r, k) => {
+            const { message } = expectOk(r);
+            const conv = batch[k]?.conversationId ?? '';
+            assert.equal(message.conversationId, conv);
+            assert.ok(
+              message.seq > (lastInBatch.get(conv) ?? 0),
+              'within a batch, one conversation’s items take seqs in batch order',
+            );
+            lastInBatch.set(conv, message.seq);
+            seqsByConv.set(conv, [...(seqsByConv.get(conv) ?? []), message.seq]);
+          });
+        });
+
+        for (const conv of convs) {
+          const given = (seqsByConv.get(conv) ?? []).sort((x, y) => x - y);
+          assert.deepEqual(given, range(1, 50), `append seqs of ${conv}`);
+          assert.deepEqual(seqs(await readAll(conv)), range(1, 50), `stored seqs of ${conv}`);
+          assert.equal(await lastSeq(conv), 50);
+        }
+      });
+
+      it('makes atUs strictly increasing with seq within a conversation', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const batches: AppendRequest[][] = [];
+        for (let i = 0; i < 10; i++) {
+          batches.push([0, 1, 2].map((k) => req(conv, k % 2 ? a : c, `r${i}-${k}`, `t${i}-${k}`)));
+        }
+        const results = (await Promise.all(batches.map((x) => b.messages.append(x)))).flat();
+        const appended = results.map((r) => expectOk(r).message).sort((x, y) => x.seq - y.seq);
+
+        const stored = await readAll(conv);
+        assert.deepEqual(seqs(stored), range(1, 30));
+        for (let i = 1; i < stored.length; i++) {
+          const prev = stored[i - 1] as StoredMessage;
+          const cur = stored[i] as StoredMessage;
+          assert.ok(cur.atUs > prev.atUs, `atUs of seq ${cur.seq} > atUs of seq ${prev.seq}`);
+          assert.equal(cur.atUs, appended[i]?.atUs, 'append reports the stored atUs');
+        }
+      });
+    });
+
+    describe('dedupe by ref', () => {
+      it('returns the original message with duplicate:true for a repeated ref in a later batch', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const first = await sendOne(conv, a, 'ref-1');
+
+        const [again] = await b.messages.append([
+          { conversationId: conv, senderId: a, device: 'd1', ref: 'ref-1', body: text('changed') },
+        ]);
+        const dup = expectOk(again);
+        assert.equal(dup.duplicate, true);
+        assert.equal(dup.message.id, first.id);
+        assert.equal(dup.message.seq, first.seq);
+        assert.equal(dup.message.atUs, first.atUs);
+        assert.deepEqual(dup.message.body, first.body);
+
+        assert.equal(await lastSeq(conv), 1);
+        assert.deepEqual(seqs(await readAll(conv)), [1]);
+      });
+
+      it('treats a twin later in the same batch as a duplicate of the earlier one', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const results = await b.messages.append([
+          req(conv, a, 'twin', 'one'),
+          req(conv, c, 'other', 'two'),
+          req(conv, a, 'twin', 'one again'),
+        ]);
+        const first = expectOk(results[0]);
+        const second = expectOk(results[1]);
+        const twin = expectOk(results[2]);
+        assert.equal(first.duplicate, false);
+        assert.equal(second.duplicate, false);
+        assert.equal(twin.duplicate, true);
+        assert.equal(twin.message.id, first.message.id);
+        assert.equal(twin.message.seq, first.message.seq);
+        assert.equal(twin.message.atUs, first.message.atUs);
+        assert.deepEqual([first.message.seq, second.message.seq], [1, 2]);
+
+        assert.equal(await lastSeq(conv), 2);
+        assert.deepEqual(seqs(await readAll(conv)), [1, 2]);
+      });
+
+      it('stores the same ref from another device or another sender as a new message', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const original = await sendOne(conv, a, 'shared');
+        const results = await b.messages.append([
+          req(conv, a, 'shared', 'from phone', 'phone'),
+          req(conv, c, 'shared', 'from c'),
+        ]);
+        const otherDevice = expectOk(results[0]);
+        const otherSender = expectOk(results[1]);
+        assert.equal(otherDevice.duplicate, false);
+        assert.equal(otherSender.duplicate, false);
+        assert.notEqual(otherDevice.message.id, original.id);
+        assert.notEqual(otherSender.message.id, original.id);
+        assert.deepEqual([otherDevice.message.seq, otherSender.message.seq], [2, 3]);
+        assert.equal(await lastSeq(conv), 3);
+      });
+
+      it('refuses the same ref sent to another conversation with ref_reused and stores nothing', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv1 = await group(a, [c]);
+        const conv2 = await group(a, [c]);
+        await sendOne(conv1, a, 'moved');
+
+        const [r] = await b.messages.append([req(conv2, a, 'moved', 'elsewhere')]);
+        assert.equal(expectError(r), 'ref_reused');
+        assert.equal(await lastSeq(conv2), 0);
+        assert.deepEqual(await readAll(conv2), []);
+        assert.equal(await lastSeq(conv1), 1);
+      });
+
+      it('refuses a ref reused for another conversation within the same batch', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv1 = await group(a, [c]);
+        const conv2 = await group(a, [c]);
+        const results = await b.messages.append([
+          req(conv1, a, 'same', 'first'),
+          req(conv2, a, 'same', 'second'),
+        ]);
+        assert.equal(expectOk(results[0]).message.seq, 1);
+        assert.equal(expectError(results[1]), 'ref_reused');
+        assert.equal(await lastSeq(conv2), 0);
+      });
+    });
+
+    describe('membership on append', () => {
+      it('refuses a non-member with not_member without consuming a seq or failing the batch', async () => {
+        const [a, c, outsider] = await makeUsers('a', 'c', 'outsider');
+        const conv = await group(a, [c]);
+        const results = await b.messages.append([
+          req(conv, a, 'a1', 'hello'),
+          req(conv, outsider, 'o1', 'intrusion'),
+          req(conv, c, 'c1', 'hi'),
+        ]);
+        assert.equal(results.length, 3);
+        assert.equal(expectOk(results[0]).message.seq, 1);
+        assert.equal(expectError(results[1]), 'not_member');
+        assert.equal(expectOk(results[2]).message.seq, 2);
+
+        const next = await sendOne(conv, a, 'a2');
+        assert.equal(next.seq, 3);
+        const stored = await readAll(conv);
+        assert.deepEqual(seqs(stored), [1, 2, 3]);
+        assert.ok(stored.every((m) => m.senderId !== outsider));
+      });
+
+      it('refuses an unknown conversation with conversation_not_found', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const results = await b.messages.append([
+          req('c-no-such-conversation', a, 'x1', 'lost'),
+          req(conv, a, 'x2', 'found'),
+        ]);
+        assert.equal(expectError(results[0]), 'conversation_not_found');
+        assert.equal(expectOk(results[1]).message.seq, 1);
+      });
+    });
+
+    describe('paging', () => {
+      async function conversationOf25(): Promise<{ conv: string; sent: StoredMessage[] }> {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const sent: StoredMessage[] = [];
+        // Five batches of five, so several messages share one transaction.
+        for (let i = 0; i < 5; i++) {
+          const batch = range(0, 4).map((k) => req(conv, k % 2 ? a : c, `p${i}-${k}`, `${i}.${k}`));
+          for (const r of await b.messages.append(batch)) sent.push(expectOk(r).message);
+        }
+        assert.deepEqual(seqs(sent), range(1, 25));
+        return { conv, sent };
+      }
+
+      it('pages forward by seq with an exclusive after bound', async () => {
+        const { conv, sent } = await conversationOf25();
+        const p1 = await b.messages.pageBySeq(conv, { after: 0, limit: 10 });
+        assert.deepEqual(seqs(p1.messages), range(1, 10));
+        assert.equal(p1.hasMore, true);
+        const p2 = await b.messages.pageBySeq(conv, { after: 10, limit: 10 });
+        assert.deepEqual(seqs(p2.messages), range(11, 20));
+        assert.equal(p2.hasMore, true);
+        const p3 = await b.messages.pageBySeq(conv, { after: 20, limit: 10 });
+        assert.deepEqual(seqs(p3.messages), range(21, 25));
+        assert.equal(p3.hasMore, false);
+
+        const all = [...p1.messages, ...p2.messages, ...p3.messages];
+        assert.deepEqual(
+          all.map((m) => m.id),
+          sent.map((m) => m.id),
+        );
+      });
+
+      it('pages backward by seq from the end, each page ascending', async () => {
+        const { conv, sent } = await conversationOf25();
+        const p1 = await b.messages.pageBySeq(conv, { before: SEQ_END, limit: 10 });
+        assert.deepEqual(seqs(p1.messages), range(16, 25));
+        assert.equal(p1.hasMore, true);
+        const p2 = await b.messages.pageBySeq(conv, { before: 16, limit: 10 });
+        assert.deepEqual(seqs(p2.messages), range(6, 15));
+        assert.equal(p2.hasMore, true);
+        const p3 = await b.messages.pageBySeq(conv, { before: 6, limit: 10 });
+        assert.deepEqual(seqs(p3.messages), range(1, 5));
+        assert.equal(p3.hasMore, false);
+
+        const all = [...p3.messages, ...p2.messages, ...p1.messages];
+        assert.deepEqual(
+          all.map((m) => m.id),
+          sent.map((m) => m.id),
+        );
+      });
+
+      it('reports hasMore false when a seq page ends exactly at the last message', async () => {
+        const { conv } = await conversationOf25();
+        const forward = await b.messages.pageBySeq(conv, { after: 15, limit: 10 });
+        assert.deepEqual(seqs(forward.messages), range(16, 25));
+        assert.equal(forward.hasMore, false);
+        const backward = await b.messages.pageBySeq(conv, { before: 11, limit: 10 });
+        assert.deepEqual(seqs(backward.messages), range(1, 10));
+        assert.equal(backward.hasMore, false);
+      });
+
+      it('pages by time newest first with an exclusive cursor, covering every message once', async () => {
+        const { conv, sent } = await conversationOf25();
+        const first = await b.messages.pageByTime(conv, {
+          cursorUs: 0,
+          newestFirst: true,
+          limit: 10,
+        });
+        assert.deepEqual(seqs(first.messages), range(16, 25).reverse());
+        assert.equal(first.hasMore, true);
+
+        const seen: StoredMessage[] = [...first.messages];
+        let page = first;
+        let pages = 1;
+        while (page.hasMore) {
+          const cursorUs = page.messages.at(-1)?.atUs;
+          assert.ok(cursorUs !== undefined, 'a page with hasMore is not empty');
+          page = await b.messages.pageByTime(conv, { cursorUs, newestFirst: true, limit: 10 });
+          assert.ok(
+            page.messages.every((m) => m.atUs < cursorUs),
+            'cursor is exclusive',
+          );
+          seen.push(...page.messages);
+          assert.ok(++pages <= 10, 'paging terminates');
+        }
+        assert.equal(pages, 3);
+        assert.deepEqual(seqs(seen), range(1, 25).reverse());
+        assert.deepEqual(
+          seen.map((m) => m.id),
+          [...sent].reverse().map((m) => m.id),
+        );
+      });
+
+      it('pages by time oldest first with an exclusive cursor, covering every message once', async () => {
+        const { conv, sent } = await conversationOf25();
+        const first = await b.messages.pageByTime(conv, {
+          cursorUs: 0,
+          newestFirst: false,
+          limit: 10,
+        });
+        assert.deepEqual(seqs(first.messages), range(1, 10));
+        assert.equal(first.hasMore, true);
+
+        const seen: StoredMessage[] = [...first.messages];
+        let page = first;
+        let pages = 1;
+        while (page.hasMore) {
+          const cursorUs = page.messages.at(-1)?.atUs;
+          assert.ok(cursorUs !== undefined, 'a page with hasMore is not empty');
+          page = await b.messages.pageByTime(conv, { cursorUs, newestFirst: false, limit: 10 });
+          assert.ok(
+            page.messages.every((m) => m.atUs > cursorUs),
+            'cursor is exclusive',
+          );
+          seen.push(...page.messages);
+          assert.ok(++pages <= 10, 'paging terminates');
+        }
+        assert.equal(pages, 3);
+        assert.deepEqual(seqs(seen), range(1, 25));
+        assert.deepEqual(
+          seen.map((m) => m.id),
+          sent.map((m) => m.id),
+        );
+      });
+    });
+
+    describe('conversations', () => {
+      it('opens a direct conversation idempotently, whatever the order of the pair', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const first = await b.messages.openDirect(a, c);
+        assert.equal(first.created, true);
+        assert.equal(first.conversation.kind, 'direct');
+        const second = await b.messages.openDirect(c, a);
+        assert.equal(second.created, false);
+        assert.equal(second.conversation.id, first.conversation.id);
+
+        const members = await b.messages.listMembers(first.conversation.id);
+        assert.deepEqual(members.map((m) => m.userId).sort(), [a, c].sort());
+
+        assert.equal((await b.messages.findDirect(c, a))?.id, first.conversation.id);
+        assert.equal((await b.messages.findDirect(a, c))?.id, first.conversation.id);
+        assert.equal(await b.messages.findDirect(a, d), null);
+      });
+
+      it('creates one direct conversation under concurrent openDirect calls', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const results = await Promise.all(
+          range(1, 20).map((i) =>
+            i % 2 ? b.messages.openDirect(a, c) : b.messages.openDirect(c, a),
+          ),
+        );
+        const ids = new Set(results.map((r) => r.conversation.id));
+        assert.equal(ids.size, 1);
+        assert.equal(results.filter((r) => r.created).length, 1, 'exactly one call created it');
+        const [id] = ids;
+        assert.ok(id);
+        assert.equal((await b.messages.listMembers(id)).length, 2);
+      });
+
+      it('creates a group with the owner as owner and the others as members', async () => {
+        const [owner, m1, m2] = await makeUsers('owner', 'm1', 'm2');
+        const conv = await b.messages.createGroup({
+          title: 'Team',
+          ownerId: owner,
+          memberIds: [m1, owner, m2],
+        });
+        assert.equal(conv.kind, 'group');
+        assert.equal(conv.title, 'Team');
+        assert.equal(conv.lastSeq, 0);
+
+        assert.equal((await b.messages.getMember(conv.id, owner))?.role, 'owner');
+        assert.equal((await b.messages.getMember(conv.id, m1))?.role, 'member');
+        assert.equal((await b.messages.getMember(conv.id, m2))?.role, 'member');
+        const members = await b.messages.listMembers(conv.id);
+        assert.deepEqual(members.map((m) => m.userId).sort(), [owner, m1, m2].sort());
+      });
+
+      it('joins a room, creating it once, and finds it by name', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const first = await b.messages.joinRoom('lobby', a);
+        assert.equal(first.created, true);
+        assert.equal(first.conversation.kind, 'room');
+        assert.equal(first.conversation.name, 'lobby');
+
+        const second = await b.messages.joinRoom('lobby', c);
+        assert.equal(second.created, false);
+        assert.equal(second.conversation.id, first.conversation.id);
+        const again = await b.messages.joinRoom('lobby', a);
+        assert.equal(again.created, false);
+        assert.equal(again.conversation.id, first.conversation.id);
+
+        const members = await b.messages.listMembers(first.conversation.id);
+        assert.deepEqual(members.map((m) => m.userId).sort(), [a, c].sort());
+        assert.equal((await b.messages.findRoom('lobby'))?.id, first.conversation.id);
+        assert.equal(await b.messages.findRoom('no-such-room'), null);
+      });
+
+      it('records the conversation lastSeq at join time as joinedSeq', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const { conversation } = await b.messages.joinRoom('history', a);
+        for (const ref of ['h1', 'h2', 'h3']) await sendOne(conversation.id, a, ref);
+        await b.messages.joinRoom('history', c);
+        assert.equal((await b.messages.getMember(conversation.id, a))?.joinedSeq, 0);
+        assert.equal((await b.messages.getMember(conversation.id, c))?.joinedSeq, 3);
+      });
+
+      it('lists only the user’s conversations, most recently active first, with their watermarks', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const direct = (await b.messages.openDirect(a, c)).conversation.id;
+        const owned = await group(a, [d]);
+        const room = (await b.messages.joinRoom('plaza', a)).conversation.id;
+        const foreign = (await b.messages.openDirect(c, d)).conversation.id;
+
+        await sendOne(direct, c, 'x1');
+        await sendOne(owned, d, 'x2');
+        await sendOne(room, a, 'x3');
+        await sendOne(foreign, c, 'x4');
+        let list = await b.messages.listConversations(a);
+        assert.deepEqual(
+          list.map((v) => v.id),
+          [room, owned, direct],
+        );
+
+        // Activity in the oldest one moves it to the top.
+        await sendOne(direct, a, 'x5');
+        await b.messages.markRead(direct, a, 1);
+        list = await b.messages.listConversations(a);
+        assert.deepEqual(
+          list.map((v) => v.id),
+          [direct, room, owned],
+        );
+
+        const top = list[0];
+        assert.ok(top);
+        assert.equal(top.lastSeq, 2);
+        assert.equal(top.readSeq, 1);
+        assert.equal(top.deliveredSeq, 1);
+        assert.equal(top.kind, 'direct');
+        assert.equal(list.find((v) => v.id === owned)?.role, 'owner');
+        assert.equal(list.find((v) => v.id === owned)?.readSeq, 0);
+        assert.equal(list.find((v) => v.id === room)?.lastSeq, 1);
+
+        assert.deepEqual(
+          (await b.messages.listConversations(d)).map((v) => v.id),
+          [foreign, owned],
+        );
+        const dOwned = (await b.messages.listConversations(d)).find((v) => v.id === owned);
+        assert.equal(dOwned?.role, 'member');
+      });
+
+      it('returns null for an unknown conversation and for a non-member', async () => {
+        const [a, c, outsider] = await makeUsers('a', 'c', 'outsider');
+        const conv = await group(a, [c]);
+        assert.equal(await b.messages.getConversation('c-no-such-conversation'), null);
+        assert.equal(await b.messages.getMember(conv, outsider), null);
+        assert.equal(await b.messages.getMember('c-no-such-conversation', a), null);
+        assert.deepEqual(await b.messages.listConversations(outsider), []);
+      });
+    });
+
+    describe('watermarks', () => {
+      async function groupWith5(): Promise<{
+        conv: string;
+        a: string;
+        c: string;
+        outsider: string;
+      }> {
+        const [a, c, outsider] = await makeUsers('a', 'c', 'outsider');
+        const conv = await group(a, [c]);
+        for (const ref of ['w1', 'w2', 'w3', 'w4', 'w5']) await sendOne(conv, a, ref);
+        return { conv, a, c, outsider };
+      }
+
+      it('moves readSeq forward only, caps it at lastSeq, and raises deliveredSeq with it', async () => {
+        const { conv, c } = await groupWith5();
+        let m = await b.messages.markRead(conv, c, 3);
+        assert.equal(m.readSeq, 3);
+        assert.equal(m.deliveredSeq, 3);
+
+        m = await b.messages.markRead(conv, c, 2);
+        assert.equal(m.readSeq, 3, 'read watermark never moves back');
+        assert.equal(m.deliveredSeq, 3);
+
+        m = await b.messages.markRead(conv, c, 99);
+        assert.equal(m.readSeq, 5, 'capped at lastSeq');
+        assert.equal(m.deliveredSeq, 5);
+
+        const stored = await b.messages.getMember(conv, c);
+        assert.equal(stored?.readSeq, 5);
+        assert.equal(stored?.deliveredSeq, 5);
+      });
+
+      it('moves deliveredSeq forward only, leaving readSeq alone', async () => {
+        const { conv, c } = await groupWith5();
+        let m = await b.messages.markDelivered(conv, c, 4);
+        assert.equal(m.deliveredSeq, 4);
+        assert.equal(m.readSeq, 0);
+
+        m = await b.messages.markDelivered(conv, c, 2);
+        assert.equal(m.deliveredSeq, 4, 'delivered watermark never moves back');
+
+        m = await b.messages.markRead(conv, c, 2);
+        assert.equal(m.readSeq, 2);
+        assert.equal(m.deliveredSeq, 4, 'reading does not lower delivery');
+        assert.equal((await b.messages.getMember(conv, c))?.deliveredSeq, 4);
+      });
+
+      it('caps deliveredSeq at lastSeq', async () => {
+        const { conv, c } = await groupWith5();
+        const m = await b.messages.markDelivered(conv, c, 99);
+        assert.equal(m.deliveredSeq, 5);
+      });
+
+      it('rejects watermark moves by a non-member with not_member', async () => {
+        const { conv, outsider } = await groupWith5();
+        await assert.rejects(b.messages.markRead(conv, outsider, 1), isCode('not_member'));
+        await assert.rejects(b.messages.markDelivered(conv, outsider, 1), isCode('not_member'));
+        assert.equal(await b.messages.getMember(conv, outsider), null);
+      });
+    });
+
+    describe('isolation of returned objects', () => {
+      it('is not affected by callers mutating what it returned', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        await sendOne(conv, a, 'i1');
+        const page = await b.messages.pageBySeq(conv, { after: 0, limit: 10 });
+        page.messages.length = 0;
+        const members = await b.messages.listMembers(conv);
+        members.length = 0;
+        const list = await b.messages.listConversations(a);
+        list.length = 0;
+
+        assert.equal(
+          (await b.messages.pageBySeq(conv, { after: 0, limit: 10 })).messages.length,
+          1,
+        );
+        assert.equal((await b.messages.listMembers(conv)).length, 2);
+        assert.equal((await b.messages.listConversations(a)).length, 1);
+      });
+    });
+  });
+}

@@ -1,0 +1,142 @@
+import type { ParleyError } from '../core/errors.js';
+
+// The MessageStore seam: conversations, their members, and the per-conversation message log.
+//
+// Contract (every backend; proven by message-store.contract.ts):
+// - append(batch) stores the whole batch in ONE transaction. Each message gets the next `seq` of
+//   its conversation, allocated inside that transaction: seqs are dense (1, 2, 3, …) with no gap
+//   and no repeat, whatever the concurrency, and follow the batch order within a conversation.
+// - `atUs` (microseconds) is strictly increasing with seq inside a conversation, so paging by time
+//   never skips or repeats a message.
+// - (senderId, device, ref) is unique. Appending it again stores nothing and returns the original
+//   message with `duplicate: true`, also when the twin is earlier in the same batch. The same ref
+//   sent to another conversation is refused with `ref_reused`.
+// - A sender that is not a member of the conversation is refused with `not_member`; an unknown
+//   conversation with `conversation_not_found`. A refused item stores nothing and does not
+//   consume a seq; the other items of the batch are unaffected.
+// - When append resolves, every `ok` result is committed (durable against a process crash).
+//   If it rejects, nothing of the batch was stored.
+// - Reads return committed data only. Methods never return objects the store keeps using.
+
+export type ConversationKind = 'direct' | 'group' | 'room';
+export type MemberRole = 'owner' | 'admin' | 'member';
+
+export interface Conversation {
+  readonly id: string;
+  readonly kind: ConversationKind;
+  /** The room name for rooms (unique among rooms); null for direct and group conversations. */
+  readonly name: string | null;
+  readonly title: string | null;
+  readonly createdAtMs: number;
+  readonly lastSeq: number;
+  readonly lastAtUs: number;
+}
+
+export interface Member {
+  readonly conversationId: string;
+  readonly userId: string;
+  readonly role: MemberRole;
+  /** lastSeq of the conversation when the member joined. */
+  readonly joinedSeq: number;
+  readonly deliveredSeq: number;
+  readonly readSeq: number;
+}
+
+/** A conversation as one member sees it in their list. */
+export interface ConversationView extends Conversation {
+  readonly role: MemberRole;
+  readonly deliveredSeq: number;
+  readonly readSeq: number;
+}
+
+/** A message body is a JSON object whose `kind` names it; `text` carries the text of text messages. */
+export interface MessageBody {
+  readonly kind: string;
+  readonly text?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface StoredMessage {
+  readonly id: string;
+  readonly conversationId: string;
+  readonly seq: number;
+  readonly senderId: string;
+  readonly device: string;
+  readonly body: MessageBody;
+  readonly atUs: number;
+}
+
+export interface AppendRequest {
+  readonly conversationId: string;
+  readonly senderId: string;
+  readonly device: string;
+  readonly ref: string;
+  readonly body: MessageBody;
+}
+
+export type AppendResult =
+  | { readonly ok: true; readonly message: StoredMessage; readonly duplicate: boolean }
+  | { readonly ok: false; readonly error: ParleyError };
+
+/** Paging by seq. Both bounds are exclusive. Messages come back in ascending seq order. */
+export interface SeqPage {
+  /** Return messages with seq > after, oldest first (forward paging). */
+  readonly after?: number;
+  /** Return the newest messages with seq < before (backward paging). */
+  readonly before?: number;
+  readonly limit: number;
+}
+
+/** Paging by time, as the seed API does it. The cursor is exclusive; 0 means "from the end". */
+export interface TimePage {
+  readonly cursorUs: number;
+  readonly newestFirst: boolean;
+  readonly limit: number;
+}
+
+export interface Page {
+  /** Ascending seq for SeqPage; in the asked order for TimePage. */
+  readonly messages: StoredMessage[];
+  /** True when more messages lie beyond this page in the paging direction. */
+  readonly hasMore: boolean;
+}
+
+export interface NewGroup {
+  readonly title: string;
+  readonly ownerId: string;
+  /** Other members; the owner is added as owner whether or not listed here. */
+  readonly memberIds: readonly string[];
+}
+
+export interface MessageStore {
+  /** The direct conversation of two distinct users, created on first use. Idempotent. */
+  openDirect(
+    userA: string,
+    userB: string,
+  ): Promise<{ conversation: Conversation; created: boolean }>;
+  findDirect(userA: string, userB: string): Promise<Conversation | null>;
+  createGroup(group: NewGroup): Promise<Conversation>;
+  /** Creates the named room if missing and makes the user a member if not already. Idempotent. */
+  joinRoom(name: string, userId: string): Promise<{ conversation: Conversation; created: boolean }>;
+  findRoom(name: string): Promise<Conversation | null>;
+  getConversation(id: string): Promise<Conversation | null>;
+  getMember(conversationId: string, userId: string): Promise<Member | null>;
+  listMembers(conversationId: string): Promise<Member[]>;
+  /** The user's conversations, most recently active first. */
+  listConversations(userId: string): Promise<ConversationView[]>;
+
+  append(batch: readonly AppendRequest[]): Promise<AppendResult[]>;
+  pageBySeq(conversationId: string, page: SeqPage): Promise<Page>;
+  pageByTime(conversationId: string, page: TimePage): Promise<Page>;
+
+  /**
+   * Moves a member's read watermark forward (never back), capped at the conversation's lastSeq.
+   * Reading also implies delivery, so deliveredSeq is raised to at least readSeq.
+   * Returns the member after the change; not_member if the user is not a member.
+   */
+  markRead(conversationId: string, userId: string, seq: number): Promise<Member>;
+  /** As markRead, for the delivered watermark. */
+  markDelivered(conversationId: string, userId: string, seq: number): Promise<Member>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,189 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { ParleyError } from '../core/errors.js';
+import type { UserDirectory } from '../auth/index.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import type { FastifyRequest } from 'fastify';
+import type { Caller, MessagingService } from './messaging-service.js';
+import type { Conversation, ConversationView, Member, StoredMessage } from './message-store.js';
+
+// REST for conversations and messages (docs/rest-api.md). Times are epoch milliseconds (`at`,
+// `createdAt`); the seed API alone speaks microseconds.
+
+const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const Seq = Type.Integer({ minimum: 0 });
+
+const CreateConversation = Type.Union([
+  Type.Object({ kind: Type.Literal('direct'), with: Type.String() }),
+  Type.Object({
+    kind: Type.Literal('group'),
+    title: Type.String(),
+    members: Type.Array(Type.String()),
+  }),
+  Type.Object({ kind: Type.Literal('room'), name: Type.String() }),
+]);
+
+export function messageView(m: StoredMessage) {
+  return {
+    id: m.id,
+    conversation: m.conversationId,
+    seq: m.seq,
+    sender: m.senderId,
+    device: m.device,
+    body: m.body,
+    at: Math.floor(m.atUs / 1000),
+  };
+}
+
+function conversationView(c: Conversation, me?: ConversationView | Member) {
+  return {
+    id: c.id,
+    kind: c.kind,
+    ...(c.name !== null ? { name: c.name } : {}),
+    ...(c.title !== null ? { title: c.title } : {}),
+    createdAt: c.createdAtMs,
+    lastSeq: c.lastSeq,
+    lastAt: c.lastAtUs > 0 ? Math.floor(c.lastAtUs / 1000) : null,
+    ...(me
+      ? {
+          role: me.role,
+          readSeq: me.readSeq,
+          deliveredSeq: me.deliveredSeq,
+          unread: Math.max(0, c.lastSeq - me.readSeq),
+        }
+      : {}),
+  };
+}
+
+const callerOf = (request: FastifyRequest): Caller => {
+  const s = sessionOf(request);
+  return { userId: s.userId, device: s.device };
+};
+
+export function registerMessagingRoutes(
+  app: HttpApp,
+  deps: { messaging: MessagingService; users: UserDirectory; authenticate: Authenticate },
+): void {
+  const { messaging, users } = deps;
+  const preHandler = requireSession(deps.authenticate);
+
+  app.post(
+    '/v1/conversations',
+    { preHandler, schema: { body: CreateConversation } },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const body = request.body;
+      let conversation: Conversation;
+      let created = true;
+      switch (body.kind) {
+        case 'direct':
+          ({ conversation, created } = await messaging.openDirect(caller, body.with));
+          break;
+        case 'group':
+          conversation = await messaging.createGroup(caller, body.title, body.members);
+          break;
+        case 'room':
+          ({ conversation, created } = await messaging.joinRoom(caller, body.name));
+          break;
+      }
+      const { members } = await messaging.get(caller, conversation.id);
+      return reply
+        .code(created ? 201 : 200)
+        .send(await withMembers(conversation, members, caller, users));
+    },
+  );
+
+  app.get('/v1/conversations', { preHandler }, async (request) => {
+    const list = await messaging.list(callerOf(request));
+    return { conversations: list.map((c) => conversationView(c, c)) };
+  });
+
+  app.get('/v1/conversations/:id', { preHandler, schema: { params: Id } }, async (request) => {
+    const caller = callerOf(request);
+    const { conversation, members } = await messaging.get(caller, request.params.id);
+    return withMembers(conversation, members, caller, users);
+  });
+
+  app.post(
+    '/v1/conversations/:id/messages',
+    {
+      preHandler,
+      schema: {
+        params: Id,
+        body: Type.Object({
+          ref: Type.String(),
+          body: Type.Object({}, { additionalProperties: true }),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { message, duplicate } = await messaging.send(
+        callerOf(request),
+        request.params.id,
+        request.body.ref,
+        request.body.body,
+      );
+      return reply
+        .code(duplicate ? 200 : 201)
+        .send({ id: message.id, seq: message.seq, at: Math.floor(message.atUs / 1000), duplicate });
+    },
+  );
+
+  app.get(
+    '/v1/conversations/:id/messages',
+    {
+      preHandler,
+      schema: {
+        params: Id,
+        querystring: Type.Object({
+          after: Type.Optional(Seq),
+          before: Type.Optional(Seq),
+          limit: Type.Optional(Type.Integer({ minimum: 1 })),
+        }),
+      },
+    },
+    async (request) => {
+      const { after, before, limit } = request.query;
+      if (after !== undefined && before !== undefined && before <= after + 1) {
+        return { messages: [], hasMore: false };
+      }
+      const page = await messaging.history(callerOf(request), request.params.id, {
+        ...(after !== undefined ? { after } : {}),
+        ...(before !== undefined ? { before } : {}),
+        limit: messaging.pageLimit(limit),
+      });
+      return { messages: page.messages.map(messageView), hasMore: page.hasMore };
+    },
+  );
+
+  app.post(
+    '/v1/conversations/:id/read',
+    { preHandler, schema: { params: Id, body: Type.Object({ seq: Seq }) } },
+    async (request) => {
+      const member = await messaging.markRead(
+        callerOf(request),
+        request.params.id,
+        request.body.seq,
+      );
+      return { readSeq: member.readSeq, deliveredSeq: member.deliveredSeq };
+    },
+  );
+}
+
+async function withMembers(
+  conversation: Conversation,
+  members: Member[],
+  caller: Caller,
+  users: UserDirectory,
+) {
+  const me = members.find((m) => m.userId === caller.userId);
+  if (!me) throw new ParleyError('not_member');
+  const names = await users.usernames(members.map((m) => m.userId));
+  return {
+    ...conversationView(conversation, me),
+    members: members.map((m) => ({
+      id: m.userId,
+      username: names.get(m.userId) ?? null,
+      role: m.role,
+    })),
+  };
+}

@@ -1,0 +1,118 @@
+import type { FastifyRequest } from 'fastify';
+import { ParleyError } from '../core/errors.js';
+import type { Session } from '../auth/index.js';
+import { bearerToken, type Authenticate, type HttpApp } from '../server/http-app.js';
+import type { SeedApi, SeedMode, SeedPull, SeedSend } from './seed-api.js';
+
+// The seed's HTTP routes, byte-compatible with its curl commands and wrk scripts: a JSON body on
+// GET /api/pull, any Content-Type (curl -d sends form-urlencoded), keys in any letter case.
+// Inputs are checked by hand here because the seed's loose key matching has no JSON Schema form.
+
+type Fields = Record<string, unknown>;
+
+/** Lower-cases the top-level keys, as Go's case-insensitive JSON decoding did for the seeds. */
+function foldKeys(value: unknown): Fields {
+  if (value === undefined || value === null || value === '') return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ParleyError('invalid_request', 'The request body must be a JSON object.');
+  }
+  const out: Fields = {};
+  for (const [k, v] of Object.entries(value)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ParleyError('invalid_json', undefined, { cause: err });
+  }
+}
+
+/** Reads a GET request's body (Fastify ignores bodies on GET), up to `bytesMax`. */
+async function readGetBody(request: FastifyRequest, bytesMax: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > bytesMax) throw new ParleyError('payload_too_large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function str(fields: Fields, key: string): string {
+  const v = fields[key];
+  if (typeof v !== 'string') throw new ParleyError('invalid_request', `"${key}" must be a string.`);
+  return v;
+}
+
+function int(fields: Fields, key: string, fallback: number): number {
+  const v = fields[key];
+  if (v === undefined || v === null || v === '') return fallback;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
+    throw new ParleyError('invalid_request', `"${key}" must be an integer.`);
+  }
+  return n;
+}
+
+function bool(fields: Fields, key: string): boolean {
+  const v = fields[key];
+  if (v === undefined || v === null || v === '') return false;
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === false || v === 'false' || v === '0') return false;
+  throw new ParleyError('invalid_request', `"${key}" must be true or false.`);
+}
+
+export function registerSeedRoutes(
+  app: HttpApp,
+  deps: { seed: SeedApi; mode: SeedMode; authenticate: Authenticate; bodyBytesMax: number },
+): void {
+  const { seed, mode, authenticate } = deps;
+  const sessionFor = async (request: FastifyRequest): Promise<Session | null> =>
+    mode === 'open' ? null : authenticate(bearerToken(request));
+
+  app.get('/ping', () => ({ message: 'pong' }));
+
+  // Scoped so the catch-all parser applies to the seed routes only.
+  void app.register((scope, _opts, done) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, parsed) => {
+      try {
+        parsed(null, parseJson(body as string));
+      } catch (err) {
+        parsed(err as Error, undefined);
+      }
+    });
+
+    scope.post('/api/send', async (request) => {
+      const session = await sessionFor(request);
+      const fields = foldKeys(request.body);
+      const input: SeedSend = {
+        chat: str(fields, 'chat'),
+        text: str(fields, 'text'),
+        sender: str(fields, 'sender'),
+      };
+      const { sendTime, seq } = await seed.send(input, session);
+      return { status: 'success', send_time: sendTime, seq };
+    });
+
+    scope.get('/api/pull', async (request) => {
+      const session = await sessionFor(request);
+      const fields = {
+        ...foldKeys(request.query),
+        ...foldKeys(parseJson(await readGetBody(request, deps.bodyBytesMax))),
+      };
+      const input: SeedPull = {
+        chat: str(fields, 'chat'),
+        cursor: int(fields, 'cursor', 0),
+        limit: int(fields, 'limit', 0),
+        reverse: bool(fields, 'reverse'),
+      };
+      return seed.pull(input, session);
+    });
+    done();
+  });
+}

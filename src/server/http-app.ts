@@ -1,0 +1,47 @@
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ParleyError } from '../core/errors.js';
+import type { Session } from '../auth/auth-store.js';
+
+/** The Fastify instance every capability registers its routes on. */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Resolves a bearer token to its session; the auth capability provides it. */
+export type Authenticate = (token: string | undefined) => Promise<Session>;
+
+/** The token of an `Authorization: Bearer <token>` header, if any. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+const sessions = new WeakMap<FastifyRequest, Session>();
+
+/** A preHandler that rejects the request with 401 unless it carries a valid bearer token. */
+export function requireSession(authenticate: Authenticate) {
+  return async (request: FastifyRequest): Promise<void> => {
+    sessions.set(request, await authenticate(bearerToken(request)));
+  };
+}
+
+/** The session a requireSession preHandler attached to this request. */
+export function sessionOf(request: FastifyRequest): Session {
+  const session = sessions.get(request);
+  if (!session) throw new ParleyError('unauthenticated');
+  return session;
+}

@@ -1,0 +1,143 @@
+import type { Statement } from 'better-sqlite3';
+import { ParleyError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Clock } from '../../core/clock.js';
+import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
+import { settle, type SqliteDb } from './database.js';
+import { isUniqueViolation } from './errors.js';
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  created_at_ms: number;
+}
+
+const toUser = (row: UserRow): User => ({
+  id: row.id,
+  username: row.username,
+  createdAtMs: row.created_at_ms,
+});
+
+/** The embedded AuthStore on the same SQLite file as the messages. */
+export class SqliteAuthStore implements AuthStore {
+  private readonly db: SqliteDb;
+  private readonly clock: Clock;
+  private readonly q: Record<string, Statement>;
+
+  constructor(db: SqliteDb, clock: Clock) {
+    this.db = db;
+    this.clock = clock;
+    this.q = {
+      insertUser: db.prepare(
+        'INSERT INTO users (id, username, password_hash, created_at_ms) VALUES (?, ?, ?, ?)',
+      ),
+      insertUserIfMissing: db.prepare(
+        `INSERT INTO users (id, username, password_hash, created_at_ms) VALUES (?, ?, NULL, ?)
+         ON CONFLICT (username) DO NOTHING`,
+      ),
+      userByName: db.prepare('SELECT * FROM users WHERE username = ?'),
+      userById: db.prepare('SELECT * FROM users WHERE id = ?'),
+      deleteDeviceSession: db.prepare('DELETE FROM sessions WHERE user_id = ? AND device = ?'),
+      insertSession: db.prepare(
+        'INSERT INTO sessions (token_hash, user_id, device, created_at_ms) VALUES (?, ?, ?, ?)',
+      ),
+      session: db.prepare(
+        `SELECT s.user_id, u.username, s.device, s.created_at_ms
+           FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
+      ),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+    };
+  }
+
+  createUser(username: string, passwordHash: string | null): Promise<User> {
+    return settle(() => {
+      const user: User = { id: newId('u'), username, createdAtMs: this.clock.nowMs() };
+      try {
+        this.q.insertUser!.run(user.id, user.username, passwordHash, user.createdAtMs);
+      } catch (err) {
+        if (isUniqueViolation(err))
+          throw new ParleyError('username_taken', undefined, { cause: err });
+        throw err;
+      }
+      return user;
+    });
+  }
+
+  ensureUsers(usernames: readonly string[]): Promise<User[]> {
+    return settle(() => {
+      return this.db
+        .transaction(() =>
+          usernames.map((name) => {
+            this.q.insertUserIfMissing!.run(newId('u'), name, this.clock.nowMs());
+            return toUser(this.q.userByName!.get(name) as UserRow);
+          }),
+        )
+        .immediate();
+    });
+  }
+
+  findUserByUsername(username: string): Promise<UserWithSecret | null> {
+    return settle(() => {
+      const row = this.q.userByName!.get(username) as UserRow | undefined;
+      return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
+    });
+  }
+
+  findUsersByUsernames(usernames: readonly string[]): Promise<User[]> {
+    return settle(() => {
+      return this.lookup(usernames, this.q.userByName!);
+    });
+  }
+
+  getUsers(ids: readonly string[]): Promise<User[]> {
+    return settle(() => {
+      return this.lookup(ids, this.q.userById!);
+    });
+  }
+
+  putSession(tokenHash: string, userId: string, device: string): Promise<void> {
+    return settle(() => {
+      this.db
+        .transaction(() => {
+          this.q.deleteDeviceSession!.run(userId, device);
+          this.q.insertSession!.run(tokenHash, userId, device, this.clock.nowMs());
+        })
+        .immediate();
+    });
+  }
+
+  findSession(tokenHash: string): Promise<Session | null> {
+    return settle(() => {
+      const row = this.q.session!.get(tokenHash) as
+        { user_id: string; username: string; device: string; created_at_ms: number } | undefined;
+      return row
+        ? {
+            userId: row.user_id,
+            username: row.username,
+            device: row.device,
+            createdAtMs: row.created_at_ms,
+          }
+        : null;
+    });
+  }
+
+  deleteSession(tokenHash: string): Promise<boolean> {
+    return settle(() => {
+      return this.q.deleteSession!.run(tokenHash).changes > 0;
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private lookup(keys: readonly string[], stmt: Statement): User[] {
+    const users: User[] = [];
+    for (const key of new Set(keys)) {
+      const row = stmt.get(key) as UserRow | undefined;
+      if (row) users.push(toUser(row));
+    }
+    return users;
+  }
+}

@@ -1,0 +1,424 @@
+import type { Statement, Transaction } from 'better-sqlite3';
+import { ParleyError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Clock } from '../../core/clock.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  Conversation,
+  ConversationKind,
+  ConversationView,
+  Member,
+  MemberRole,
+  MessageBody,
+  MessageStore,
+  NewGroup,
+  Page,
+  SeqPage,
+  StoredMessage,
+  TimePage,
+} from '../../messaging/message-store.js';
+import { settle, type SqliteDb } from './database.js';
+
+interface ConversationRow {
+  id: string;
+  kind: ConversationKind;
+  name: string | null;
+  title: string | null;
+  created_at_ms: number;
+  last_seq: number;
+  last_at_us: number;
+}
+
+interface MemberRow {
+  conversation_id: string;
+  user_id: string;
+  role: MemberRole;
+  joined_seq: number;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+interface MessageRow {
+  conversation_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  device: string;
+  body: string;
+  at_us: number;
+}
+
+// Direct chats and rooms share the unique `name` column under distinct prefixes, so that no
+// room name can ever collide with the key of a direct chat.
+const ROOM_PREFIX = 'room:';
+const directKey = (a: string, b: string): string =>
+  a < b ? `direct:${a}:${b}` : `direct:${b}:${a}`;
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.kind === 'room' && row.name !== null ? row.name.slice(ROOM_PREFIX.length) : null,
+    title: row.title,
+    createdAtMs: row.created_at_ms,
+    lastSeq: row.last_seq,
+    lastAtUs: row.last_at_us,
+  };
+}
+
+function toMember(row: MemberRow): Member {
+  return {
+    conversationId: row.conversation_id,
+    userId: row.user_id,
+    role: row.role,
+    joinedSeq: row.joined_seq,
+    deliveredSeq: row.delivered_seq,
+    readSeq: row.read_seq,
+  };
+}
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    device: row.device,
+    body: JSON.parse(row.body) as MessageBody,
+    atUs: row.at_us,
+  };
+}
+
+const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, device, body, at_us';
+
+/** The embedded MessageStore: one SQLite file in WAL mode; writes are serialized by SQLite. */
+export class SqliteMessageStore implements MessageStore {
+  private readonly db: SqliteDb;
+  private readonly clock: Clock;
+  private readonly q: Record<string, Statement>;
+  private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
+
+  constructor(db: SqliteDb, clock: Clock) {
+    this.db = db;
+    this.clock = clock;
+    this.q = {
+      conversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
+      conversationByName: db.prepare('SELECT * FROM conversations WHERE name = ?'),
+      insertConversation: db.prepare(
+        `INSERT INTO conversations (id, kind, name, title, created_at_ms) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      setLast: db.prepare('UPDATE conversations SET last_seq = ?, last_at_us = ? WHERE id = ?'),
+      member: db.prepare('SELECT * FROM members WHERE conversation_id = ? AND user_id = ?'),
+      members: db.prepare('SELECT * FROM members WHERE conversation_id = ? ORDER BY joined_at_ms'),
+      insertMember: db.prepare(
+        `INSERT OR IGNORE INTO members (conversation_id, user_id, role, joined_seq, joined_at_ms)
+         VALUES (?, ?, ?, ?, ?)`,
+      ),
+      listForUser: db.prepare(
+        `SELECT c.*, m.role, m.delivered_seq, m.read_seq
+           FROM members m JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.user_id = ?
+          ORDER BY MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
+      ),
+      dedupe: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND device = ? AND ref = ?`,
+      ),
+      insertMessage: db.prepare(
+        `INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      forward: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages
+          WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`,
+      ),
+      backward: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages
+          WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      ),
+      newerThan: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages
+          WHERE conversation_id = ? AND at_us > ? ORDER BY at_us ASC LIMIT ?`,
+      ),
+      olderThan: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages
+          WHERE conversation_id = ? AND at_us < ? ORDER BY at_us DESC LIMIT ?`,
+      ),
+      raiseRead: db.prepare(
+        `UPDATE members SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?)
+          WHERE conversation_id = ? AND user_id = ?`,
+      ),
+      raiseDelivered: db.prepare(
+        `UPDATE members SET delivered_seq = MAX(delivered_seq, ?)
+          WHERE conversation_id = ? AND user_id = ?`,
+      ),
+    };
+    this.appendTx = db.transaction((batch: readonly AppendRequest[]) => this.appendAll(batch));
+  }
+
+  openDirect(
+    userA: string,
+    userB: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          const key = directKey(userA, userB);
+          const found = this.q.conversationByName!.get(key) as ConversationRow | undefined;
+          if (found) return { conversation: toConversation(found), created: false };
+          const conversation = this.insertConversation('direct', key, null);
+          this.addMember(conversation.id, userA, 'member', 0);
+          this.addMember(conversation.id, userB, 'member', 0);
+          return { conversation, created: true };
+        })
+        .immediate(),
+    );
+  }
+
+  findDirect(userA: string, userB: string): Promise<Conversation | null> {
+    return settle(() => this.byName(directKey(userA, userB)));
+  }
+
+  createGroup(group: NewGroup): Promise<Conversation> {
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          const conversation = this.insertConversation('group', null, group.title);
+          this.addMember(conversation.id, group.ownerId, 'owner', 0);
+          for (const id of group.memberIds) this.addMember(conversation.id, id, 'member', 0);
+          return conversation;
+        })
+        .immediate(),
+    );
+  }
+
+  joinRoom(
+    name: string,
+    userId: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          const key = ROOM_PREFIX + name;
+          const found = this.q.conversationByName!.get(key) as ConversationRow | undefined;
+          const conversation = found
+            ? toConversation(found)
+            : this.insertConversation('room', key, null);
+          this.addMember(conversation.id, userId, 'member', conversation.lastSeq);
+          return { conversation, created: !found };
+        })
+        .immediate(),
+    );
+  }
+
+  findRoom(name: string): Promise<Conversation | null> {
+    return settle(() => this.byName(ROOM_PREFIX + name));
+  }
+
+  getConversation(id: string): Promise<Conversation | null> {
+    return settle(() => {
+      const row = this.q.conversation!.get(id) as ConversationRow | undefined;
+      return row ? toConversation(row) : null;
+    });
+  }
+
+  getMember(conversationId: string, userId: string): Promise<Member | null> {
+    return settle(() => {
+      const row = this.q.member!.get(conversationId, userId) as MemberRow | undefined;
+      return row ? toMember(row) : null;
+    });
+  }
+
+  listMembers(conversationId: string): Promise<Member[]> {
+    return settle(() => (this.q.members!.all(conversationId) as MemberRow[]).map(toMember));
+  }
+
+  listConversations(userId: string): Promise<ConversationView[]> {
+    return settle(() =>
+      (this.q.listForUser!.all(userId) as (ConversationRow & MemberRow)[]).map((row) => ({
+        ...toConversation(row),
+        role: row.role,
+        deliveredSeq: row.delivered_seq,
+        readSeq: row.read_seq,
+      })),
+    );
+  }
+
+  append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
+    return settle(() => this.appendTx.immediate(batch));
+  }
+
+  pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {
+    return settle(() => {
+      const lower = page.after ?? 0;
+      const upper = page.before ?? Number.MAX_SAFE_INTEGER;
+      // Without `after` the caller wants the newest messages below `before` (or the newest of all).
+      const stmt = page.after === undefined ? this.q.backward! : this.q.forward!;
+      const rows = stmt.all(conversationId, lower, upper, page.limit + 1) as MessageRow[];
+      const hasMore = rows.length > page.limit;
+      const messages = rows.slice(0, page.limit).map(toMessage);
+      if (page.after === undefined) messages.reverse();
+      return { messages, hasMore };
+    });
+  }
+
+  pageByTime(conversationId: string, page: TimePage): Promise<Page> {
+    return settle(() => {
+      const cursor =
+        page.cursorUs > 0 ? page.cursorUs : page.newestFirst ? Number.MAX_SAFE_INTEGER : 0;
+      const stmt = page.newestFirst ? this.q.olderThan! : this.q.newerThan!;
+      const rows = stmt.all(conversationId, cursor, page.limit + 1) as MessageRow[];
+      return {
+        messages: rows.slice(0, page.limit).map(toMessage),
+        hasMore: rows.length > page.limit,
+      };
+    });
+  }
+
+  markRead(conversationId: string, userId: string, seq: number): Promise<Member> {
+    return this.raiseWatermark(conversationId, userId, seq, (capped) =>
+      this.q.raiseRead!.run(capped, capped, conversationId, userId),
+    );
+  }
+
+  markDelivered(conversationId: string, userId: string, seq: number): Promise<Member> {
+    return this.raiseWatermark(conversationId, userId, seq, (capped) =>
+      this.q.raiseDelivered!.run(capped, conversationId, userId),
+    );
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private raiseWatermark(
+    conversationId: string,
+    userId: string,
+    seq: number,
+    update: (capped: number) => unknown,
+  ): Promise<Member> {
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          const conv = this.q.conversation!.get(conversationId) as ConversationRow | undefined;
+          const before = this.q.member!.get(conversationId, userId) as MemberRow | undefined;
+          if (!conv || !before) throw new ParleyError('not_member');
+          update(Math.max(0, Math.min(seq, conv.last_seq)));
+          return toMember(this.q.member!.get(conversationId, userId) as MemberRow);
+        })
+        .immediate(),
+    );
+  }
+
+  private byName(key: string): Conversation | null {
+    const row = this.q.conversationByName!.get(key) as ConversationRow | undefined;
+    return row ? toConversation(row) : null;
+  }
+
+  private insertConversation(
+    kind: ConversationKind,
+    name: string | null,
+    title: string | null,
+  ): Conversation {
+    const id = newId('c');
+    const createdAtMs = this.clock.nowMs();
+    this.q.insertConversation!.run(id, kind, name, title, createdAtMs);
+    return toConversation({
+      id,
+      kind,
+      name,
+      title,
+      created_at_ms: createdAtMs,
+      last_seq: 0,
+      last_at_us: 0,
+    });
+  }
+
+  private addMember(
+    conversationId: string,
+    userId: string,
+    role: MemberRole,
+    joinedSeq: number,
+  ): void {
+    this.q.insertMember!.run(conversationId, userId, role, joinedSeq, this.clock.nowMs());
+  }
+
+  /** The body of the append transaction. See the MessageStore contract. */
+  private appendAll(batch: readonly AppendRequest[]): AppendResult[] {
+    const nowUs = this.clock.nowUs();
+    const heads = new Map<
+      string,
+      { lastSeq: number; lastAtUs: number; readonly firstSeq: number }
+    >();
+    const memberships = new Map<string, boolean>();
+    const stored = new Map<string, StoredMessage>();
+    const results: AppendResult[] = [];
+
+    for (const req of batch) {
+      const dedupeKey = `${req.senderId}\u0000${req.device}\u0000${req.ref}`;
+      const twin = stored.get(dedupeKey) ?? this.findByRef(req);
+      if (twin) {
+        results.push(
+          twin.conversationId === req.conversationId
+            ? { ok: true, message: twin, duplicate: true }
+            : { ok: false, error: new ParleyError('ref_reused') },
+        );
+        continue;
+      }
+      let head = heads.get(req.conversationId);
+      if (!head) {
+        const row = this.q.conversation!.get(req.conversationId) as ConversationRow | undefined;
+        if (!row) {
+          results.push({ ok: false, error: new ParleyError('conversation_not_found') });
+          continue;
+        }
+        head = { lastSeq: row.last_seq, lastAtUs: row.last_at_us, firstSeq: row.last_seq };
+        heads.set(req.conversationId, head);
+      }
+      const memberKey = `${req.conversationId}\u0000${req.senderId}`;
+      let isMember = memberships.get(memberKey);
+      if (isMember === undefined) {
+        isMember = this.q.member!.get(req.conversationId, req.senderId) !== undefined;
+        memberships.set(memberKey, isMember);
+      }
+      if (!isMember) {
+        results.push({ ok: false, error: new ParleyError('not_member') });
+        continue;
+      }
+      const message: StoredMessage = {
+        id: newId('m'),
+        conversationId: req.conversationId,
+        seq: head.lastSeq + 1,
+        senderId: req.senderId,
+        device: req.device,
+        body: req.body,
+        atUs: Math.max(nowUs, head.lastAtUs + 1),
+      };
+      this.q.insertMessage!.run(
+        message.conversationId,
+        message.seq,
+        message.id,
+        message.senderId,
+        message.device,
+        req.ref,
+        JSON.stringify(message.body),
+        message.atUs,
+      );
+      head.lastSeq = message.seq;
+      head.lastAtUs = message.atUs;
+      stored.set(dedupeKey, message);
+      results.push({ ok: true, message, duplicate: false });
+    }
+    for (const [id, head] of heads) {
+      if (head.lastSeq !== head.firstSeq) this.q.setLast!.run(head.lastSeq, head.lastAtUs, id);
+    }
+    return results;
+  }
+
+  private findByRef(req: AppendRequest): StoredMessage | undefined {
+    const row = this.q.dedupe!.get(req.senderId, req.device, req.ref) as MessageRow | undefined;
+    return row ? toMessage(row) : undefined;
+  }
+}

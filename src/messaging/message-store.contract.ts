@@ -623,8 +623,9 @@ export function runMessageStoreContract(opts: { open: () => Promise<StoreBundle>
         const top = list[0];
         assert.ok(top);
         assert.equal(top.lastSeq, 2);
-        assert.equal(top.readSeq, 1);
-        assert.equal(top.deliveredSeq, 1);
+        // a's own message (seq 2) counts as read: markRead(1) cannot lower that.
+        assert.equal(top.readSeq, 2);
+        assert.equal(top.deliveredSeq, 2);
         assert.equal(top.kind, 'direct');
         assert.equal(list.find((v) => v.id === owned)?.role, 'owner');
         assert.equal(list.find((v) => v.id === owned)?.readSeq, 0);
@@ -706,6 +707,80 @@ export function runMessageStoreContract(opts: { open: () => Promise<StoreBundle>
         await assert.rejects(b.messages.markRead(conv, outsider, 1), isCode('not_member'));
         await assert.rejects(b.messages.markDelivered(conv, outsider, 1), isCode('not_member'));
         assert.equal(await b.messages.getMember(conv, outsider), null);
+      });
+    });
+
+    describe('own messages, sync and recall', () => {
+      it('raises the sender’s own read and delivered watermarks to each stored message', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        await sendOne(conv, a, 'o1');
+        await sendOne(conv, a, 'o2');
+        const mine = await b.messages.getMember(conv, a);
+        assert.equal(mine?.readSeq, 2);
+        assert.equal(mine?.deliveredSeq, 2);
+        const theirs = await b.messages.getMember(conv, c);
+        assert.equal(theirs?.readSeq, 0, 'the other member has read nothing');
+      });
+
+      it('lists in changedSince exactly the conversations with a message, watermark or join after the time', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const quiet = await group(a, [c]);
+        const busy = await group(a, [d]);
+        const read = await group(c, [a]);
+        await sendOne(quiet, a, 'q1');
+        await sendOne(read, c, 'r1');
+        const since = Math.max(
+          ...(await b.messages.listConversations(a)).map((v) =>
+            Math.max(v.lastAtUs, v.createdAtMs * 1000),
+          ),
+          (await b.messages.getMember(read, a))!.updatedUs,
+        );
+        await new Promise((r) => setTimeout(r, 5));
+        await sendOne(busy, d, 'b1');
+        await b.messages.markRead(read, a, 1);
+        const joined = (await b.messages.joinRoom('late', a)).conversation.id;
+
+        const changed = (await b.messages.changedSince(a, since)).map((v) => v.id).sort();
+        assert.deepEqual(changed, [busy, joined, read].sort());
+        assert.deepEqual(
+          (await b.messages.changedSince(a, 0)).map((v) => v.id).sort(),
+          [busy, joined, quiet, read].sort(),
+          'since 0 lists every conversation',
+        );
+      });
+
+      it('gets one message by seq, and null for a missing one', async () => {
+        const [a] = await makeUsers('a');
+        const conv = await group(a, []);
+        const sent = await sendOne(conv, a, 'g1');
+        assert.deepEqual(await b.messages.getMessage(conv, 1), sent);
+        assert.equal(await b.messages.getMessage(conv, 2), null);
+      });
+
+      it('recalls a message: the body is removed for good, the seq and neighbours stay', async () => {
+        const [a] = await makeUsers('a');
+        const conv = await group(a, []);
+        await sendOne(conv, a, 'k1');
+        const target = await sendOne(conv, a, 'k2');
+        await sendOne(conv, a, 'k3');
+        const recalled = await b.messages.recall(conv, 2);
+        assert.ok(recalled);
+        assert.equal(recalled.seq, 2);
+        assert.equal(recalled.id, target.id);
+        assert.deepEqual(recalled.body, { kind: 'recalled' });
+        assert.ok(recalled.recalledAtUs !== null && recalled.recalledAtUs > 0);
+        const page = await b.messages.pageBySeq(conv, { after: 0, limit: 10 });
+        assert.deepEqual(seqs(page.messages), [1, 2, 3]);
+        assert.deepEqual(page.messages[1]?.body, { kind: 'recalled' });
+        assert.equal(page.messages[0]?.body.text, 'text k1');
+        assert.equal(
+          (await b.messages.recall(conv, 2))?.recalledAtUs,
+          recalled.recalledAtUs,
+          'twice is harmless',
+        );
+        assert.equal(await b.messages.recall(conv, 9), null);
+        assert.equal(await lastSeq(conv), 3);
       });
     });
 

@@ -16,6 +16,11 @@ import type { ParleyError } from '../core/errors.js';
 //   consume a seq; the other items of the batch are unaffected.
 // - When append resolves, every `ok` result is committed (durable against a process crash).
 //   If it rejects, nothing of the batch was stored.
+// - A stored message raises its sender's read and delivered watermarks to its seq: one's own
+//   messages are never unread.
+// - Every change a member must learn about in `changedSince` (a message, a watermark, a join)
+//   is visible there: conversations whose lastAtUs or whose member row's updatedUs is after the
+//   given time.
 // - Reads return committed data only. Methods never return objects the store keeps using.
 
 export type ConversationKind = 'direct' | 'group' | 'room';
@@ -40,6 +45,8 @@ export interface Member {
   readonly joinedSeq: number;
   readonly deliveredSeq: number;
   readonly readSeq: number;
+  /** When this member row last changed (join, watermark), in microseconds. */
+  readonly updatedUs: number;
 }
 
 /** A conversation as one member sees it in their list. */
@@ -64,6 +71,8 @@ export interface StoredMessage {
   readonly device: string;
   readonly body: MessageBody;
   readonly atUs: number;
+  /** When the message was recalled (its body is then `{kind: "recalled"}`), else null. */
+  readonly recalledAtUs: number | null;
 }
 
 export interface AppendRequest {
@@ -124,10 +133,18 @@ export interface MessageStore {
   listMembers(conversationId: string): Promise<Member[]>;
   /** The user's conversations, most recently active first. */
   listConversations(userId: string): Promise<ConversationView[]>;
+  /** The user's conversations with a message, watermark change or join after `sinceUs`. */
+  changedSince(userId: string, sinceUs: number): Promise<ConversationView[]>;
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]>;
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page>;
   pageByTime(conversationId: string, page: TimePage): Promise<Page>;
+  getMessage(conversationId: string, seq: number): Promise<StoredMessage | null>;
+  /**
+   * Removes a message's body for good (it becomes `{kind: "recalled"}`); the seq stays. Returns
+   * the message as it is now; recalling twice is harmless. Null if there is no such message.
+   */
+  recall(conversationId: string, seq: number): Promise<StoredMessage | null>;
 
   /**
    * Moves a member's read watermark forward (never back), capped at the conversation's lastSeq.

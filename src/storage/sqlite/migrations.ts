@@ -58,4 +58,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX messages_by_time ON messages (conversation_id, at_us);
     `,
   },
+  {
+    version: 2,
+    name: 'sync and recall',
+    sql: `
+      ALTER TABLE members ADD COLUMN updated_us INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE messages ADD COLUMN recalled_at_us INTEGER;
+    `,
+  },
 ];

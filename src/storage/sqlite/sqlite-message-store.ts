@@ -37,6 +37,7 @@ interface MemberRow {
   joined_seq: number;
   delivered_seq: number;
   read_seq: number;
+  updated_us: number;
 }
 
 interface MessageRow {
@@ -47,6 +48,7 @@ interface MessageRow {
   device: string;
   body: string;
   at_us: number;
+  recalled_at_us: number | null;
 }
 
 // Direct chats and rooms share the unique `name` column under distinct prefixes, so that no
@@ -75,6 +77,18 @@ function toMember(row: MemberRow): Member {
     joinedSeq: row.joined_seq,
     deliveredSeq: row.delivered_seq,
     readSeq: row.read_seq,
+    updatedUs: row.updated_us,
+  };
+}
+
+type ViewRow = ConversationRow & MemberRow;
+
+function toView(row: ViewRow): ConversationView {
+  return {
+    ...toConversation(row),
+    role: row.role,
+    deliveredSeq: row.delivered_seq,
+    readSeq: row.read_seq,
   };
 }
 
@@ -87,10 +101,12 @@ function toMessage(row: MessageRow): StoredMessage {
     device: row.device,
     body: JSON.parse(row.body) as MessageBody,
     atUs: row.at_us,
+    recalledAtUs: row.recalled_at_us,
   };
 }
 
-const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, device, body, at_us';
+const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, device, body, at_us, recalled_at_us';
+const RECALLED_BODY = JSON.stringify({ kind: 'recalled' });
 
 /** The embedded MessageStore: one SQLite file in WAL mode; writes are serialized by SQLite. */
 export class SqliteMessageStore implements MessageStore {
@@ -112,14 +128,28 @@ export class SqliteMessageStore implements MessageStore {
       member: db.prepare('SELECT * FROM members WHERE conversation_id = ? AND user_id = ?'),
       members: db.prepare('SELECT * FROM members WHERE conversation_id = ? ORDER BY joined_at_ms'),
       insertMember: db.prepare(
-        `INSERT OR IGNORE INTO members (conversation_id, user_id, role, joined_seq, joined_at_ms)
-         VALUES (?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO members
+           (conversation_id, user_id, role, joined_seq, joined_at_ms, updated_us)
+         VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       listForUser: db.prepare(
-        `SELECT c.*, m.role, m.delivered_seq, m.read_seq
+        `SELECT c.*, m.role, m.delivered_seq, m.read_seq, m.updated_us
            FROM members m JOIN conversations c ON c.id = m.conversation_id
           WHERE m.user_id = ?
           ORDER BY MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
+      ),
+      changedSince: db.prepare(
+        `SELECT c.*, m.role, m.delivered_seq, m.read_seq, m.updated_us
+           FROM members m JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.user_id = ? AND (c.last_at_us > ? OR m.updated_us > ?)
+          ORDER BY MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
+      ),
+      message: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`,
+      ),
+      recall: db.prepare(
+        `UPDATE messages SET body = ?, recalled_at_us = COALESCE(recalled_at_us, ?)
+          WHERE conversation_id = ? AND seq = ?`,
       ),
       dedupe: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND device = ? AND ref = ?`,
@@ -145,12 +175,13 @@ export class SqliteMessageStore implements MessageStore {
           WHERE conversation_id = ? AND at_us < ? ORDER BY at_us DESC LIMIT ?`,
       ),
       raiseRead: db.prepare(
-        `UPDATE members SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?)
-          WHERE conversation_id = ? AND user_id = ?`,
+        `UPDATE members SET read_seq = MAX(read_seq, @seq), delivered_seq = MAX(delivered_seq, @seq),
+                updated_us = @now
+          WHERE conversation_id = @conversationId AND user_id = @userId`,
       ),
       raiseDelivered: db.prepare(
-        `UPDATE members SET delivered_seq = MAX(delivered_seq, ?)
-          WHERE conversation_id = ? AND user_id = ?`,
+        `UPDATE members SET delivered_seq = MAX(delivered_seq, @seq), updated_us = @now
+          WHERE conversation_id = @conversationId AND user_id = @userId`,
       ),
     };
     this.appendTx = db.transaction((batch: readonly AppendRequest[]) => this.appendAll(batch));
@@ -234,14 +265,28 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   listConversations(userId: string): Promise<ConversationView[]> {
+    return settle(() => (this.q.listForUser!.all(userId) as ViewRow[]).map(toView));
+  }
+
+  changedSince(userId: string, sinceUs: number): Promise<ConversationView[]> {
     return settle(() =>
-      (this.q.listForUser!.all(userId) as (ConversationRow & MemberRow)[]).map((row) => ({
-        ...toConversation(row),
-        role: row.role,
-        deliveredSeq: row.delivered_seq,
-        readSeq: row.read_seq,
-      })),
+      (this.q.changedSince!.all(userId, sinceUs, sinceUs) as ViewRow[]).map(toView),
     );
+  }
+
+  getMessage(conversationId: string, seq: number): Promise<StoredMessage | null> {
+    return settle(() => {
+      const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
+      return row ? toMessage(row) : null;
+    });
+  }
+
+  recall(conversationId: string, seq: number): Promise<StoredMessage | null> {
+    return settle(() => {
+      this.q.recall!.run(RECALLED_BODY, this.clock.nowUs(), conversationId, seq);
+      const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
+      return row ? toMessage(row) : null;
+    });
   }
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
@@ -277,13 +322,13 @@ export class SqliteMessageStore implements MessageStore {
 
   markRead(conversationId: string, userId: string, seq: number): Promise<Member> {
     return this.raiseWatermark(conversationId, userId, seq, (capped) =>
-      this.q.raiseRead!.run(capped, capped, conversationId, userId),
+      this.q.raiseRead!.run({ seq: capped, now: this.clock.nowUs(), conversationId, userId }),
     );
   }
 
   markDelivered(conversationId: string, userId: string, seq: number): Promise<Member> {
     return this.raiseWatermark(conversationId, userId, seq, (capped) =>
-      this.q.raiseDelivered!.run(capped, conversationId, userId),
+      this.q.raiseDelivered!.run({ seq: capped, now: this.clock.nowUs(), conversationId, userId }),
     );
   }
 
@@ -342,7 +387,14 @@ export class SqliteMessageStore implements MessageStore {
     role: MemberRole,
     joinedSeq: number,
   ): void {
-    this.q.insertMember!.run(conversationId, userId, role, joinedSeq, this.clock.nowMs());
+    this.q.insertMember!.run(
+      conversationId,
+      userId,
+      role,
+      joinedSeq,
+      this.clock.nowMs(),
+      this.clock.nowUs(),
+    );
   }
 
   /** The body of the append transaction. See the MessageStore contract. */
@@ -354,6 +406,8 @@ export class SqliteMessageStore implements MessageStore {
     >();
     const memberships = new Map<string, boolean>();
     const stored = new Map<string, StoredMessage>();
+    /** (conversation, sender) → the sender's newest seq in this batch: own messages are read. */
+    const ownSeqs = new Map<string, number>();
     const results: AppendResult[] = [];
 
     for (const req of batch) {
@@ -395,6 +449,7 @@ export class SqliteMessageStore implements MessageStore {
         device: req.device,
         body: req.body,
         atUs: Math.max(nowUs, head.lastAtUs + 1),
+        recalledAtUs: null,
       };
       this.q.insertMessage!.run(
         message.conversationId,
@@ -409,10 +464,15 @@ export class SqliteMessageStore implements MessageStore {
       head.lastSeq = message.seq;
       head.lastAtUs = message.atUs;
       stored.set(dedupeKey, message);
+      ownSeqs.set(memberKey, message.seq);
       results.push({ ok: true, message, duplicate: false });
     }
     for (const [id, head] of heads) {
       if (head.lastSeq !== head.firstSeq) this.q.setLast!.run(head.lastSeq, head.lastAtUs, id);
+    }
+    for (const [key, seq] of ownSeqs) {
+      const [conversationId, senderId] = key.split('\u0000') as [string, string];
+      this.q.raiseRead!.run({ seq, now: nowUs, conversationId, userId: senderId });
     }
     return results;
   }

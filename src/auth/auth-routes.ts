@@ -29,12 +29,12 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
     return credentialsView(await auth.login(username, password, device));
   });
 
-  app.post('/v1/auth/logout', { preHandler: authenticated }, async (request, reply) => {
+  app.post('/v1/auth/logout', { onRequest: authenticated }, async (request, reply) => {
     await auth.logout(bearerToken(request) ?? '');
     return reply.code(204).send();
   });
 
-  app.get('/v1/me', { preHandler: authenticated }, (request) => {
+  app.get('/v1/me', { onRequest: authenticated }, (request) => {
     const session = sessionOf(request);
     return { user: { id: session.userId, username: session.username }, device: session.device };
   });

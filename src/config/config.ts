@@ -17,6 +17,8 @@ export interface Config {
     readonly port: number;
     readonly seedApi: SeedApiMode;
   };
+  /** The TCP transport of the real-time protocol; null when off. */
+  readonly tcp: { readonly host: string; readonly port: number } | null;
   readonly store: {
     readonly kind: 'sqlite';
     readonly dataDir: string;
@@ -125,6 +127,45 @@ export const SETTINGS = {
     1_000_000,
   ),
   commitBatchMax: limit('commit-batch-max', 'commitBatchMax', 'most sends in one commit', 100_000),
+  tcpPort: {
+    name: 'tcp-port',
+    help: 'TCP port of the real-time protocol (Protobuf frames); off unless set',
+    fallback: -1,
+    parse: int(0, 65535),
+  },
+  frameBytesMax: limit('frame-bytes-max', 'frameBytesMax', 'largest real-time frame', 16 << 20),
+  helloTimeoutMs: limit('hello-timeout-ms', 'helloTimeoutMs', 'time to send hello', 600_000),
+  heartbeatIntervalMs: limit(
+    'heartbeat-interval-ms',
+    'heartbeatIntervalMs',
+    'ping a link quiet this long',
+    600_000,
+  ),
+  sendRatePerSec: limit(
+    'send-rate-per-sec',
+    'sendRatePerSec',
+    'sends per second per connection',
+    1_000_000,
+  ),
+  sendBurstMax: limit('send-burst-max', 'sendBurstMax', 'burst of sends per connection', 1_000_000),
+  sendQueueBytesMax: limit(
+    'send-queue-bytes-max',
+    'sendQueueBytesMax',
+    'bytes queued to a slow connection',
+    1 << 30,
+  ),
+  connectionsPerUserMax: limit(
+    'connections-per-user-max',
+    'connectionsPerUserMax',
+    'connections of one user',
+    100_000,
+  ),
+  recallWindowMs: limit(
+    'recall-window-ms',
+    'recallWindowMs',
+    'time a sender may recall a message',
+    365 * 86_400_000,
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;
@@ -171,6 +212,7 @@ function build(raw: Raw): Config {
   return deepFreeze({
     node: { id: raw.nodeId !== '' ? raw.nodeId : 'node-' + randomBytes(4).toString('hex') },
     http: { host: raw.host, port: raw.port, seedApi: raw.seedApi },
+    tcp: raw.tcpPort >= 0 ? { host: raw.host, port: raw.tcpPort } : null,
     store: {
       kind: 'sqlite' as const,
       dataDir,
@@ -186,6 +228,14 @@ function build(raw: Raw): Config {
       pullCountMax: raw.pullCountMax,
       groupMembersMax: raw.groupMembersMax,
       commitBatchMax: raw.commitBatchMax,
+      frameBytesMax: raw.frameBytesMax,
+      helloTimeoutMs: raw.helloTimeoutMs,
+      heartbeatIntervalMs: raw.heartbeatIntervalMs,
+      sendRatePerSec: raw.sendRatePerSec,
+      sendBurstMax: raw.sendBurstMax,
+      sendQueueBytesMax: raw.sendQueueBytesMax,
+      connectionsPerUserMax: raw.connectionsPerUserMax,
+      recallWindowMs: raw.recallWindowMs,
     },
   });
 }

@@ -50,6 +50,24 @@ export const ERRORS = {
     temporary: false,
     message: 'No such conversation.',
   },
+  message_not_found: { status: 404, temporary: false, message: 'No such message.' },
+  recall_expired: {
+    status: 403,
+    temporary: false,
+    message: 'The time to recall this message has passed.',
+  },
+  invalid_cursor: { status: 400, temporary: false, message: 'The sync cursor is not valid.' },
+  bad_frame: { status: 400, temporary: false, message: 'The frame is not valid.' },
+  hello_required: {
+    status: 401,
+    temporary: false,
+    message: 'The first frame must be a hello.',
+  },
+  too_many_connections: {
+    status: 429,
+    temporary: true,
+    message: 'This user has too many open connections.',
+  },
   username_taken: { status: 409, temporary: false, message: 'That username is taken.' },
   ref_reused: {
     status: 409,

@@ -22,6 +22,26 @@ export interface Limits {
   readonly titleCharsMax: number;
   /** Longest device id. */
   readonly deviceCharsMax: number;
+  /** Largest real-time frame (WebSocket message or TCP frame). */
+  readonly frameBytesMax: number;
+  /** Time a new connection has to send its hello. */
+  readonly helloTimeoutMs: number;
+  /** The server pings a link quiet for this long and closes one silent for three times it. */
+  readonly heartbeatIntervalMs: number;
+  /** Sustained sends (send, recall, typing) per second per connection: the token bucket's rate. */
+  readonly sendRatePerSec: number;
+  /** The token bucket's size: how many sends may come in one burst. */
+  readonly sendBurstMax: number;
+  /** Sends refused in a row for the rate limit before the link is closed with 4429. */
+  readonly rateStrikesMax: number;
+  /** Bytes queued to a connection's socket before it counts as too slow and is closed (4503). */
+  readonly sendQueueBytesMax: number;
+  /** Live connections of one user on one node. */
+  readonly connectionsPerUserMax: number;
+  /** How long after sending a sender may recall a message. */
+  readonly recallWindowMs: number;
+  /** Read receipts go to every online member of conversations up to this size, else to the sender. */
+  readonly receiptFanoutMembersMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -35,4 +55,14 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   commitBatchMax: 1_000,
   titleCharsMax: 128,
   deviceCharsMax: 64,
+  frameBytesMax: 64 * 1024,
+  helloTimeoutMs: 10_000,
+  heartbeatIntervalMs: 20_000,
+  sendRatePerSec: 50,
+  sendBurstMax: 100,
+  rateStrikesMax: 50,
+  sendQueueBytesMax: 1024 * 1024,
+  connectionsPerUserMax: 16,
+  recallWindowMs: 2 * 60_000,
+  receiptFanoutMembersMax: 500,
 });

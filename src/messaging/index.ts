@@ -1,5 +1,11 @@
 export { MessagingService, checkRoomName } from './messaging-service.js';
-export type { Caller, SendOutcome, StoredListener, MessagingDeps } from './messaging-service.js';
+export type {
+  Caller,
+  SendOutcome,
+  MessagingEvents,
+  MessagingDeps,
+  SyncResult,
+} from './messaging-service.js';
 export { GroupCommitter } from './group-commit.js';
 export { SeedApi, parseChat, SEED_DEVICE } from './seed-api.js';
 export type { SeedMode, SeedPage, SeedMessage } from './seed-api.js';

@@ -18,7 +18,8 @@ export function validateBody(body: unknown, limits: Limits): MessageBody {
   if (typeof text !== 'string' || text.length === 0) {
     throw new ParleyError('invalid_request', 'A text message needs a non-empty body.text.');
   }
-  if (text.length > limits.textCharsMax) {
+  // Characters are code points; length counts UTF-16 units, an upper bound worth checking first.
+  if (text.length > limits.textCharsMax && countCodePoints(text) > limits.textCharsMax) {
     throw new ParleyError(
       'body_too_large',
       `body.text is longer than ${limits.textCharsMax} characters.`,
@@ -41,4 +42,10 @@ export function validateRef(ref: unknown, limits: Limits): string {
     );
   }
   return ref;
+}
+
+function countCodePoints(text: string): number {
+  let n = 0;
+  for (const _char of text) n++;
+  return n;
 }

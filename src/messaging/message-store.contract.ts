@@ -750,6 +750,16 @@ export function runMessageStoreContract(opts: { open: () => Promise<StoreBundle>
         );
       });
 
+      it('lists as direct peers exactly the users sharing a direct conversation', async () => {
+        const [a, c, d, e] = await makeUsers('a', 'c', 'd', 'e');
+        await b.messages.openDirect(a, c);
+        await b.messages.openDirect(d, a);
+        await group(a, [e]);
+        await b.messages.openDirect(c, e);
+        assert.deepEqual((await b.messages.directPeers(a)).sort(), [c, d].sort());
+        assert.deepEqual((await b.messages.directPeers(e)).sort(), [c]);
+      });
+
       it('gets one message by seq, and null for a missing one', async () => {
         const [a] = await makeUsers('a');
         const conv = await group(a, []);

@@ -133,6 +133,8 @@ export interface MessageStore {
   listMembers(conversationId: string): Promise<Member[]>;
   /** The user's conversations, most recently active first. */
   listConversations(userId: string): Promise<ConversationView[]>;
+  /** The users who share a direct conversation with this user: whose presence they see. */
+  directPeers(userId: string): Promise<string[]>;
   /** The user's conversations with a message, watermark change or join after `sinceUs`. */
   changedSince(userId: string, sinceUs: number): Promise<ConversationView[]>;
 

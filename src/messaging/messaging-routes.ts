@@ -64,11 +64,11 @@ export function registerMessagingRoutes(
   deps: { messaging: MessagingService; users: UserDirectory; authenticate: Authenticate },
 ): void {
   const { messaging, users } = deps;
-  const preHandler = requireSession(deps.authenticate);
+  const onRequest = requireSession(deps.authenticate);
 
   app.post(
     '/v1/conversations',
-    { preHandler, schema: { body: CreateConversation } },
+    { onRequest, schema: { body: CreateConversation } },
     async (request, reply) => {
       const caller = callerOf(request);
       const body = request.body;
@@ -92,12 +92,12 @@ export function registerMessagingRoutes(
     },
   );
 
-  app.get('/v1/conversations', { preHandler }, async (request) => {
+  app.get('/v1/conversations', { onRequest }, async (request) => {
     const list = await messaging.list(callerOf(request));
     return { conversations: list.map((c) => conversationView(c, c)) };
   });
 
-  app.get('/v1/conversations/:id', { preHandler, schema: { params: Id } }, async (request) => {
+  app.get('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) => {
     const caller = callerOf(request);
     const { conversation, members } = await messaging.get(caller, request.params.id);
     return withMembers(conversation, members, caller, users);
@@ -106,7 +106,7 @@ export function registerMessagingRoutes(
   app.post(
     '/v1/conversations/:id/messages',
     {
-      preHandler,
+      onRequest,
       schema: {
         params: Id,
         body: Type.Object({
@@ -131,7 +131,7 @@ export function registerMessagingRoutes(
   app.get(
     '/v1/conversations/:id/messages',
     {
-      preHandler,
+      onRequest,
       schema: {
         params: Id,
         querystring: Type.Object({
@@ -143,9 +143,6 @@ export function registerMessagingRoutes(
     },
     async (request) => {
       const { after, before, limit } = request.query;
-      if (after !== undefined && before !== undefined && before <= after + 1) {
-        return { messages: [], hasMore: false };
-      }
       const page = await messaging.history(callerOf(request), request.params.id, {
         ...(after !== undefined ? { after } : {}),
         ...(before !== undefined ? { before } : {}),
@@ -157,7 +154,7 @@ export function registerMessagingRoutes(
 
   app.post(
     '/v1/conversations/:id/read',
-    { preHandler, schema: { params: Id, body: Type.Object({ seq: Seq }) } },
+    { onRequest, schema: { params: Id, body: Type.Object({ seq: Seq }) } },
     async (request) => {
       const member = await messaging.markRead(
         callerOf(request),

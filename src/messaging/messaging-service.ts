@@ -1,5 +1,6 @@
 import { ParleyError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeUsername } from '../core/names.js';
 import type { UserDirectory } from '../auth/index.js';
 import type { GroupCommitter } from './group-commit.js';
@@ -25,14 +26,48 @@ export interface SendOutcome {
   readonly duplicate: boolean;
 }
 
-/** Called after a message is committed, never for a duplicate. Must not throw. */
-export type StoredListener = (message: StoredMessage) => void;
+/**
+ * What the messaging rules tell the rest of the system after a change is committed: the
+ * delivery router turns these into pushes. Handlers run synchronously and must not throw.
+ */
+export interface MessagingEvents {
+  /** A new message (never a duplicate). */
+  messageStored(message: StoredMessage): void;
+  /** A member's delivered or read watermark moved. */
+  watermarkMoved(member: Member, kind: 'delivered' | 'read'): void;
+  messageRecalled(message: StoredMessage, byUserId: string): void;
+  /** Someone joined or left; cached member lists of this conversation are stale. */
+  membersChanged(conversationId: string): void;
+}
+
+export interface SyncResult {
+  readonly conversations: ConversationView[];
+  readonly cursor: string;
+}
+
+// A sync cursor is a time, taken a margin before the sync read: a commit stamped just before the
+// read but visible only after it is then still caught by the next sync. Returning a conversation
+// twice is harmless; missing one is not.
+const SYNC_MARGIN_US = 5_000_000;
+const CURSOR_PREFIX = 't';
+
+function encodeCursor(us: number): string {
+  return CURSOR_PREFIX + Math.max(0, us).toString(36);
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined || cursor === '') return 0;
+  const us = cursor.startsWith(CURSOR_PREFIX) ? parseInt(cursor.slice(1), 36) : NaN;
+  if (!Number.isSafeInteger(us) || us < 0) throw new ParleyError('invalid_cursor');
+  return us;
+}
 
 export interface MessagingDeps {
   readonly store: MessageStore;
   readonly committer: GroupCommitter;
   readonly users: UserDirectory;
   readonly limits: Limits;
+  readonly clock?: Clock;
 }
 
 // Printable: no control characters, which could forge log lines or break clients.
@@ -55,17 +90,19 @@ export class MessagingService {
   private readonly committer: GroupCommitter;
   private readonly users: UserDirectory;
   private readonly limits: Limits;
-  private readonly listeners: StoredListener[] = [];
+  private readonly clock: Clock;
+  private readonly subscribers: MessagingEvents[] = [];
 
   constructor(deps: MessagingDeps) {
     this.store = deps.store;
     this.committer = deps.committer;
     this.users = deps.users;
     this.limits = deps.limits;
+    this.clock = deps.clock ?? systemClock;
   }
 
-  onStored(listener: StoredListener): void {
-    this.listeners.push(listener);
+  subscribe(events: MessagingEvents): void {
+    this.subscribers.push(events);
   }
 
   /** Validates, then stores through group commit. Resolves only after the commit. */
@@ -84,7 +121,7 @@ export class MessagingService {
     };
     const result = await this.committer.submit(request);
     if (!result.ok) throw result.error;
-    if (!result.duplicate) for (const listener of this.listeners) listener(result.message);
+    if (!result.duplicate) for (const s of this.subscribers) s.messageStored(result.message);
     return { message: result.message, duplicate: result.duplicate };
   }
 
@@ -104,7 +141,9 @@ export class MessagingService {
     if (peer.id === caller.userId) {
       throw new ParleyError('invalid_request', 'A direct conversation needs another user.');
     }
-    return this.store.openDirect(caller.userId, peer.id);
+    const opened = await this.store.openDirect(caller.userId, peer.id);
+    if (opened.created) this.membersChanged(opened.conversation.id);
+    return opened;
   }
 
   async createGroup(caller: Caller, title: unknown, memberNames: unknown): Promise<Conversation> {
@@ -121,7 +160,8 @@ export class MessagingService {
     if (!Array.isArray(memberNames))
       throw new ParleyError('invalid_request', 'members must be an array of usernames.');
     const names = [...new Set(memberNames.map(normalizeUsername))];
-    if (names.length + 1 > this.limits.groupMembersMax) throw new ParleyError('too_many_members');
+    // Bounded before any lookup; the exact count (without the caller) is checked below.
+    if (names.length > this.limits.groupMembersMax) throw new ParleyError('too_many_members');
     const found = await this.users.byUsername(names);
     const unknown = names.filter((n) => !found.has(n));
     if (unknown.length > 0)
@@ -130,6 +170,8 @@ export class MessagingService {
         `No user named ${unknown.map((n) => `"${n}"`).join(', ')}.`,
       );
     const memberIds = [...found.values()].map((u) => u.id).filter((id) => id !== caller.userId);
+    if (memberIds.length + 1 > this.limits.groupMembersMax)
+      throw new ParleyError('too_many_members');
     return this.store.createGroup({ title, ownerId: caller.userId, memberIds });
   }
 
@@ -155,7 +197,56 @@ export class MessagingService {
 
   async markRead(caller: Caller, conversationId: string, seq: number): Promise<Member> {
     await this.requireMember(conversationId, caller.userId);
-    return this.store.markRead(conversationId, caller.userId, seq);
+    const member = await this.store.markRead(conversationId, caller.userId, seq);
+    for (const s of this.subscribers) s.watermarkMoved(member, 'read');
+    return member;
+  }
+
+  async markDelivered(caller: Caller, conversationId: string, seq: number): Promise<Member> {
+    await this.requireMember(conversationId, caller.userId);
+    const member = await this.store.markDelivered(conversationId, caller.userId, seq);
+    for (const s of this.subscribers) s.watermarkMoved(member, 'delivered');
+    return member;
+  }
+
+  /** The sender recalls a message within the recall window; its body is deleted for good. */
+  async recall(caller: Caller, conversationId: string, seq: number): Promise<StoredMessage> {
+    await this.requireMember(conversationId, caller.userId);
+    const message = await this.store.getMessage(conversationId, seq);
+    if (!message) throw new ParleyError('message_not_found');
+    if (message.senderId !== caller.userId) {
+      throw new ParleyError('forbidden', 'Only the sender may recall a message.');
+    }
+    if (message.recalledAtUs !== null) return message;
+    if (this.clock.nowUs() - message.atUs > this.limits.recallWindowMs * 1000) {
+      throw new ParleyError('recall_expired');
+    }
+    const recalled = await this.store.recall(conversationId, seq);
+    if (!recalled) throw new ParleyError('message_not_found');
+    for (const s of this.subscribers) s.messageRecalled(recalled, caller.userId);
+    return recalled;
+  }
+
+  /** Every conversation of the caller that changed since the cursor, and the next cursor. */
+  async sync(caller: Caller, cursor: string | undefined): Promise<SyncResult> {
+    const sinceUs = decodeCursor(cursor);
+    const next = encodeCursor(this.clock.nowUs() - SYNC_MARGIN_US);
+    const conversations = await this.store.changedSince(caller.userId, sinceUs);
+    return { conversations, cursor: next };
+  }
+
+  /** Users whose presence this user sees, and who see theirs. */
+  peers(userId: string): Promise<string[]> {
+    return this.store.directPeers(userId);
+  }
+
+  /** The user ids of a conversation's members (the delivery router caches them). */
+  async memberIds(conversationId: string): Promise<string[]> {
+    return (await this.store.listMembers(conversationId)).map((m) => m.userId);
+  }
+
+  private membersChanged(conversationId: string): void {
+    for (const s of this.subscribers) s.membersChanged(conversationId);
   }
 
   /** Throws conversation_not_found or not_member unless the user may read the conversation. */

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ParleyError } from '../core/errors.js';
 import type { Session } from '../auth/index.js';
-import { bearerToken, type Authenticate, type HttpApp } from '../server/http-app.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { SeedApi, SeedMode, SeedPull, SeedSend } from './seed-api.js';
 
 // The seed's HTTP routes, byte-compatible with its curl commands and wrk scripts: a JSON body on
@@ -71,13 +71,15 @@ export function registerSeedRoutes(
   deps: { seed: SeedApi; mode: SeedMode; authenticate: Authenticate; bodyBytesMax: number },
 ): void {
   const { seed, mode, authenticate } = deps;
-  const sessionFor = async (request: FastifyRequest): Promise<Session | null> =>
-    mode === 'open' ? null : authenticate(bearerToken(request));
+  const sessionFor = (request: FastifyRequest): Session | null =>
+    mode === 'open' ? null : sessionOf(request);
 
   app.get('/ping', () => ({ message: 'pong' }));
 
   // Scoped so the catch-all parser applies to the seed routes only.
   void app.register((scope, _opts, done) => {
+    // In auth mode the token is checked before the body is read.
+    if (mode === 'auth') scope.addHook('onRequest', requireSession(authenticate));
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, parsed) => {
       try {
@@ -88,7 +90,7 @@ export function registerSeedRoutes(
     });
 
     scope.post('/api/send', async (request) => {
-      const session = await sessionFor(request);
+      const session = sessionFor(request);
       const fields = foldKeys(request.body);
       const input: SeedSend = {
         chat: str(fields, 'chat'),
@@ -100,7 +102,7 @@ export function registerSeedRoutes(
     });
 
     scope.get('/api/pull', async (request) => {
-      const session = await sessionFor(request);
+      const session = sessionFor(request);
       const fields = {
         ...foldKeys(request.query),
         ...foldKeys(parseJson(await readGetBody(request, deps.bodyBytesMax))),

@@ -32,14 +32,17 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 
 const sessions = new WeakMap<FastifyRequest, Session>();
 
-/** A preHandler that rejects the request with 401 unless it carries a valid bearer token. */
+/**
+ * An onRequest hook that rejects the request with 401 unless it carries a valid bearer token.
+ * It runs before the body is read, so anonymous callers cannot make the server parse bodies.
+ */
 export function requireSession(authenticate: Authenticate) {
   return async (request: FastifyRequest): Promise<void> => {
     sessions.set(request, await authenticate(bearerToken(request)));
   };
 }
 
-/** The session a requireSession preHandler attached to this request. */
+/** The session a requireSession hook attached to this request. */
 export function sessionOf(request: FastifyRequest): Session {
   const session = sessions.get(request);
   if (!session) throw new ParleyError('unauthenticated');

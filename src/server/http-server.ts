@@ -28,11 +28,8 @@ export function toParleyError(err: unknown): ParleyError {
   if (isParleyError(err)) return err;
   const fe = err as Partial<FastifyError>;
   if (fe.validation) {
-    const where = fe.validationContext ?? 'request';
-    return new ParleyError(
-      'invalid_request',
-      `${where}${fe.message?.startsWith('/') ? '' : ' '}${fe.message ?? ''}`.trim(),
-    );
+    // Fastify's message already names the part ("body/username must be string").
+    return new ParleyError('invalid_request', fe.message);
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -144,6 +144,12 @@ export class SqliteMessageStore implements MessageStore {
           WHERE m.user_id = ? AND (c.last_at_us > ? OR m.updated_us > ?)
           ORDER BY MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
       ),
+      directPeers: db.prepare(
+        `SELECT peer.user_id FROM members me
+           JOIN conversations c ON c.id = me.conversation_id AND c.kind = 'direct'
+           JOIN members peer ON peer.conversation_id = c.id AND peer.user_id <> me.user_id
+          WHERE me.user_id = ?`,
+      ),
       message: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`,
       ),
@@ -271,6 +277,12 @@ export class SqliteMessageStore implements MessageStore {
   changedSince(userId: string, sinceUs: number): Promise<ConversationView[]> {
     return settle(() =>
       (this.q.changedSince!.all(userId, sinceUs, sinceUs) as ViewRow[]).map(toView),
+    );
+  }
+
+  directPeers(userId: string): Promise<string[]> {
+    return settle(() =>
+      (this.q.directPeers!.all(userId) as { user_id: string }[]).map((r) => r.user_id),
     );
   }
 

@@ -191,7 +191,8 @@ export function loadConfig(
     const env_ = envName(setting.name);
     const fromFlag = flags[setting.name];
     const value = fromFlag ?? env[env_];
-    if (value === undefined || value === '') {
+    // An empty variable means "unset"; an empty flag was typed on purpose and is checked.
+    if (value === undefined || (value === '' && fromFlag === undefined)) {
       raw[key] = setting.fallback;
       continue;
     }

@@ -4,6 +4,7 @@ import type { Limits } from '../core/limits.js';
 import { isUsername, normalizeUsername } from '../core/names.js';
 import type { Session, UserDirectory } from '../auth/index.js';
 import { checkRoomName, type MessagingService } from './messaging-service.js';
+import { validateBody } from './message-body.js';
 import type { Conversation, MessageStore } from './message-store.js';
 
 // The HTTP API of the TikTok Tech Immersion chat assignment, on top of Parley's conversations.
@@ -85,6 +86,11 @@ export class SeedApi {
   async send(input: SeedSend, session: Session | null): Promise<{ sendTime: number; seq: number }> {
     const sender = normalizeUsername(input.sender);
     const chat = parseChat(input.chat, this.limits);
+    // Everything that can refuse the send is checked before anything is written.
+    const body = validateBody({ kind: 'text', text: input.text }, this.limits);
+    if (chat.kind === 'direct' && !chat.pair.includes(sender)) {
+      throw new ParleyError('not_member', 'The sender of an "a:b" chat must be a or b.');
+    }
     let userId: string;
     let device: string;
     if (this.mode === 'open') {
@@ -97,10 +103,12 @@ export class SeedApi {
       device = session.device;
     }
     const conversation = await this.conversationForSend(chat, sender, userId);
-    const { message } = await this.messaging.send({ userId, device }, conversation.id, newRef(), {
-      kind: 'text',
-      text: input.text,
-    });
+    const { message } = await this.messaging.send(
+      { userId, device },
+      conversation.id,
+      newRef(),
+      body,
+    );
     return { sendTime: message.atUs, seq: message.seq };
   }
 

@@ -61,8 +61,10 @@ function int(fields: Fields, key: string, fallback: number): number {
 function bool(fields: Fields, key: string): boolean {
   const v = fields[key];
   if (v === undefined || v === null || v === '') return false;
-  if (v === true || v === 'true' || v === '1') return true;
-  if (v === false || v === 'false' || v === '0') return false;
+  // As Go's strconv.ParseBool, which the seeds' query parsing used.
+  const text = typeof v === 'string' ? v.toLowerCase() : v;
+  if (text === true || text === 'true' || text === 't' || text === '1') return true;
+  if (text === false || text === 'false' || text === 'f' || text === '0') return false;
   throw new ParleyError('invalid_request', `"${key}" must be true or false.`);
 }
 

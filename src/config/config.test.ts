@@ -1,0 +1,216 @@
+// Proves that the environment and flags become one validated, deep-frozen Config, that every bad value is reported at once by name, and that the real `parley` CLI prints usage and refuses bad flags cleanly.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI_TIMEOUT_MS = 30_000;
+
+function problemsOf(env: NodeJS.ProcessEnv, flags: Record<string, string> = {}): string[] {
+  try {
+    loadConfig(env, flags);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return [...err.problems];
+  }
+  assert.fail('loadConfig accepted a bad configuration');
+}
+
+function assertDeepFrozen(value: unknown, path: string): void {
+  if (value === null || typeof value !== 'object') return;
+  assert.ok(Object.isFrozen(value), `${path} is not frozen`);
+  for (const [key, child] of Object.entries(value)) assertDeepFrozen(child, `${path}.${key}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the defaults to an empty environment', () => {
+    const config = loadConfig({});
+    assert.equal(config.http.port, 8080);
+    assert.equal(config.http.host, '0.0.0.0');
+    assert.equal(config.http.seedApi, 'auth');
+    assert.equal(config.log.level, 'info');
+    assert.equal(config.store.kind, 'sqlite');
+    assert.equal(config.store.dataDir, resolve('./data'));
+    assert.equal(config.store.file, resolve('./data', 'parley.db'));
+    assert.equal(config.store.synchronous, 'normal');
+    assert.deepEqual(config.limits, DEFAULT_LIMITS);
+    assert.match(config.node.id, /^node-[0-9a-f]{8}$/);
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ PARLEY_PORT: '', PARLEY_SEED_API: '' });
+    assert.equal(config.http.port, 8080);
+    assert.equal(config.http.seedApi, 'auth');
+  });
+
+  it('applies environment variables', () => {
+    const config = loadConfig({
+      PARLEY_PORT: '9090',
+      PARLEY_HOST: '127.0.0.1',
+      PARLEY_DATA_DIR: '/tmp/parley-config-test',
+      PARLEY_SEED_API: 'open',
+      PARLEY_LOG_LEVEL: 'debug',
+      PARLEY_NODE_ID: 'node-a',
+      PARLEY_SQLITE_SYNCHRONOUS: 'full',
+      PARLEY_MESSAGE_BODY_BYTES_MAX: '1024',
+      PARLEY_PULL_COUNT_MAX: '50',
+    });
+    assert.equal(config.http.port, 9090);
+    assert.equal(config.http.host, '127.0.0.1');
+    assert.equal(config.store.dataDir, '/tmp/parley-config-test');
+    assert.equal(config.store.file, '/tmp/parley-config-test/parley.db');
+    assert.equal(config.http.seedApi, 'open');
+    assert.equal(config.log.level, 'debug');
+    assert.equal(config.node.id, 'node-a');
+    assert.equal(config.store.synchronous, 'full');
+    assert.equal(config.limits.messageBodyBytesMax, 1024);
+    assert.equal(config.limits.pullCountMax, 50);
+    assert.equal(config.limits.textCharsMax, DEFAULT_LIMITS.textCharsMax);
+  });
+
+  it('lets a flag win over the environment', () => {
+    const config = loadConfig(
+      { PARLEY_PORT: '9090', PARLEY_SEED_API: 'auth', PARLEY_LOG_LEVEL: 'warn' },
+      { port: '7070', 'seed-api': 'open' },
+    );
+    assert.equal(config.http.port, 7070);
+    assert.equal(config.http.seedApi, 'open');
+    assert.equal(config.log.level, 'warn');
+    assert.deepEqual(problemsOf({ PARLEY_PORT: '9090' }, { port: 'abc' }), [
+      '--port: expected an integer from 0 to 65535, got "abc"',
+    ]);
+    assert.equal(loadConfig({ PARLEY_PORT: 'abc' }, { port: '1' }).http.port, 1);
+  });
+
+  it('does not let an empty flag silently replace the environment with the default', () => {
+    let port: number | undefined;
+    try {
+      port = loadConfig({ PARLEY_PORT: '9090' }, { port: '' }).http.port;
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /--port/);
+      return;
+    }
+    assert.equal(port, 9090);
+  });
+
+  const bad: [string, string][] = [
+    ['PARLEY_PORT', 'abc'],
+    ['PARLEY_PORT', '70000'],
+    ['PARLEY_PORT', '-1'],
+    ['PARLEY_PORT', '80.5'],
+    ['PARLEY_SEED_API', 'maybe'],
+    ['PARLEY_LOG_LEVEL', 'loud'],
+    ['PARLEY_MESSAGE_BODY_BYTES_MAX', '0'],
+    ['PARLEY_SQLITE_SYNCHRONOUS', 'sometimes'],
+  ];
+  for (const [name, value] of bad) {
+    it(`reports ${name}=${value} with the variable name and the value`, () => {
+      const problems = problemsOf({ [name]: value });
+      assert.equal(problems.length, 1);
+      assert.ok(problems[0]!.startsWith(`${name}: expected `), problems[0]);
+      assert.ok(problems[0]!.includes(JSON.stringify(value)), problems[0]);
+    });
+  }
+
+  it('lists every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PARLEY_PORT: 'abc',
+        PARLEY_SEED_API: 'maybe',
+        PARLEY_LOG_LEVEL: 'loud',
+        PARLEY_MESSAGE_BODY_BYTES_MAX: '0',
+        PARLEY_HOST: '127.0.0.1',
+      });
+    } catch (err) {
+      error = err;
+    }
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems, [
+      'PARLEY_PORT: expected an integer from 0 to 65535, got "abc"',
+      'PARLEY_SEED_API: expected one of open, auth, got "maybe"',
+      'PARLEY_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      'PARLEY_MESSAGE_BODY_BYTES_MAX: expected an integer from 1 to 16777216, got "0"',
+    ]);
+    for (const problem of error.problems) assert.ok(error.message.includes(problem));
+  });
+
+  it('returns a deep-frozen Config', () => {
+    const config: Config = loadConfig({ PARLEY_PORT: '9090' });
+    assertDeepFrozen(config, 'config');
+    assert.throws(() => {
+      (config.http as { port: number }).port = 1;
+    }, TypeError);
+    assert.throws(() => {
+      (config.limits as { pullCountMax: number }).pullCountMax = 1;
+    }, TypeError);
+    assert.equal(config.http.port, 9090);
+    // Freezing a Config must not freeze the shared defaults it was built from, or vice versa.
+    assert.notEqual(config.limits, DEFAULT_LIMITS);
+  });
+});
+
+/** Runs the real CLI through tsx; resolves with its exit code and output. */
+function runCli(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARLEY_')) env[k] = v;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`parley ${args.join(' ')} did not exit in ${CLI_TIMEOUT_MS} ms`));
+    }, CLI_TIMEOUT_MS);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the parley CLI', () => {
+  it('prints usage for --help and exits 0', async () => {
+    const { code, stdout, stderr } = await runCli(['--help']);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^Usage: parley/);
+    assert.match(stdout, /\bserve\b/);
+    assert.match(stdout, /PARLEY_PORT/);
+    assert.match(stdout, /--port/);
+    assert.equal(stderr, '');
+  });
+
+  it('refuses serve --port abc with exit 2, naming --port and printing no stack', async () => {
+    const { code, stdout, stderr } = await runCli(['serve', '--port', 'abc']);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /--port: expected an integer from 0 to 65535, got "abc"/);
+    assert.doesNotMatch(stderr, /^\s+at /m);
+    assert.doesNotMatch(stderr, /ConfigError/);
+    assert.equal(stdout, '');
+  });
+
+  it('refuses an unknown flag with exit 2 and the usage', async () => {
+    const { code, stderr } = await runCli(['serve', '--no-such-flag']);
+    assert.equal(code, 2);
+    assert.match(stderr, /no-such-flag/);
+    assert.match(stderr, /Usage: parley/);
+    assert.doesNotMatch(stderr, /^\s+at /m);
+  });
+});

@@ -16,13 +16,29 @@ import {
   registerSeedRoutes,
 } from './messaging/index.js';
 import { createHttpApp } from './server/index.js';
+import { DeliveryRouter } from './delivery/index.js';
+import {
+  Gateway,
+  attachWsTransport,
+  listenTcpTransport,
+  type TcpListener,
+} from './gateway/index.js';
+import { createProtoCodec, jsonCodec } from './protocol/index.js';
+import { readFileSync } from 'node:fs';
 import { openSqliteStores } from './storage/sqlite/index.js';
 
 // The composition root: the only file that picks backends and wires capabilities together.
 
+/** The Protobuf schema, one directory up from both src/ and dist/. */
+const PROTO_FILE = new URL('../proto/parley.proto', import.meta.url);
+
 export interface RunningParley {
   readonly url: string;
   readonly port: number;
+  /** The real-time protocol over WebSocket. */
+  readonly wsUrl: string;
+  /** The TCP transport's port, or null when it is off. */
+  readonly tcpPort: number | null;
   readonly config: Config;
   /** Stops accepting, lets in-flight requests and commits finish, then closes the store. */
   close(): Promise<void>;
@@ -59,9 +75,45 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     bodyBytesMax: config.limits.httpBodyBytesMax,
   });
 
+  const router = new DeliveryRouter({
+    loadMembers: (id) => messaging.memberIds(id),
+    limits: config.limits,
+    logger: log,
+  });
+  messaging.subscribe(router);
+  const gateway = new Gateway({
+    authenticate: (token) => auth.authenticate(token),
+    messaging,
+    router,
+    limits: config.limits,
+    logger: log,
+    nodeId: config.node.id,
+  });
+  const codecs = { json: jsonCodec, proto: createProtoCodec(readFileSync(PROTO_FILE, 'utf8')) };
+  const accept = gateway.accept.bind(gateway);
+  const closeWs = attachWsTransport({
+    server: app.server,
+    path: '/ws',
+    frameBytesMax: config.limits.frameBytesMax,
+    codecs,
+    accept,
+  });
+
+  let tcp: TcpListener | null = null;
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
+    if (config.tcp) {
+      tcp = await listenTcpTransport({
+        ...config.tcp,
+        frameBytesMax: config.limits.frameBytesMax,
+        codec: codecs.proto,
+        accept,
+      });
+    }
   } catch (err) {
+    gateway.close();
+    await closeWs();
+    await app.close();
     await stores.close();
     throw err;
   }
@@ -70,8 +122,10 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const host =
     config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const wsUrl = url.replace(/^http/, 'ws') + '/ws';
+  const tcpPort = tcp?.port ?? null;
   log.info(
-    { port, url, store: config.store.kind, seedApi: config.http.seedApi },
+    { port, url, tcpPort, store: config.store.kind, seedApi: config.http.seedApi },
     'parley listening',
   );
 
@@ -79,9 +133,15 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   return {
     url,
     port,
+    wsUrl,
+    tcpPort,
     config,
     close: () =>
       (closing ??= (async () => {
+        // Clients are told to reconnect elsewhere (1012) before the listeners stop.
+        gateway.close();
+        await closeWs();
+        await tcp?.close();
         await app.close();
         await committer.flush();
         await stores.close();

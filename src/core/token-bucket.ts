@@ -1,0 +1,27 @@
+/**
+ * A token bucket: `ratePerSec` tokens flow in per second up to `burstMax`; each action takes one.
+ * Time is passed in, so the bucket is pure and testable.
+ */
+export class TokenBucket {
+  private readonly ratePerMs: number;
+  private readonly burstMax: number;
+  private tokens: number;
+  private lastMs: number;
+
+  constructor(ratePerSec: number, burstMax: number, nowMs: number) {
+    this.ratePerMs = ratePerSec / 1000;
+    this.burstMax = burstMax;
+    this.tokens = burstMax;
+    this.lastMs = nowMs;
+  }
+
+  /** Takes one token if there is one. */
+  take(nowMs: number): boolean {
+    const elapsed = Math.max(0, nowMs - this.lastMs);
+    this.lastMs = nowMs;
+    this.tokens = Math.min(this.burstMax, this.tokens + elapsed * this.ratePerMs);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

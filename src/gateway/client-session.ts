@@ -1,0 +1,94 @@
+import { TokenBucket } from '../core/token-bucket.js';
+import type { Limits } from '../core/limits.js';
+import type { Logger } from '../core/logger.js';
+import type { LiveSession } from '../delivery/index.js';
+import { CloseCode, type Codec, type ServerFrame } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+
+export type SessionState = 'hello' | 'authenticating' | 'open' | 'closed';
+
+/** Frames that arrive while a hello is being checked wait here, up to this many. */
+export const EARLY_FRAMES_MAX = 64;
+
+/** Per-connection state. The socket is only reached through its Connection. */
+export class ClientSession implements LiveSession {
+  readonly conn: Connection;
+  readonly codec: Codec;
+  readonly openedMs: number;
+  log: Logger;
+  state: SessionState = 'hello';
+  userId = '';
+  username = '';
+  device = '';
+  lastHeardMs: number;
+  pingSentMs = 0;
+  /** Frames received while the hello was being checked, replayed in order after welcome. */
+  readonly early: (string | Uint8Array)[] = [];
+  private readonly sends: TokenBucket;
+  private readonly frames: TokenBucket;
+  private strikes = 0;
+  private readonly limits: Limits;
+
+  constructor(conn: Connection, limits: Limits, log: Logger, nowMs: number) {
+    this.conn = conn;
+    this.codec = conn.codec;
+    this.limits = limits;
+    this.log = log;
+    this.openedMs = nowMs;
+    this.lastHeardMs = nowMs;
+    this.sends = new TokenBucket(limits.sendRatePerSec, limits.sendBurstMax, nowMs);
+    // Every frame counts against a looser budget, so pings or pulls cannot flood the server either.
+    this.frames = new TokenBucket(limits.sendRatePerSec * 4, limits.sendBurstMax * 4, nowMs);
+  }
+
+  /**
+   * Takes a rate-limit token for a frame (and a send token for sends). Returns false when the
+   * frame must be refused; closes the link with 4429 after too many refusals in a row.
+   */
+  admit(isSend: boolean, nowMs: number): boolean {
+    const ok = this.frames.take(nowMs) && (!isSend || this.sends.take(nowMs));
+    if (ok) {
+      this.strikes = 0;
+      return true;
+    }
+    this.strikes += 1;
+    if (this.strikes >= this.limits.rateStrikesMax) {
+      this.fail(CloseCode.rateLimited, 'rate_limited', 'Too many frames; closing.');
+    }
+    return false;
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Sends a frame to this session only. */
+  reply(frame: ServerFrame): void {
+    this.push(this.codec.encode(frame));
+  }
+
+  push(data: string | Uint8Array): void {
+    if (this.state === 'closed') return;
+    const size = typeof data === 'string' ? data.length : data.byteLength;
+    if (this.conn.bufferedBytes() + size > this.limits.sendQueueBytesMax) {
+      // A reader this slow would make the server hold its backlog; it reconnects and syncs instead.
+      this.log.warn({ buffered: this.conn.bufferedBytes() }, 'send queue full; closing');
+      this.close(CloseCode.tooSlow, 'too slow');
+      return;
+    }
+    this.conn.send(data);
+  }
+
+  /** Tells the client why (an error frame, which TCP clients need), then closes. */
+  fail(code: number, errorCode: string, message: string): void {
+    if (this.state === 'closed') return;
+    this.reply({ type: 'error', code: errorCode, message });
+    this.close(code, message);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.conn.close(code, reason);
+  }
+}

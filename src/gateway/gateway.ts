@@ -1,0 +1,338 @@
+import { ParleyError, isParleyError } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Limits } from '../core/limits.js';
+import type { Logger } from '../core/logger.js';
+import type { Session as AuthSession } from '../auth/index.js';
+import { wireMessage, type DeliveryRouter } from '../delivery/index.js';
+import type { Caller, ConversationView, MessagingService } from '../messaging/index.js';
+import {
+  CloseCode,
+  ProtocolError,
+  validateClientFrame,
+  type ClientFrame,
+  type ConversationState,
+  type HelloFrame,
+} from '../protocol/index.js';
+import { ClientSession, EARLY_FRAMES_MAX } from './client-session.js';
+import type { Connection } from './connection.js';
+
+// The gateway speaks the real-time protocol (docs/protocol.md) on any Connection: hello and
+// welcome, then requests answered by the messaging rules, pushes through the delivery router,
+// heartbeats, rate limits and backpressure. It holds no message state of its own.
+
+export interface GatewayDeps {
+  readonly authenticate: (token: string) => Promise<AuthSession>;
+  readonly messaging: MessagingService;
+  readonly router: DeliveryRouter;
+  readonly limits: Limits;
+  readonly logger: Logger;
+  readonly nodeId: string;
+  readonly clock?: Clock;
+}
+
+function conversationState(v: ConversationView): ConversationState {
+  return {
+    id: v.id,
+    kind: v.kind,
+    ...(v.name !== null ? { name: v.name } : {}),
+    ...(v.title !== null ? { title: v.title } : {}),
+    lastSeq: v.lastSeq,
+    deliveredSeq: v.deliveredSeq,
+    readSeq: v.readSeq,
+    unread: Math.max(0, v.lastSeq - v.readSeq),
+    lastAt: Math.floor(v.lastAtUs / 1000),
+  };
+}
+
+const SENDS = new Set<ClientFrame['type']>(['send', 'recall', 'typing']);
+
+export class Gateway {
+  private readonly deps: GatewayDeps;
+  private readonly clock: Clock;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly timer: NodeJS.Timeout;
+  private nextConnId = 1;
+  private draining = false;
+
+  constructor(deps: GatewayDeps) {
+    this.deps = deps;
+    this.clock = deps.clock ?? systemClock;
+    const { heartbeatIntervalMs, helloTimeoutMs } = deps.limits;
+    // One sweep for every connection, instead of a timer each.
+    const sweepMs = Math.max(25, Math.min(1000, Math.min(heartbeatIntervalMs, helloTimeoutMs) / 4));
+    this.timer = setInterval(() => this.sweep(), sweepMs);
+    this.timer.unref();
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  accept(conn: Connection): void {
+    if (this.draining) {
+      conn.close(CloseCode.serviceRestart, 'server restarting');
+      return;
+    }
+    const log = this.deps.logger.child({ conn: this.nextConnId++, transport: conn.transport });
+    const session = new ClientSession(conn, this.deps.limits, log, this.clock.nowMs());
+    this.sessions.add(session);
+    conn.onBytes((data) => this.onBytes(session, data));
+    conn.onClose(() => this.onClose(session));
+  }
+
+  /** Stops taking connections and asks every client to reconnect elsewhere (1012). */
+  close(): void {
+    this.draining = true;
+    clearInterval(this.timer);
+    for (const session of this.sessions)
+      session.close(CloseCode.serviceRestart, 'server restarting');
+  }
+
+  // --- frames ------------------------------------------------------------------------------
+
+  private onBytes(session: ClientSession, data: string | Uint8Array): void {
+    session.lastHeardMs = this.clock.nowMs();
+    if (session.state === 'closed') return;
+    if (session.state === 'authenticating') {
+      if (session.early.length >= EARLY_FRAMES_MAX) {
+        session.fail(CloseCode.rateLimited, 'rate_limited', 'Too many frames before welcome.');
+      } else {
+        session.early.push(data);
+      }
+      return;
+    }
+    let frame: ClientFrame;
+    try {
+      frame = validateClientFrame(session.codec.decode(data));
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      if (err.fatal) return session.fail(CloseCode.badFrame, 'bad_frame', err.message);
+      return session.reply({
+        type: 'error',
+        ...idOf(err.frameId),
+        code: 'bad_frame',
+        message: err.message,
+      });
+    }
+    if (session.state === 'hello') {
+      if (frame.type !== 'hello') {
+        return session.fail(
+          CloseCode.unauthenticated,
+          'hello_required',
+          'The first frame must be a hello.',
+        );
+      }
+      session.state = 'authenticating';
+      this.hello(session, frame).catch((err: unknown) => this.internalError(session, err));
+      return;
+    }
+    if (!session.admit(SENDS.has(frame.type), this.clock.nowMs())) {
+      if (session.closed) return;
+      const error = new ParleyError('rate_limited');
+      return session.reply({
+        type: 'error',
+        ...idOf(frame.id),
+        code: error.code,
+        message: error.message,
+        ...(frame.type === 'send' ? { ref: frame.ref } : {}),
+      });
+    }
+    this.dispatch(session, frame).catch((err: unknown) => {
+      if (!isParleyError(err)) return this.internalError(session, err);
+      session.reply({
+        type: 'error',
+        ...idOf(frame.id),
+        code: err.code,
+        message: err.message,
+        ...(frame.type === 'send' ? { ref: frame.ref } : {}),
+      });
+    });
+  }
+
+  private async hello(session: ClientSession, frame: HelloFrame): Promise<void> {
+    let auth: AuthSession;
+    try {
+      auth = await this.deps.authenticate(frame.token);
+    } catch (err) {
+      if (!isParleyError(err)) throw err;
+      return session.fail(CloseCode.unauthenticated, err.code, err.message);
+    }
+    if (session.state !== 'authenticating') return;
+    if (frame.device !== auth.device) {
+      return session.fail(
+        CloseCode.unauthenticated,
+        'unauthenticated',
+        'This token belongs to another device.',
+      );
+    }
+    const { router, limits } = this.deps;
+    const sameDevice = [...router.sessionsOf(auth.userId)].some((s) => s.device === auth.device);
+    if (!sameDevice && router.connectionCount(auth.userId) >= limits.connectionsPerUserMax) {
+      const error = new ParleyError('too_many_connections');
+      return session.fail(CloseCode.rateLimited, error.code, error.message);
+    }
+    session.userId = auth.userId;
+    session.username = auth.username;
+    session.device = auth.device;
+    session.log = session.log.child({ user: auth.userId, device: auth.device });
+    session.state = 'open';
+    const cameOnline = !router.isOnline(auth.userId);
+    const replaced = router.attach(session);
+    if (replaced instanceof ClientSession) {
+      replaced.reply({ type: 'kicked', reason: 'Logged in again on this device.' });
+      replaced.close(CloseCode.kicked, 'replaced by a newer login of this device');
+    }
+    session.reply({
+      type: 'welcome',
+      ...idOf(frame.id),
+      user: auth.userId,
+      username: auth.username,
+      device: auth.device,
+      node: this.deps.nodeId,
+      heartbeatMs: limits.heartbeatIntervalMs,
+    });
+    for (const data of session.early.splice(0)) this.onBytes(session, data);
+    await this.announce(session, cameOnline);
+  }
+
+  /** Tells peers that the user came online, and the new session which peers are online. */
+  private async announce(session: ClientSession, cameOnline: boolean): Promise<void> {
+    const { router, messaging } = this.deps;
+    const peers = await messaging.peers(session.userId);
+    if (cameOnline) router.pushTo(peers, { type: 'presence', user: session.userId, online: true });
+    for (const peer of peers) {
+      if (router.isOnline(peer)) session.reply({ type: 'presence', user: peer, online: true });
+    }
+  }
+
+  private async dispatch(session: ClientSession, frame: ClientFrame): Promise<void> {
+    const { messaging, router } = this.deps;
+    const caller: Caller = { userId: session.userId, device: session.device };
+    const id = idOf(frame.id);
+    switch (frame.type) {
+      case 'hello':
+        throw new ParleyError('bad_frame', 'hello was already said on this connection.');
+      case 'send': {
+        const { message, duplicate } = await messaging.send(
+          caller,
+          frame.conversation,
+          frame.ref,
+          frame.body,
+        );
+        return session.reply({
+          type: 'sent',
+          ...id,
+          ref: frame.ref,
+          conversation: message.conversationId,
+          seq: message.seq,
+          messageId: message.id,
+          at: Math.floor(message.atUs / 1000),
+          duplicate,
+        });
+      }
+      case 'ack':
+        await messaging.markDelivered(caller, frame.conversation, frame.seq);
+        return;
+      case 'read':
+        await messaging.markRead(caller, frame.conversation, frame.seq);
+        return;
+      case 'sync': {
+        const result = await messaging.sync(caller, frame.cursor);
+        return session.reply({
+          type: 'synced',
+          ...id,
+          conversations: result.conversations.map(conversationState),
+          cursor: result.cursor,
+        });
+      }
+      case 'pull': {
+        const page = await messaging.history(caller, frame.conversation, {
+          ...(frame.after !== undefined ? { after: frame.after } : {}),
+          ...(frame.before !== undefined ? { before: frame.before } : {}),
+          limit: messaging.pageLimit(frame.limit),
+        });
+        return session.reply({
+          type: 'pulled',
+          ...id,
+          conversation: frame.conversation,
+          messages: page.messages.map(wireMessage),
+          hasMore: page.hasMore,
+        });
+      }
+      case 'recall': {
+        const message = await messaging.recall(caller, frame.conversation, frame.seq);
+        return session.reply({
+          type: 'recalled',
+          ...id,
+          conversation: message.conversationId,
+          seq: message.seq,
+          by: caller.userId,
+        });
+      }
+      case 'typing':
+        if (!(await router.isMember(frame.conversation, caller.userId)))
+          throw new ParleyError('not_member');
+        router.typing(frame.conversation, caller.userId);
+        return;
+      case 'ping':
+        return session.reply({ type: 'pong', ...id });
+      case 'pong':
+        return;
+    }
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------
+
+  private onClose(session: ClientSession): void {
+    session.state = 'closed';
+    this.sessions.delete(session);
+    if (!session.userId) return;
+    const { router, messaging } = this.deps;
+    router.detach(session);
+    if (router.isOnline(session.userId)) return;
+    messaging.peers(session.userId).then(
+      (peers) => {
+        // The user may have come back while the peers were looked up.
+        if (!router.isOnline(session.userId)) {
+          router.pushTo(peers, { type: 'presence', user: session.userId, online: false });
+        }
+      },
+      (err: unknown) => session.log.warn({ err }, 'presence lookup failed'),
+    );
+  }
+
+  /** Pings quiet links, closes silent ones and connections that never said hello. */
+  private sweep(): void {
+    const now = this.clock.nowMs();
+    const { heartbeatIntervalMs, helloTimeoutMs } = this.deps.limits;
+    for (const session of this.sessions) {
+      if (session.state === 'hello' || session.state === 'authenticating') {
+        if (now - session.openedMs >= helloTimeoutMs) {
+          session.fail(CloseCode.helloTimeout, 'hello_timeout', 'No hello in time.');
+        }
+        continue;
+      }
+      const silentMs = now - session.lastHeardMs;
+      if (silentMs >= 3 * heartbeatIntervalMs) {
+        session.fail(
+          CloseCode.helloTimeout,
+          'heartbeat_timeout',
+          'The link was silent for 3 heartbeats.',
+        );
+      } else if (silentMs >= heartbeatIntervalMs && session.pingSentMs <= session.lastHeardMs) {
+        session.pingSentMs = now;
+        session.reply({ type: 'ping' });
+      }
+    }
+  }
+
+  private internalError(session: ClientSession, err: unknown): void {
+    session.log.error({ err }, 'frame handling failed');
+    const error = new ParleyError('internal');
+    session.reply({ type: 'error', code: error.code, message: error.message });
+  }
+}
+
+function idOf(id: string | undefined): { id?: string } {
+  return id !== undefined ? { id } : {};
+}

@@ -1,0 +1,95 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Codec } from '../protocol/index.js';
+import type { Connection } from './connection.js';
+
+// WebSocket at /ws on the HTTP server. The subprotocol picks the codec: `parley.v1.proto` for
+// binary Protobuf frames, `parley.v1.json` (also the default when none is asked for) for text JSON.
+
+export interface WsTransportOptions {
+  readonly server: Server;
+  readonly path: string;
+  readonly frameBytesMax: number;
+  readonly codecs: { readonly json: Codec; readonly proto: Codec };
+  readonly accept: (conn: Connection) => void;
+}
+
+class WsConnection implements Connection {
+  readonly transport = 'ws' as const;
+  readonly codec: Codec;
+  readonly remote: string;
+  private readonly socket: WebSocket;
+
+  constructor(socket: WebSocket, codec: Codec, remote: string) {
+    this.socket = socket;
+    this.codec = codec;
+    this.remote = remote;
+  }
+
+  send(data: string | Uint8Array): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  close(code: number, reason: string): void {
+    if (
+      this.socket.readyState === this.socket.OPEN ||
+      this.socket.readyState === this.socket.CONNECTING
+    ) {
+      this.socket.close(code, reason.slice(0, 120));
+    }
+  }
+
+  onBytes(handler: (data: string | Uint8Array) => void): void {
+    const binary = this.codec.binary;
+    this.socket.on('message', (raw: RawData, isBinary: boolean) => {
+      const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
+      // A JSON client may send binary frames holding UTF-8 text; a Protobuf client must send bytes.
+      handler(isBinary && binary ? buf : buf.toString('utf8'));
+    });
+  }
+
+  onClose(handler: () => void): void {
+    this.socket.once('close', handler);
+  }
+}
+
+/** Attaches the WebSocket endpoint; returns a function that closes it. */
+export function attachWsTransport(options: WsTransportOptions): () => Promise<void> {
+  const { codecs } = options;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.frameBytesMax,
+    handleProtocols: (protocols) => {
+      if (protocols.has(codecs.proto.name)) return codecs.proto.name;
+      if (protocols.has(codecs.json.name)) return codecs.json.name;
+      return false;
+    },
+  });
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const codec = socket.protocol === codecs.proto.name ? codecs.proto : codecs.json;
+    const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+    // Errors (a bad frame, an oversize one) close the socket with their own code; nothing to add.
+    socket.on('error', () => undefined);
+    options.accept(new WsConnection(socket, codec, remote));
+  });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== options.path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  options.server.on('upgrade', onUpgrade);
+  return () =>
+    new Promise<void>((resolve) => {
+      options.server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.terminate();
+      wss.close(() => resolve());
+    });
+}

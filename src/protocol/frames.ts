@@ -1,0 +1,213 @@
+// The frames of Parley's real-time protocol, mirroring proto/parley.proto (frames.test.ts checks
+// that every frame and field here exists there). In JSON a frame is one object whose `type` is
+// the proto oneof name; message bodies are JSON objects (bytes of JSON in Protobuf).
+// No node:* imports: the SDK shares this file.
+
+export type Body = { readonly kind: string; readonly [key: string]: unknown };
+
+export interface HelloFrame {
+  type: 'hello';
+  id?: string;
+  token: string;
+  device: string;
+}
+export interface SendFrame {
+  type: 'send';
+  id?: string;
+  ref: string;
+  conversation: string;
+  body: Body;
+}
+export interface AckFrame {
+  type: 'ack';
+  id?: string;
+  conversation: string;
+  seq: number;
+}
+export interface ReadFrame {
+  type: 'read';
+  id?: string;
+  conversation: string;
+  seq: number;
+}
+export interface SyncFrame {
+  type: 'sync';
+  id?: string;
+  cursor?: string;
+}
+export interface PullFrame {
+  type: 'pull';
+  id?: string;
+  conversation: string;
+  after?: number;
+  before?: number;
+  limit?: number;
+}
+export interface RecallFrame {
+  type: 'recall';
+  id?: string;
+  conversation: string;
+  seq: number;
+}
+export interface TypingFrame {
+  type: 'typing';
+  id?: string;
+  conversation: string;
+  user?: string;
+}
+export interface PingFrame {
+  type: 'ping';
+  id?: string;
+}
+export interface PongFrame {
+  type: 'pong';
+  id?: string;
+}
+
+export type ClientFrame =
+  | HelloFrame
+  | SendFrame
+  | AckFrame
+  | ReadFrame
+  | SyncFrame
+  | PullFrame
+  | RecallFrame
+  | TypingFrame
+  | PingFrame
+  | PongFrame;
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  id?: string;
+  user: string;
+  username: string;
+  device: string;
+  node: string;
+  heartbeatMs: number;
+}
+export interface SentFrame {
+  type: 'sent';
+  id?: string;
+  ref: string;
+  conversation: string;
+  seq: number;
+  messageId: string;
+  at: number;
+  duplicate: boolean;
+}
+export interface ConversationState {
+  id: string;
+  kind: string;
+  name?: string;
+  title?: string;
+  lastSeq: number;
+  deliveredSeq: number;
+  readSeq: number;
+  unread: number;
+  lastAt: number;
+}
+export interface SyncedFrame {
+  type: 'synced';
+  id?: string;
+  conversations: ConversationState[];
+  cursor: string;
+}
+export interface WireMessage {
+  conversation: string;
+  seq: number;
+  messageId: string;
+  sender: string;
+  device: string;
+  body: Body;
+  /** Epoch milliseconds. */
+  at: number;
+  recalled?: boolean;
+}
+export interface MessageFrame extends WireMessage {
+  type: 'message';
+  id?: string;
+}
+export interface PulledFrame {
+  type: 'pulled';
+  id?: string;
+  conversation: string;
+  messages: WireMessage[];
+  hasMore: boolean;
+}
+export interface ReceiptFrame {
+  type: 'receipt';
+  id?: string;
+  conversation: string;
+  user: string;
+  deliveredSeq: number;
+  readSeq: number;
+}
+export interface RecalledFrame {
+  type: 'recalled';
+  id?: string;
+  conversation: string;
+  seq: number;
+  by: string;
+}
+export interface PresenceFrame {
+  type: 'presence';
+  id?: string;
+  user: string;
+  online: boolean;
+}
+export interface KickedFrame {
+  type: 'kicked';
+  id?: string;
+  reason: string;
+}
+export interface ErrorFrame {
+  type: 'error';
+  id?: string;
+  code: string;
+  message: string;
+  ref?: string;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | SentFrame
+  | SyncedFrame
+  | PulledFrame
+  | MessageFrame
+  | ReceiptFrame
+  | RecalledFrame
+  | TypingFrame
+  | PresenceFrame
+  | KickedFrame
+  | ErrorFrame
+  | PingFrame
+  | PongFrame;
+
+export type Frame = ClientFrame | ServerFrame;
+export type FrameType = Frame['type'];
+
+export const CLIENT_FRAME_TYPES = [
+  'hello',
+  'send',
+  'ack',
+  'read',
+  'sync',
+  'pull',
+  'recall',
+  'typing',
+  'ping',
+  'pong',
+] as const satisfies readonly ClientFrame['type'][];
+
+/** WebSocket close codes, as docs/protocol.md lists them. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  serviceRestart: 1012,
+  badFrame: 4400,
+  unauthenticated: 4401,
+  helloTimeout: 4408,
+  kicked: 4409,
+  rateLimited: 4429,
+  tooSlow: 4503,
+} as const;

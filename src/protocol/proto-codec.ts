@@ -1,0 +1,104 @@
+import protobuf from 'protobufjs';
+import { ProtocolError, type Codec } from './codec.js';
+import type { ClientFrame, ServerFrame } from './frames.js';
+
+// Protobuf frames from proto/parley.proto. The schema text is passed in (read from the file by
+// the Node side) so that this module stays free of node:* imports. Message bodies travel as UTF-8
+// JSON bytes in Protobuf and as objects in JSON; this codec converts between the two, so the rest
+// of the server sees one frame shape.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+// Without a `bytes` option, bytes fields stay Uint8Array (no copy into number arrays).
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, oneofs: true };
+
+/** Turns the JSON body of send/message frames (and of each pulled message) into bytes. */
+function bodyToBytes(type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  if ((type === 'send' || type === 'message') && fields.body !== undefined) {
+    return { ...fields, body: encoder.encode(JSON.stringify(fields.body)) };
+  }
+  if (type === 'pulled' && Array.isArray(fields.messages)) {
+    return {
+      ...fields,
+      messages: (fields.messages as Record<string, unknown>[]).map((m) =>
+        bodyToBytes('message', m),
+      ),
+    };
+  }
+  return fields;
+}
+
+function parseBody(bytes: unknown): unknown {
+  const raw = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes as number[]);
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(decoder.decode(raw));
+  } catch {
+    return null;
+  }
+}
+
+function bodyFromBytes(type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  if ((type === 'send' || type === 'message') && 'body' in fields) {
+    return { ...fields, body: parseBody(fields.body) };
+  }
+  if (type === 'pulled' && Array.isArray(fields.messages)) {
+    return {
+      ...fields,
+      messages: (fields.messages as Record<string, unknown>[]).map((m) =>
+        bodyFromBytes('message', m),
+      ),
+    };
+  }
+  return fields;
+}
+
+/** Drops protobufjs' synthetic oneof markers of proto3 `optional` fields (`_after: "after"`). */
+function stripSynthetic(value: Record<string, unknown>): Record<string, unknown> {
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (key.startsWith('_')) delete value[key];
+    else if (Array.isArray(v))
+      v.forEach(
+        (x) => typeof x === 'object' && x !== null && stripSynthetic(x as Record<string, unknown>),
+      );
+    else if (typeof v === 'object' && v !== null) stripSynthetic(v as Record<string, unknown>);
+  }
+  return value;
+}
+
+export function createProtoCodec(protoSource: string): Codec {
+  const root = protobuf.parse(protoSource, { keepCase: false }).root;
+  const Frame = root.lookupType('parley.v1.Frame');
+  return {
+    name: 'parley.v1.proto',
+    binary: true,
+    encode(frame: ServerFrame | ClientFrame) {
+      const { type, id, ...fields } = frame as { type: string; id?: string } & Record<
+        string,
+        unknown
+      >;
+      const message = Frame.fromObject({
+        ...(id !== undefined ? { id } : {}),
+        [type]: bodyToBytes(type, fields),
+      });
+      return Frame.encode(message).finish();
+    },
+    decode(data) {
+      if (typeof data === 'string')
+        throw new ProtocolError('Expected a binary frame.', { fatal: true });
+      let object: Record<string, unknown>;
+      try {
+        object = Frame.toObject(Frame.decode(data), TO_OBJECT);
+      } catch {
+        throw new ProtocolError('The bytes are not a Protobuf Frame.', { fatal: true });
+      }
+      const type = object.kind;
+      const id = typeof object.id === 'string' && object.id !== '' ? object.id : undefined;
+      if (typeof type !== 'string')
+        throw new ProtocolError('The frame has no kind.', { fatal: false, frameId: id });
+      const fields = stripSynthetic((object[type] ?? {}) as Record<string, unknown>);
+      return { ...bodyFromBytes(type, fields), type, ...(id !== undefined ? { id } : {}) };
+    },
+  };
+}

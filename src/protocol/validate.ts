@@ -1,0 +1,97 @@
+import { ProtocolError } from './codec.js';
+import { CLIENT_FRAME_TYPES, type Body, type ClientFrame } from './frames.js';
+
+// Checks a decoded frame's fields and returns it as a typed ClientFrame. A wrong field is a
+// non-fatal ProtocolError (answered with an `error` frame carrying the frame's id); the link
+// stays open. Limits on sizes are the gateway's business, not this file's.
+
+type Raw = { type: string; [key: string]: unknown };
+
+const KNOWN = new Set<string>(CLIENT_FRAME_TYPES);
+
+function fail(raw: Raw, message: string): never {
+  throw new ProtocolError(message, {
+    fatal: false,
+    frameId: typeof raw.id === 'string' ? raw.id : undefined,
+  });
+}
+
+function str(raw: Raw, key: string): string {
+  const v = raw[key];
+  if (typeof v !== 'string' || v === '') fail(raw, `"${key}" must be a non-empty string.`);
+  return v;
+}
+
+function optStr(raw: Raw, key: string): string | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') fail(raw, `"${key}" must be a string.`);
+  return v;
+}
+
+function seq(raw: Raw, key: string): number {
+  const v = raw[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    fail(raw, `"${key}" must be an integer ≥ 0.`);
+  return v;
+}
+
+function optSeq(raw: Raw, key: string): number | undefined {
+  return raw[key] === undefined || raw[key] === null ? undefined : seq(raw, key);
+}
+
+function body(raw: Raw): Body {
+  const v = raw.body;
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    fail(raw, '"body" must be an object.');
+  return v as Body;
+}
+
+export function validateClientFrame(raw: Raw): ClientFrame {
+  if (!KNOWN.has(raw.type)) fail(raw, `Unknown frame type "${raw.type}".`);
+  const id = optStr(raw, 'id');
+  const base = id !== undefined ? { id } : {};
+  switch (raw.type as ClientFrame['type']) {
+    case 'hello':
+      return { type: 'hello', ...base, token: str(raw, 'token'), device: str(raw, 'device') };
+    case 'send':
+      return {
+        type: 'send',
+        ...base,
+        ref: str(raw, 'ref'),
+        conversation: str(raw, 'conversation'),
+        body: body(raw),
+      };
+    case 'ack':
+    case 'read':
+    case 'recall':
+      return {
+        type: raw.type as 'ack',
+        ...base,
+        conversation: str(raw, 'conversation'),
+        seq: seq(raw, 'seq'),
+      };
+    case 'sync': {
+      const cursor = optStr(raw, 'cursor');
+      return { type: 'sync', ...base, ...(cursor ? { cursor } : {}) };
+    }
+    case 'pull': {
+      const after = optSeq(raw, 'after');
+      const before = optSeq(raw, 'before');
+      const limit = optSeq(raw, 'limit');
+      return {
+        type: 'pull',
+        ...base,
+        conversation: str(raw, 'conversation'),
+        ...(after !== undefined ? { after } : {}),
+        ...(before !== undefined ? { before } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      };
+    }
+    case 'typing':
+      return { type: 'typing', ...base, conversation: str(raw, 'conversation') };
+    case 'ping':
+    case 'pong':
+      return { type: raw.type as 'ping', ...base };
+  }
+}

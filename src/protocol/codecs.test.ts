@@ -1,0 +1,172 @@
+// Proves both codecs carry every frame of frames.ts with every field intact, which also keeps
+// frames.ts and proto/parley.proto in step (a field missing from the schema fails the round trip),
+// and that bad bytes and bad fields are refused with the right kind of ProtocolError.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ProtocolError, type Codec } from './codec.js';
+import type { Frame, FrameType } from './frames.js';
+import { jsonCodec } from './json-codec.js';
+import { createProtoCodec } from './proto-codec.js';
+import { validateClientFrame } from './validate.js';
+
+const protoCodec = createProtoCodec(
+  readFileSync(new URL('../../proto/parley.proto', import.meta.url), 'utf8'),
+);
+
+const body = { kind: 'text', text: 'héllo 👋', mentions: ['u1'], nested: { n: 1.5, ok: true } };
+const message = {
+  conversation: 'c1',
+  seq: 9_007_199_254,
+  messageId: 'm1',
+  sender: 'u1',
+  device: 'd1',
+  body,
+  at: 1_795_453_428_105,
+};
+
+// One sample per frame type, every optional field set: the mapped type makes the compiler insist
+// on a sample for each type that frames.ts declares.
+const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
+  hello: { type: 'hello', id: '1', token: 'pt_x', device: 'd1' },
+  send: { type: 'send', id: '2', ref: 'r1', conversation: 'c1', body },
+  ack: { type: 'ack', id: '3', conversation: 'c1', seq: 4 },
+  read: { type: 'read', id: '4', conversation: 'c1', seq: 5 },
+  sync: { type: 'sync', id: '5', cursor: 'tabc' },
+  pull: { type: 'pull', id: '6', conversation: 'c1', after: 0, before: 100, limit: 50 },
+  recall: { type: 'recall', id: '7', conversation: 'c1', seq: 3 },
+  typing: { type: 'typing', id: '8', conversation: 'c1', user: 'u2' },
+  ping: { type: 'ping', id: '9' },
+  pong: { type: 'pong', id: '10' },
+  welcome: {
+    type: 'welcome',
+    id: '11',
+    user: 'u1',
+    username: 'alice',
+    device: 'd1',
+    node: 'n1',
+    heartbeatMs: 20_000,
+  },
+  sent: {
+    type: 'sent',
+    id: '12',
+    ref: 'r1',
+    conversation: 'c1',
+    seq: 7,
+    messageId: 'm1',
+    at: 1_795_453_428_105,
+    duplicate: true,
+  },
+  synced: {
+    type: 'synced',
+    id: '13',
+    cursor: 'tabc',
+    conversations: [
+      {
+        id: 'c1',
+        kind: 'group',
+        name: 'n',
+        title: 't',
+        lastSeq: 10,
+        deliveredSeq: 9,
+        readSeq: 8,
+        unread: 2,
+        lastAt: 1_795_453_428_105,
+      },
+    ],
+  },
+  pulled: {
+    type: 'pulled',
+    id: '14',
+    conversation: 'c1',
+    messages: [message, { ...message, seq: 10, recalled: true, body: { kind: 'recalled' } }],
+    hasMore: true,
+  },
+  message: { type: 'message', ...message, recalled: true },
+  receipt: { type: 'receipt', conversation: 'c1', user: 'u2', deliveredSeq: 5, readSeq: 4 },
+  recalled: { type: 'recalled', id: '15', conversation: 'c1', seq: 3, by: 'u1' },
+  presence: { type: 'presence', user: 'u2', online: true },
+  kicked: { type: 'kicked', reason: 'replaced' },
+  error: { type: 'error', id: '16', code: 'not_member', message: 'no', ref: 'r1' },
+};
+
+function roundTrip(codec: Codec, frame: Frame): unknown {
+  return codec.decode(codec.encode(frame));
+}
+
+for (const codec of [jsonCodec, protoCodec]) {
+  describe(`${codec.name} codec`, () => {
+    for (const [type, frame] of Object.entries(SAMPLES)) {
+      it(`carries a ${type} frame with every field`, () => {
+        assert.deepEqual(roundTrip(codec, frame), frame);
+      });
+    }
+
+    it('encodes binary frames for Protobuf and text for JSON', () => {
+      const encoded = codec.encode(SAMPLES.ping);
+      assert.equal(typeof encoded !== 'string', codec.binary);
+    });
+  });
+}
+
+describe('bad input', () => {
+  it('refuses bytes that are not a JSON object as fatal', () => {
+    for (const bad of ['garbage{', '[1,2]', '42', 'null', '"x"']) {
+      assert.throws(
+        () => jsonCodec.decode(bad),
+        (err: unknown) => err instanceof ProtocolError && err.fatal,
+        bad,
+      );
+    }
+  });
+
+  it('refuses a JSON frame without a type as non-fatal, keeping its id', () => {
+    assert.throws(
+      () => jsonCodec.decode('{"id":"7","seq":1}'),
+      (err: unknown) => err instanceof ProtocolError && !err.fatal && err.frameId === '7',
+    );
+  });
+
+  it('refuses random bytes on the Protobuf codec as fatal', () => {
+    const garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);
+    assert.throws(
+      () => protoCodec.decode(garbage),
+      (err: unknown) => err instanceof ProtocolError && err.fatal,
+    );
+    assert.throws(
+      () => protoCodec.decode('text'),
+      (err: unknown) => err instanceof ProtocolError && err.fatal,
+    );
+  });
+
+  it('validates client frames: known types and field types, echoing the id', () => {
+    for (const type of ['hello', 'send', 'ack', 'read', 'sync', 'pull', 'recall'] as const) {
+      const frame = SAMPLES[type];
+      assert.deepEqual(validateClientFrame(frame), frame, type);
+    }
+    // `user` on typing is the server's to set: a client cannot claim to be someone else.
+    assert.deepEqual(validateClientFrame(SAMPLES.typing), {
+      type: 'typing',
+      id: '8',
+      conversation: 'c1',
+    });
+    const refusals: Record<string, unknown>[] = [
+      { type: 'welcome', id: 'a' },
+      { type: 'nope', id: 'a' },
+      { type: 'ack', id: 'a', conversation: 'c1', seq: 'x' },
+      { type: 'ack', id: 'a', conversation: 'c1', seq: -1 },
+      { type: 'ack', id: 'a', conversation: 'c1', seq: 1.5 },
+      { type: 'send', id: 'a', ref: 'r', conversation: 'c1', body: 'hi' },
+      { type: 'send', id: 'a', ref: '', conversation: 'c1', body: { kind: 'text' } },
+      { type: 'hello', id: 'a', token: 5, device: 'd' },
+      { type: 'pull', id: 'a', conversation: 'c1', limit: 'ten' },
+    ];
+    for (const raw of refusals) {
+      assert.throws(
+        () => validateClientFrame(raw as { type: string }),
+        (err: unknown) => err instanceof ProtocolError && !err.fatal && err.frameId === 'a',
+        JSON.stringify(raw),
+      );
+    }
+  });
+});

@@ -58,6 +58,13 @@ export const ERRORS = {
   },
   invalid_cursor: { status: 400, temporary: false, message: 'The sync cursor is not valid.' },
   bad_frame: { status: 400, temporary: false, message: 'The frame is not valid.' },
+  frame_too_large: { status: 413, temporary: false, message: 'The frame is too large.' },
+  hello_timeout: { status: 408, temporary: true, message: 'No hello in time.' },
+  heartbeat_timeout: {
+    status: 408,
+    temporary: true,
+    message: 'The link was silent for 3 heartbeats.',
+  },
   hello_required: {
     status: 401,
     temporary: false,

@@ -40,7 +40,8 @@ export interface Limits {
   readonly connectionsPerUserMax: number;
   /** How long after sending a sender may recall a message. */
   readonly recallWindowMs: number;
-  /** Read receipts go to every online member of conversations up to this size, else to the sender. */
+  /** Receipts go to every online member of conversations up to this size; above it, only to the
+   * acting member's own devices. */
   readonly receiptFanoutMembersMax: number;
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { Limits } from '../core/limits.js';
-import type { Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
+import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
 
 // The delivery router: which live sessions on this node get which push. It is told about
@@ -133,14 +133,18 @@ export class DeliveryRouter implements MessagingEvents {
     });
   }
 
-  messageRecalled(message: StoredMessage, byUserId: string): void {
+  messageRecalled(message: StoredMessage, by: Caller): void {
     const frame = new EncodedFrame({
       type: 'recalled',
       conversation: message.conversationId,
       seq: message.seq,
-      by: byUserId,
+      by: by.userId,
     });
-    this.toMembers(message.conversationId, frame);
+    this.toMembers(
+      message.conversationId,
+      frame,
+      (s) => s.userId === by.userId && s.device === by.device,
+    );
   }
 
   membersChanged(conversationId: string): void {

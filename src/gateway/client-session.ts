@@ -1,3 +1,4 @@
+import { ParleyError } from '../core/errors.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
@@ -53,7 +54,10 @@ export class ClientSession implements LiveSession {
     }
     this.strikes += 1;
     if (this.strikes >= this.limits.rateStrikesMax) {
-      this.fail(CloseCode.rateLimited, 'rate_limited', 'Too many frames; closing.');
+      this.fail(
+        CloseCode.rateLimited,
+        new ParleyError('rate_limited', 'Too many frames; closing.'),
+      );
     }
     return false;
   }
@@ -69,8 +73,9 @@ export class ClientSession implements LiveSession {
 
   push(data: string | Uint8Array): void {
     if (this.state === 'closed') return;
-    const size = typeof data === 'string' ? data.length : data.byteLength;
-    if (this.conn.bufferedBytes() + size > this.limits.sendQueueBytesMax) {
+    // What is already queued counts, not the frame at hand: one large reply (a full pull page)
+    // must get through, while a reader that never drains is cut off at the next frame.
+    if (this.conn.bufferedBytes() > this.limits.sendQueueBytesMax) {
       // A reader this slow would make the server hold its backlog; it reconnects and syncs instead.
       this.log.warn({ buffered: this.conn.bufferedBytes() }, 'send queue full; closing');
       this.close(CloseCode.tooSlow, 'too slow');
@@ -80,10 +85,10 @@ export class ClientSession implements LiveSession {
   }
 
   /** Tells the client why (an error frame, which TCP clients need), then closes. */
-  fail(code: number, errorCode: string, message: string): void {
+  fail(code: number, error: ParleyError): void {
     if (this.state === 'closed') return;
-    this.reply({ type: 'error', code: errorCode, message });
-    this.close(code, message);
+    this.reply({ type: 'error', code: error.code, message: error.message });
+    this.close(code, error.message);
   }
 
   close(code: number, reason: string): void {

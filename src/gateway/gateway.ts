@@ -95,7 +95,10 @@ export class Gateway {
     if (session.state === 'closed') return;
     if (session.state === 'authenticating') {
       if (session.early.length >= EARLY_FRAMES_MAX) {
-        session.fail(CloseCode.rateLimited, 'rate_limited', 'Too many frames before welcome.');
+        session.fail(
+          CloseCode.rateLimited,
+          new ParleyError('rate_limited', 'Too many frames before welcome.'),
+        );
       } else {
         session.early.push(data);
       }
@@ -106,7 +109,8 @@ export class Gateway {
       frame = validateClientFrame(session.codec.decode(data));
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      if (err.fatal) return session.fail(CloseCode.badFrame, 'bad_frame', err.message);
+      if (err.fatal)
+        return session.fail(CloseCode.badFrame, new ParleyError('bad_frame', err.message));
       return session.reply({
         type: 'error',
         ...idOf(err.frameId),
@@ -116,14 +120,14 @@ export class Gateway {
     }
     if (session.state === 'hello') {
       if (frame.type !== 'hello') {
-        return session.fail(
-          CloseCode.unauthenticated,
-          'hello_required',
-          'The first frame must be a hello.',
-        );
+        return session.fail(CloseCode.unauthenticated, new ParleyError('hello_required'));
       }
       session.state = 'authenticating';
-      this.hello(session, frame).catch((err: unknown) => this.internalError(session, err));
+      this.hello(session, frame).catch((err: unknown) => {
+        // Without a working hello there is nothing to wait for: say so and close.
+        this.internalError(session, err, frame.id);
+        session.close(CloseCode.internalError, 'internal error');
+      });
       return;
     }
     if (!session.admit(SENDS.has(frame.type), this.clock.nowMs())) {
@@ -138,7 +142,7 @@ export class Gateway {
       });
     }
     this.dispatch(session, frame).catch((err: unknown) => {
-      if (!isParleyError(err)) return this.internalError(session, err);
+      if (!isParleyError(err)) return this.internalError(session, err, frame.id);
       session.reply({
         type: 'error',
         ...idOf(frame.id),
@@ -155,21 +159,19 @@ export class Gateway {
       auth = await this.deps.authenticate(frame.token);
     } catch (err) {
       if (!isParleyError(err)) throw err;
-      return session.fail(CloseCode.unauthenticated, err.code, err.message);
+      return session.fail(CloseCode.unauthenticated, err);
     }
     if (session.state !== 'authenticating') return;
     if (frame.device !== auth.device) {
       return session.fail(
         CloseCode.unauthenticated,
-        'unauthenticated',
-        'This token belongs to another device.',
+        new ParleyError('unauthenticated', 'This token belongs to another device.'),
       );
     }
     const { router, limits } = this.deps;
     const sameDevice = [...router.sessionsOf(auth.userId)].some((s) => s.device === auth.device);
     if (!sameDevice && router.connectionCount(auth.userId) >= limits.connectionsPerUserMax) {
-      const error = new ParleyError('too_many_connections');
-      return session.fail(CloseCode.rateLimited, error.code, error.message);
+      return session.fail(CloseCode.rateLimited, new ParleyError('too_many_connections'));
     }
     session.userId = auth.userId;
     session.username = auth.username;
@@ -308,17 +310,13 @@ export class Gateway {
     for (const session of this.sessions) {
       if (session.state === 'hello' || session.state === 'authenticating') {
         if (now - session.openedMs >= helloTimeoutMs) {
-          session.fail(CloseCode.helloTimeout, 'hello_timeout', 'No hello in time.');
+          session.fail(CloseCode.helloTimeout, new ParleyError('hello_timeout'));
         }
         continue;
       }
       const silentMs = now - session.lastHeardMs;
       if (silentMs >= 3 * heartbeatIntervalMs) {
-        session.fail(
-          CloseCode.helloTimeout,
-          'heartbeat_timeout',
-          'The link was silent for 3 heartbeats.',
-        );
+        session.fail(CloseCode.helloTimeout, new ParleyError('heartbeat_timeout'));
       } else if (silentMs >= heartbeatIntervalMs && session.pingSentMs <= session.lastHeardMs) {
         session.pingSentMs = now;
         session.reply({ type: 'ping' });
@@ -326,10 +324,10 @@ export class Gateway {
     }
   }
 
-  private internalError(session: ClientSession, err: unknown): void {
+  private internalError(session: ClientSession, err: unknown, frameId: string | undefined): void {
     session.log.error({ err }, 'frame handling failed');
     const error = new ParleyError('internal');
-    session.reply({ type: 'error', code: error.code, message: error.message });
+    session.reply({ type: 'error', ...idOf(frameId), code: error.code, message: error.message });
   }
 }
 

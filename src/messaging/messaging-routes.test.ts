@@ -136,8 +136,8 @@ describe('messaging routes', () => {
         x.username.localeCompare(y.username),
       );
       assert.deepEqual(members, [
-        { id: a.userId, username: 'dm_a', role: 'member' },
-        { id: b.userId, username: 'dm_b', role: 'member' },
+        { id: a.userId, username: 'dm_a', role: 'member', deliveredSeq: 0, readSeq: 0 },
+        { id: b.userId, username: 'dm_b', role: 'member', deliveredSeq: 0, readSeq: 0 },
       ]);
 
       const again = await api.create(a.token, { kind: 'direct', with: 'dm_b' });

@@ -181,6 +181,9 @@ async function withMembers(
       id: m.userId,
       username: names.get(m.userId) ?? null,
       role: m.role,
+      // Every member's watermarks, for delivered and read ticks after a reload.
+      deliveredSeq: m.deliveredSeq,
+      readSeq: m.readSeq,
     })),
   };
 }

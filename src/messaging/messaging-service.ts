@@ -35,7 +35,8 @@ export interface MessagingEvents {
   messageStored(message: StoredMessage): void;
   /** A member's delivered or read watermark moved. */
   watermarkMoved(member: Member, kind: 'delivered' | 'read'): void;
-  messageRecalled(message: StoredMessage, byUserId: string): void;
+  /** `by` is who recalled it, from which device (that device already has the answer). */
+  messageRecalled(message: StoredMessage, by: Caller): void;
   /** Someone joined or left; cached member lists of this conversation are stale. */
   membersChanged(conversationId: string): void;
 }
@@ -141,7 +142,15 @@ export class MessagingService {
     if (peer.id === caller.userId) {
       throw new ParleyError('invalid_request', 'A direct conversation needs another user.');
     }
-    const opened = await this.store.openDirect(caller.userId, peer.id);
+    return this.openDirectWith(caller.userId, peer.id);
+  }
+
+  /** The direct conversation of two users by id, created on first use. */
+  async openDirectWith(
+    userA: string,
+    userB: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
+    const opened = await this.store.openDirect(userA, userB);
     if (opened.created) this.membersChanged(opened.conversation.id);
     return opened;
   }
@@ -223,7 +232,7 @@ export class MessagingService {
     }
     const recalled = await this.store.recall(conversationId, seq);
     if (!recalled) throw new ParleyError('message_not_found');
-    for (const s of this.subscribers) s.messageRecalled(recalled, caller.userId);
+    for (const s of this.subscribers) s.messageRecalled(recalled, caller);
     return recalled;
   }
 

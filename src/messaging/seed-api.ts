@@ -152,7 +152,10 @@ export class SeedApi {
     sender: string,
     senderId: string,
   ): Promise<Conversation> {
-    if (chat.kind === 'room') return (await this.store.joinRoom(chat.name, senderId)).conversation;
+    if (chat.kind === 'room') {
+      return (await this.messaging.joinRoom({ userId: senderId, device: SEED_DEVICE }, chat.name))
+        .conversation;
+    }
     if (!chat.pair.includes(sender))
       throw new ParleyError('not_member', 'The sender of an "a:b" chat must be a or b.');
     const peerName = chat.pair[0] === sender ? chat.pair[1] : chat.pair[0];
@@ -164,7 +167,7 @@ export class SeedApi {
       if (!peer) throw new ParleyError('user_not_found', `No user named "${peerName}".`);
       peerId = peer.id;
     }
-    return (await this.store.openDirect(senderId, peerId)).conversation;
+    return (await this.messaging.openDirectWith(senderId, peerId)).conversation;
   }
 
   private async findConversation(chat: ChatRef): Promise<Conversation | null> {

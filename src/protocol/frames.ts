@@ -203,6 +203,7 @@ export const CLIENT_FRAME_TYPES = [
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
+  internalError: 1011,
   serviceRestart: 1012,
   badFrame: 4400,
   unauthenticated: 4401,

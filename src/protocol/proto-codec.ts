@@ -10,7 +10,9 @@ import type { ClientFrame, ServerFrame } from './frames.js';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 // Without a `bytes` option, bytes fields stay Uint8Array (no copy into number arrays).
-const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, oneofs: true };
+// `defaults` fills the zero values proto3 leaves off the wire (seq 0), while fields declared
+// `optional` stay absent when unset.
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, oneofs: true, defaults: true };
 
 /** Turns the JSON body of send/message frames (and of each pulled message) into bytes. */
 function bodyToBytes(type: string, fields: Record<string, unknown>): Record<string, unknown> {

@@ -224,7 +224,9 @@ export class DeliveryRouter implements MessagingEvents {
   private loaded(conversationId: string, members: ReadonlySet<string>): void {
     const queue = this.waiting.get(conversationId) ?? [];
     this.waiting.delete(conversationId);
-    if (!this.stale.delete(conversationId)) {
+    // An empty list is an unknown conversation (every real one has members): not worth a slot,
+    // and caching it would let a client fill the cache with made-up ids.
+    if (!this.stale.delete(conversationId) && members.size > 0) {
       if (this.members.size >= MEMBER_CACHE_ENTRIES_MAX) this.members.clear();
       this.members.set(conversationId, members);
     }

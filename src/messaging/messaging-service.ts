@@ -181,14 +181,18 @@ export class MessagingService {
     const memberIds = [...found.values()].map((u) => u.id).filter((id) => id !== caller.userId);
     if (memberIds.length + 1 > this.limits.groupMembersMax)
       throw new ParleyError('too_many_members');
-    return this.store.createGroup({ title, ownerId: caller.userId, memberIds });
+    const group = await this.store.createGroup({ title, ownerId: caller.userId, memberIds });
+    this.membersChanged(group.id);
+    return group;
   }
 
-  joinRoom(
+  async joinRoom(
     caller: Caller,
     name: unknown,
   ): Promise<{ conversation: Conversation; created: boolean }> {
-    return this.store.joinRoom(checkRoomName(name, this.limits), caller.userId);
+    const joined = await this.store.joinRoom(checkRoomName(name, this.limits), caller.userId);
+    this.membersChanged(joined.conversation.id);
+    return joined;
   }
 
   list(caller: Caller): Promise<ConversationView[]> {

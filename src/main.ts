@@ -111,7 +111,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       });
     }
   } catch (err) {
-    gateway.close();
+    await gateway.close();
     await closeWs();
     await app.close();
     await stores.close();
@@ -139,7 +139,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     close: () =>
       (closing ??= (async () => {
         // Clients are told to reconnect elsewhere (1012) before the listeners stop.
-        gateway.close();
+        await gateway.close();
         await closeWs();
         await tcp?.close();
         await app.close();

@@ -1,12 +1,20 @@
 import type { Logger } from '../core/logger.js';
 import type { Limits } from '../core/limits.js';
+import type { Bus, BusMessage, SkipDevice } from '../bus/index.js';
 import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
+import type { Presence } from './presence.js';
 
-// The delivery router: which live sessions on this node get which push. It is told about
-// committed changes through MessagingEvents, and pushes are best effort, at most once: a push that
-// is lost (a full socket, a dropped link) is recovered by the client through sync and pull, never
+// The delivery router: which live sessions get which push. It is told about committed changes
+// through MessagingEvents. Pushes are best effort, at most once: a push that is lost (a full
+// socket, a dropped link, a bus outage) is recovered by the client through sync and pull, never
 // retried here. The store stays the truth.
+//
+// In a cluster, sessions of the same conversation live on several nodes. The router pushes to its
+// own sessions directly and sends ONE bus message per other node that has recipients online
+// (found through Presence), or, for conversations with at least `broadcastMembersMin` members,
+// one broadcast that each node resolves against its own sessions: a cost bounded by the node
+// count, not the member count.
 
 /** A live, authenticated connection as the router sees it. */
 export interface LiveSession {
@@ -15,6 +23,8 @@ export interface LiveSession {
   readonly codec: Codec;
   /** Writes encoded bytes; drops (and may close the link) rather than queue without bound. */
   push(data: string | Uint8Array): void;
+  /** Closes the session because the same device logged in elsewhere. */
+  kick(): void;
 }
 
 /** Bounded cache of member lists: when full it is dropped whole and refilled from the store. */
@@ -35,7 +45,7 @@ export function wireMessage(m: StoredMessage): WireMessage {
 
 /** Encodes a frame at most once per codec, however many sessions it goes to. */
 class EncodedFrame {
-  private readonly frame: ServerFrame;
+  readonly frame: ServerFrame;
   private readonly bytes = new Map<Codec, string | Uint8Array>();
   constructor(frame: ServerFrame) {
     this.frame = frame;
@@ -50,15 +60,29 @@ class EncodedFrame {
   }
 }
 
+export interface ClusterDeps {
+  readonly nodeId: string;
+  readonly bus: Bus;
+  readonly presence: Presence;
+  /** Conversations this big are pushed by one broadcast instead of per-node messages. */
+  readonly broadcastMembersMin: number;
+}
+
 export interface RouterDeps {
   /** Loads a conversation's member ids on a cache miss. */
   readonly loadMembers: (conversationId: string) => Promise<string[]>;
   readonly limits: Limits;
   readonly logger: Logger;
+  /** Absent on a single node: every session is local. */
+  readonly cluster?: ClusterDeps;
 }
+
+const skips = (skip: SkipDevice | undefined, s: LiveSession): boolean =>
+  skip !== undefined && s.userId === skip.user && s.device === skip.device;
 
 export class DeliveryRouter implements MessagingEvents {
   private readonly deps: RouterDeps;
+  private readonly cluster: ClusterDeps | undefined;
   private readonly byUser = new Map<string, Set<LiveSession>>();
   private readonly members = new Map<string, ReadonlySet<string>>();
   /** Pushes waiting, in order, for a conversation's member list to load. */
@@ -68,6 +92,7 @@ export class DeliveryRouter implements MessagingEvents {
 
   constructor(deps: RouterDeps) {
     this.deps = deps;
+    this.cluster = deps.cluster;
   }
 
   /** Registers a session; returns the session of the same user and device it replaces, if any. */
@@ -85,13 +110,33 @@ export class DeliveryRouter implements MessagingEvents {
       }
     }
     set.add(session);
+    this.cluster?.presence
+      .add(this.entryOf(session))
+      .catch((err: unknown) =>
+        this.deps.logger.warn({ err }, 'presence add failed; the next refresh retries'),
+      );
     return replaced;
   }
 
-  detach(session: LiveSession): void {
+  /** Unregisters a session; resolves once presence no longer lists it. */
+  async detach(session: LiveSession): Promise<void> {
     const set = this.byUser.get(session.userId);
     if (!set?.delete(session)) return;
     if (set.size === 0) this.byUser.delete(session.userId);
+    // A replaced session shares its entry with the one that replaced it: leave that in place.
+    if (this.cluster && ![...(set ?? [])].some((s) => s.device === session.device)) {
+      await this.cluster.presence
+        .remove(this.entryOf(session))
+        .catch((err: unknown) =>
+          this.deps.logger.warn({ err }, 'presence remove failed; the entry will expire'),
+        );
+    }
+  }
+
+  /** Re-arms the presence of every local session; a cluster node calls it every TTL / 3. */
+  refreshPresence(): Promise<void> {
+    if (!this.cluster) return Promise.resolve();
+    return this.cluster.presence.refresh([...this.localSessions()].map((s) => this.entryOf(s)));
   }
 
   sessionsOf(userId: string): ReadonlySet<LiveSession> {
@@ -102,18 +147,26 @@ export class DeliveryRouter implements MessagingEvents {
     return this.byUser.get(userId)?.size ?? 0;
   }
 
-  isOnline(userId: string): boolean {
-    return this.byUser.has(userId);
+  /** Every local session, for presence refreshes. */
+  *localSessions(): Iterable<LiveSession> {
+    for (const set of this.byUser.values()) yield* set;
+  }
+
+  /** Which of these users have a session anywhere (on this node, or any node in a cluster). */
+  async online(userIds: readonly string[]): Promise<Set<string>> {
+    if (!this.cluster) return new Set(userIds.filter((u) => this.byUser.has(u)));
+    const found = await this.cluster.presence.locate(userIds);
+    const here = userIds.filter((u) => this.byUser.has(u));
+    return new Set([...found.keys(), ...here]);
   }
 
   // --- MessagingEvents ---------------------------------------------------------------------
 
   messageStored(message: StoredMessage): void {
-    const frame = new EncodedFrame({ type: 'message', ...wireMessage(message) });
     this.toMembers(
       message.conversationId,
-      frame,
-      (s) => s.userId === message.senderId && s.device === message.device,
+      new EncodedFrame({ type: 'message', ...wireMessage(message) }),
+      { user: message.senderId, device: message.device },
     );
   }
 
@@ -128,8 +181,8 @@ export class DeliveryRouter implements MessagingEvents {
     this.withMembers(member.conversationId, (members) => {
       // Small conversations show everyone's ticks; in big ones only the member's own devices learn.
       const to =
-        members.size <= this.deps.limits.receiptFanoutMembersMax ? members : [member.userId];
-      this.pushTo(to, frame);
+        members.size <= this.deps.limits.receiptFanoutMembersMax ? [...members] : [member.userId];
+      this.deliver(to, frame);
     });
   }
 
@@ -140,22 +193,23 @@ export class DeliveryRouter implements MessagingEvents {
       seq: message.seq,
       by: by.userId,
     });
-    this.toMembers(
-      message.conversationId,
-      frame,
-      (s) => s.userId === by.userId && s.device === by.device,
-    );
+    this.toMembers(message.conversationId, frame, { user: by.userId, device: by.device });
   }
 
   membersChanged(conversationId: string): void {
-    this.members.delete(conversationId);
-    if (this.waiting.has(conversationId)) this.stale.add(conversationId);
+    this.forget(conversationId);
+    this.cluster?.bus.broadcast({ kind: 'members-changed', conversation: conversationId });
   }
 
   /** Tells the other members that a user is typing. Nothing is stored. */
   typing(conversationId: string, userId: string): void {
     const frame = new EncodedFrame({ type: 'typing', conversation: conversationId, user: userId });
-    this.toMembers(conversationId, frame, (s) => s.userId === userId);
+    this.withMembers(conversationId, (members) =>
+      this.deliver(
+        [...members].filter((m) => m !== userId),
+        frame,
+      ),
+    );
   }
 
   /** Whether the user is a member, from the cache when possible. */
@@ -165,37 +219,132 @@ export class DeliveryRouter implements MessagingEvents {
     );
   }
 
-  /** Pushes a frame to every online session of these users. */
-  pushTo(
-    userIds: Iterable<string>,
-    frame: EncodedFrame | ServerFrame,
-    skip?: (s: LiveSession) => boolean,
-  ): void {
+  /** Pushes a frame to every session of these users, here and on other nodes. */
+  deliver(userIds: readonly string[], frame: EncodedFrame | ServerFrame, skip?: SkipDevice): void {
     const encoded = frame instanceof EncodedFrame ? frame : new EncodedFrame(frame);
-    for (const userId of userIds) {
-      const sessions = this.byUser.get(userId);
-      if (!sessions) continue;
-      for (const session of sessions)
-        if (!skip?.(session)) session.push(encoded.for(session.codec));
+    this.pushLocal(userIds, encoded, skip);
+    if (this.cluster) this.publishToNodes(this.cluster, userIds, encoded.frame, skip);
+  }
+
+  /** Closes this device's sessions on other nodes: it just said hello here. */
+  kickElsewhere(userId: string, device: string): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    cluster.presence.locate([userId]).then(
+      (found) => {
+        for (const entry of found.get(userId) ?? []) {
+          if (entry.device === device && entry.node !== cluster.nodeId) {
+            cluster.bus.publish(entry.node, { kind: 'kick', user: userId, device });
+          }
+        }
+      },
+      (err: unknown) => this.deps.logger.warn({ err }, 'presence lookup for a kick failed'),
+    );
+  }
+
+  /** What another node sent this one. */
+  onBus(message: BusMessage): void {
+    switch (message.kind) {
+      case 'push':
+        return this.pushLocal(message.users, new EncodedFrame(message.frame), message.skip);
+      case 'conversation': {
+        const frame = new EncodedFrame(message.frame);
+        return this.withMembers(message.conversation, (members) =>
+          this.pushToLocalMembers(members, frame, message.skip),
+        );
+      }
+      case 'kick':
+        for (const session of [...this.sessionsOf(message.user)]) {
+          if (session.device === message.device) session.kick();
+        }
+        return;
+      case 'members-changed':
+        return this.forget(message.conversation);
     }
   }
 
   // --- internals -------------------------------------------------------------------------
 
-  private toMembers(
-    conversationId: string,
-    frame: EncodedFrame,
-    skip?: (s: LiveSession) => boolean,
-  ): void {
+  private toMembers(conversationId: string, frame: EncodedFrame, skip?: SkipDevice): void {
     this.withMembers(conversationId, (members) => {
-      // Walk the smaller side: a 10,000-member group with 3 members online here costs 3 lookups.
-      if (members.size <= this.byUser.size) {
-        this.pushTo(members, frame, skip);
+      this.pushToLocalMembers(members, frame, skip);
+      const cluster = this.cluster;
+      if (!cluster) return;
+      if (members.size >= cluster.broadcastMembersMin) {
+        cluster.bus.broadcast({
+          kind: 'conversation',
+          conversation: conversationId,
+          frame: frame.frame,
+          ...(skip ? { skip } : {}),
+        });
       } else {
-        for (const userId of this.byUser.keys())
-          if (members.has(userId)) this.pushTo([userId], frame, skip);
+        this.publishToNodes(cluster, [...members], frame.frame, skip);
       }
     });
+  }
+
+  private pushToLocalMembers(
+    members: ReadonlySet<string>,
+    frame: EncodedFrame,
+    skip?: SkipDevice,
+  ): void {
+    // Walk the smaller side: a 10,000-member group with 3 members online here costs 3 lookups.
+    if (members.size <= this.byUser.size) return this.pushLocal(members, frame, skip);
+    for (const userId of this.byUser.keys()) {
+      if (members.has(userId)) this.pushLocal([userId], frame, skip);
+    }
+  }
+
+  private pushLocal(userIds: Iterable<string>, frame: EncodedFrame, skip?: SkipDevice): void {
+    for (const userId of userIds) {
+      const sessions = this.byUser.get(userId);
+      if (!sessions) continue;
+      for (const session of sessions) {
+        if (!skips(skip, session)) session.push(frame.for(session.codec));
+      }
+    }
+  }
+
+  /** One bus message per other node that has any of these users online. */
+  private publishToNodes(
+    cluster: ClusterDeps,
+    userIds: readonly string[],
+    frame: ServerFrame,
+    skip?: SkipDevice,
+  ): void {
+    if (userIds.length === 0) return;
+    cluster.presence.locate(userIds).then(
+      (found) => {
+        const byNode = new Map<string, Set<string>>();
+        for (const [user, entries] of found) {
+          for (const entry of entries) {
+            if (entry.node === cluster.nodeId) continue;
+            let users = byNode.get(entry.node);
+            if (!users) byNode.set(entry.node, (users = new Set()));
+            users.add(user);
+          }
+        }
+        for (const [node, users] of byNode) {
+          cluster.bus.publish(node, {
+            kind: 'push',
+            users: [...users],
+            frame,
+            ...(skip ? { skip } : {}),
+          });
+        }
+      },
+      (err: unknown) =>
+        this.deps.logger.warn({ err }, 'presence lookup failed; remote pushes dropped'),
+    );
+  }
+
+  private entryOf(session: LiveSession) {
+    return { user: session.userId, device: session.device, node: this.cluster?.nodeId ?? '' };
+  }
+
+  private forget(conversationId: string): void {
+    this.members.delete(conversationId);
+    if (this.waiting.has(conversationId)) this.stale.add(conversationId);
   }
 
   /**

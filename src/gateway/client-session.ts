@@ -84,6 +84,11 @@ export class ClientSession implements LiveSession {
     this.conn.send(data);
   }
 
+  kick(): void {
+    this.reply({ type: 'kicked', reason: 'Logged in again on this device.' });
+    this.close(CloseCode.kicked, 'replaced by a newer login of this device');
+  }
+
   /** Tells the client why (an error frame, which TCP clients need), then closes. */
   fail(code: number, error: ParleyError): void {
     if (this.state === 'closed') return;

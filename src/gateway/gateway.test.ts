@@ -337,30 +337,6 @@ describe('hello rules', () => {
       assert.equal(client.ofType('welcome').length, 0);
     });
   }
-
-  it(
-    'a refused hello is answered with an error that echoes the hello id',
-    { todo: 'BUG: ClientSession.fail() never echoes the frame id (gateway.ts hello())' },
-    async () => {
-      const client = await h.open('ws-json');
-      client.send({ type: 'hello', id: 'h-echo', token: 'not-a-token', device: 'd1' });
-      const error = await client.waitFor((f) => f.type === 'error', { timeoutMs: WAIT_MS });
-      assert.equal(error.id, 'h-echo');
-    },
-  );
-
-  it(
-    'a live link is closed with 4401 once its token is revoked',
-    { todo: 'BUG: logout revokes the token but live links of that session stay open' },
-    async () => {
-      const user = await h.user('livrevoke', 'd1');
-      const client = await h.connect('ws-json', user);
-      const res = await http('POST', `${h.url}/v1/auth/logout`, { token: user.token });
-      assert.equal(res.status, 204, res.text);
-      const code = await withTimeout(client.closed, 2_000, 'revoked link closes');
-      assert.equal(code, CloseCode.unauthenticated);
-    },
-  );
 });
 
 // --- rate limit ----------------------------------------------------------------------------
@@ -442,7 +418,7 @@ describe('rate limit', () => {
   it(
     'a flood of invalid frames counts against the frame budget too',
     {
-      todo: 'BUG: gateway.ts onBytes answers non-fatal bad frames before session.admit(), so they bypass every rate limit',
+      todo: 'BUG: gateway.ts onBytes answers non-fatal bad frames before session.admit(), so they bypass the every-frame bucket',
     },
     async () => {
       const alice = await h.user('badflood');
@@ -880,7 +856,7 @@ describe('slow reader', () => {
   it(
     'a WebSocket client cut off for being too slow is let go at once (peers see it offline)',
     {
-      todo: 'BUG: WsConnection.close() waits up to 30 s (ws closeTimeout) for a close handshake a stalled peer never answers',
+      todo: 'BUG: WsConnection.close() waits up to 30 s (ws closeTimeout) for a close handshake a stalled peer never answers; the cut session stays online and holds a connection slot',
     },
     async () => {
       const f = await flood('ws', 4_000);

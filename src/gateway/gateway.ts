@@ -51,6 +51,8 @@ export class Gateway {
   private readonly clock: Clock;
   private readonly sessions = new Set<ClientSession>();
   private readonly timer: NodeJS.Timeout;
+  /** Presence updates of closed sessions still under way. */
+  private readonly leaving = new Set<Promise<void>>();
   private nextConnId = 1;
   private draining = false;
 
@@ -81,11 +83,24 @@ export class Gateway {
   }
 
   /** Stops taking connections and asks every client to reconnect elsewhere (1012). */
-  close(): void {
+  /**
+   * Stops taking connections, asks every client to reconnect elsewhere (1012), and resolves once
+   * their presence is cleared (or after `waitMs`, whichever is first), so a restarting node
+   * leaves no one shown online.
+   */
+  async close(waitMs = 3000): Promise<void> {
     this.draining = true;
     clearInterval(this.timer);
-    for (const session of this.sessions)
+    for (const session of this.sessions) {
       session.close(CloseCode.serviceRestart, 'server restarting');
+    }
+    const deadline = Date.now() + waitMs;
+    while ((this.sessions.size > 0 || this.leaving.size > 0) && Date.now() < deadline) {
+      await Promise.race([
+        Promise.allSettled([...this.leaving]),
+        new Promise((resolve) => setTimeout(resolve, 20)),
+      ]);
+    }
   }
 
   // --- frames ------------------------------------------------------------------------------
@@ -173,17 +188,15 @@ export class Gateway {
     if (!sameDevice && router.connectionCount(auth.userId) >= limits.connectionsPerUserMax) {
       return session.fail(CloseCode.rateLimited, new ParleyError('too_many_connections'));
     }
+    const wasOnline = (await router.online([auth.userId])).has(auth.userId);
+    if (session.state !== 'authenticating') return;
     session.userId = auth.userId;
     session.username = auth.username;
     session.device = auth.device;
     session.log = session.log.child({ user: auth.userId, device: auth.device });
     session.state = 'open';
-    const cameOnline = !router.isOnline(auth.userId);
-    const replaced = router.attach(session);
-    if (replaced instanceof ClientSession) {
-      replaced.reply({ type: 'kicked', reason: 'Logged in again on this device.' });
-      replaced.close(CloseCode.kicked, 'replaced by a newer login of this device');
-    }
+    router.attach(session)?.kick();
+    router.kickElsewhere(auth.userId, auth.device);
     session.reply({
       type: 'welcome',
       ...idOf(frame.id),
@@ -194,16 +207,16 @@ export class Gateway {
       heartbeatMs: limits.heartbeatIntervalMs,
     });
     for (const data of session.early.splice(0)) this.onBytes(session, data);
-    await this.announce(session, cameOnline);
+    await this.announce(session, !wasOnline);
   }
 
   /** Tells peers that the user came online, and the new session which peers are online. */
   private async announce(session: ClientSession, cameOnline: boolean): Promise<void> {
     const { router, messaging } = this.deps;
     const peers = await messaging.peers(session.userId);
-    if (cameOnline) router.pushTo(peers, { type: 'presence', user: session.userId, online: true });
-    for (const peer of peers) {
-      if (router.isOnline(peer)) session.reply({ type: 'presence', user: peer, online: true });
+    if (cameOnline) router.deliver(peers, { type: 'presence', user: session.userId, online: true });
+    for (const peer of await router.online(peers)) {
+      session.reply({ type: 'presence', user: peer, online: true });
     }
   }
 
@@ -289,18 +302,21 @@ export class Gateway {
     session.state = 'closed';
     this.sessions.delete(session);
     if (!session.userId) return;
+    const leaving = this.wentAway(session)
+      .catch((err: unknown) => session.log.warn({ err }, 'presence update failed'))
+      .finally(() => this.leaving.delete(leaving));
+    this.leaving.add(leaving);
+  }
+
+  /** Tells peers the user went offline, once their last session anywhere is gone. */
+  private async wentAway(session: ClientSession): Promise<void> {
     const { router, messaging } = this.deps;
-    router.detach(session);
-    if (router.isOnline(session.userId)) return;
-    messaging.peers(session.userId).then(
-      (peers) => {
-        // The user may have come back while the peers were looked up.
-        if (!router.isOnline(session.userId)) {
-          router.pushTo(peers, { type: 'presence', user: session.userId, online: false });
-        }
-      },
-      (err: unknown) => session.log.warn({ err }, 'presence lookup failed'),
-    );
+    await router.detach(session);
+    if ((await router.online([session.userId])).has(session.userId)) return;
+    const peers = await messaging.peers(session.userId);
+    // The user may have come back while the peers were looked up.
+    if ((await router.online([session.userId])).has(session.userId)) return;
+    router.deliver(peers, { type: 'presence', user: session.userId, online: false });
   }
 
   /** Pings quiet links, closes silent ones and connections that never said hello. */

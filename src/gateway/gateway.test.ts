@@ -415,22 +415,16 @@ describe('rate limit', () => {
     fresh.drop();
   });
 
-  it(
-    'a flood of invalid frames counts against the frame budget too',
-    {
-      todo: 'BUG: gateway.ts onBytes answers non-fatal bad frames before session.admit(), so they bypass the every-frame bucket',
-    },
-    async () => {
-      const alice = await h.user('badflood');
-      const client = await h.connect('ws-json', alice);
-      for (let i = 0; i < 500; i++) {
-        if (client.isClosed) break;
-        client.send({ type: 'bogus', id: `f${i}` });
-      }
-      const code = await withTimeout(client.closed, 3_000, 'bad-frame flooder closed');
-      assert.equal(code, CloseCode.rateLimited);
-    },
-  );
+  it('a flood of invalid frames counts against the frame budget too', async () => {
+    const alice = await h.user('badflood');
+    const client = await h.connect('ws-json', alice);
+    for (let i = 0; i < 500; i++) {
+      if (client.isClosed) break;
+      client.send({ type: 'bogus', id: `f${i}` });
+    }
+    const code = await withTimeout(client.closed, 3_000, 'bad-frame flooder closed');
+    assert.equal(code, CloseCode.rateLimited);
+  });
 });
 
 // --- oversize frames -----------------------------------------------------------------------
@@ -836,13 +830,15 @@ describe('slow reader', () => {
     }
   });
 
-  it('a WebSocket client that stops reading is closed with 4503 once it reads again', async () => {
+  it('a WebSocket client that stops reading is cut off, and the server does not wait on it', async () => {
     const f = await flood('ws', 4_000);
     try {
       await f.readerGotAll();
       f.slow.resume();
       const code = await withTimeout(f.slow.closed, 20_000, 'slow WebSocket closed');
-      assert.equal(code, CloseCode.tooSlow);
+      // 4503 when the close frame gets through; 1006 when the server already let the stalled
+      // socket go (it waits 1 s for the close handshake, not ws's 30 s).
+      assert.ok(code === CloseCode.tooSlow || code === 1006, `close code ${code}`);
       assert.ok(
         f.slow.messages() < f.sent(),
         `the slow reader still got all ${f.slow.messages()} of ${f.sent()} messages`,
@@ -853,20 +849,14 @@ describe('slow reader', () => {
     }
   });
 
-  it(
-    'a WebSocket client cut off for being too slow is let go at once (peers see it offline)',
-    {
-      todo: 'BUG: WsConnection.close() waits up to 30 s (ws closeTimeout) for a close handshake a stalled peer never answers; the cut session stays online and holds a connection slot',
-    },
-    async () => {
-      const f = await flood('ws', 4_000);
-      try {
-        await f.wentOffline(5_000);
-      } finally {
-        f.cleanup();
-      }
-    },
-  );
+  it('a WebSocket client cut off for being too slow is let go at once (peers see it offline)', async () => {
+    const f = await flood('ws', 4_000);
+    try {
+      await f.wentOffline(5_000);
+    } finally {
+      f.cleanup();
+    }
+  });
 });
 
 // --- connections per user ------------------------------------------------------------------

@@ -126,6 +126,8 @@ export class Gateway {
       if (!(err instanceof ProtocolError)) throw err;
       if (err.fatal)
         return session.fail(CloseCode.badFrame, new ParleyError('bad_frame', err.message));
+      // A refused frame still costs its token, so a stream of bad frames ends in 4429 too.
+      if (!session.admit(false, this.clock.nowMs())) return;
       return session.reply({
         type: 'error',
         ...idOf(err.frameId),

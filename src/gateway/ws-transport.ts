@@ -41,6 +41,9 @@ class WsConnection implements Connection {
       this.socket.readyState === this.socket.CONNECTING
     ) {
       this.socket.close(code, reason.slice(0, 120));
+      // A peer that never answers the close handshake (a stalled reader) would otherwise hold its
+      // session, its connection slot and its queued bytes for ws's 30 s close timeout.
+      setTimeout(() => this.socket.terminate(), 1000).unref();
     }
   }
 

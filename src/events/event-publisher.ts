@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
+import type { EventSink, ParleyEvent, ParleyEventType } from './event-sink.js';
+
+/** Turns committed changes into feed events (docs/events.md) and hands them to the sinks. */
+export class EventPublisher implements MessagingEvents {
+  private readonly sinks: readonly EventSink[];
+  private readonly node: string;
+  private readonly clock: Clock;
+
+  constructor(options: { sinks: readonly EventSink[]; node: string; clock: Clock }) {
+    this.sinks = options.sinks;
+    this.node = options.node;
+    this.clock = options.clock;
+  }
+
+  messageStored(m: StoredMessage): void {
+    this.emit('message.stored', {
+      conversation: m.conversationId,
+      seq: m.seq,
+      messageId: m.id,
+      sender: m.senderId,
+      device: m.device,
+      body: m.body,
+      at: Math.floor(m.atUs / 1000),
+    });
+  }
+
+  messageRecalled(m: StoredMessage, by: Caller): void {
+    this.emit('message.recalled', { conversation: m.conversationId, seq: m.seq, by: by.userId });
+  }
+
+  membersChanged(conversationId: string): void {
+    this.emit('conversation.members_changed', { conversation: conversationId });
+  }
+
+  watermarkMoved(member: Member, kind: 'delivered' | 'read'): void {
+    this.emit('member.watermark', {
+      conversation: member.conversationId,
+      user: member.userId,
+      kind,
+      deliveredSeq: member.deliveredSeq,
+      readSeq: member.readSeq,
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sinks.map((s) => s.close()));
+  }
+
+  private emit(type: ParleyEventType, data: Record<string, unknown>): void {
+    const event: ParleyEvent = {
+      id: randomUUID(),
+      type,
+      at: this.clock.nowMs(),
+      node: this.node,
+      data,
+    };
+    for (const sink of this.sinks) sink.append(event);
+  }
+}

@@ -1,0 +1,127 @@
+import { createHmac } from 'node:crypto';
+import type { Logger } from '../core/logger.js';
+import type { EventSink, ParleyEvent } from './event-sink.js';
+
+// POSTs each event to every configured URL, signed, with retries and exponential backoff.
+// Signature: `X-Parley-Signature: t=<unix ms>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the
+// secret>` (the timestamp in the signed payload lets receivers refuse replays).
+
+export interface WebhookOptions {
+  readonly urls: readonly string[];
+  readonly secret: string;
+  readonly logger: Logger;
+  /** Events waiting or being retried, per URL; past it the oldest is dropped. */
+  readonly queueMax?: number;
+  readonly attemptsMax?: number;
+  readonly backoffBaseMs?: number;
+  readonly timeoutMs?: number;
+}
+
+export function signWebhook(secret: string, timestampMs: number, body: string): string {
+  const mac = createHmac('sha256', secret).update(`${timestampMs}.${body}`).digest('hex');
+  return `t=${timestampMs},v1=${mac}`;
+}
+
+interface Delivery {
+  readonly event: ParleyEvent;
+  readonly body: string;
+  attempts: number;
+}
+
+/** One URL's queue, delivered one event at a time in order. */
+class Endpoint {
+  readonly url: string;
+  private readonly options: Required<WebhookOptions>;
+  private readonly queue: Delivery[] = [];
+  private running: Promise<void> | null = null;
+  private closing = false;
+
+  constructor(url: string, options: Required<WebhookOptions>) {
+    this.url = url;
+    this.options = options;
+  }
+
+  push(delivery: Delivery): void {
+    if (this.queue.length >= this.options.queueMax) {
+      const dropped = this.queue.shift();
+      this.options.logger.warn(
+        { url: this.url, event: dropped?.event.id },
+        'webhook queue full; dropped oldest',
+      );
+    }
+    this.queue.push(delivery);
+    this.running ??= this.drain().finally(() => (this.running = null));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const delivery = this.queue[0]!;
+      if (await this.attempt(delivery)) {
+        this.queue.shift();
+        continue;
+      }
+      delivery.attempts += 1;
+      if (delivery.attempts >= this.options.attemptsMax || this.closing) {
+        this.options.logger.warn(
+          { url: this.url, event: delivery.event.id, attempts: delivery.attempts },
+          'webhook delivery gave up',
+        );
+        this.queue.shift();
+        continue;
+      }
+      const delayMs = this.options.backoffBaseMs * 2 ** (delivery.attempts - 1);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+
+  private async attempt(delivery: Delivery): Promise<boolean> {
+    const timestamp = Date.now();
+    try {
+      const response = await fetch(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-parley-event-id': delivery.event.id,
+          'x-parley-event-type': delivery.event.type,
+          'x-parley-signature': signWebhook(this.options.secret, timestamp, delivery.body),
+        },
+        body: delivery.body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      // A network error or a timeout: retried with backoff like a 5xx.
+      return false;
+    }
+  }
+}
+
+export class WebhookSink implements EventSink {
+  private readonly endpoints: Endpoint[];
+
+  constructor(options: WebhookOptions) {
+    const full: Required<WebhookOptions> = {
+      queueMax: 10_000,
+      attemptsMax: 6,
+      backoffBaseMs: 500,
+      timeoutMs: 5_000,
+      ...options,
+    };
+    this.endpoints = options.urls.map((url) => new Endpoint(url, full));
+  }
+
+  append(event: ParleyEvent): void {
+    const body = JSON.stringify(event);
+    for (const endpoint of this.endpoints) endpoint.push({ event, body, attempts: 0 });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.endpoints.map((e) => e.close()));
+  }
+}

@@ -81,6 +81,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     logger: log,
   });
   messaging.subscribe(router);
+  auth.onRevoked((userId, device) => router.revoke(userId, device));
   const gateway = new Gateway({
     authenticate: (token) => auth.authenticate(token),
     messaging,

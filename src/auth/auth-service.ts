@@ -42,6 +42,7 @@ export class AuthService {
   private readonly store: AuthStore;
   /** Verified against when the username is unknown, so that timing does not reveal which names exist. */
   private readonly decoyHash: Promise<string>;
+  private readonly revokedListeners: ((userId: string, device: string) => void)[] = [];
 
   constructor(store: AuthStore) {
     this.store = store;
@@ -69,9 +70,17 @@ export class AuthService {
     return { user, device: dev, token: await this.openSession(user.id, dev) };
   }
 
-  /** Revokes the token's session at once. */
+  /** Called after a token is revoked, so live connections that used it can be closed. */
+  onRevoked(listener: (userId: string, device: string) => void): void {
+    this.revokedListeners.push(listener);
+  }
+
+  /** Revokes the token's session at once, and closes the connections that logged in with it. */
   async logout(token: string): Promise<void> {
-    await this.store.deleteSession(hashToken(token));
+    const hash = hashToken(token);
+    const session = await this.store.findSession(hash);
+    if (!session || !(await this.store.deleteSession(hash))) return;
+    for (const listener of this.revokedListeners) listener(session.userId, session.device);
   }
 
   /** The session behind a bearer token, or unauthenticated. */

@@ -18,6 +18,9 @@ export interface SkipDevice {
   readonly device: string;
 }
 
+/** `replaced`: a newer hello of the same device (4409); `revoked`: its token was revoked (4401). */
+export type KickReason = 'replaced' | 'revoked';
+
 export type BusMessage =
   /** Push a frame to these users' sessions on the receiving node. */
   | {
@@ -33,8 +36,13 @@ export type BusMessage =
       readonly frame: ServerFrame;
       readonly skip?: SkipDevice;
     }
-  /** Close this device's session on the receiving node: it logged in again elsewhere. */
-  | { readonly kind: 'kick'; readonly user: string; readonly device: string }
+  /** Close this device's session on the receiving node: it logged in again elsewhere, or out. */
+  | {
+      readonly kind: 'kick';
+      readonly user: string;
+      readonly device: string;
+      readonly reason?: KickReason;
+    }
   /** A conversation's membership changed: drop cached member lists. */
   | { readonly kind: 'members-changed'; readonly conversation: string };
 

@@ -1,2 +1,2 @@
 export { MemoryBus, MemoryBusHub } from './memory-bus.js';
-export type { Bus, BusHandler, BusMessage, SkipDevice } from './bus.js';
+export type { Bus, BusHandler, BusMessage, KickReason, SkipDevice } from './bus.js';

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { Limits } from '../core/limits.js';
-import type { Bus, BusMessage, SkipDevice } from '../bus/index.js';
+import type { Bus, BusMessage, KickReason, SkipDevice } from '../bus/index.js';
 import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
 import type { Presence } from './presence.js';
@@ -23,8 +23,8 @@ export interface LiveSession {
   readonly codec: Codec;
   /** Writes encoded bytes; drops (and may close the link) rather than queue without bound. */
   push(data: string | Uint8Array): void;
-  /** Closes the session because the same device logged in elsewhere. */
-  kick(): void;
+  /** Closes the session: its device logged in again elsewhere, or its token was revoked. */
+  kick(reason: KickReason): void;
 }
 
 /** Bounded cache of member lists: when full it is dropped whole and refilled from the store. */
@@ -228,13 +228,25 @@ export class DeliveryRouter implements MessagingEvents {
 
   /** Closes this device's sessions on other nodes: it just said hello here. */
   kickElsewhere(userId: string, device: string): void {
+    this.kickRemote(userId, device, 'replaced');
+  }
+
+  /** Closes this device's sessions everywhere: its token was revoked (logout). */
+  revoke(userId: string, device: string): void {
+    for (const session of [...this.sessionsOf(userId)]) {
+      if (session.device === device) session.kick('revoked');
+    }
+    this.kickRemote(userId, device, 'revoked');
+  }
+
+  private kickRemote(userId: string, device: string, reason: KickReason): void {
     const cluster = this.cluster;
     if (!cluster) return;
     cluster.presence.locate([userId]).then(
       (found) => {
         for (const entry of found.get(userId) ?? []) {
           if (entry.device === device && entry.node !== cluster.nodeId) {
-            cluster.bus.publish(entry.node, { kind: 'kick', user: userId, device });
+            cluster.bus.publish(entry.node, { kind: 'kick', user: userId, device, reason });
           }
         }
       },
@@ -255,7 +267,7 @@ export class DeliveryRouter implements MessagingEvents {
       }
       case 'kick':
         for (const session of [...this.sessionsOf(message.user)]) {
-          if (session.device === message.device) session.kick();
+          if (session.device === message.device) session.kick(message.reason ?? 'replaced');
         }
         return;
       case 'members-changed':

@@ -2,6 +2,7 @@ import { ParleyError } from '../core/errors.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
+import type { KickReason } from '../bus/index.js';
 import type { LiveSession } from '../delivery/index.js';
 import { CloseCode, type Codec, type ServerFrame } from '../protocol/index.js';
 import type { Connection } from './connection.js';
@@ -84,7 +85,14 @@ export class ClientSession implements LiveSession {
     this.conn.send(data);
   }
 
-  kick(): void {
+  kick(reason: KickReason): void {
+    if (reason === 'revoked') {
+      this.fail(
+        CloseCode.unauthenticated,
+        new ParleyError('unauthenticated', 'The token was revoked.'),
+      );
+      return;
+    }
     this.reply({ type: 'kicked', reason: 'Logged in again on this device.' });
     this.close(CloseCode.kicked, 'replaced by a newer login of this device');
   }

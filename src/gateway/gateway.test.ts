@@ -336,6 +336,17 @@ describe('hello rules', () => {
       await assertFailed(client, 'unauthenticated', CloseCode.unauthenticated);
       assert.equal(client.ofType('welcome').length, 0);
     });
+
+    it(`logging out closes the live links of that token with 4401, not other devices (${transport})`, async () => {
+      const user = await h.user('logout_live', 'd1');
+      const link = await h.connect(transport, user);
+      const other = await h.connect(transport, await h.login(user, 'd2'));
+      const res = await http('POST', `${h.url}/v1/auth/logout`, { token: user.token });
+      assert.equal(res.status, 204, res.text);
+      await assertFailed(link, 'unauthenticated', CloseCode.unauthenticated);
+      await assertAlive(other);
+      other.drop();
+    });
   }
 });
 

@@ -197,7 +197,7 @@ export class Gateway {
     session.device = auth.device;
     session.log = session.log.child({ user: auth.userId, device: auth.device });
     session.state = 'open';
-    router.attach(session)?.kick();
+    router.attach(session)?.kick('replaced');
     router.kickElsewhere(auth.userId, auth.device);
     session.reply({
       type: 'welcome',

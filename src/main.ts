@@ -26,6 +26,19 @@ import {
 import { createProtoCodec, jsonCodec } from './protocol/index.js';
 import { readFileSync } from 'node:fs';
 import { openSqliteStores } from './storage/sqlite/index.js';
+import { openPostgresStores } from './storage/postgres/index.js';
+import {
+  RedisBus,
+  closeRedis,
+  openRedis,
+  type BusMessage,
+  type RedisConnection,
+  type RedisTarget,
+} from './bus/index.js';
+import { RedisPresence, type ClusterDeps } from './delivery/index.js';
+import { Cluster as RedisCluster } from 'ioredis';
+import { EventPublisher, RedisStreamSink, WebhookSink, type EventSink } from './events/index.js';
+import { systemClock } from './core/clock.js';
 
 // The composition root: the only file that picks backends and wires capabilities together.
 
@@ -46,7 +59,14 @@ export interface RunningParley {
 
 export async function startParley(config: Config, logger?: Logger): Promise<RunningParley> {
   const log = logger ?? createLogger(config.log.level, config.node.id);
-  const stores = await openStores(config);
+  const stores = await openStores(config, log);
+  let cluster: Cluster | null;
+  try {
+    cluster = config.redis ? await openCluster(config, config.redis, log) : null;
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
   const users = new UserDirectory(stores.auth);
   const auth = new AuthService(stores.auth);
   const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax);
@@ -79,8 +99,28 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     loadMembers: (id) => messaging.memberIds(id),
     limits: config.limits,
     logger: log,
+    ...(cluster ? { cluster: cluster.deps } : {}),
   });
   messaging.subscribe(router);
+  const events = new EventPublisher({
+    sinks: eventSinks(config, cluster, log),
+    node: config.node.id,
+    clock: systemClock,
+  });
+  messaging.subscribe(events);
+  let presenceTimer: NodeJS.Timeout | null = null;
+  if (cluster) {
+    await cluster.deps.bus.subscribe(config.node.id, (message: BusMessage) =>
+      router.onBus(message),
+    );
+    // Live nodes re-arm their sessions' presence; a dead node's entries expire by themselves.
+    presenceTimer = setInterval(() => {
+      router
+        .refreshPresence()
+        .catch((err: unknown) => log.warn({ err }, 'presence refresh failed'));
+    }, cluster.presenceRefreshMs);
+    presenceTimer.unref();
+  }
   auth.onRevoked((userId, device) => router.revoke(userId, device));
   const gateway = new Gateway({
     authenticate: (token) => auth.authenticate(token),
@@ -115,6 +155,9 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     await gateway.close();
     await closeWs();
     await app.close();
+    if (presenceTimer) clearInterval(presenceTimer);
+    await events.close();
+    await cluster?.close();
     await stores.close();
     throw err;
   }
@@ -126,7 +169,14 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const wsUrl = url.replace(/^http/, 'ws') + '/ws';
   const tcpPort = tcp?.port ?? null;
   log.info(
-    { port, url, tcpPort, store: config.store.kind, seedApi: config.http.seedApi },
+    {
+      port,
+      url,
+      tcpPort,
+      store: config.store.kind,
+      cluster: cluster !== null,
+      seedApi: config.http.seedApi,
+    },
     'parley listening',
   );
 
@@ -139,23 +189,114 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     config,
     close: () =>
       (closing ??= (async () => {
-        // Clients are told to reconnect elsewhere (1012) before the listeners stop.
+        // Clients are told to reconnect elsewhere (1012) before the listeners stop; their
+        // presence is cleared while Redis is still there; in-flight commits finish last.
         await gateway.close();
         await closeWs();
         await tcp?.close();
         await app.close();
         await committer.flush();
+        if (presenceTimer) clearInterval(presenceTimer);
+        await events.close();
+        await cluster?.close();
         await stores.close();
         log.info('parley stopped');
       })()),
   };
 }
 
-function openStores(config: Config) {
-  switch (config.store.kind) {
+function openStores(config: Config, log: Logger) {
+  const store = config.store;
+  switch (store.kind) {
     case 'sqlite':
-      return openSqliteStores({ file: config.store.file, synchronous: config.store.synchronous });
+      return openSqliteStores({ file: store.file, synchronous: store.synchronous });
+    case 'postgres':
+      return openPostgresStores({
+        url: store.url,
+        poolMax: store.poolMax,
+        onIdleError: (err) => log.warn({ err }, 'idle PostgreSQL connection failed'),
+      });
   }
+}
+
+interface Cluster {
+  readonly deps: ClusterDeps;
+  /** For the event stream. */
+  readonly redis: RedisConnection;
+  readonly presenceRefreshMs: number;
+  close(): Promise<void>;
+}
+
+/** Redis for the bus, presence and event stream: what makes identical nodes one cluster. */
+async function openCluster(
+  config: Config,
+  redis: NonNullable<Config['redis']>,
+  log: Logger,
+): Promise<Cluster> {
+  const target = redis.cluster ? clusterTemplate(redis.url) : redis.url;
+  const bus = new RedisBus({
+    redis: target,
+    logger: log,
+    ...(redis.cluster ? { sharded: true } : {}),
+  });
+  const presence = await RedisPresence.open({
+    redis: target,
+    ttlMs: redis.presenceTtlMs,
+    logger: log,
+  });
+  const events = openRedis(target, { role: 'events', offlineQueue: false, logger: log });
+  return {
+    deps: {
+      nodeId: config.node.id,
+      bus,
+      presence,
+      broadcastMembersMin: redis.broadcastMembersMin,
+    },
+    redis: events,
+    presenceRefreshMs: Math.max(1000, Math.floor(redis.presenceTtlMs / 3)),
+    close: async () => {
+      await bus.close();
+      await presence.close();
+      await closeRedis(events);
+    },
+  };
+}
+
+/** An ioredis Cluster to copy connections from; it never connects itself (see RedisTarget). */
+function clusterTemplate(url: string): RedisTarget {
+  const u = new URL(url);
+  return new RedisCluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    lazyConnect: true,
+    redisOptions: {
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  });
+}
+
+function eventSinks(config: Config, cluster: Cluster | null, log: Logger): EventSink[] {
+  const sinks: EventSink[] = [];
+  if (cluster) {
+    sinks.push(
+      new RedisStreamSink({
+        redis: cluster.redis,
+        stream: config.events.stream,
+        lengthMax: config.events.streamLengthMax,
+        logger: log,
+      }),
+    );
+  }
+  if (config.events.webhookUrls.length > 0) {
+    sinks.push(
+      new WebhookSink({
+        urls: config.events.webhookUrls,
+        secret: config.events.webhookSecret,
+        logger: log,
+      }),
+    );
+  }
+  return sinks;
 }
 
 const USAGE = `Usage: parley <command> [flags]

@@ -61,6 +61,8 @@ describe('loadConfig', () => {
     });
     assert.equal(config.http.port, 9090);
     assert.equal(config.http.host, '127.0.0.1');
+    assert.equal(config.store.kind, 'sqlite');
+    if (config.store.kind !== 'sqlite') return;
     assert.equal(config.store.dataDir, '/tmp/parley-config-test');
     assert.equal(config.store.file, '/tmp/parley-config-test/parley.db');
     assert.equal(config.http.seedApi, 'open');

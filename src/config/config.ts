@@ -19,11 +19,27 @@ export interface Config {
   };
   /** The TCP transport of the real-time protocol; null when off. */
   readonly tcp: { readonly host: string; readonly port: number } | null;
-  readonly store: {
-    readonly kind: 'sqlite';
-    readonly dataDir: string;
-    readonly file: string;
-    readonly synchronous: 'normal' | 'full';
+  readonly store:
+    | {
+        readonly kind: 'sqlite';
+        readonly dataDir: string;
+        readonly file: string;
+        readonly synchronous: 'normal' | 'full';
+      }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number };
+  /** Redis for the bus, presence and the event stream; null on a single node. */
+  readonly redis: {
+    readonly url: string;
+    readonly cluster: boolean;
+    readonly presenceTtlMs: number;
+    readonly broadcastMembersMin: number;
+  } | null;
+  readonly events: {
+    /** The Redis Stream of the event feed (only with Redis). */
+    readonly stream: string;
+    readonly streamLengthMax: number;
+    readonly webhookUrls: readonly string[];
+    readonly webhookSecret: string;
   };
   readonly log: { readonly level: LogLevel };
   readonly limits: Limits;
@@ -127,6 +143,74 @@ export const SETTINGS = {
     1_000_000,
   ),
   commitBatchMax: limit('commit-batch-max', 'commitBatchMax', 'most sends in one commit', 100_000),
+  databaseUrl: {
+    name: 'database-url',
+    help: 'PostgreSQL URL: cluster mode (default: the embedded SQLite file)',
+    fallback: '',
+    parse: (raw: string) =>
+      /^postgres(ql)?:\/\//.test(raw) ? raw : { expected: 'a postgres:// or postgresql:// URL' },
+  },
+  databasePoolMax: {
+    name: 'database-pool-max',
+    help: 'PostgreSQL connections per node',
+    fallback: 20,
+    parse: int(1, 1000),
+  },
+  redisUrl: {
+    name: 'redis-url',
+    help: 'Redis URL for the bus, presence and event stream (cluster mode)',
+    fallback: '',
+    parse: (raw: string) =>
+      /^rediss?:\/\//.test(raw) ? raw : { expected: 'a redis:// or rediss:// URL' },
+  },
+  redisCluster: {
+    name: 'redis-cluster',
+    help: '"true" when PARLEY_REDIS_URL points at a Redis Cluster',
+    fallback: false,
+    parse: (raw: string) =>
+      raw === 'true' ? true : raw === 'false' ? false : { expected: 'true or false' },
+  },
+  presenceTtlMs: {
+    name: 'presence-ttl-ms',
+    help: "how long a dead node's users stay shown online",
+    fallback: 30_000,
+    parse: int(1_000, 3_600_000),
+  },
+  broadcastMembersMin: {
+    name: 'broadcast-members-min',
+    help: 'conversations this big are pushed by one broadcast to all nodes',
+    fallback: 100,
+    parse: int(1, 10_000_000),
+  },
+  eventsStream: {
+    name: 'events-stream',
+    help: 'Redis Stream of the event feed',
+    fallback: 'parley:events',
+    parse: text,
+  },
+  eventsStreamLengthMax: {
+    name: 'events-stream-length-max',
+    help: 'approximate cap of the event stream',
+    fallback: 100_000,
+    parse: int(1, 1_000_000_000),
+  },
+  webhookUrls: {
+    name: 'webhook-urls',
+    help: 'comma-separated URLs that receive every event (POST, signed)',
+    fallback: '',
+    parse: (raw: string) => {
+      const urls = raw.split(',').map((u) => u.trim());
+      return urls.every((u) => /^https?:\/\/\S+$/.test(u))
+        ? urls.join(',')
+        : { expected: 'comma-separated http(s) URLs' };
+    },
+  },
+  webhookSecret: {
+    name: 'webhook-secret',
+    help: 'HMAC-SHA256 key of the webhook signature (required with webhook URLs)',
+    fallback: '',
+    parse: text,
+  },
   tcpPort: {
     name: 'tcp-port',
     help: 'TCP port of the real-time protocol (Protobuf frames); off unless set',
@@ -204,6 +288,9 @@ export function loadConfig(
       raw[key] = parsed;
     }
   }
+  if (raw.webhookUrls && !raw.webhookSecret) {
+    problems.push(`${envName('webhook-secret')}: required when ${envName('webhook-urls')} is set`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return build(raw as Raw);
 }
@@ -214,11 +301,29 @@ function build(raw: Raw): Config {
     node: { id: raw.nodeId !== '' ? raw.nodeId : 'node-' + randomBytes(4).toString('hex') },
     http: { host: raw.host, port: raw.port, seedApi: raw.seedApi },
     tcp: raw.tcpPort >= 0 ? { host: raw.host, port: raw.tcpPort } : null,
-    store: {
-      kind: 'sqlite' as const,
-      dataDir,
-      file: join(dataDir, 'parley.db'),
-      synchronous: raw.sqliteSynchronous,
+    store:
+      raw.databaseUrl !== ''
+        ? { kind: 'postgres' as const, url: raw.databaseUrl, poolMax: raw.databasePoolMax }
+        : {
+            kind: 'sqlite' as const,
+            dataDir,
+            file: join(dataDir, 'parley.db'),
+            synchronous: raw.sqliteSynchronous,
+          },
+    redis:
+      raw.redisUrl !== ''
+        ? {
+            url: raw.redisUrl,
+            cluster: raw.redisCluster,
+            presenceTtlMs: raw.presenceTtlMs,
+            broadcastMembersMin: raw.broadcastMembersMin,
+          }
+        : null,
+    events: {
+      stream: raw.eventsStream,
+      streamLengthMax: raw.eventsStreamLengthMax,
+      webhookUrls: raw.webhookUrls === '' ? [] : raw.webhookUrls.split(','),
+      webhookSecret: raw.webhookSecret,
     },
     log: { level: raw.logLevel },
     limits: {
@@ -254,7 +359,12 @@ export function describeSettings(): string {
   return Object.values(SETTINGS as Record<string, Setting<unknown>>)
     .map(
       (s) =>
-        `  --${s.name.padEnd(24)} ${envName(s.name).padEnd(32)} ${s.help} (default ${JSON.stringify(s.fallback) ?? 'none'})`,
+        `  --${s.name.padEnd(24)} ${envName(s.name).padEnd(32)} ${s.help}${shownDefault(s.fallback)}`,
     )
     .join('\n');
+}
+
+function shownDefault(fallback: unknown): string {
+  if (fallback === '' || fallback === -1) return '';
+  return ` (default ${JSON.stringify(fallback)})`;
 }

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Presence, PresenceEntry } from './presence.js';
 
-const keyOf = (e: PresenceEntry): string => `${e.device}\u0000${e.node}`;
+const keyOf = (e: PresenceEntry): string => JSON.stringify([e.device, e.node]);
 
 /** In-process Presence: the single-process default, shareable by several in-process nodes. */
 export class MemoryPresence implements Presence {

@@ -10,6 +10,9 @@
 // - locate returns, for each asked user that has live entries, those entries; users without any
 //   are absent from the map. It never returns an expired entry.
 // - Operations are idempotent; none throws for an unknown entry.
+// - While the backend is unreachable, add, remove and refresh still resolve (the next refresh
+//   heals what they missed); locate rejects with a temporary error, because "cannot tell" is not
+//   "nobody is online".
 
 export interface PresenceEntry {
   readonly user: string;

@@ -154,10 +154,16 @@ export class DeliveryRouter implements MessagingEvents {
 
   /** Which of these users have a session anywhere (on this node, or any node in a cluster). */
   async online(userIds: readonly string[]): Promise<Set<string>> {
-    if (!this.cluster) return new Set(userIds.filter((u) => this.byUser.has(u)));
-    const found = await this.cluster.presence.locate(userIds);
     const here = userIds.filter((u) => this.byUser.has(u));
-    return new Set([...found.keys(), ...here]);
+    if (!this.cluster) return new Set(here);
+    try {
+      const found = await this.cluster.presence.locate(userIds);
+      return new Set([...found.keys(), ...here]);
+    } catch (err) {
+      // Presence is a hint: while it is unreachable, what this node knows has to do.
+      this.deps.logger.warn({ err }, 'presence lookup failed; answering from this node only');
+      return new Set(here);
+    }
   }
 
   // --- MessagingEvents ---------------------------------------------------------------------

@@ -1,0 +1,41 @@
+import { systemClock, type Clock } from '../../core/clock.js';
+import type { AuthStore } from '../../auth/auth-store.js';
+import type { MessageStore } from '../../messaging/message-store.js';
+import { openPostgresPool } from './database.js';
+import { PostgresAuthStore } from './postgres-auth-store.js';
+import { PostgresMessageStore } from './postgres-message-store.js';
+
+export { PostgresAuthStore } from './postgres-auth-store.js';
+export { PostgresMessageStore } from './postgres-message-store.js';
+export { openPostgresPool } from './database.js';
+export type { PostgresOptions } from './database.js';
+export { POSTGRES_MIGRATIONS, migrate } from './migrations.js';
+export type { Migration } from './migrations.js';
+
+export interface PostgresStores {
+  readonly auth: AuthStore;
+  readonly messages: MessageStore;
+  /** Ends the pool: waits for checked-out connections to come back, then closes them all. */
+  close(): Promise<void>;
+}
+
+/** Opens every store port on one PostgreSQL database (migrating it first), over one pool. */
+export async function openPostgresStores(options: {
+  url: string;
+  clock?: Clock;
+  poolMax?: number;
+  onIdleError?: (err: Error) => void;
+}): Promise<PostgresStores> {
+  const pool = await openPostgresPool({
+    url: options.url,
+    ...(options.poolMax !== undefined && { poolMax: options.poolMax }),
+    ...(options.onIdleError && { onIdleError: options.onIdleError }),
+  });
+  const clock = options.clock ?? systemClock;
+  let closing: Promise<void> | undefined;
+  return {
+    auth: new PostgresAuthStore(pool, clock),
+    messages: new PostgresMessageStore(pool, clock),
+    close: () => (closing ??= pool.end()),
+  };
+}

@@ -1,0 +1,111 @@
+import type pg from 'pg';
+
+// The PostgreSQL schema history, equivalent to the SQLite one. Append a migration; never edit one
+// that has shipped. Times and seqs are BIGINT (the pools parse int8 to JS numbers).
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        password_hash TEXT,
+        created_at_ms BIGINT NOT NULL
+      );
+      CREATE TABLE sessions (
+        token_hash    TEXT PRIMARY KEY,
+        user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device        TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        UNIQUE (user_id, device)
+      );
+      CREATE TABLE conversations (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL CHECK (kind IN ('direct', 'group', 'room')),
+        name          TEXT UNIQUE,
+        title         TEXT,
+        created_at_ms BIGINT NOT NULL,
+        last_seq      BIGINT NOT NULL DEFAULT 0,
+        last_at_us    BIGINT NOT NULL DEFAULT 0
+      );
+      CREATE TABLE members (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role            TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        joined_seq      BIGINT NOT NULL,
+        delivered_seq   BIGINT NOT NULL DEFAULT 0,
+        read_seq        BIGINT NOT NULL DEFAULT 0,
+        joined_at_ms    BIGINT NOT NULL,
+        updated_us      BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, user_id)
+      );
+      CREATE INDEX members_by_user ON members (user_id);
+      -- body is json, not jsonb: stored verbatim, and jsonb would refuse a "\\u0000" in a text.
+      CREATE TABLE messages (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             BIGINT NOT NULL,
+        id              TEXT NOT NULL,
+        sender_id       TEXT NOT NULL REFERENCES users(id),
+        device          TEXT NOT NULL,
+        ref             TEXT NOT NULL,
+        body            JSON NOT NULL,
+        at_us           BIGINT NOT NULL,
+        recalled_at_us  BIGINT,
+        PRIMARY KEY (conversation_id, seq)
+      );
+      CREATE UNIQUE INDEX messages_dedupe ON messages (sender_id, device, ref);
+      CREATE UNIQUE INDEX messages_by_time ON messages (conversation_id, at_us);
+    `,
+  },
+];
+
+// One key for the whole history: nodes that start together queue on it, and each migration is
+// applied by exactly one of them. The lock is per database and released with its transaction.
+const MIGRATION_LOCK_KEY = 0x7061726c; // "parl"
+
+/**
+ * Applies, one transaction each, the migrations newer than the database's recorded version.
+ * Safe when several nodes start at once. Returns the versions this call applied.
+ */
+export async function migrate(pool: pg.Pool, migrations: readonly Migration[]): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    for (;;) {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+        // Under the lock, so concurrent first starts do not race on creating it.
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)`);
+        const { rows } = await client.query<{ v: number | null }>(
+          'SELECT MAX(version) AS v FROM schema_migrations',
+        );
+        const current = rows[0]?.v ?? 0;
+        const next = migrations.find((m) => m.version > current);
+        if (next) {
+          await client.query(next.sql);
+          await client.query(
+            'INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)',
+            [next.version, next.name, Date.now()],
+          );
+        }
+        await client.query('COMMIT');
+        if (!next) return applied;
+        applied.push(next.version);
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,137 @@
+import type pg from 'pg';
+import { ParleyError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Clock } from '../../core/clock.js';
+import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
+import { isUniqueViolation } from './database.js';
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  created_at_ms: number;
+}
+
+const toUser = (row: UserRow): User => ({
+  id: row.id,
+  username: row.username,
+  createdAtMs: row.created_at_ms,
+});
+
+/** The cluster AuthStore: accounts and sessions in PostgreSQL, shared by every node. */
+export class PostgresAuthStore implements AuthStore {
+  private readonly pool: pg.Pool;
+  private readonly clock: Clock;
+
+  constructor(pool: pg.Pool, clock: Clock) {
+    this.pool = pool;
+    this.clock = clock;
+  }
+
+  async createUser(username: string, passwordHash: string | null): Promise<User> {
+    const user: User = { id: newId('u'), username, createdAtMs: this.clock.nowMs() };
+    try {
+      await this.pool.query(
+        'INSERT INTO users (id, username, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)',
+        [user.id, user.username, passwordHash, user.createdAtMs],
+      );
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ParleyError('username_taken', undefined, { cause: err });
+      throw err;
+    }
+    return user;
+  }
+
+  async ensureUsers(usernames: readonly string[]): Promise<User[]> {
+    // Sorted, so that concurrent calls take the username index's row locks in one order and
+    // cannot deadlock; ON CONFLICT waits for a concurrent twin and then skips it.
+    const names = [...new Set(usernames)].sort();
+    const ids = names.map(() => newId('u'));
+    await this.pool.query(
+      `INSERT INTO users (id, username, password_hash, created_at_ms)
+       SELECT t.id, t.username, NULL, $3 FROM unnest($1::text[], $2::text[]) AS t(id, username)
+        ORDER BY t.username COLLATE "C"
+       ON CONFLICT (username) DO NOTHING`,
+      [ids, names, this.clock.nowMs()],
+    );
+    const byName = new Map(
+      (await this.selectUsers('username', names)).map((row) => [row.username, toUser(row)]),
+    );
+    return usernames.map((name) => {
+      const user = byName.get(name);
+      if (!user) throw new Error(`ensureUsers: ${name} missing after insert`);
+      return user;
+    });
+  }
+
+  async findUserByUsername(username: string): Promise<UserWithSecret | null> {
+    const { rows } = await this.pool.query<UserRow>('SELECT * FROM users WHERE username = $1', [
+      username,
+    ]);
+    const row = rows[0];
+    return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
+  }
+
+  async findUsersByUsernames(usernames: readonly string[]): Promise<User[]> {
+    return (await this.selectUsers('username', usernames)).map(toUser);
+  }
+
+  async getUsers(ids: readonly string[]): Promise<User[]> {
+    return (await this.selectUsers('id', ids)).map(toUser);
+  }
+
+  async putSession(tokenHash: string, userId: string, device: string): Promise<void> {
+    // One statement: the device's older session is replaced atomically, even under a race.
+    await this.pool.query(
+      `INSERT INTO sessions (token_hash, user_id, device, created_at_ms) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id, device)
+       DO UPDATE SET token_hash = EXCLUDED.token_hash, created_at_ms = EXCLUDED.created_at_ms`,
+      [tokenHash, userId, device, this.clock.nowMs()],
+    );
+  }
+
+  async findSession(tokenHash: string): Promise<Session | null> {
+    const { rows } = await this.pool.query<{
+      user_id: string;
+      username: string;
+      device: string;
+      created_at_ms: number;
+    }>(
+      `SELECT s.user_id, u.username, s.device, s.created_at_ms
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`,
+      [tokenHash],
+    );
+    const row = rows[0];
+    return row
+      ? {
+          userId: row.user_id,
+          username: row.username,
+          device: row.device,
+          createdAtMs: row.created_at_ms,
+        }
+      : null;
+  }
+
+  async deleteSession(tokenHash: string): Promise<boolean> {
+    const result = await this.pool.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** The pool belongs to openPostgresStores, which ends it. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private async selectUsers(
+    column: 'id' | 'username',
+    keys: readonly string[],
+  ): Promise<UserRow[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.pool.query<UserRow>(
+      `SELECT * FROM users WHERE ${column} = ANY($1::text[])`,
+      [[...new Set(keys)]],
+    );
+    return rows;
+  }
+}

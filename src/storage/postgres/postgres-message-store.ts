@@ -1,0 +1,567 @@
+import type pg from 'pg';
+import { ParleyError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Clock } from '../../core/clock.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  Conversation,
+  ConversationKind,
+  ConversationView,
+  Member,
+  MemberRole,
+  MessageBody,
+  MessageStore,
+  NewGroup,
+  Page,
+  SeqPage,
+  StoredMessage,
+  TimePage,
+} from '../../messaging/message-store.js';
+import { inTransaction, isDeadlock, isUniqueViolation } from './database.js';
+
+interface ConversationRow {
+  id: string;
+  kind: ConversationKind;
+  name: string | null;
+  title: string | null;
+  created_at_ms: number;
+  last_seq: number;
+  last_at_us: number;
+}
+
+interface MemberRow {
+  conversation_id: string;
+  user_id: string;
+  role: MemberRole;
+  joined_seq: number;
+  delivered_seq: number;
+  read_seq: number;
+  updated_us: number;
+}
+
+interface MessageRow {
+  conversation_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  device: string;
+  /** A json column: pg has already parsed it. */
+  body: MessageBody;
+  at_us: number;
+  recalled_at_us: number | null;
+}
+
+type ViewRow = ConversationRow & MemberRow;
+
+// As in SQLite: direct chats and rooms share the unique `name` column under distinct prefixes.
+const ROOM_PREFIX = 'room:';
+const directKey = (a: string, b: string): string =>
+  a < b ? `direct:${a}:${b}` : `direct:${b}:${a}`;
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.kind === 'room' && row.name !== null ? row.name.slice(ROOM_PREFIX.length) : null,
+    title: row.title,
+    createdAtMs: row.created_at_ms,
+    lastSeq: row.last_seq,
+    lastAtUs: row.last_at_us,
+  };
+}
+
+function toMember(row: MemberRow): Member {
+  return {
+    conversationId: row.conversation_id,
+    userId: row.user_id,
+    role: row.role,
+    joinedSeq: row.joined_seq,
+    deliveredSeq: row.delivered_seq,
+    readSeq: row.read_seq,
+    updatedUs: row.updated_us,
+  };
+}
+
+function toView(row: ViewRow): ConversationView {
+  return {
+    ...toConversation(row),
+    role: row.role,
+    deliveredSeq: row.delivered_seq,
+    readSeq: row.read_seq,
+  };
+}
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    device: row.device,
+    body: row.body,
+    atUs: row.at_us,
+    recalledAtUs: row.recalled_at_us,
+  };
+}
+
+const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, device, body, at_us, recalled_at_us';
+const VIEW_SELECT = `SELECT c.*, m.role, m.delivered_seq, m.read_seq, m.updated_us
+  FROM members m JOIN conversations c ON c.id = m.conversation_id`;
+const VIEW_ORDER = 'ORDER BY GREATEST(c.last_at_us, c.created_at_ms * 1000) DESC, c.id';
+const RECALLED_BODY = JSON.stringify({ kind: 'recalled' });
+
+const dedupeKey = (senderId: string, device: string, ref: string): string =>
+  `${senderId}\u0000${device}\u0000${ref}`;
+const memberKey = (conversationId: string, userId: string): string =>
+  `${conversationId}\u0000${userId}`;
+
+/** One conversation's head while a batch is being placed: its row is locked by the batch. */
+interface Head {
+  lastSeq: number;
+  lastAtUs: number;
+  readonly firstSeq: number;
+}
+
+/** The rows one append transaction writes, as column arrays for one multi-row statement each. */
+interface Writes {
+  readonly messages: {
+    conversationId: string[];
+    seq: number[];
+    id: string[];
+    senderId: string[];
+    device: string[];
+    ref: string[];
+    body: string[];
+    atUs: number[];
+  };
+  readonly heads: Map<string, Head>;
+  /** (conversation, sender) → the sender's newest seq in this batch: own messages are read. */
+  readonly ownSeqs: Map<string, { conversationId: string; senderId: string; seq: number }>;
+}
+
+/**
+ * The cluster MessageStore: every node appends to one PostgreSQL. Seqs are allocated under a row
+ * lock on the conversation, inside the transaction that inserts the messages, so nodes never
+ * hand out a seq twice or leave a gap.
+ */
+export class PostgresMessageStore implements MessageStore {
+  private readonly pool: pg.Pool;
+  private readonly clock: Clock;
+
+  constructor(pool: pg.Pool, clock: Clock) {
+    this.pool = pool;
+    this.clock = clock;
+  }
+
+  async openDirect(
+    userA: string,
+    userB: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
+    const key = directKey(userA, userB);
+    const found = await this.byName(this.pool, key);
+    if (found) return { conversation: found, created: false };
+    return inTransaction(this.pool, async (client) => {
+      const conversation = await this.insertConversation(client, 'direct', key, null);
+      if (!conversation) {
+        // A concurrent call created it; ON CONFLICT waited for its commit, so it is visible.
+        const winner = await this.byName(client, key);
+        if (!winner) throw new Error(`openDirect: ${key} vanished`);
+        return { conversation: winner, created: false };
+      }
+      await this.addMembers(client, conversation.id, [userA, userB], 'member');
+      return { conversation, created: true };
+    });
+  }
+
+  findDirect(userA: string, userB: string): Promise<Conversation | null> {
+    return this.byName(this.pool, directKey(userA, userB));
+  }
+
+  createGroup(group: NewGroup): Promise<Conversation> {
+    return inTransaction(this.pool, async (client) => {
+      const conversation = await this.insertConversation(client, 'group', null, group.title);
+      if (!conversation) throw new Error('createGroup: a group without name conflicted');
+      await this.addMembers(client, conversation.id, [group.ownerId], 'owner');
+      const others = group.memberIds.filter((id) => id !== group.ownerId);
+      await this.addMembers(client, conversation.id, others, 'member');
+      return conversation;
+    });
+  }
+
+  async joinRoom(
+    name: string,
+    userId: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
+    const key = ROOM_PREFIX + name;
+    return inTransaction(this.pool, async (client) => {
+      const inserted = await this.insertConversation(client, 'room', key, null);
+      const conversation = inserted ?? (await this.byName(client, key));
+      if (!conversation) throw new Error(`joinRoom: ${key} vanished`);
+      // joinedSeq is read in the same statement that inserts the member.
+      await client.query(
+        `INSERT INTO members (conversation_id, user_id, role, joined_seq, joined_at_ms, updated_us)
+         SELECT id, $2, 'member', last_seq, $3, $4 FROM conversations WHERE id = $1
+         ON CONFLICT DO NOTHING`,
+        [conversation.id, userId, this.clock.nowMs(), this.clock.nowUs()],
+      );
+      return { conversation, created: inserted !== null };
+    });
+  }
+
+  findRoom(name: string): Promise<Conversation | null> {
+    return this.byName(this.pool, ROOM_PREFIX + name);
+  }
+
+  async getConversation(id: string): Promise<Conversation | null> {
+    const { rows } = await this.pool.query<ConversationRow>(
+      'SELECT * FROM conversations WHERE id = $1',
+      [id],
+    );
+    return rows[0] ? toConversation(rows[0]) : null;
+  }
+
+  async getMember(conversationId: string, userId: string): Promise<Member | null> {
+    const { rows } = await this.pool.query<MemberRow>(
+      'SELECT * FROM members WHERE conversation_id = $1 AND user_id = $2',
+      [conversationId, userId],
+    );
+    return rows[0] ? toMember(rows[0]) : null;
+  }
+
+  async listMembers(conversationId: string): Promise<Member[]> {
+    const { rows } = await this.pool.query<MemberRow>(
+      'SELECT * FROM members WHERE conversation_id = $1 ORDER BY joined_at_ms, user_id',
+      [conversationId],
+    );
+    return rows.map(toMember);
+  }
+
+  async listConversations(userId: string): Promise<ConversationView[]> {
+    const { rows } = await this.pool.query<ViewRow>(
+      `${VIEW_SELECT} WHERE m.user_id = $1 ${VIEW_ORDER}`,
+      [userId],
+    );
+    return rows.map(toView);
+  }
+
+  async changedSince(userId: string, sinceUs: number): Promise<ConversationView[]> {
+    const { rows } = await this.pool.query<ViewRow>(
+      `${VIEW_SELECT} WHERE m.user_id = $1 AND (c.last_at_us > $2 OR m.updated_us > $2)
+       ${VIEW_ORDER}`,
+      [userId, sinceUs],
+    );
+    return rows.map(toView);
+  }
+
+  async directPeers(userId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ user_id: string }>(
+      `SELECT peer.user_id FROM members me
+         JOIN conversations c ON c.id = me.conversation_id AND c.kind = 'direct'
+         JOIN members peer ON peer.conversation_id = c.id AND peer.user_id <> me.user_id
+        WHERE me.user_id = $1`,
+      [userId],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  async getMessage(conversationId: string, seq: number): Promise<StoredMessage | null> {
+    const { rows } = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq = $2`,
+      [conversationId, seq],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+
+  async recall(conversationId: string, seq: number): Promise<StoredMessage | null> {
+    const { rows } = await this.pool.query<MessageRow>(
+      `UPDATE messages SET body = $1, recalled_at_us = COALESCE(recalled_at_us, $2)
+        WHERE conversation_id = $3 AND seq = $4
+       RETURNING ${MESSAGE_COLUMNS}`,
+      [RECALLED_BODY, this.clock.nowUs(), conversationId, seq],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+
+  async append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (batch.length === 0) return [];
+    try {
+      return await inTransaction(this.pool, (client) => this.appendAll(client, batch));
+    } catch (err) {
+      // The same ref raced in from another node into another conversation: the unique index
+      // refused ours. Once more, and the dedupe check sees the winner (ref_reused or duplicate).
+      // Two such races crossing each other surface as a deadlock instead; same cure.
+      if (isUniqueViolation(err, 'messages_dedupe') || isDeadlock(err)) {
+        return inTransaction(this.pool, (client) => this.appendAll(client, batch));
+      }
+      throw err;
+    }
+  }
+
+  async pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {
+    const lower = page.after ?? 0;
+    const upper = page.before ?? Number.MAX_SAFE_INTEGER;
+    // Without `after` the caller wants the newest messages below `before` (or the newest of all).
+    const backward = page.after === undefined;
+    const { rows } = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE conversation_id = $1 AND seq > $2 AND seq < $3
+        ORDER BY seq ${backward ? 'DESC' : 'ASC'} LIMIT $4`,
+      [conversationId, lower, upper, page.limit + 1],
+    );
+    const messages = rows.slice(0, page.limit).map(toMessage);
+    if (backward) messages.reverse();
+    return { messages, hasMore: rows.length > page.limit };
+  }
+
+  async pageByTime(conversationId: string, page: TimePage): Promise<Page> {
+    const cursor =
+      page.cursorUs > 0 ? page.cursorUs : page.newestFirst ? Number.MAX_SAFE_INTEGER : 0;
+    const { rows } = await this.pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+        WHERE conversation_id = $1 AND at_us ${page.newestFirst ? '<' : '>'} $2
+        ORDER BY at_us ${page.newestFirst ? 'DESC' : 'ASC'} LIMIT $3`,
+      [conversationId, cursor, page.limit + 1],
+    );
+    return {
+      messages: rows.slice(0, page.limit).map(toMessage),
+      hasMore: rows.length > page.limit,
+    };
+  }
+
+  markRead(conversationId: string, userId: string, seq: number): Promise<Member> {
+    return this.raiseWatermark(conversationId, userId, seq, true);
+  }
+
+  markDelivered(conversationId: string, userId: string, seq: number): Promise<Member> {
+    return this.raiseWatermark(conversationId, userId, seq, false);
+  }
+
+  /** The pool belongs to openPostgresStores, which ends it. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /** One statement: forward only, capped at the conversation's lastSeq; reading implies delivery. */
+  private async raiseWatermark(
+    conversationId: string,
+    userId: string,
+    seq: number,
+    read: boolean,
+  ): Promise<Member> {
+    const capped = 'GREATEST(0, LEAST($3::bigint, c.last_seq))';
+    const { rows } = await this.pool.query<MemberRow>(
+      `UPDATE members m
+          SET ${read ? `read_seq = GREATEST(m.read_seq, ${capped}),` : ''}
+              delivered_seq = GREATEST(m.delivered_seq, ${capped}),
+              updated_us = $4
+         FROM conversations c
+        WHERE c.id = m.conversation_id AND m.conversation_id = $1 AND m.user_id = $2
+       RETURNING m.*`,
+      [conversationId, userId, seq, this.clock.nowUs()],
+    );
+    if (!rows[0]) throw new ParleyError('not_member');
+    return toMember(rows[0]);
+  }
+
+  private async byName(db: pg.Pool | pg.PoolClient, key: string): Promise<Conversation | null> {
+    const { rows } = await db.query<ConversationRow>(
+      'SELECT * FROM conversations WHERE name = $1',
+      [key],
+    );
+    return rows[0] ? toConversation(rows[0]) : null;
+  }
+
+  /** Inserts a conversation; null if one with this name exists (or a concurrent one committed). */
+  private async insertConversation(
+    client: pg.PoolClient,
+    kind: ConversationKind,
+    name: string | null,
+    title: string | null,
+  ): Promise<Conversation | null> {
+    const { rows } = await client.query<ConversationRow>(
+      `INSERT INTO conversations (id, kind, name, title, created_at_ms) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT DO NOTHING RETURNING *`,
+      [newId('c'), kind, name, title, this.clock.nowMs()],
+    );
+    return rows[0] ? toConversation(rows[0]) : null;
+  }
+
+  private async addMembers(
+    client: pg.PoolClient,
+    conversationId: string,
+    userIds: readonly string[],
+    role: MemberRole,
+  ): Promise<void> {
+    if (userIds.length === 0) return;
+    await client.query(
+      `INSERT INTO members (conversation_id, user_id, role, joined_seq, joined_at_ms, updated_us)
+       SELECT $1, u, $3, 0, $4, $5 FROM unnest($2::text[]) AS u
+       ON CONFLICT DO NOTHING`,
+      [conversationId, [...new Set(userIds)], role, this.clock.nowMs(), this.clock.nowUs()],
+    );
+  }
+
+  /** The body of the append transaction. See the MessageStore contract. */
+  private async appendAll(
+    client: pg.PoolClient,
+    batch: readonly AppendRequest[],
+  ): Promise<AppendResult[]> {
+    // 1. Lock the batch's conversations, in id order so that concurrent batches cannot deadlock.
+    //    Every statement after this one sees whatever an earlier holder of a lock committed.
+    const conversationIds = [...new Set(batch.map((r) => r.conversationId))].sort();
+    const { rows: locked } = await client.query<ConversationRow>(
+      `SELECT id, last_seq, last_at_us FROM conversations
+        WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      [conversationIds],
+    );
+    const nowUs = this.clock.nowUs();
+    const heads = new Map<string, Head>(
+      locked.map((row) => [
+        row.id,
+        { lastSeq: row.last_seq, lastAtUs: row.last_at_us, firstSeq: row.last_seq },
+      ]),
+    );
+    // 2. Under the locks: earlier messages with these refs, and the senders' memberships.
+    const stored = await this.findByRefs(client, batch);
+    const members = await this.findMembers(client, batch);
+
+    // 3. Place the batch in order, as the SQLite backend does.
+    const writes: Writes = {
+      messages: {
+        conversationId: [],
+        seq: [],
+        id: [],
+        senderId: [],
+        device: [],
+        ref: [],
+        body: [],
+        atUs: [],
+      },
+      heads,
+      ownSeqs: new Map(),
+    };
+    const results = batch.map((req) => this.place(req, nowUs, stored, members, writes));
+
+    // 4. One statement writes the messages, the conversations' heads and the senders' watermarks.
+    if (writes.messages.id.length > 0) await this.write(client, writes, nowUs);
+    return results;
+  }
+
+  private place(
+    req: AppendRequest,
+    nowUs: number,
+    stored: Map<string, StoredMessage>,
+    members: Set<string>,
+    writes: Writes,
+  ): AppendResult {
+    const key = dedupeKey(req.senderId, req.device, req.ref);
+    const twin = stored.get(key);
+    if (twin) {
+      return twin.conversationId === req.conversationId
+        ? { ok: true, message: twin, duplicate: true }
+        : { ok: false, error: new ParleyError('ref_reused') };
+    }
+    const head = writes.heads.get(req.conversationId);
+    if (!head) return { ok: false, error: new ParleyError('conversation_not_found') };
+    if (!members.has(memberKey(req.conversationId, req.senderId))) {
+      return { ok: false, error: new ParleyError('not_member') };
+    }
+    const message: StoredMessage = {
+      id: newId('m'),
+      conversationId: req.conversationId,
+      seq: head.lastSeq + 1,
+      senderId: req.senderId,
+      device: req.device,
+      body: req.body,
+      atUs: Math.max(nowUs, head.lastAtUs + 1),
+      recalledAtUs: null,
+    };
+    const m = writes.messages;
+    m.conversationId.push(message.conversationId);
+    m.seq.push(message.seq);
+    m.id.push(message.id);
+    m.senderId.push(message.senderId);
+    m.device.push(message.device);
+    m.ref.push(req.ref);
+    m.body.push(JSON.stringify(message.body));
+    m.atUs.push(message.atUs);
+    head.lastSeq = message.seq;
+    head.lastAtUs = message.atUs;
+    stored.set(key, message);
+    writes.ownSeqs.set(memberKey(req.conversationId, req.senderId), {
+      conversationId: req.conversationId,
+      senderId: req.senderId,
+      seq: message.seq,
+    });
+    return { ok: true, message, duplicate: false };
+  }
+
+  private async write(client: pg.PoolClient, writes: Writes, nowUs: number): Promise<void> {
+    const m = writes.messages;
+    const moved = [...writes.heads].filter(([, h]) => h.lastSeq !== h.firstSeq);
+    const own = [...writes.ownSeqs.values()];
+    await client.query(
+      `WITH inserted AS (
+         INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us)
+         SELECT c, s, i, u, d, r, b::json, a
+           FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::text[], $8::bigint[]) AS t(c, s, i, u, d, r, b, a)
+       ), heads AS (
+         UPDATE conversations SET last_seq = h.s, last_at_us = h.a
+           FROM unnest($9::text[], $10::bigint[], $11::bigint[]) AS h(id, s, a)
+          WHERE conversations.id = h.id
+       )
+       UPDATE members SET read_seq = GREATEST(read_seq, o.s),
+                          delivered_seq = GREATEST(delivered_seq, o.s), updated_us = $15
+         FROM unnest($12::text[], $13::text[], $14::bigint[]) AS o(c, u, s)
+        WHERE members.conversation_id = o.c AND members.user_id = o.u`,
+      [
+        m.conversationId,
+        m.seq,
+        m.id,
+        m.senderId,
+        m.device,
+        m.ref,
+        m.body,
+        m.atUs,
+        moved.map(([id]) => id),
+        moved.map(([, h]) => h.lastSeq),
+        moved.map(([, h]) => h.lastAtUs),
+        own.map((o) => o.conversationId),
+        own.map((o) => o.senderId),
+        own.map((o) => o.seq),
+        nowUs,
+      ],
+    );
+  }
+
+  private async findByRefs(
+    client: pg.PoolClient,
+    batch: readonly AppendRequest[],
+  ): Promise<Map<string, StoredMessage>> {
+    const { rows } = await client.query<MessageRow & { ref: string }>(
+      `SELECT ${MESSAGE_COLUMNS}, ref FROM messages
+        WHERE (sender_id, device, ref) IN
+              (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
+      [batch.map((r) => r.senderId), batch.map((r) => r.device), batch.map((r) => r.ref)],
+    );
+    return new Map(
+      rows.map((row) => [dedupeKey(row.sender_id, row.device, row.ref), toMessage(row)]),
+    );
+  }
+
+  private async findMembers(
+    client: pg.PoolClient,
+    batch: readonly AppendRequest[],
+  ): Promise<Set<string>> {
+    const { rows } = await client.query<{ conversation_id: string; user_id: string }>(
+      `SELECT conversation_id, user_id FROM members
+        WHERE (conversation_id, user_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [batch.map((r) => r.conversationId), batch.map((r) => r.senderId)],
+    );
+    return new Set(rows.map((row) => memberKey(row.conversation_id, row.user_id)));
+  }
+}

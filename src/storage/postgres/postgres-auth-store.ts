@@ -3,20 +3,8 @@ import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
+import { toUser, type UserRow } from '../rows.js';
 import { isUniqueViolation } from './database.js';
-
-interface UserRow {
-  id: string;
-  username: string;
-  password_hash: string | null;
-  created_at_ms: number;
-}
-
-const toUser = (row: UserRow): User => ({
-  id: row.id,
-  username: row.username,
-  createdAtMs: row.created_at_ms,
-});
 
 /** The cluster AuthStore: accounts and sessions in PostgreSQL, shared by every node. */
 export class PostgresAuthStore implements AuthStore {

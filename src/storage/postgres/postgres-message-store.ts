@@ -10,7 +10,6 @@ import type {
   ConversationView,
   Member,
   MemberRole,
-  MessageBody,
   MessageStore,
   NewGroup,
   Page,
@@ -19,97 +18,25 @@ import type {
   TimePage,
 } from '../../messaging/message-store.js';
 import { inTransaction, isDeadlock, isUniqueViolation } from './database.js';
+import {
+  MESSAGE_COLUMNS,
+  RECALLED_BODY,
+  ROOM_PREFIX,
+  directKey,
+  toConversation,
+  toMember,
+  toMessage,
+  toView,
+  type ConversationRow,
+  type MemberRow,
+  type MessageRow,
+  type ViewRow,
+} from '../rows.js';
 
-interface ConversationRow {
-  id: string;
-  kind: ConversationKind;
-  name: string | null;
-  title: string | null;
-  created_at_ms: number;
-  last_seq: number;
-  last_at_us: number;
-}
-
-interface MemberRow {
-  conversation_id: string;
-  user_id: string;
-  role: MemberRole;
-  joined_seq: number;
-  delivered_seq: number;
-  read_seq: number;
-  updated_us: number;
-}
-
-interface MessageRow {
-  conversation_id: string;
-  seq: number;
-  id: string;
-  sender_id: string;
-  device: string;
-  /** A json column: pg has already parsed it. */
-  body: MessageBody;
-  at_us: number;
-  recalled_at_us: number | null;
-}
-
-type ViewRow = ConversationRow & MemberRow;
-
-// As in SQLite: direct chats and rooms share the unique `name` column under distinct prefixes.
-const ROOM_PREFIX = 'room:';
-const directKey = (a: string, b: string): string =>
-  a < b ? `direct:${a}:${b}` : `direct:${b}:${a}`;
-
-function toConversation(row: ConversationRow): Conversation {
-  return {
-    id: row.id,
-    kind: row.kind,
-    name: row.kind === 'room' && row.name !== null ? row.name.slice(ROOM_PREFIX.length) : null,
-    title: row.title,
-    createdAtMs: row.created_at_ms,
-    lastSeq: row.last_seq,
-    lastAtUs: row.last_at_us,
-  };
-}
-
-function toMember(row: MemberRow): Member {
-  return {
-    conversationId: row.conversation_id,
-    userId: row.user_id,
-    role: row.role,
-    joinedSeq: row.joined_seq,
-    deliveredSeq: row.delivered_seq,
-    readSeq: row.read_seq,
-    updatedUs: row.updated_us,
-  };
-}
-
-function toView(row: ViewRow): ConversationView {
-  return {
-    ...toConversation(row),
-    role: row.role,
-    deliveredSeq: row.delivered_seq,
-    readSeq: row.read_seq,
-  };
-}
-
-function toMessage(row: MessageRow): StoredMessage {
-  return {
-    id: row.id,
-    conversationId: row.conversation_id,
-    seq: row.seq,
-    senderId: row.sender_id,
-    device: row.device,
-    body: row.body,
-    atUs: row.at_us,
-    recalledAtUs: row.recalled_at_us,
-  };
-}
-
-const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, device, body, at_us, recalled_at_us';
 const VIEW_SELECT = `SELECT c.*, m.role, m.delivered_seq, m.read_seq, m.updated_us
   FROM members m JOIN conversations c ON c.id = m.conversation_id`;
 const VIEW_ORDER = 'ORDER BY GREATEST(c.last_at_us, c.created_at_ms * 1000) DESC, c.id';
-const RECALLED_BODY = JSON.stringify({ kind: 'recalled' });
+const RECALLED_BODY_JSON = JSON.stringify(RECALLED_BODY);
 
 const dedupeKey = (senderId: string, device: string, ref: string): string =>
   `${senderId}\u0000${device}\u0000${ref}`;
@@ -278,7 +205,7 @@ export class PostgresMessageStore implements MessageStore {
       `UPDATE messages SET body = $1, recalled_at_us = COALESCE(recalled_at_us, $2)
         WHERE conversation_id = $3 AND seq = $4
        RETURNING ${MESSAGE_COLUMNS}`,
-      [RECALLED_BODY, this.clock.nowUs(), conversationId, seq],
+      [RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq],
     );
     return rows[0] ? toMessage(rows[0]) : null;
   }

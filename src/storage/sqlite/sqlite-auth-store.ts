@@ -3,21 +3,9 @@ import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
+import { toUser, type UserRow } from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
 import { isUniqueViolation } from './errors.js';
-
-interface UserRow {
-  id: string;
-  username: string;
-  password_hash: string | null;
-  created_at_ms: number;
-}
-
-const toUser = (row: UserRow): User => ({
-  id: row.id,
-  username: row.username,
-  createdAtMs: row.created_at_ms,
-});
 
 /** The embedded AuthStore on the same SQLite file as the messages. */
 export class SqliteAuthStore implements AuthStore {

@@ -10,7 +10,6 @@ import type {
   ConversationView,
   Member,
   MemberRole,
-  MessageBody,
   MessageStore,
   NewGroup,
   Page,
@@ -19,94 +18,22 @@ import type {
   TimePage,
 } from '../../messaging/message-store.js';
 import { settle, type SqliteDb } from './database.js';
+import {
+  MESSAGE_COLUMNS,
+  RECALLED_BODY,
+  ROOM_PREFIX,
+  directKey,
+  toConversation,
+  toMember,
+  toMessage,
+  toView,
+  type ConversationRow,
+  type MemberRow,
+  type MessageRow,
+  type ViewRow,
+} from '../rows.js';
 
-interface ConversationRow {
-  id: string;
-  kind: ConversationKind;
-  name: string | null;
-  title: string | null;
-  created_at_ms: number;
-  last_seq: number;
-  last_at_us: number;
-}
-
-interface MemberRow {
-  conversation_id: string;
-  user_id: string;
-  role: MemberRole;
-  joined_seq: number;
-  delivered_seq: number;
-  read_seq: number;
-  updated_us: number;
-}
-
-interface MessageRow {
-  conversation_id: string;
-  seq: number;
-  id: string;
-  sender_id: string;
-  device: string;
-  body: string;
-  at_us: number;
-  recalled_at_us: number | null;
-}
-
-// Direct chats and rooms share the unique `name` column under distinct prefixes, so that no
-// room name can ever collide with the key of a direct chat.
-const ROOM_PREFIX = 'room:';
-const directKey = (a: string, b: string): string =>
-  a < b ? `direct:${a}:${b}` : `direct:${b}:${a}`;
-
-function toConversation(row: ConversationRow): Conversation {
-  return {
-    id: row.id,
-    kind: row.kind,
-    name: row.kind === 'room' && row.name !== null ? row.name.slice(ROOM_PREFIX.length) : null,
-    title: row.title,
-    createdAtMs: row.created_at_ms,
-    lastSeq: row.last_seq,
-    lastAtUs: row.last_at_us,
-  };
-}
-
-function toMember(row: MemberRow): Member {
-  return {
-    conversationId: row.conversation_id,
-    userId: row.user_id,
-    role: row.role,
-    joinedSeq: row.joined_seq,
-    deliveredSeq: row.delivered_seq,
-    readSeq: row.read_seq,
-    updatedUs: row.updated_us,
-  };
-}
-
-type ViewRow = ConversationRow & MemberRow;
-
-function toView(row: ViewRow): ConversationView {
-  return {
-    ...toConversation(row),
-    role: row.role,
-    deliveredSeq: row.delivered_seq,
-    readSeq: row.read_seq,
-  };
-}
-
-function toMessage(row: MessageRow): StoredMessage {
-  return {
-    id: row.id,
-    conversationId: row.conversation_id,
-    seq: row.seq,
-    senderId: row.sender_id,
-    device: row.device,
-    body: JSON.parse(row.body) as MessageBody,
-    atUs: row.at_us,
-    recalledAtUs: row.recalled_at_us,
-  };
-}
-
-const MESSAGE_COLUMNS = 'conversation_id, seq, id, sender_id, device, body, at_us, recalled_at_us';
-const RECALLED_BODY = JSON.stringify({ kind: 'recalled' });
+const RECALLED_BODY_JSON = JSON.stringify(RECALLED_BODY);
 
 /** The embedded MessageStore: one SQLite file in WAL mode; writes are serialized by SQLite. */
 export class SqliteMessageStore implements MessageStore {
@@ -295,7 +222,7 @@ export class SqliteMessageStore implements MessageStore {
 
   recall(conversationId: string, seq: number): Promise<StoredMessage | null> {
     return settle(() => {
-      this.q.recall!.run(RECALLED_BODY, this.clock.nowUs(), conversationId, seq);
+      this.q.recall!.run(RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq);
       const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
       return row ? toMessage(row) : null;
     });

@@ -76,12 +76,19 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     users,
     limits: config.limits,
   });
+  const router = new DeliveryRouter({
+    loadMembers: (id) => messaging.memberIds(id),
+    limits: config.limits,
+    logger: log,
+    ...(cluster ? { cluster: cluster.deps } : {}),
+  });
   const seed = new SeedApi({
     mode: config.http.seedApi,
     messaging,
     store: stores.messages,
     users,
     limits: config.limits,
+    isMember: (conversationId, userId) => router.isMember(conversationId, userId),
   });
   const authenticate = (token: string | undefined) => auth.authenticate(token);
 
@@ -95,12 +102,6 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     bodyBytesMax: config.limits.httpBodyBytesMax,
   });
 
-  const router = new DeliveryRouter({
-    loadMembers: (id) => messaging.memberIds(id),
-    limits: config.limits,
-    logger: log,
-    ...(cluster ? { cluster: cluster.deps } : {}),
-  });
   messaging.subscribe(router);
   const events = new EventPublisher({
     sinks: eventSinks(config, cluster, log),
@@ -303,6 +304,7 @@ const USAGE = `Usage: parley <command> [flags]
 
 Commands:
   serve     start the server (the default)
+  bench     run a load benchmark against Parley and a bare baseline (parley bench --help)
   help      show this help
 
 Every flag also reads from the environment variable shown beside it; a flag wins.
@@ -311,6 +313,11 @@ ${describeSettings()}
 
 /** The `parley` command line. Returns the process exit code for commands that end. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'bench') {
+    // Loaded on demand, so `serve` never loads autocannon or the bench client.
+    const { runBenchCli } = await import('./bench/cli.js');
+    return runBenchCli(argv.slice(1));
+  }
   const options = Object.fromEntries(
     Object.values(SETTINGS).map((s) => [s.name, { type: 'string' as const }]),
   );

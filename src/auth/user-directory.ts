@@ -1,12 +1,14 @@
 import type { AuthStore, User } from './auth-store.js';
 
-// Usernames never change, so id → username can be cached for the life of the process. The cache
-// is bounded: when full it is dropped whole, which costs one store read per name to refill.
+// Users are never renamed, so id ↔ username can be cached for the life of the process, on every
+// node alike. The caches are bounded: when one is full it is dropped whole, which costs one store
+// read per name to refill. Only users that exist are cached, never a miss.
 const ENTRIES_MAX = 100_000;
 
 export class UserDirectory {
   private readonly store: AuthStore;
-  private readonly names = new Map<string, string>();
+  private readonly byId = new Map<string, User>();
+  private readonly byName = new Map<string, User>();
 
   constructor(store: AuthStore) {
     this.store = store;
@@ -17,8 +19,8 @@ export class UserDirectory {
     const result = new Map<string, string>();
     const missing: string[] = [];
     for (const id of ids) {
-      const name = this.names.get(id);
-      if (name !== undefined) result.set(id, name);
+      const user = this.byId.get(id);
+      if (user) result.set(id, user.username);
       else missing.push(id);
     }
     if (missing.length > 0) {
@@ -32,20 +34,45 @@ export class UserDirectory {
 
   /** The users with these (case-folded) names that exist, keyed by username. */
   async byUsername(usernames: readonly string[]): Promise<Map<string, User>> {
-    const users = await this.store.findUsersByUsernames(usernames);
-    for (const user of users) this.remember(user);
-    return new Map(users.map((u) => [u.username, u]));
+    const { found, missing } = this.cached(usernames);
+    if (missing.length > 0) {
+      for (const user of await this.store.findUsersByUsernames(missing)) {
+        this.remember(user);
+        found.set(user.username, user);
+      }
+    }
+    return found;
   }
 
   /** Creates the missing users without password (seed open mode) and returns all, in order. */
   async ensure(usernames: readonly string[]): Promise<User[]> {
-    const users = await this.store.ensureUsers(usernames);
-    for (const user of users) this.remember(user);
-    return users;
+    const { found, missing } = this.cached(usernames);
+    if (missing.length > 0) {
+      for (const user of await this.store.ensureUsers(missing)) {
+        this.remember(user);
+        found.set(user.username, user);
+      }
+    }
+    return usernames.map((name) => found.get(name)!);
+  }
+
+  private cached(usernames: readonly string[]): { found: Map<string, User>; missing: string[] } {
+    const found = new Map<string, User>();
+    const missing: string[] = [];
+    for (const name of usernames) {
+      const user = this.byName.get(name);
+      if (user) found.set(name, user);
+      else missing.push(name);
+    }
+    return { found, missing };
   }
 
   private remember(user: User): void {
-    if (this.names.size >= ENTRIES_MAX) this.names.clear();
-    this.names.set(user.id, user.username);
+    if (this.byId.size >= ENTRIES_MAX) {
+      this.byId.clear();
+      this.byName.clear();
+    }
+    this.byId.set(user.id, user);
+    this.byName.set(user.username, user);
   }
 }

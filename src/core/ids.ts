@@ -1,11 +1,23 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 // Ids are 16 characters of base64url from 96 random bits: unguessable, URL-safe, and short enough
 // to index cheaply. A one-letter prefix tells a user id from a conversation or message id in logs.
 export type IdKind = 'u' | 'c' | 'm';
 
+const ID_BYTES = 12;
+// Ids are drawn from a pool of random bytes refilled 512 ids at a time: one system call per 512
+// messages instead of one each (it showed in the send path's profile).
+const pool = Buffer.alloc(ID_BYTES * 512);
+let poolOffset = pool.length;
+
 export function newId(kind: IdKind): string {
-  return kind + randomBytes(12).toString('base64url');
+  if (poolOffset + ID_BYTES > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const id = kind + pool.toString('base64url', poolOffset, poolOffset + ID_BYTES);
+  poolOffset += ID_BYTES;
+  return id;
 }
 
 /** A random ref for sends that arrive without one (the seed API has no client message id). */

@@ -5,7 +5,7 @@ import { isUsername, normalizeUsername } from '../core/names.js';
 import type { Session, UserDirectory } from '../auth/index.js';
 import { checkRoomName, type MessagingService } from './messaging-service.js';
 import { validateBody } from './message-body.js';
-import type { Conversation, MessageStore } from './message-store.js';
+import type { MessageStore } from './message-store.js';
 
 // The HTTP API of the TikTok Tech Immersion chat assignment, on top of Parley's conversations.
 // A chat "a:b" (two valid usernames) is the direct conversation of a and b; any other name is a
@@ -62,12 +62,23 @@ export function parseChat(chat: string, limits: Limits): ChatRef {
   }
 }
 
+const CONVERSATION_IDS_MAX = 100_000;
+const roomKey = (name: string): string => `room\u0000${name}`;
+const directKey = (a: string, b: string): string =>
+  a < b ? `direct\u0000${a}\u0000${b}` : `direct\u0000${b}\u0000${a}`;
+
 export class SeedApi {
   private readonly mode: SeedMode;
   private readonly messaging: MessagingService;
   private readonly store: MessageStore;
   private readonly users: UserDirectory;
   private readonly limits: Limits;
+  private readonly isMember: (conversationId: string, userId: string) => Promise<boolean>;
+  /**
+   * Chat → conversation id. A direct chat's conversation and a room's id never change, so the
+   * seed routes, which name conversations by chat on every request, skip those lookups.
+   */
+  private readonly conversationIds = new Map<string, string>();
 
   constructor(deps: {
     mode: SeedMode;
@@ -75,12 +86,15 @@ export class SeedApi {
     store: MessageStore;
     users: UserDirectory;
     limits: Limits;
+    /** Membership, from a cache kept fresh by membership events (the delivery router's). */
+    isMember: (conversationId: string, userId: string) => Promise<boolean>;
   }) {
     this.mode = deps.mode;
     this.messaging = deps.messaging;
     this.store = deps.store;
     this.users = deps.users;
     this.limits = deps.limits;
+    this.isMember = deps.isMember;
   }
 
   async send(input: SeedSend, session: Session | null): Promise<{ sendTime: number; seq: number }> {
@@ -102,10 +116,10 @@ export class SeedApi {
       userId = session.userId;
       device = session.device;
     }
-    const conversation = await this.conversationForSend(chat, sender, userId);
+    const conversationId = await this.conversationForSend(chat, sender, userId);
     const { message } = await this.messaging.send(
       { userId, device },
-      conversation.id,
+      conversationId,
       newRef(),
       body,
     );
@@ -123,11 +137,12 @@ export class SeedApi {
     ) {
       throw new ParleyError('not_member');
     }
-    const conversation = await this.findConversation(chat);
-    if (!conversation) return { messages: [], has_more: false, next_cursor: 0 };
-    if (this.mode === 'auth' && session)
-      await this.messaging.requireMember(conversation.id, session.userId);
-    const page = await this.store.pageByTime(conversation.id, {
+    const conversationId = await this.findConversation(chat);
+    if (conversationId === null) return { messages: [], has_more: false, next_cursor: 0 };
+    if (this.mode === 'auth' && session && !(await this.isMember(conversationId, session.userId))) {
+      throw new ParleyError('not_member');
+    }
+    const page = await this.store.pageByTime(conversationId, {
       cursorUs: input.cursor > 0 ? input.cursor : 0,
       newestFirst: !input.reverse,
       limit: this.messaging.pageLimit(input.limit),
@@ -147,17 +162,22 @@ export class SeedApi {
     };
   }
 
+  /** The conversation a send goes to: the room (joined if need be) or the direct chat. */
   private async conversationForSend(
     chat: ChatRef,
     sender: string,
     senderId: string,
-  ): Promise<Conversation> {
+  ): Promise<string> {
     if (chat.kind === 'room') {
-      return (await this.messaging.joinRoom({ userId: senderId, device: SEED_DEVICE }, chat.name))
-        .conversation;
+      const known = this.conversationIds.get(roomKey(chat.name));
+      if (known !== undefined && (await this.isMember(known, senderId))) return known;
+      const { conversation } = await this.messaging.joinRoom(
+        { userId: senderId, device: SEED_DEVICE },
+        chat.name,
+      );
+      this.remember(roomKey(chat.name), conversation.id);
+      return conversation.id;
     }
-    if (!chat.pair.includes(sender))
-      throw new ParleyError('not_member', 'The sender of an "a:b" chat must be a or b.');
     const peerName = chat.pair[0] === sender ? chat.pair[1] : chat.pair[0];
     let peerId: string;
     if (this.mode === 'open') {
@@ -167,14 +187,37 @@ export class SeedApi {
       if (!peer) throw new ParleyError('user_not_found', `No user named "${peerName}".`);
       peerId = peer.id;
     }
-    return (await this.messaging.openDirectWith(senderId, peerId)).conversation;
+    const key = directKey(senderId, peerId);
+    const known = this.conversationIds.get(key);
+    if (known !== undefined) return known;
+    const { conversation } = await this.messaging.openDirectWith(senderId, peerId);
+    this.remember(key, conversation.id);
+    return conversation.id;
   }
 
-  private async findConversation(chat: ChatRef): Promise<Conversation | null> {
-    if (chat.kind === 'room') return this.store.findRoom(chat.name);
+  /** The conversation a pull reads, or null when it does not exist (yet). */
+  private async findConversation(chat: ChatRef): Promise<string | null> {
+    if (chat.kind === 'room') {
+      const known = this.conversationIds.get(roomKey(chat.name));
+      if (known !== undefined) return known;
+      const room = await this.store.findRoom(chat.name);
+      if (room) this.remember(roomKey(chat.name), room.id);
+      return room?.id ?? null;
+    }
     const users = await this.users.byUsername(chat.pair);
     const a = users.get(chat.pair[0]);
     const b = users.get(chat.pair[1]);
-    return a && b ? this.store.findDirect(a.id, b.id) : null;
+    if (!a || !b) return null;
+    const key = directKey(a.id, b.id);
+    const known = this.conversationIds.get(key);
+    if (known !== undefined) return known;
+    const direct = await this.store.findDirect(a.id, b.id);
+    if (direct) this.remember(key, direct.id);
+    return direct?.id ?? null;
+  }
+
+  private remember(key: string, conversationId: string): void {
+    if (this.conversationIds.size >= CONVERSATION_IDS_MAX) this.conversationIds.clear();
+    this.conversationIds.set(key, conversationId);
   }
 }

@@ -1,0 +1,113 @@
+// Proves that every benchmark scenario still runs end to end at a tiny size — own server and
+// baseline, WebSocket and HTTP — and reports its figures with 100% delivery. No timing is asserted:
+// benchmarks are not tests, this only keeps the harness from rotting.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { runBench, runBenchCli } from './cli.js';
+import { parseBenchArgs, type BenchOptions } from './options.js';
+import type { Comparison, Report } from './report.js';
+
+// Flags given by a test come after these, and win.
+const TINY = ['--json', '--duration-s', '20'];
+
+function options(argv: string[]): BenchOptions {
+  const parsed = parseBenchArgs([...TINY, ...argv]);
+  assert.notEqual(parsed, 'help');
+  return parsed as BenchOptions;
+}
+
+async function report(argv: string[]): Promise<Report> {
+  const result = await runBench(options(argv));
+  assert.ok(!('ratios' in result), 'a single run gives a report');
+  return result;
+}
+
+function assertPassed(r: Report): void {
+  assert.deepEqual(r.failures, [], `${r.scenario} on ${r.target} failed`);
+  assert.equal(r.ok, true);
+  assert.match(r.date, /^\d{4}-\d\d-\d\dT/);
+  for (const key of ['serverCpuPercent', 'serverRssPeakMiB']) {
+    assert.equal(typeof r.figures[key], 'number', `${key} is measured from /proc`);
+  }
+}
+
+function assertFlow(r: Report, expected: number): void {
+  assertPassed(r);
+  const f = r.figures;
+  assert.equal(f.expected, expected);
+  assert.equal(f.delivered, expected);
+  assert.equal(f.deliveryRate, 1);
+  for (const key of [
+    'sentPerSec',
+    'deliveredPerSec',
+    'latencyP50Ms',
+    'latencyP90Ms',
+    'latencyP99Ms',
+    'latencyMaxMs',
+  ]) {
+    assert.equal(typeof f[key], 'number', key);
+    assert.ok((f[key] as number) >= 0, key);
+  }
+  assert.ok((f.latencyP50Ms as number) <= (f.latencyMaxMs as number));
+}
+
+describe('bench harness', () => {
+  test('direct: pairs send and every message reaches the peer', async () => {
+    assertFlow(await report(['direct', '--connections', '4', '--messages', '5']), 4 * 5);
+  });
+
+  test('group: every message reaches every other member', async () => {
+    const r = await report(['group', '--members', '5', '--senders', '2', '--messages', '5']);
+    assertFlow(r, 2 * 5 * 4);
+  });
+
+  test('connect: idle connections stay up and memory per connection is reported', async () => {
+    const r = await report(['connect', '--connections', '6', '--hold-s', '2']);
+    assertPassed(r);
+    assert.equal(r.figures.alive, 6);
+    assert.equal(typeof r.figures.memoryPerConnectionKiB, 'number');
+    assert.ok((r.figures.pingsAnswered as number) > 0, 'the 1 s heartbeat pings idle links');
+  });
+
+  test('reconnect-storm: every client reconnects and syncs', async () => {
+    const r = await report(['reconnect-storm', '--connections', '6']);
+    assertPassed(r);
+    assert.equal(r.figures.resynced, 6);
+    assert.equal(typeof r.figures.resyncMs, 'number');
+  });
+
+  for (const scenario of ['http-send', 'http-pull']) {
+    test(`${scenario}: the seed API answers autocannon without errors`, async () => {
+      const r = await report([scenario, '--connections', '4', '--duration-s', '1']);
+      assertPassed(r);
+      assert.ok((r.figures.requests as number) > 0);
+      assert.equal(r.figures.non2xx, 0);
+      assert.equal(r.figures.errors, 0);
+    });
+  }
+
+  test('--compare runs Parley and the baseline and gives ratios', async () => {
+    const result = (await runBench(
+      options(['direct', '--compare', '--connections', '4', '--messages', '5']),
+    )) as Comparison;
+    assert.ok('ratios' in result);
+    assert.equal(result.parley.target, 'parley');
+    assert.equal(result.baseline.target, 'baseline');
+    assertFlow(result.parley, 20);
+    assertFlow(result.baseline, 20);
+    assert.equal(result.ratios.deliveryRate, 1);
+    assert.equal(typeof result.ratios.deliveredPerSec, 'number');
+  });
+
+  test('--baseline runs the bare HTTP responder', async () => {
+    const r = await report(['http-pull', '--baseline', '--connections', '2', '--duration-s', '1']);
+    assert.equal(r.target, 'baseline');
+    assertPassed(r);
+  });
+
+  test('a bad command line is a usage error', async (t) => {
+    t.mock.method(process.stderr, 'write', () => true);
+    assert.equal(await runBenchCli(['no-such-scenario']), 2);
+    assert.equal(await runBenchCli(['direct', '--connections', '3']), 2);
+  });
+});

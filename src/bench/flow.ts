@@ -1,0 +1,191 @@
+import { LatencyHistogram } from './histogram.js';
+import { ProcSampler } from './proc-stats.js';
+import { latencyFigures, mib } from './report.js';
+import type { RunContext, Outcome } from './scenario.js';
+import type { BenchClient, Frame } from './ws-client.js';
+
+// The message flow shared by `direct` and `group`: senders send M messages each to their
+// conversation, with at most `inflight` unacknowledged and, when `rate` > 0, paced to that many
+// per second; every receiver counts the `message` pushes it gets. The send time rides in the body
+// ({kind, text, t}), so end-to-end latency is measured on the receiving client, in this process.
+// The run ends when every send is answered and every acked message delivered, or on the time cap,
+// or when nothing has moved for STALL_MS.
+
+const STALL_MS = 5_000;
+const TICK_MS = 10;
+
+export interface FlowSpec {
+  readonly senders: readonly { readonly client: BenchClient; readonly conversation: string }[];
+  /** Every connected client; each counts the pushes it gets. */
+  readonly receivers: readonly BenchClient[];
+  /** How many receivers each message must reach. */
+  readonly fanout: number;
+}
+
+class Sender {
+  next = 0;
+  readonly inflight = new Map<string, number>();
+  constructor(
+    readonly index: number,
+    readonly client: BenchClient,
+    readonly conversation: string,
+    /** Staggers paced senders over one interval, so they do not all fire on the same tick. */
+    readonly offsetMs: number,
+  ) {}
+}
+
+export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome> {
+  const { options, deadline } = ctx;
+  const perSender = options.messages;
+  const total = spec.senders.length * perSender;
+  const intervalMs = options.rate > 0 ? 1000 / options.rate : 0;
+  const senders = spec.senders.map(
+    (s, i) => new Sender(i, s.client, s.conversation, (intervalMs * i) / spec.senders.length),
+  );
+  const bySender = new Map(senders.map((s) => [s.client, s]));
+  const latency = new LatencyHistogram();
+  const ackLatency = new LatencyHistogram();
+  const errorCodes = new Map<string, number>();
+  let acked = 0;
+  let refused = 0;
+  let abandoned = 0;
+  let delivered = 0;
+  let outOfOrder = 0;
+  let lostLinks = 0;
+  let startMs = 0;
+  let lastAckMs = 0;
+  let lastDeliveryMs = 0;
+  let lastMoveMs = 0;
+  let finish: (why: string | null) => void = () => undefined;
+  const finished = new Promise<string | null>((resolve) => (finish = resolve));
+
+  const settled = () => acked + refused + abandoned >= total && delivered >= acked * spec.fanout;
+
+  const pump = (s: Sender, now: number): void => {
+    const allowed =
+      intervalMs === 0
+        ? perSender
+        : Math.min(perSender, Math.floor((now - startMs - s.offsetMs) / intervalMs) + 1);
+    while (s.next < allowed && s.inflight.size < options.inflight && !s.client.isClosed) {
+      const ref = `${s.index}-${s.next++}`;
+      const t = performance.now();
+      s.inflight.set(ref, t);
+      s.client.send({
+        type: 'send',
+        ref,
+        conversation: s.conversation,
+        body: { kind: 'text', text: `bench message ${ref}`, t },
+      });
+    }
+  };
+
+  const answered = (s: Sender, frame: Frame): void => {
+    const ref = frame.ref;
+    const sentAt = typeof ref === 'string' ? s.inflight.get(ref) : undefined;
+    if (sentAt === undefined) return;
+    s.inflight.delete(ref as string);
+    const now = performance.now();
+    lastMoveMs = now;
+    if (frame.type === 'sent') {
+      acked += 1;
+      lastAckMs = now;
+      ackLatency.recordMs(now - sentAt);
+    } else {
+      refused += 1;
+      const code = String(frame.code);
+      errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
+    }
+    if (intervalMs === 0) pump(s, now);
+    if (settled()) finish(null);
+  };
+
+  for (const client of spec.receivers) {
+    const seen = new Map<string, number>();
+    const sender = bySender.get(client);
+    client.onFrame = (frame) => {
+      if (frame.type === 'message') {
+        const conversation = frame.conversation as string;
+        const seq = frame.seq as number;
+        if (seq <= (seen.get(conversation) ?? 0)) {
+          outOfOrder += 1;
+          return;
+        }
+        seen.set(conversation, seq);
+        const now = performance.now();
+        delivered += 1;
+        lastDeliveryMs = lastMoveMs = now;
+        const t = (frame.body as { t?: unknown } | undefined)?.t;
+        if (typeof t === 'number') latency.recordMs(now - t);
+        if (settled()) finish(null);
+      } else if (sender && (frame.type === 'sent' || frame.type === 'error')) {
+        answered(sender, frame);
+      }
+    };
+    client.onLost = () => {
+      lostLinks += 1;
+      if (sender) {
+        abandoned += sender.inflight.size + (perSender - sender.next);
+        sender.inflight.clear();
+        sender.next = perSender;
+      }
+      if (settled()) finish(null);
+    };
+  }
+
+  const sampler = new ProcSampler(ctx.target.pid);
+  sampler.start();
+  startMs = lastMoveMs = performance.now();
+  ctx.progress.start(
+    () =>
+      `sent ${acked}/${total}  delivered ${delivered}  ` +
+      `${Math.round(acked / Math.max(0.001, (performance.now() - startMs) / 1000))}/s  ` +
+      `in flight ${senders.reduce((n, s) => n + s.inflight.size, 0)}`,
+  );
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    if (deadline.expired) return finish(`time cap of ${options.durationS} s hit`);
+    if (now - lastMoveMs > STALL_MS) return finish(`stalled: nothing moved for ${STALL_MS} ms`);
+    if (intervalMs > 0) for (const s of senders) pump(s, now);
+  }, TICK_MS);
+  for (const s of senders) pump(s, startMs);
+  if (settled()) finish(null);
+  const stopReason = await finished;
+  clearInterval(ticker);
+  ctx.progress.stop();
+  const proc = sampler.stop();
+
+  const expected = acked * spec.fanout;
+  const sendSpanS = Math.max(1e-3, (lastAckMs - startMs) / 1000);
+  const deliverySpanS = Math.max(1e-3, (lastDeliveryMs - startMs) / 1000);
+  const failures: string[] = [];
+  if (stopReason !== null) failures.push(stopReason);
+  if (delivered < expected || expected === 0) {
+    failures.push(
+      `delivery ${delivered}/${expected} (${((delivered / Math.max(1, expected)) * 100).toFixed(2)}%)`,
+    );
+  }
+  if (acked < total) failures.push(`only ${acked} of ${total} sends acknowledged`);
+  if (refused > 0)
+    failures.push(`sends refused: ${[...errorCodes].map(([c, n]) => `${c}×${n}`).join(', ')}`);
+  if (lostLinks > 0) failures.push(`${lostLinks} connection(s) lost`);
+  if (outOfOrder > 0) failures.push(`${outOfOrder} push(es) duplicated or out of seq order`);
+  return {
+    failures,
+    figures: {
+      sentPerSec: acked / sendSpanS,
+      deliveredPerSec: delivered / deliverySpanS,
+      deliveryRate: expected > 0 ? delivered / expected : 0,
+      ...latencyFigures('latency', latency.percentiles()),
+      ackP50Ms: ackLatency.percentiles()?.p50 ?? null,
+      ackP99Ms: ackLatency.percentiles()?.p99 ?? null,
+      sent: acked,
+      delivered,
+      expected,
+      errors: refused + lostLinks + outOfOrder,
+      elapsedMs: Math.max(lastAckMs, lastDeliveryMs) - startMs,
+      serverCpuPercent: proc.cpuPercent,
+      serverRssPeakMiB: mib(proc.rssPeakBytes),
+      clientCpuPercent: proc.clientCpuPercent,
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// What a scenario runs against: a Parley server (its own child process, or one at --url) or a
+// baseline (a bare relay or a bare HTTP responder), with the users, tokens and conversations the
+// scenario's plan asked for already in place.
+
+export type TargetKind = 'parley' | 'baseline';
+
+/** What a scenario needs to exist before it starts. */
+export interface Plan {
+  /** Users, each with a token for device "bench". */
+  readonly users: number;
+  /** A direct conversation for each pair of users (0, 1), (2, 3), … */
+  readonly pairs: boolean;
+  /** One group of users[0 .. groupMembers - 1]; 0 for none. */
+  readonly groupMembers: number;
+  /** An HTTP scenario: the seed API must be open, the baseline is the bare HTTP responder. */
+  readonly http: boolean;
+}
+
+export interface BenchUser {
+  readonly id: string;
+  readonly username: string;
+  readonly token: string;
+  readonly device: string;
+}
+
+export interface Target {
+  readonly kind: TargetKind;
+  /** One line: what this is and where. */
+  readonly description: string;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** The server's pid when it is a child of this process (or given with --pid), else null. */
+  readonly pid: number | null;
+  readonly users: readonly BenchUser[];
+  /** The direct conversation of pair k (users 2k and 2k+1). */
+  readonly directs: readonly string[];
+  readonly group: string | null;
+  /** Warnings and errors the server logged (own child processes only). */
+  warnings(): { readonly count: number; readonly lines: readonly string[] };
+  close(): Promise<void>;
+}
+
+export const BENCH_DEVICE = 'bench';

@@ -89,6 +89,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     users,
     limits: config.limits,
     isMember: (conversationId, userId) => router.isMember(conversationId, userId),
+    cachePages: cluster === null,
   });
   const authenticate = (token: string | undefined) => auth.authenticate(token);
 
@@ -103,6 +104,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
 
   messaging.subscribe(router);
+  messaging.subscribe(seed.pageEvents);
   const events = new EventPublisher({
     sinks: eventSinks(config, cluster, log),
     node: config.node.id,

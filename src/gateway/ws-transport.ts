@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Codec } from '../protocol/index.js';
@@ -20,6 +21,7 @@ class WsConnection implements Connection {
   readonly codec: Codec;
   readonly remote: string;
   private readonly socket: WebSocket;
+  private corked = false;
 
   constructor(socket: WebSocket, codec: Codec, remote: string) {
     this.socket = socket;
@@ -28,7 +30,26 @@ class WsConnection implements Connection {
   }
 
   send(data: string | Uint8Array): void {
-    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.corkUntilNextTick();
+    this.socket.send(data);
+  }
+
+  /**
+   * Frames sent in one tick (a batch of `sent` replies, pushes of one group commit) leave in one
+   * write instead of one system call each. ws writes each frame to the net.Socket it wraps; that
+   * socket is reached through ws's internal `_socket` field, and without it frames go as before.
+   */
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    const raw = (this.socket as unknown as { _socket?: Socket })._socket;
+    if (!raw || raw.destroyed) return;
+    raw.cork();
+    this.corked = true;
+    process.nextTick(() => {
+      this.corked = false;
+      raw.uncork();
+    });
   }
 
   bufferedBytes(): number {

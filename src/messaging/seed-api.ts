@@ -3,7 +3,7 @@ import { newRef } from '../core/ids.js';
 import type { Limits } from '../core/limits.js';
 import { isUsername, normalizeUsername } from '../core/names.js';
 import type { Session, UserDirectory } from '../auth/index.js';
-import { checkRoomName, type MessagingService } from './messaging-service.js';
+import { checkRoomName, type MessagingEvents, type MessagingService } from './messaging-service.js';
 import { validateBody } from './message-body.js';
 import type { MessageStore } from './message-store.js';
 
@@ -63,6 +63,43 @@ export function parseChat(chat: string, limits: Limits): ChatRef {
 }
 
 const CONVERSATION_IDS_MAX = 100_000;
+const PAGE_CONVERSATIONS_MAX = 10_000;
+const PAGES_PER_CONVERSATION_MAX = 64;
+
+/**
+ * Serialized pull pages per conversation. A generation counter per conversation keeps a page
+ * read before a commit from being cached after that commit's invalidation.
+ */
+class PageCache {
+  private readonly pages = new Map<string, Map<string, string>>();
+  private readonly generations = new Map<string, number>();
+
+  get(conversationId: string, key: string): string | undefined {
+    return this.pages.get(conversationId)?.get(key);
+  }
+
+  generation(conversationId: string): number {
+    return this.generations.get(conversationId) ?? 0;
+  }
+
+  put(conversationId: string, key: string, json: string, generation: number): void {
+    if (this.generation(conversationId) !== generation) return;
+    let pages = this.pages.get(conversationId);
+    if (!pages) {
+      if (this.pages.size >= PAGE_CONVERSATIONS_MAX) this.pages.clear();
+      pages = new Map();
+      this.pages.set(conversationId, pages);
+    }
+    if (pages.size >= PAGES_PER_CONVERSATION_MAX) pages.clear();
+    pages.set(key, json);
+  }
+
+  invalidate(conversationId: string): void {
+    this.pages.delete(conversationId);
+    if (this.generations.size >= PAGE_CONVERSATIONS_MAX) this.generations.clear();
+    this.generations.set(conversationId, this.generation(conversationId) + 1);
+  }
+}
 const roomKey = (name: string): string => `room\u0000${name}`;
 const directKey = (a: string, b: string): string =>
   a < b ? `direct\u0000${a}\u0000${b}` : `direct\u0000${b}\u0000${a}`;
@@ -79,6 +116,7 @@ export class SeedApi {
    * seed routes, which name conversations by chat on every request, skip those lookups.
    */
   private readonly conversationIds = new Map<string, string>();
+  private readonly pages: PageCache | null;
 
   constructor(deps: {
     mode: SeedMode;
@@ -88,7 +126,10 @@ export class SeedApi {
     limits: Limits;
     /** Membership, from a cache kept fresh by membership events (the delivery router's). */
     isMember: (conversationId: string, userId: string) => Promise<boolean>;
+    /** Cache open-mode pull pages; only where this process sees every write (one node). */
+    cachePages: boolean;
   }) {
+    this.pages = deps.cachePages && deps.mode === 'open' ? new PageCache() : null;
     this.mode = deps.mode;
     this.messaging = deps.messaging;
     this.store = deps.store;
@@ -125,6 +166,33 @@ export class SeedApi {
     );
     return { sendTime: message.atUs, seq: message.seq };
   }
+
+  /**
+   * The pull's answer as JSON text. On a single node, pages are cached until their conversation
+   * changes: every write goes through this process, so its events are a complete invalidation.
+   */
+  async pullJson(input: SeedPull, session: Session | null): Promise<string> {
+    const cache = this.pages;
+    if (!cache) return JSON.stringify(await this.pull(input, session));
+    const chat = parseChat(input.chat, this.limits);
+    const conversationId = await this.findConversation(chat);
+    if (conversationId === null) return JSON.stringify(await this.pull(input, session));
+    const key = `${input.cursor}|${input.limit}|${input.reverse}|${input.chat}`;
+    const hit = cache.get(conversationId, key);
+    if (hit !== undefined) return hit;
+    const generation = cache.generation(conversationId);
+    const json = JSON.stringify(await this.pull(input, session));
+    cache.put(conversationId, key, json, generation);
+    return json;
+  }
+
+  /** Drops cached pages of conversations that changed (see pullJson). */
+  readonly pageEvents: MessagingEvents = {
+    messageStored: (m) => this.pages?.invalidate(m.conversationId),
+    messageRecalled: (m) => this.pages?.invalidate(m.conversationId),
+    watermarkMoved: () => undefined,
+    membersChanged: () => undefined,
+  };
 
   async pull(input: SeedPull, session: Session | null): Promise<SeedPage> {
     const chat = parseChat(input.chat, this.limits);

@@ -304,6 +304,28 @@ describe('seed API in open mode', () => {
     });
   });
 
+  it('never answers a repeated pull from a stale page: new messages and real-time sends show at once', async () => {
+    const chat = 'fresh:pages';
+    const pull = async () =>
+      (await http('GET', `${base}/api/pull`, { body: { chat, limit: 5 } })).json.messages.map(
+        (m: SeedMessage) => m.text,
+      );
+    await http('POST', `${base}/api/send`, { body: { chat, text: 'one', sender: 'fresh' } });
+    assert.deepEqual(await pull(), ['one']);
+    assert.deepEqual(await pull(), ['one'], 'the same page again');
+    await http('POST', `${base}/api/send`, { body: { chat, text: 'two', sender: 'pages' } });
+    assert.deepEqual(await pull(), ['two', 'one']);
+    // Sends racing pulls: every pull that starts after a send's answer sees that send.
+    for (let i = 0; i < 20; i++) {
+      const [sent] = await Promise.all([
+        http('POST', `${base}/api/send`, { body: { chat, text: `race ${i}`, sender: 'fresh' } }),
+        pull(),
+      ]);
+      assert.equal(sent.status, 200);
+      assert.equal((await pull())[0], `race ${i}`);
+    }
+  });
+
   describe('limit, cursor and key case', () => {
     const chat = 'limits-room';
     let newest: SeedMessage[] = [];

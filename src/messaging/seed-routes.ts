@@ -31,15 +31,32 @@ function parseJson(text: string): unknown {
 }
 
 /** Reads a GET request's body (Fastify ignores bodies on GET), up to `bytesMax`. */
-async function readGetBody(request: FastifyRequest, bytesMax: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request.raw as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > bytesMax) throw new ParleyError('payload_too_large');
-    chunks.push(chunk);
+function readGetBody(request: FastifyRequest, bytesMax: number): Promise<string> {
+  const raw = request.raw;
+  const length = raw.headers['content-length'];
+  // No body announced, none chunked: nothing to wait for (the query-string form).
+  if ((length === undefined || length === '0') && raw.headers['transfer-encoding'] === undefined) {
+    return Promise.resolve('');
   }
-  return Buffer.concat(chunks).toString('utf8');
+  if (length !== undefined && Number(length) > bytesMax) {
+    return Promise.reject(new ParleyError('payload_too_large'));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    raw.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > bytesMax) {
+        raw.removeAllListeners('data');
+        raw.resume();
+        reject(new ParleyError('payload_too_large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    raw.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    raw.once('error', reject);
+  });
 }
 
 function str(fields: Fields, key: string): string {
@@ -103,7 +120,7 @@ export function registerSeedRoutes(
       return { status: 'success', send_time: sendTime, seq };
     });
 
-    scope.get('/api/pull', async (request) => {
+    scope.get('/api/pull', async (request, reply) => {
       const session = sessionFor(request);
       const fields = {
         ...foldKeys(request.query),
@@ -115,7 +132,8 @@ export function registerSeedRoutes(
         limit: int(fields, 'limit', 0),
         reverse: bool(fields, 'reverse'),
       };
-      return seed.pull(input, session);
+      const json = await seed.pullJson(input, session);
+      return reply.type('application/json; charset=utf-8').send(json);
     });
     done();
   });

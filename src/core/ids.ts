@@ -1,4 +1,4 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 // Ids are 16 characters of base64url from 96 random bits: unguessable, URL-safe, and short enough
 // to index cheaply. A one-letter prefix tells a user id from a conversation or message id in logs.
@@ -11,16 +11,21 @@ const pool = Buffer.alloc(ID_BYTES * 512);
 let poolOffset = pool.length;
 
 export function newId(kind: IdKind): string {
+  return kind + randomToken();
+}
+
+/** 16 base64url characters from 96 pooled random bits. */
+function randomToken(): string {
   if (poolOffset + ID_BYTES > pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const id = kind + pool.toString('base64url', poolOffset, poolOffset + ID_BYTES);
+  const token = pool.toString('base64url', poolOffset, poolOffset + ID_BYTES);
   poolOffset += ID_BYTES;
-  return id;
+  return token;
 }
 
 /** A random ref for sends that arrive without one (the seed API has no client message id). */
 export function newRef(): string {
-  return 'srv-' + randomBytes(12).toString('base64url');
+  return 'srv-' + randomToken();
 }

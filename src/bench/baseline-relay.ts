@@ -28,7 +28,23 @@ const lastSeq = new Map<string, number>();
 const online = new Map<string, WebSocket>();
 let nextMessage = 1;
 
-const reply = (ws: WebSocket, frame: Frame): void => ws.send(JSON.stringify(frame));
+// Frames written in one tick leave in one write, as Parley's WebSocket transport does; without
+// this the "ceiling" would pay a system call per frame that Parley does not.
+const corked = new Set<WebSocket>();
+function send(ws: WebSocket, data: string): void {
+  const raw = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+  if (raw && !corked.has(ws)) {
+    raw.cork();
+    corked.add(ws);
+    process.nextTick(() => {
+      corked.delete(ws);
+      raw.uncork();
+    });
+  }
+  ws.send(data);
+}
+
+const reply = (ws: WebSocket, frame: Frame): void => send(ws, JSON.stringify(frame));
 const idOf = (frame: Frame) => (frame.id !== undefined ? { id: frame.id } : {});
 
 function onFrame(ws: WebSocket, user: string | null, frame: Frame): string | null {
@@ -76,7 +92,10 @@ function onFrame(ws: WebSocket, user: string | null, frame: Frame): string | nul
         at,
       });
       for (const member of members.get(conversation) ?? []) {
-        if (member !== user) online.get(member)?.send(push);
+        if (member !== user) {
+          const peer = online.get(member);
+          if (peer) send(peer, push);
+        }
       }
       return user;
     }

@@ -31,6 +31,7 @@ import {
   RedisBus,
   closeRedis,
   openRedis,
+  whenReady,
   type BusMessage,
   type RedisConnection,
   type RedisTarget,
@@ -248,6 +249,11 @@ async function openCluster(
     logger: log,
   });
   const events = openRedis(target, { role: 'events', offlineQueue: false, logger: log });
+  // Without an offline queue a lazy connection refuses its first command: open it now (bounded).
+  await Promise.race([
+    whenReady(events),
+    new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+  ]);
   return {
     deps: {
       nodeId: config.node.id,

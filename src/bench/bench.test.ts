@@ -6,6 +6,8 @@ import { describe, test } from 'node:test';
 import { runBench, runBenchCli } from './cli.js';
 import { parseBenchArgs, type BenchOptions } from './options.js';
 import type { Comparison, Report } from './report.js';
+import { postgresSkipReason } from '../test-support/postgres.js';
+import { redisSkip } from '../test-support/redis.js';
 
 // Flags given by a test come after these, and win.
 const TINY = ['--json', '--duration-s', '20'];
@@ -97,6 +99,28 @@ describe('bench harness', () => {
     assertFlow(result.baseline, 20);
     assert.equal(result.ratios.deliveryRate, 1);
     assert.equal(typeof result.ratios.deliveredPerSec, 'number');
+  });
+
+  // Needs redis-server and PostgreSQL: skipped without them, unless CI is set (then it fails).
+  test(
+    '--cluster 2: direct pairs span two nodes on PostgreSQL and Redis, every message delivered',
+    { skip: redisSkip() || postgresSkipReason() || false, timeout: 180_000 },
+    async () => {
+      const r = await report(['direct', '--cluster', '2', '--connections', '4', '--messages', '5']);
+      assertFlow(r, 4 * 5);
+      assert.equal(r.params.clusterNodes, 2);
+      assert.match(r.description, /cluster of 2 nodes/);
+      assert.equal(typeof r.figures.supportCpuPercent, 'number', 'PostgreSQL + Redis CPU');
+    },
+  );
+
+  test('--cluster is refused where it does not apply', () => {
+    assert.throws(() => parseBenchArgs(['connect', '--cluster', '2']), /direct and group/);
+    assert.throws(() => parseBenchArgs(['direct', '--cluster', '1']), /≥ 2/);
+    assert.throws(
+      () => parseBenchArgs(['group', '--cluster', '2', '--url', 'http://127.0.0.1:1']),
+      /--url/,
+    );
   });
 
   test('--baseline runs the bare HTTP responder', async () => {

@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startBaseline } from './baseline-target.js';
+import { startOwnCluster } from './cluster-target.js';
 import { Deadline } from './deadline.js';
 import { USAGE, UsageError, parseBenchArgs, type BenchOptions } from './options.js';
 import { startOwnParley, useRunningParley } from './parley-target.js';
@@ -10,18 +11,19 @@ import type { Scenario } from './scenario.js';
 import { SCENARIO_MODULES } from './scenarios/index.js';
 import type { Plan, Target, TargetKind } from './target.js';
 
-// `parley bench`: runs one scenario against Parley (its own server, or --url), against the bare
-// baseline (--baseline), or both in one run (--compare), and prints the figures as text or JSON.
+// `parley bench`: runs one scenario against Parley (its own server, its own --cluster of nodes, or
+// --url), against the bare baseline (--baseline), or both in one run (--compare), and prints the
+// figures as text or JSON.
 // Exit code: 0 when every run passed, 1 when one failed, 2 for a usage error.
 
 /** HTTP runs last --duration-s; setting up and tearing down gets this much more before the cap. */
 const HTTP_SLACK_MS = 30_000;
 
 function openTarget(kind: TargetKind, plan: Plan, options: BenchOptions): Promise<Target> {
+  // The baseline is always one bare server, with or without --cluster: it is the ceiling.
   if (kind === 'baseline') return startBaseline(plan);
-  return options.url !== null
-    ? useRunningParley(options.url, plan, options)
-    : startOwnParley(plan, options);
+  if (options.url !== null) return useRunningParley(options.url, plan, options);
+  return options.cluster !== null ? startOwnCluster(plan, options) : startOwnParley(plan, options);
 }
 
 /** One scenario run on one target. Never throws: a failure is in the report. */
@@ -29,7 +31,11 @@ export async function runScenario(options: BenchOptions, kind: TargetKind): Prom
   const scenario: Scenario = SCENARIO_MODULES[options.scenario];
   const plan = scenario.plan(options);
   const date = new Date().toISOString();
-  const base = { scenario: options.scenario, target: kind, date, params: scenario.params(options) };
+  const params = {
+    ...scenario.params(options),
+    ...(kind === 'parley' && options.cluster !== null && { clusterNodes: options.cluster }),
+  };
+  const base = { scenario: options.scenario, target: kind, date, params };
   let target: Target | null = null;
   try {
     target = await openTarget(kind, plan, options);

@@ -6,7 +6,7 @@ import type { BenchClient, Frame } from './ws-client.js';
 
 // The message flow shared by `direct` and `group`: senders send M messages each to their
 // conversation, with at most `inflight` unacknowledged and, when `rate` > 0, paced to that many
-// per second; every receiver counts the `message` pushes it gets. The send time rides in the body
+// per second; every receiver counts the `message` pushes it gets, once per (conversation, seq). The send time rides in the body
 // ({kind, text, t}), so end-to-end latency is measured on the receiving client, in this process.
 // The run ends when every send is answered and every acked message delivered, or on the time cap,
 // or when nothing has moved for STALL_MS.
@@ -51,6 +51,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
   let abandoned = 0;
   let delivered = 0;
   let outOfOrder = 0;
+  let duplicates = 0;
   let lostLinks = 0;
   let startMs = 0;
   let lastAckMs = 0;
@@ -100,17 +101,23 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
   };
 
   for (const client of spec.receivers) {
-    const seen = new Map<string, number>();
+    // Per conversation: every seq this receiver got (a repeat is a duplicate) and the highest one
+    // (a push below it arrived out of seq order: still delivered, but counted and failed).
+    const seen = new Map<string, { readonly seqs: Set<number>; highest: number }>();
     const sender = bySender.get(client);
     client.onFrame = (frame) => {
       if (frame.type === 'message') {
         const conversation = frame.conversation as string;
         const seq = frame.seq as number;
-        if (seq <= (seen.get(conversation) ?? 0)) {
-          outOfOrder += 1;
+        let mine = seen.get(conversation);
+        if (mine === undefined) seen.set(conversation, (mine = { seqs: new Set(), highest: 0 }));
+        if (mine.seqs.has(seq)) {
+          duplicates += 1;
           return;
         }
-        seen.set(conversation, seq);
+        mine.seqs.add(seq);
+        if (seq < mine.highest) outOfOrder += 1;
+        else mine.highest = seq;
         const now = performance.now();
         delivered += 1;
         lastDeliveryMs = lastMoveMs = now;
@@ -132,7 +139,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
     };
   }
 
-  const sampler = new ProcSampler(ctx.target.pid);
+  const sampler = new ProcSampler(ctx.target.pids, () => ctx.target.supportPids());
   sampler.start();
   startMs = lastMoveMs = performance.now();
   ctx.progress.start(
@@ -168,7 +175,10 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
   if (refused > 0)
     failures.push(`sends refused: ${[...errorCodes].map(([c, n]) => `${c}×${n}`).join(', ')}`);
   if (lostLinks > 0) failures.push(`${lostLinks} connection(s) lost`);
-  if (outOfOrder > 0) failures.push(`${outOfOrder} push(es) duplicated or out of seq order`);
+  if (duplicates > 0) failures.push(`${duplicates} push(es) duplicated`);
+  if (outOfOrder > 0) {
+    failures.push(`${outOfOrder} push(es) arrived after a higher seq of their conversation`);
+  }
   return {
     failures,
     figures: {
@@ -181,11 +191,13 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
       sent: acked,
       delivered,
       expected,
-      errors: refused + lostLinks + outOfOrder,
+      errors: refused + lostLinks + duplicates + outOfOrder,
+      outOfOrder,
       elapsedMs: Math.max(lastAckMs, lastDeliveryMs) - startMs,
       serverCpuPercent: proc.cpuPercent,
       serverRssPeakMiB: mib(proc.rssPeakBytes),
       clientCpuPercent: proc.clientCpuPercent,
+      ...(proc.supportCpuPercent !== null && { supportCpuPercent: proc.supportCpuPercent }),
     },
   };
 }

@@ -33,6 +33,11 @@ export interface BenchOptions {
   readonly sqliteSynchronous: 'normal' | 'full';
   /** Own server only: write a V8 CPU profile (node --cpu-prof) into this directory. */
   readonly cpuProfDir: string | null;
+  /**
+   * Own server only: run Parley as this many nodes on a real PostgreSQL and Redis (direct and
+   * group only), with the clients spread round-robin over the nodes; null for the embedded server.
+   */
+  readonly cluster: number | null;
   readonly url: string | null;
   readonly pid: number | null;
   readonly baseline: boolean;
@@ -65,6 +70,8 @@ Flags:
   --heartbeat-ms T  own server's heartbeat interval (default 20000; connect: 1000)
   --sqlite-synchronous normal|full   own server's durability (default normal)
   --cpu-prof DIR    own server runs with node --cpu-prof; the .cpuprofile lands in DIR
+  --cluster N       direct and group only: own server as N ≥ 2 nodes on a fresh PostgreSQL and
+                    Redis, clients spread round-robin over them (the baseline stays one relay)
   --url URL         target a running server (its seed API must be open for http-*) instead of
                     starting one; users are registered through REST
   --pid PID         with --url: the server's pid, for CPU and memory figures
@@ -103,6 +110,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
         'heartbeat-ms': { type: 'string' },
         'sqlite-synchronous': { type: 'string' },
         'cpu-prof': { type: 'string' },
+        cluster: { type: 'string' },
         url: { type: 'string' },
         pid: { type: 'string' },
         baseline: { type: 'boolean' },
@@ -139,6 +147,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (v.url !== undefined && !/^https?:\/\//.test(v.url)) {
     throw new UsageError('--url must be http://host:port');
   }
+  let cluster: number | null = null;
+  if (v.cluster !== undefined) {
+    cluster = intFlag(v.cluster, 'cluster', 2, 2);
+    if (!Number.isInteger(cluster)) throw new UsageError('--cluster must be a whole number ≥ 2');
+    if (name !== 'direct' && name !== 'group') {
+      throw new UsageError('--cluster applies to the direct and group scenarios only');
+    }
+    if (v.url !== undefined) throw new UsageError('--cluster and --url exclude each other');
+  }
   const json = v.json ?? false;
   return {
     scenario: name,
@@ -159,6 +176,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     heartbeatMs: intFlag(v['heartbeat-ms'], 'heartbeat-ms', name === 'connect' ? 1000 : 20_000, 1),
     sqliteSynchronous: synchronous,
     cpuProfDir: v['cpu-prof'] ?? null,
+    cluster,
     url: v.url !== undefined ? v.url.replace(/\/+$/, '') : null,
     pid: v.pid !== undefined ? intFlag(v.pid, 'pid', 0, 1) : null,
     baseline: v.baseline ?? false,

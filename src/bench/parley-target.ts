@@ -8,19 +8,43 @@ import { seedStore } from './seed-store.js';
 import type { Plan, Target } from './target.js';
 
 // Parley as the target: its own child process on a fresh data directory (seeded before it starts),
-// or a running server at --url (seeded through REST).
+// or a running server at --url (seeded through REST). A cluster of own nodes is cluster-target.ts.
 
-const START_TIMEOUT_MS = 30_000;
+export const START_TIMEOUT_MS = 30_000;
 /** High enough that the server's per-connection rate limit never shapes a benchmark. */
 const UNLIMITED = '1000000';
 
-/** The environment of the child: the caller's, minus any PARLEY_* that would change the run. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+/**
+ * The environment of a server child (the embedded server, or one node of a cluster): the caller's,
+ * minus any PARLEY_* that would change the run, plus what every benchmarked Parley gets — a free
+ * port on 127.0.0.1, the send rate limits lifted, the bench's heartbeat — and `extra`.
+ */
+export function serverEnv(
+  plan: Plan,
+  options: BenchOptions,
+  extra: Record<string, string>,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('PARLEY_')) env[key] = value;
   }
-  return { ...env, ...extra };
+  return {
+    ...env,
+    PARLEY_HOST: '127.0.0.1',
+    PARLEY_PORT: '0',
+    PARLEY_LOG_LEVEL: 'info',
+    PARLEY_SEED_API: plan.http ? 'open' : 'auth',
+    PARLEY_SEND_RATE_PER_SEC: UNLIMITED,
+    PARLEY_SEND_BURST_MAX: UNLIMITED,
+    PARLEY_HEARTBEAT_INTERVAL_MS: String(options.heartbeatMs),
+    PARLEY_GROUP_MEMBERS_MAX: String(Math.max(10_000, plan.groupMembers)),
+    ...extra,
+  };
+}
+
+/** node --cpu-prof arguments when --cpu-prof is given (each process writes its own file). */
+export function profArgs(options: BenchOptions): string[] {
+  return options.cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
 }
 
 export async function startOwnParley(plan: Plan, options: BenchOptions): Promise<Target> {
@@ -29,25 +53,11 @@ export async function startOwnParley(plan: Plan, options: BenchOptions): Promise
     const seeded = await seedStore(join(dataDir, 'parley.db'), plan);
     const child = await startChild({
       label: 'parley server',
-      args: [
-        ...(options.cpuProfDir !== null
-          ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]
-          : []),
-        ...moduleArgs('cli'),
-        'serve',
-      ],
-      env: childEnv({
+      args: [...profArgs(options), ...moduleArgs('cli'), 'serve'],
+      env: serverEnv(plan, options, {
         PARLEY_DATA_DIR: dataDir,
-        PARLEY_HOST: '127.0.0.1',
-        PARLEY_PORT: '0',
-        PARLEY_LOG_LEVEL: 'info',
         PARLEY_NODE_ID: 'bench',
-        PARLEY_SEED_API: plan.http ? 'open' : 'auth',
         PARLEY_SQLITE_SYNCHRONOUS: options.sqliteSynchronous,
-        PARLEY_SEND_RATE_PER_SEC: UNLIMITED,
-        PARLEY_SEND_BURST_MAX: UNLIMITED,
-        PARLEY_HEARTBEAT_INTERVAL_MS: String(options.heartbeatMs),
-        PARLEY_GROUP_MEMBERS_MAX: String(Math.max(10_000, plan.groupMembers)),
       }),
       readyMsg: 'parley listening',
       timeoutMs: START_TIMEOUT_MS,
@@ -58,7 +68,9 @@ export async function startOwnParley(plan: Plan, options: BenchOptions): Promise
       description: `parley (own server, pid ${child.pid}, synchronous=${options.sqliteSynchronous}) at ${httpUrl}`,
       httpUrl,
       wsUrl: `ws://127.0.0.1:${child.port}/ws`,
-      pid: child.pid,
+      wsUrls: [`ws://127.0.0.1:${child.port}/ws`],
+      pids: [child.pid],
+      supportPids: () => [],
       ...seeded,
       warnings: () => ({ count: child.warningCount(), lines: child.warnings }),
       close: async () => {
@@ -83,7 +95,9 @@ export async function useRunningParley(
     description: `parley at ${url}${options.pid !== null ? ` (pid ${options.pid})` : ''}`,
     httpUrl: url,
     wsUrl: url.replace(/^http/, 'ws') + '/ws',
-    pid: options.pid,
+    wsUrls: [url.replace(/^http/, 'ws') + '/ws'],
+    pids: options.pid !== null ? [options.pid] : [],
+    supportPids: () => [],
     ...seeded,
     warnings: () => ({ count: 0, lines: [] }),
     close: () => Promise.resolve(),

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-// A server process's CPU and memory, read from Linux's /proc: CPU % from utime + stime over the
-// wall time of the window, peak RSS from VmRSS sampled every 200 ms. Elsewhere (or for a server
+// A server's CPU and memory, read from Linux's /proc: CPU % from utime + stime over the wall time
+// of the window, peak RSS from VmRSS sampled every 200 ms. A cluster's nodes are several
+// processes: their CPU is summed, their peak RSS is the largest node's. Elsewhere (or for a server
 // whose pid is unknown) every figure is null.
 
 const SAMPLE_INTERVAL_MS = 200;
@@ -44,37 +45,79 @@ export function rssBytes(pid: number): number | null {
 }
 
 export interface ProcFigures {
+  /** Summed over the processes: 100 means one core's worth, whether one process or several. */
   readonly cpuPercent: number | null;
+  /** The largest single process's peak (a cluster's busiest node, not the sum). */
   readonly rssPeakBytes: number | null;
   /** This (the client's) process over the same window: near 100 % means the client is the limit. */
   readonly clientCpuPercent: number;
+  /** The support processes' (a cluster's PostgreSQL and Redis) summed CPU; null when none. */
+  readonly supportCpuPercent: number | null;
 }
 
-/** Watches one process from start() to stop(). */
+/** Summed utime + stime of the processes still readable, keyed by pid. */
+function cpuOf(pids: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    const cpu = cpuSeconds(pid);
+    if (cpu !== null) out.set(pid, cpu);
+  }
+  return out;
+}
+
+/** CPU % of the processes between two readings; a process that died in between counts as 0. */
+function cpuPercentBetween(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  wallS: number,
+): number | null {
+  if (before.size === 0 || wallS <= 0) return null;
+  let used = 0;
+  for (const [pid, start] of before) {
+    const end = after.get(pid);
+    if (end !== undefined) used += end - start;
+  }
+  return (used / wallS) * 100;
+}
+
+/**
+ * Watches server processes from start() to stop(): one for a single server, every node of a
+ * cluster; plus, for a cluster, its PostgreSQL and Redis processes (CPU only).
+ */
 export class ProcSampler {
-  private readonly pid: number | null;
+  private readonly pids: readonly number[];
+  private readonly supportPids: () => readonly number[];
   private timer: NodeJS.Timeout | null = null;
-  private startCpu: number | null = null;
+  private startCpu = new Map<number, number>();
+  private startSupportCpu = new Map<number, number>();
   private startMs = 0;
-  private peak: number | null = null;
+  private readonly peaks = new Map<number, number>();
   private clientStart = process.cpuUsage();
 
-  constructor(pid: number | null) {
-    this.pid = pid;
+  constructor(pids: readonly number[], supportPids: () => readonly number[] = () => []) {
+    this.pids = pids;
+    this.supportPids = supportPids;
   }
 
   start(): void {
     this.clientStart = process.cpuUsage();
     this.startMs = performance.now();
-    if (this.pid === null) return;
-    this.startCpu = cpuSeconds(this.pid);
+    this.startSupportCpu = cpuOf(this.supportPids());
+    if (this.pids.length === 0) return;
+    this.startCpu = cpuOf(this.pids);
     this.sample();
     this.timer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
     this.timer.unref();
   }
 
+  /** The server's RSS now, summed over its processes; null when none can be read. */
   rssNow(): number | null {
-    return this.pid === null ? null : rssBytes(this.pid);
+    let total: number | null = null;
+    for (const pid of this.pids) {
+      const rss = rssBytes(pid);
+      if (rss !== null) total = (total ?? 0) + rss;
+    }
+    return total;
   }
 
   stop(): ProcFigures {
@@ -83,18 +126,24 @@ export class ProcSampler {
     const wallS = (performance.now() - this.startMs) / 1000;
     const used = process.cpuUsage(this.clientStart);
     const clientCpuPercent = wallS > 0 ? ((used.user + used.system) / 1e6 / wallS) * 100 : 0;
-    if (this.pid === null) return { cpuPercent: null, rssPeakBytes: null, clientCpuPercent };
+    const supportCpuPercent = cpuPercentBetween(
+      this.startSupportCpu,
+      cpuOf([...this.startSupportCpu.keys()]),
+      wallS,
+    );
+    if (this.pids.length === 0) {
+      return { cpuPercent: null, rssPeakBytes: null, clientCpuPercent, supportCpuPercent };
+    }
     this.sample();
-    const cpu = cpuSeconds(this.pid);
-    const cpuPercent =
-      cpu !== null && this.startCpu !== null && wallS > 0
-        ? ((cpu - this.startCpu) / wallS) * 100
-        : null;
-    return { cpuPercent, rssPeakBytes: this.peak, clientCpuPercent };
+    const cpuPercent = cpuPercentBetween(this.startCpu, cpuOf(this.pids), wallS);
+    const rssPeakBytes = this.peaks.size > 0 ? Math.max(...this.peaks.values()) : null;
+    return { cpuPercent, rssPeakBytes, clientCpuPercent, supportCpuPercent };
   }
 
   private sample(): void {
-    const rss = this.rssNow();
-    if (rss !== null && (this.peak === null || rss > this.peak)) this.peak = rss;
+    for (const pid of this.pids) {
+      const rss = rssBytes(pid);
+      if (rss !== null && rss > (this.peaks.get(pid) ?? 0)) this.peaks.set(pid, rss);
+    }
   }
 }

@@ -44,6 +44,7 @@ const LABELS: Record<string, string> = {
   delivered: 'delivered',
   expected: 'expected',
   errors: 'errors',
+  outOfOrder: 'pushes out of seq order',
   requestsPerSec: 'requests/s',
   requests: 'requests',
   non2xx: 'non-2xx',
@@ -64,6 +65,7 @@ const LABELS: Record<string, string> = {
   serverCpuPercent: 'server CPU %',
   serverRssPeakMiB: 'server peak RSS MiB',
   clientCpuPercent: 'bench client CPU %',
+  supportCpuPercent: 'PostgreSQL + Redis CPU %',
 };
 
 export function latencyFigures(prefix: string, p: Percentiles | null): Figures {

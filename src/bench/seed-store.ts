@@ -1,12 +1,16 @@
 import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../auth/index.js';
+import type { AuthStore } from '../auth/auth-store.js';
+import type { MessageStore } from '../messaging/message-store.js';
+import { openPostgresStores } from '../storage/postgres/index.js';
 import { openSqliteStores } from '../storage/sqlite/index.js';
 import { BENCH_DEVICE, type BenchUser, type Plan } from './target.js';
 
-// Fills a fresh data directory before its server starts: users (all sharing one argon2 hash, so
-// 2,000 users take well under a second instead of a minute), a session token each, and the
-// plan's conversations. The server is started on the file only after it is closed here.
+// Fills a fresh store before its server starts: users (all sharing one argon2 hash, so 2,000 users
+// take well under a second instead of a minute), a session token each, and the plan's
+// conversations. The embedded server's SQLite file, or a cluster's PostgreSQL database (migrated
+// here first); the server is started on it only after it is closed here.
 
 export const BENCH_PASSWORD = 'bench-password-not-secret';
 
@@ -16,8 +20,23 @@ export interface Seeded {
   readonly group: string | null;
 }
 
+interface Stores {
+  readonly auth: AuthStore;
+  readonly messages: MessageStore;
+  close(): Promise<void> | void;
+}
+
+/** Seeds the embedded server's SQLite file. */
 export async function seedStore(file: string, plan: Plan): Promise<Seeded> {
-  const stores = await openSqliteStores({ file });
+  return seedInto(await openSqliteStores({ file }), plan);
+}
+
+/** Seeds a cluster's PostgreSQL database. */
+export async function seedPostgres(url: string, plan: Plan): Promise<Seeded> {
+  return seedInto(await openPostgresStores({ url }), plan);
+}
+
+async function seedInto(stores: Stores, plan: Plan): Promise<Seeded> {
   try {
     const hash = await argon2.hash(BENCH_PASSWORD);
     const users: BenchUser[] = [];

@@ -29,8 +29,18 @@ export interface Target {
   readonly description: string;
   readonly httpUrl: string;
   readonly wsUrl: string;
-  /** The server's pid when it is a child of this process (or given with --pid), else null. */
-  readonly pid: number | null;
+  /**
+   * Every node's WebSocket URL: [wsUrl] for one server, one per node for a cluster. Clients that
+   * spread over the nodes take wsUrls[i % length] for user i.
+   */
+  readonly wsUrls: readonly string[];
+  /**
+   * The server processes measured for CPU and memory: the child (or the --pid) of a single
+   * server, every node of a cluster; empty when unknown.
+   */
+  readonly pids: readonly number[];
+  /** A cluster's PostgreSQL and Redis processes, found when called; empty for anything else. */
+  supportPids(): readonly number[];
   readonly users: readonly BenchUser[];
   /** The direct conversation of pair k (users 2k and 2k+1). */
   readonly directs: readonly string[];

@@ -137,8 +137,12 @@ export class ClientSet {
   readonly clients: BenchClient[] = [];
   private closed = false;
 
+  /**
+   * `wsUrl` may list several nodes: user i then connects to wsUrl[i % length], so that
+   * neighbours (the two ends of a direct pair) land on different nodes and a group spreads evenly.
+   */
   async connectAll(
-    wsUrl: string,
+    wsUrl: string | readonly string[],
     users: readonly BenchUser[],
     concurrency: number,
     timeoutMs: number,
@@ -148,7 +152,8 @@ export class ClientSet {
     const worker = async (): Promise<void> => {
       while (next < users.length && !this.closed) {
         const index = next++;
-        const client = await BenchClient.connect(wsUrl, users[index]!, timeoutMs);
+        const url = typeof wsUrl === 'string' ? wsUrl : wsUrl[index % wsUrl.length]!;
+        const client = await BenchClient.connect(url, users[index]!, timeoutMs);
         if (this.closed) {
           client.drop();
           return;

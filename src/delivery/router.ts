@@ -4,6 +4,7 @@ import type { Bus, BusMessage, KickReason, SkipDevice } from '../bus/index.js';
 import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
 import type { Presence } from './presence.js';
+import { Sequencer } from './sequencer.js';
 
 // The delivery router: which live sessions get which push. It is told about committed changes
 // through MessagingEvents. Pushes are best effort, at most once: a push that is lost (a full
@@ -77,6 +78,16 @@ export interface RouterDeps {
   readonly cluster?: ClusterDeps;
 }
 
+/** How long a push waits for an earlier seq from another node before going out anyway. */
+const SEQUENCE_HOLD_MS = 250;
+/** A conversation quiet this long on this node starts afresh (no stale expected seq). */
+const SEQUENCE_IDLE_MS = 10_000;
+
+const seqOf = (frame: ServerFrame): number | undefined =>
+  frame.type === 'message' ? frame.seq : undefined;
+const conversationOf = (frame: ServerFrame): string | undefined =>
+  frame.type === 'message' ? frame.conversation : undefined;
+
 const skips = (skip: SkipDevice | undefined, s: LiveSession): boolean =>
   skip !== undefined && s.userId === skip.user && s.device === skip.device;
 
@@ -89,6 +100,12 @@ export class DeliveryRouter implements MessagingEvents {
   private readonly waiting = new Map<string, ((members: ReadonlySet<string>) => void)[]>();
   /** Conversations whose member list changed while a load was in flight: do not cache it. */
   private readonly stale = new Set<string>();
+
+  /** Cluster only: holds a push briefly while an earlier seq is still on its way over the bus. */
+  private readonly sequencer = new Sequencer({
+    holdMs: SEQUENCE_HOLD_MS,
+    idleMs: SEQUENCE_IDLE_MS,
+  });
 
   constructor(deps: RouterDeps) {
     this.deps = deps;
@@ -173,6 +190,7 @@ export class DeliveryRouter implements MessagingEvents {
       message.conversationId,
       new EncodedFrame({ type: 'message', ...wireMessage(message) }),
       { user: message.senderId, device: message.device },
+      message.seq,
     );
   }
 
@@ -263,12 +281,18 @@ export class DeliveryRouter implements MessagingEvents {
   /** What another node sent this one. */
   onBus(message: BusMessage): void {
     switch (message.kind) {
-      case 'push':
-        return this.pushLocal(message.users, new EncodedFrame(message.frame), message.skip);
+      case 'push': {
+        const frame = new EncodedFrame(message.frame);
+        return this.inOrder(conversationOf(message.frame), seqOf(message.frame), () =>
+          this.pushLocal(message.users, frame, message.skip),
+        );
+      }
       case 'conversation': {
         const frame = new EncodedFrame(message.frame);
         return this.withMembers(message.conversation, (members) =>
-          this.pushToLocalMembers(members, frame, message.skip),
+          this.inOrder(message.conversation, seqOf(message.frame), () =>
+            this.pushToLocalMembers(members, frame, message.skip),
+          ),
         );
       }
       case 'kick':
@@ -283,11 +307,17 @@ export class DeliveryRouter implements MessagingEvents {
 
   // --- internals -------------------------------------------------------------------------
 
-  private toMembers(conversationId: string, frame: EncodedFrame, skip?: SkipDevice): void {
+  /** Pushes to every member's sessions; a message (with its seq) goes out here in seq order. */
+  private toMembers(
+    conversationId: string,
+    frame: EncodedFrame,
+    skip?: SkipDevice,
+    seq?: number,
+  ): void {
     this.withMembers(conversationId, (members) => {
-      this.pushToLocalMembers(members, frame, skip);
       const cluster = this.cluster;
-      if (!cluster) return;
+      if (!cluster) return this.pushToLocalMembers(members, frame, skip);
+      this.inOrder(conversationId, seq, () => this.pushToLocalMembers(members, frame, skip));
       if (members.size >= cluster.broadcastMembersMin) {
         cluster.bus.broadcast({
           kind: 'conversation',
@@ -354,6 +384,19 @@ export class DeliveryRouter implements MessagingEvents {
       (err: unknown) =>
         this.deps.logger.warn({ err }, 'presence lookup failed; remote pushes dropped'),
     );
+  }
+
+  /**
+   * Message pushes from this node's commits and from other nodes' go out in seq order (see
+   * sequencer.ts); other frames, and everything on a single node, go at once.
+   */
+  private inOrder(
+    conversationId: string | undefined,
+    seq: number | undefined,
+    push: () => void,
+  ): void {
+    if (conversationId === undefined || seq === undefined) return push();
+    this.sequencer.submit(conversationId, seq, push);
   }
 
   private entryOf(session: LiveSession) {

@@ -21,7 +21,7 @@ export const connect: Scenario = {
   async run(ctx: RunContext): Promise<Outcome> {
     const { target, options, deadline, progress } = ctx;
     const set = new ClientSet();
-    const sampler = new ProcSampler(target.pid);
+    const sampler = new ProcSampler(target.pids);
     sampler.start();
     const rssBefore = sampler.rssNow();
     try {

@@ -3,7 +3,8 @@ import type { Outcome, RunContext, Scenario } from '../scenario.js';
 import { CONNECT_TIMEOUT_MS, ClientSet } from '../ws-client.js';
 
 // `direct`: N connections as N/2 pairs, each with its direct conversation; every connection sends
-// M messages to its peer. Expected deliveries: one per acknowledged message.
+// M messages to its peer. Expected deliveries: one per acknowledged message. On a cluster, user i
+// connects to node i % N, so the two ends of every pair are on different nodes.
 
 export const direct: Scenario = {
   plan: (o) => ({ users: o.connections, pairs: true, groupMembers: 0, http: false }),
@@ -19,7 +20,7 @@ export const direct: Scenario = {
     const set = new ClientSet();
     try {
       const clients = await deadline.race(
-        set.connectAll(target.wsUrl, target.users, options.concurrency, CONNECT_TIMEOUT_MS),
+        set.connectAll(target.wsUrls, target.users, options.concurrency, CONNECT_TIMEOUT_MS),
         'connect',
       );
       return await runFlow(ctx, {

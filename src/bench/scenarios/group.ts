@@ -3,7 +3,8 @@ import type { Outcome, RunContext, Scenario } from '../scenario.js';
 import { CONNECT_TIMEOUT_MS, ClientSet } from '../ws-client.js';
 
 // `group`: one group of G members, all online; the first S send M messages each. Expected
-// deliveries: G - 1 per acknowledged message.
+// deliveries: G - 1 per acknowledged message. On a cluster, member i connects to node i % N, so
+// members and senders alike are spread evenly over the nodes.
 
 export const group: Scenario = {
   plan: (o) => ({ users: o.members, pairs: false, groupMembers: o.members, http: false }),
@@ -22,7 +23,7 @@ export const group: Scenario = {
     const set = new ClientSet();
     try {
       const clients = await deadline.race(
-        set.connectAll(target.wsUrl, target.users, options.concurrency, CONNECT_TIMEOUT_MS),
+        set.connectAll(target.wsUrls, target.users, options.concurrency, CONNECT_TIMEOUT_MS),
         'connect',
       );
       return await runFlow(ctx, {

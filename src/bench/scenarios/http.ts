@@ -109,7 +109,7 @@ function httpScenario(kind: 'send' | 'pull'): Scenario {
       const { target, options, progress } = ctx;
       const setupProblem = await prepare(target.httpUrl, kind);
       if (setupProblem !== null) return { failures: [setupProblem], figures: {} };
-      const sampler = new ProcSampler(target.pid);
+      const sampler = new ProcSampler(target.pids);
       sampler.start();
       let responses = 0;
       progress.start(() => `${kind} responses ${responses}`);

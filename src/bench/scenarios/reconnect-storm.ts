@@ -98,7 +98,7 @@ export const reconnectStorm: Scenario = {
     const before = new ClientSet();
     const after: BenchClient[] = [];
     let stopped = false;
-    const sampler = new ProcSampler(target.pid);
+    const sampler = new ProcSampler(target.pids);
     try {
       const clients = await deadline.race(
         before.connectAll(

@@ -1,0 +1,88 @@
+// Proves the sequencer releases pushes in seq order per conversation, holds a push only while an
+// earlier seq is missing and never longer than its hold time, and forgets idle conversations.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Sequencer } from './sequencer.js';
+
+/** A sequencer on a fake clock whose timers fire only when the test advances time. */
+function harness(holdMs = 100, idleMs = 1000) {
+  let now = 0;
+  const timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+  const out: string[] = [];
+  const seq = new Sequencer({
+    holdMs,
+    idleMs,
+    now: () => now,
+    setTimer: (fn, ms) => {
+      const timer = { at: now + ms, fn, cancelled: false };
+      timers.push(timer);
+      return { cancel: () => (timer.cancelled = true) };
+    },
+  });
+  return {
+    out,
+    push: (conversation: string, n: number) =>
+      seq.submit(conversation, n, () => out.push(`${conversation}${n}`)),
+    advance(ms: number) {
+      now += ms;
+      for (const t of timers.splice(0)) {
+        if (t.cancelled) continue;
+        if (t.at <= now) t.fn();
+        else timers.push(t);
+      }
+    },
+    get size() {
+      return seq.size;
+    },
+  };
+}
+
+describe('Sequencer', () => {
+  it('passes pushes that come in order straight through', () => {
+    const h = harness();
+    for (const n of [1, 2, 3]) h.push('a', n);
+    assert.deepEqual(h.out, ['a1', 'a2', 'a3']);
+  });
+
+  it('holds a push until the missing earlier seq arrives, then releases both in order', () => {
+    const h = harness();
+    h.push('a', 5);
+    h.push('a', 7);
+    h.push('a', 8);
+    assert.deepEqual(h.out, ['a5']);
+    h.push('a', 6);
+    assert.deepEqual(h.out, ['a5', 'a6', 'a7', 'a8']);
+  });
+
+  it('keeps conversations independent', () => {
+    const h = harness();
+    h.push('a', 1);
+    h.push('b', 10);
+    h.push('a', 3);
+    h.push('b', 11);
+    assert.deepEqual(h.out, ['a1', 'b10', 'b11']);
+  });
+
+  it('releases what it holds, in order, when the gap does not fill within the hold time', () => {
+    const h = harness(100);
+    h.push('a', 1);
+    h.push('a', 4);
+    h.push('a', 3);
+    h.advance(99);
+    assert.deepEqual(h.out, ['a1']);
+    h.advance(1);
+    assert.deepEqual(h.out, ['a1', 'a3', 'a4']);
+    h.push('a', 5);
+    assert.deepEqual(h.out, ['a1', 'a3', 'a4', 'a5'], 'carries on after the gap');
+    h.push('a', 2);
+    assert.deepEqual(h.out.at(-1), 'a2', 'a seq that finally arrives late still goes out');
+  });
+
+  it('starts a conversation afresh after it was idle, instead of waiting on a stale seq', () => {
+    const h = harness(100, 1000);
+    h.push('a', 1);
+    h.advance(1001);
+    h.push('a', 40);
+    assert.deepEqual(h.out, ['a1', 'a40']);
+  });
+});

@@ -8,6 +8,8 @@ import {
 } from './config/index.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { AuthService, UserDirectory, registerAuthRoutes } from './auth/index.js';
+import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
+import { UsersService, registerUserRoutes } from './users/index.js';
 import {
   GroupCommitter,
   MessagingService,
@@ -16,6 +18,14 @@ import {
   registerSeedRoutes,
 } from './messaging/index.js';
 import { createHttpApp } from './server/index.js';
+import {
+  AttachmentsService,
+  registerAttachmentRoutes,
+  type BlobStore,
+} from './attachments/index.js';
+import { FsBlobStore } from './attachments/fs-blob-store.js';
+import { S3BlobStore } from './attachments/s3-blob-store.js';
+import { isParleyError } from './core/errors.js';
 import { DeliveryRouter } from './delivery/index.js';
 import {
   Gateway,
@@ -68,15 +78,33 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     await stores.close();
     throw err;
   }
+  let blobs: BlobStore;
+  try {
+    blobs = await openBlobStore(config.attachments.blobStore);
+  } catch (err) {
+    await cluster?.close();
+    await stores.close();
+    throw err;
+  }
   const users = new UserDirectory(stores.auth);
   const auth = new AuthService(stores.auth);
   const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax);
+  // Block answers are cached on a single node only: another node's block could not reach them.
+  const blockGuard = new BlockGuard(stores.contacts, { cache: cluster === null });
   const messaging = new MessagingService({
     store: stores.messages,
     committer,
     users,
     limits: config.limits,
+    directGuard: blockGuard,
   });
+  const contacts = new ContactsService({
+    store: stores.contacts,
+    users,
+    limits: config.limits,
+    guard: blockGuard,
+  });
+  const profiles = new UsersService({ store: stores.profiles, limits: config.limits });
   const router = new DeliveryRouter({
     loadMembers: (id) => messaging.memberIds(id),
     limits: config.limits,
@@ -97,6 +125,16 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const app = createHttpApp({ bodyBytesMax: config.limits.httpBodyBytesMax, logger: log });
   registerAuthRoutes(app, auth);
   registerMessagingRoutes(app, { messaging, users, authenticate });
+  const attachments = new AttachmentsService({
+    store: stores.attachments,
+    blobs,
+    isMember: (conversationId, userId) => isMemberOf(messaging, conversationId, userId),
+    bytesMax: config.limits.attachmentBytesMax,
+    types: config.attachments.types,
+  });
+  registerAttachmentRoutes(app, { attachments, authenticate });
+  registerContactRoutes(app, { contacts, authenticate });
+  registerUserRoutes(app, { users: profiles, authenticate });
   registerSeedRoutes(app, {
     seed,
     mode: config.http.seedApi,
@@ -105,6 +143,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
 
   messaging.subscribe(router);
+  contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
   messaging.subscribe(seed.pageEvents);
   const events = new EventPublisher({
     sinks: eventSinks(config, cluster, log),
@@ -163,6 +202,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     await events.close();
     await cluster?.close();
     await stores.close();
+    await blobs.close();
     throw err;
   }
   const address = app.server.address();
@@ -204,6 +244,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
         await events.close();
         await cluster?.close();
         await stores.close();
+        await blobs.close();
         log.info('parley stopped');
       })()),
   };
@@ -220,6 +261,39 @@ function openStores(config: Config, log: Logger) {
         poolMax: store.poolMax,
         onIdleError: (err) => log.warn({ err }, 'idle PostgreSQL connection failed'),
       });
+  }
+}
+
+function openBlobStore(blobStore: Config['attachments']['blobStore']): Promise<BlobStore> {
+  switch (blobStore.kind) {
+    case 'fs':
+      return FsBlobStore.open(blobStore.dir);
+    case 's3':
+      return Promise.resolve(
+        new S3BlobStore({
+          region: blobStore.region,
+          bucket: blobStore.bucket,
+          forcePathStyle: blobStore.forcePathStyle,
+          ...(blobStore.endpoint !== null && { endpoint: blobStore.endpoint }),
+          ...(blobStore.credentials && { credentials: blobStore.credentials }),
+        }),
+      );
+  }
+}
+
+/** Membership as the attachments capability asks it: a yes or no, never a refusal. */
+async function isMemberOf(
+  messaging: MessagingService,
+  conversationId: string,
+  userId: string,
+): Promise<boolean> {
+  try {
+    await messaging.requireMember(conversationId, userId);
+    return true;
+  } catch (err) {
+    if (isParleyError(err) && (err.code === 'not_member' || err.code === 'conversation_not_found'))
+      return false;
+    throw err;
   }
 }
 

@@ -43,6 +43,25 @@ export interface Config {
   };
   readonly log: { readonly level: LogLevel };
   readonly limits: Limits;
+  readonly attachments: {
+    /** The content-type allow-list: `type/subtype`, `type/*`, or a prefix ending in `*`. */
+    readonly types: readonly string[];
+    readonly blobStore:
+      | { readonly kind: 'fs'; readonly dir: string }
+      | {
+          readonly kind: 's3';
+          /** Null for AWS itself. */
+          readonly endpoint: string | null;
+          readonly region: string;
+          readonly bucket: string;
+          /** Null: the AWS SDK's default credential chain. */
+          readonly credentials: {
+            readonly accessKeyId: string;
+            readonly secretAccessKey: string;
+          } | null;
+          readonly forcePathStyle: boolean;
+        };
+  };
 }
 
 export class ConfigError extends Error {
@@ -76,6 +95,30 @@ const oneOf =
     (values as string[]).includes(raw) ? (raw as T) : { expected: `one of ${values.join(', ')}` };
 
 const text = (raw: string) => (raw.trim() !== '' ? raw : { expected: 'a non-empty string' });
+
+/** The attachment allow-list a fresh install runs with: media, PDF, text, office files, archives. */
+const DEFAULT_ATTACHMENT_TYPES = [
+  'image/*',
+  'audio/*',
+  'video/*',
+  'application/pdf',
+  'text/plain',
+  'text/markdown',
+  'text/csv',
+  'application/json',
+  'application/zip',
+  'application/gzip',
+  'application/x-tar',
+  'application/x-7z-compressed',
+  'application/msword',
+  'application/vnd.ms-excel',
+  'application/vnd.ms-powerpoint',
+  'application/vnd.openxmlformats-officedocument.*',
+  'application/vnd.oasis.opendocument.*',
+];
+const MEDIA_TOKEN = "[a-z0-9!#$%&'*+.^_`|~-]+";
+/** An allow-list entry: `type/subtype`, `type/*`, or a subtype prefix ending in `*`. */
+const TYPE_PATTERN_RE = new RegExp(`^${MEDIA_TOKEN}/(\\*|${MEDIA_TOKEN})$`);
 
 const limit = (name: string, key: keyof Limits, help: string, max: number): Setting<number> => ({
   name,
@@ -250,6 +293,56 @@ export const SETTINGS = {
     'time a sender may recall a message',
     365 * 86_400_000,
   ),
+  attachmentBytesMax: limit(
+    'attachment-bytes-max',
+    'attachmentBytesMax',
+    'largest attachment upload',
+    5 * 2 ** 30,
+  ),
+  attachmentTypes: {
+    name: 'attachment-types',
+    help: 'comma-separated content types allowed as attachments (type/subtype, type/*, prefix*)',
+    fallback: DEFAULT_ATTACHMENT_TYPES.join(','),
+    parse: (raw: string) => {
+      const types = raw.split(',').map((t) => t.trim().toLowerCase());
+      return types.every((t) => TYPE_PATTERN_RE.test(t))
+        ? types.join(',')
+        : { expected: 'comma-separated type/subtype patterns (image/png, image/*, …)' };
+    },
+  },
+  blobStore: {
+    name: 'blob-store',
+    help: 'where attachment bytes go: "fs" (<data-dir>/blobs) or "s3" (PARLEY_S3_*)',
+    fallback: 'fs',
+    parse: oneOf('fs', 's3'),
+  },
+  s3Endpoint: {
+    name: 's3-endpoint',
+    help: 'S3-compatible server URL (default: AWS)',
+    fallback: '',
+    parse: (raw: string) => (/^https?:\/\/\S+$/.test(raw) ? raw : { expected: 'an http(s) URL' }),
+  },
+  s3Region: { name: 's3-region', help: 'S3 region', fallback: 'us-east-1', parse: text },
+  s3Bucket: { name: 's3-bucket', help: 'S3 bucket of attachments', fallback: '', parse: text },
+  s3AccessKeyId: {
+    name: 's3-access-key-id',
+    help: 'S3 access key (default: the AWS SDK credential chain)',
+    fallback: '',
+    parse: text,
+  },
+  s3SecretAccessKey: {
+    name: 's3-secret-access-key',
+    help: 'S3 secret key',
+    fallback: '',
+    parse: text,
+  },
+  s3ForcePathStyle: {
+    name: 's3-force-path-style',
+    help: '"true" for host/bucket/key URLs (most self-hosted S3 servers)',
+    fallback: false,
+    parse: (raw: string) =>
+      raw === 'true' ? true : raw === 'false' ? false : { expected: 'true or false' },
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;
@@ -290,6 +383,14 @@ export function loadConfig(
   }
   if (raw.webhookUrls && !raw.webhookSecret) {
     problems.push(`${envName('webhook-secret')}: required when ${envName('webhook-urls')} is set`);
+  }
+  if (raw.blobStore === 's3' && !raw.s3Bucket) {
+    problems.push(`${envName('s3-bucket')}: required when ${envName('blob-store')} is s3`);
+  }
+  if (Boolean(raw.s3AccessKeyId) !== Boolean(raw.s3SecretAccessKey)) {
+    problems.push(
+      `${envName('s3-access-key-id')} and ${envName('s3-secret-access-key')}: set both or neither`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return build(raw as Raw);
@@ -342,6 +443,24 @@ function build(raw: Raw): Config {
       sendQueueBytesMax: raw.sendQueueBytesMax,
       connectionsPerUserMax: raw.connectionsPerUserMax,
       recallWindowMs: raw.recallWindowMs,
+      attachmentBytesMax: raw.attachmentBytesMax,
+    },
+    attachments: {
+      types: raw.attachmentTypes.split(','),
+      blobStore:
+        raw.blobStore === 's3'
+          ? {
+              kind: 's3' as const,
+              endpoint: raw.s3Endpoint !== '' ? raw.s3Endpoint : null,
+              region: raw.s3Region,
+              bucket: raw.s3Bucket,
+              credentials:
+                raw.s3AccessKeyId !== ''
+                  ? { accessKeyId: raw.s3AccessKeyId, secretAccessKey: raw.s3SecretAccessKey }
+                  : null,
+              forcePathStyle: raw.s3ForcePathStyle,
+            }
+          : { kind: 'fs' as const, dir: join(dataDir, 'blobs') },
     },
   });
 }

@@ -1,8 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 
 // Ids are 16 characters of base64url from 96 random bits: unguessable, URL-safe, and short enough
-// to index cheaply. A one-letter prefix tells a user id from a conversation or message id in logs.
-export type IdKind = 'u' | 'c' | 'm';
+// to index cheaply. A one-letter prefix tells a user id from a conversation, message or attachment
+// id in logs.
+export type IdKind = 'u' | 'c' | 'm' | 'a';
 
 const ID_BYTES = 12;
 // Ids are drawn from a pool of random bytes refilled 512 ids at a time: one system call per 512

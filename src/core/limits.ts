@@ -43,6 +43,18 @@ export interface Limits {
   /** Receipts go to every online member of conversations up to this size; above it, only to the
    * acting member's own devices. */
   readonly receiptFanoutMembersMax: number;
+  /** Longest note on a contact request, in characters. */
+  readonly contactNoteCharsMax: number;
+  /** Largest page of contacts, requests or blocked users. */
+  readonly contactPageCountMax: number;
+  /** Longest profile display name, in characters. */
+  readonly displayNameCharsMax: number;
+  /** Longest profile bio, in characters. */
+  readonly bioCharsMax: number;
+  /** Largest page of a user search by username prefix. */
+  readonly userSearchCountMax: number;
+  /** Largest attachment upload; checked against Content-Length and again while streaming. */
+  readonly attachmentBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -66,4 +78,10 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   connectionsPerUserMax: 16,
   recallWindowMs: 2 * 60_000,
   receiptFanoutMembersMax: 500,
+  contactNoteCharsMax: 256,
+  contactPageCountMax: 200,
+  displayNameCharsMax: 64,
+  bioCharsMax: 512,
+  userSearchCountMax: 50,
+  attachmentBytesMax: 25 * 1024 * 1024,
 });

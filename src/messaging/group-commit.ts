@@ -1,4 +1,12 @@
+import type { ParleyError } from '../core/errors.js';
 import type { AppendRequest, AppendResult, MessageStore } from './message-store.js';
+
+/**
+ * Checks a batch before it is stored: one verdict per request, null to store it, an error to
+ * refuse it. Runs in submission order, one batch at a time, so a check that has to look
+ * something up cannot reorder sends.
+ */
+export type Vetter = (requests: readonly AppendRequest[]) => Promise<(ParleyError | null)[]>;
 
 interface Pending {
   readonly request: AppendRequest;
@@ -17,12 +25,16 @@ export class GroupCommitter {
   private readonly batchMax: number;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
-  /** Called after each committed batch with its size, for metrics. */
-  onBatch: ((size: number) => void) | null = null;
+  private vet: Vetter | null = null;
 
   constructor(store: MessageStore, batchMax: number) {
     this.store = store;
     this.batchMax = batchMax;
+  }
+
+  /** Installs the check every batch passes before it is stored (see Vetter). */
+  setVetter(vet: Vetter): void {
+    this.vet = vet;
   }
 
   submit(request: AppendRequest): Promise<AppendResult> {
@@ -52,13 +64,22 @@ export class GroupCommitter {
 
   private async commit(batch: Pending[]): Promise<void> {
     let results: AppendResult[];
+    let admitted = batch;
     try {
-      results = await this.store.append(batch.map((p) => p.request));
+      if (this.vet) {
+        const verdicts = await this.vet(batch.map((p) => p.request));
+        admitted = [];
+        batch.forEach((p, i) => {
+          const error = verdicts[i];
+          if (error) p.resolve({ ok: false, error });
+          else admitted.push(p);
+        });
+      }
+      results = admitted.length > 0 ? await this.store.append(admitted.map((p) => p.request)) : [];
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const p of admitted) p.reject(err);
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
-    this.onBatch?.(batch.length);
+    admitted.forEach((p, i) => p.resolve(results[i]!));
   }
 }

@@ -7,6 +7,7 @@ export type {
   SyncResult,
 } from './messaging-service.js';
 export { GroupCommitter } from './group-commit.js';
+export type { DirectGuard } from './direct-guard.js';
 export { SeedApi, parseChat, SEED_DEVICE } from './seed-api.js';
 export type { SeedMode, SeedPage, SeedMessage } from './seed-api.js';
 export { registerMessagingRoutes, messageView } from './messaging-routes.js';

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeUsername } from '../core/names.js';
 import type { UserDirectory } from '../auth/index.js';
 import type { GroupCommitter } from './group-commit.js';
+import type { DirectGuard } from './direct-guard.js';
 import { validateBody, validateRef } from './message-body.js';
 import type {
   Conversation,
@@ -69,7 +70,12 @@ export interface MessagingDeps {
   readonly users: UserDirectory;
   readonly limits: Limits;
   readonly clock?: Clock;
+  /** Asked before opening or sending in a direct conversation (blocks, from contacts). */
+  readonly directGuard?: DirectGuard;
 }
+
+/** Bounded cache of direct conversations' members: when full it is dropped whole. */
+const DIRECT_CACHE_ENTRIES_MAX = 100_000;
 
 // Printable: no control characters, which could forge log lines or break clients.
 // eslint-disable-next-line no-control-regex
@@ -93,6 +99,9 @@ export class MessagingService {
   private readonly limits: Limits;
   private readonly clock: Clock;
   private readonly subscribers: MessagingEvents[] = [];
+  private readonly guard: DirectGuard | undefined;
+  /** Conversation id → its two members if direct, null if not: neither ever changes. */
+  private readonly directMembers = new Map<string, readonly string[] | null>();
 
   constructor(deps: MessagingDeps) {
     this.store = deps.store;
@@ -100,6 +109,15 @@ export class MessagingService {
     this.users = deps.users;
     this.limits = deps.limits;
     this.clock = deps.clock ?? systemClock;
+    this.guard = deps.directGuard;
+    // Blocks are checked per batch inside the committer, not before submitting: a lookup awaited
+    // here would let pipelined sends of one connection overtake each other and reorder seqs.
+    const guard = this.guard;
+    if (guard) {
+      this.committer.setVetter((requests) =>
+        Promise.all(requests.map((r) => this.vetDirect(guard, r.senderId, r.conversationId))),
+      );
+    }
   }
 
   subscribe(events: MessagingEvents): void {
@@ -150,6 +168,8 @@ export class MessagingService {
     userA: string,
     userB: string,
   ): Promise<{ conversation: Conversation; created: boolean }> {
+    // Blocks: refused before anything is created (userA is the one opening it).
+    await this.guard?.assertMayMessage(userA, userB);
     const opened = await this.store.openDirect(userA, userB);
     if (opened.created) this.membersChanged(opened.conversation.id);
     return opened;
@@ -256,6 +276,45 @@ export class MessagingService {
   /** The user ids of a conversation's members (the delivery router caches them). */
   async memberIds(conversationId: string): Promise<string[]> {
     return (await this.store.listMembers(conversationId)).map((m) => m.userId);
+  }
+
+  /**
+   * Asks the guard when the conversation is direct and the sender one of its two members.
+   * Anything else (unknown conversation, not a member) is left for the commit to refuse.
+   */
+  /**
+   * Blocks: only sends to direct conversations ask the guard; others cost one map lookup.
+   * Resolves to the refusal, or null.
+   */
+  private async vetDirect(
+    guard: DirectGuard,
+    senderId: string,
+    conversationId: string,
+  ): Promise<ParleyError | null> {
+    try {
+      await this.guardDirect(guard, senderId, conversationId);
+      return null;
+    } catch (err) {
+      if (err instanceof ParleyError) return err;
+      throw err;
+    }
+  }
+
+  private async guardDirect(guard: DirectGuard, senderId: string, conversationId: string) {
+    let members = this.directMembers.get(conversationId);
+    if (members === undefined) {
+      const conversation = await this.store.getConversation(conversationId);
+      if (!conversation) return;
+      members =
+        conversation.kind === 'direct'
+          ? (await this.store.listMembers(conversationId)).map((m) => m.userId)
+          : null;
+      if (this.directMembers.size >= DIRECT_CACHE_ENTRIES_MAX) this.directMembers.clear();
+      this.directMembers.set(conversationId, members);
+    }
+    if (members === null || !members.includes(senderId)) return;
+    const peer = members.find((id) => id !== senderId);
+    if (peer !== undefined) await guard.assertMayMessage(senderId, peer);
   }
 
   private membersChanged(conversationId: string): void {

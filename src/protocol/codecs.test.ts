@@ -87,6 +87,17 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
   recalled: { type: 'recalled', id: '15', conversation: 'c1', seq: 3, by: 'u1' },
   presence: { type: 'presence', user: 'u2', online: true },
   kicked: { type: 'kicked', reason: 'replaced' },
+  contact: {
+    type: 'contact',
+    id: '17',
+    event: 'requested',
+    from: 'u1',
+    fromUsername: 'alice',
+    to: 'u2',
+    toUsername: 'bob',
+    note: 'hi, it is Alice from work',
+    at: 1_795_453_428_105,
+  },
   error: { type: 'error', id: '16', code: 'not_member', message: 'no', ref: 'r1' },
 };
 

@@ -160,6 +160,25 @@ export interface KickedFrame {
   id?: string;
   reason: string;
 }
+/** What changed between two users; docs/contacts.md. */
+export type ContactEvent =
+  'requested' | 'accepted' | 'declined' | 'cancelled' | 'removed' | 'blocked' | 'unblocked';
+/** Pushed to both users (every session) when their contact relation changes. */
+export interface ContactFrame {
+  type: 'contact';
+  id?: string;
+  event: ContactEvent;
+  /** The user who acted. */
+  from: string;
+  fromUsername: string;
+  /** The other user. */
+  to: string;
+  toUsername: string;
+  /** The request's note, on `requested` only. */
+  note?: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
 export interface ErrorFrame {
   type: 'error';
   id?: string;
@@ -179,6 +198,7 @@ export type ServerFrame =
   | TypingFrame
   | PresenceFrame
   | KickedFrame
+  | ContactFrame
   | ErrorFrame
   | PingFrame
   | PongFrame;

@@ -8,6 +8,8 @@ export type {
   AckFrame,
   Body,
   ClientFrame,
+  ContactEvent,
+  ContactFrame,
   ConversationState,
   ErrorFrame,
   Frame,

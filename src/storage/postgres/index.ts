@@ -1,12 +1,21 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { MessageStore } from '../../messaging/message-store.js';
+import type { AttachmentStore } from '../../attachments/attachment-store.js';
+import type { ContactStore } from '../../contacts/contact-store.js';
+import type { ProfileStore } from '../../users/profile-store.js';
 import { openPostgresPool } from './database.js';
 import { PostgresAuthStore } from './postgres-auth-store.js';
 import { PostgresMessageStore } from './postgres-message-store.js';
+import { PostgresAttachmentStore } from './postgres-attachment-store.js';
+import { PostgresContactStore } from './postgres-contact-store.js';
+import { PostgresProfileStore } from './postgres-profile-store.js';
 
 export { PostgresAuthStore } from './postgres-auth-store.js';
 export { PostgresMessageStore } from './postgres-message-store.js';
+export { PostgresAttachmentStore } from './postgres-attachment-store.js';
+export { PostgresContactStore } from './postgres-contact-store.js';
+export { PostgresProfileStore } from './postgres-profile-store.js';
 export { openPostgresPool } from './database.js';
 export type { PostgresOptions } from './database.js';
 export { POSTGRES_MIGRATIONS, migrate } from './migrations.js';
@@ -15,6 +24,9 @@ export type { Migration } from './migrations.js';
 export interface PostgresStores {
   readonly auth: AuthStore;
   readonly messages: MessageStore;
+  readonly attachments: AttachmentStore;
+  readonly contacts: ContactStore;
+  readonly profiles: ProfileStore;
   /** Ends the pool: waits for checked-out connections to come back, then closes them all. */
   close(): Promise<void>;
 }
@@ -36,6 +48,9 @@ export async function openPostgresStores(options: {
   return {
     auth: new PostgresAuthStore(pool, clock),
     messages: new PostgresMessageStore(pool, clock),
+    attachments: new PostgresAttachmentStore(pool),
+    contacts: new PostgresContactStore(pool),
+    profiles: new PostgresProfileStore(pool, clock),
     close: () => (closing ??= pool.end()),
   };
 }

@@ -1,4 +1,4 @@
-// Proves that the PostgreSQL backend, on a real server, meets the AuthStore and MessageStore contracts and keeps seqs gap-free when several nodes append to one conversation at once.
+// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -8,6 +8,10 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { runAuthStoreContract } from '../../auth/auth-store.contract.js';
 import { runMessageStoreContract } from '../../messaging/message-store.contract.js';
 import type { StoreBundle } from '../../messaging/message-store.contract.js';
+import { runContactStoreContract } from '../../contacts/contact-store.contract.js';
+import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
+import { runProfileStoreContract } from '../../users/profile-store.contract.js';
+import type { ProfileStoreBundle } from '../../users/profile-store.contract.js';
 import type { AppendResult, StoredMessage } from '../../messaging/message-store.js';
 import {
   postgresSkipReason,
@@ -41,12 +45,14 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
   }
 
   /** A fresh database per bundle, dropped again on close. */
-  async function open(): Promise<StoreBundle> {
+  async function open(): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBundle> {
     const url = await pg().createDatabase();
     const stores = await openPostgresStores({ url });
     return {
       auth: stores.auth,
       messages: stores.messages,
+      contacts: stores.contacts,
+      profiles: stores.profiles,
       async close() {
         try {
           await stores.close();
@@ -59,6 +65,8 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
 
   runAuthStoreContract({ open });
   runMessageStoreContract({ open });
+  runContactStoreContract({ open });
+  runProfileStoreContract({ open });
 
   describe('across nodes', () => {
     const opened: PostgresStores[] = [];

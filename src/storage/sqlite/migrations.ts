@@ -66,4 +66,55 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE messages ADD COLUMN recalled_at_us INTEGER;
     `,
   },
+  {
+    version: 3,
+    name: 'contacts and profiles',
+    // One row per directed edge (see contacts/contact-store.ts). contacts_by_peer serves the
+    // incoming-request list; the users.username index serves the prefix search.
+    sql: `
+      CREATE TABLE contacts (
+        user_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        peer_id  TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        state    TEXT NOT NULL CHECK (state IN ('requested', 'accepted', 'blocked')),
+        note     TEXT,
+        since_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, peer_id),
+        CHECK (user_id <> peer_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX contacts_by_peer ON contacts (peer_id, state);
+      CREATE TABLE profiles (
+        user_id       TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        display_name  TEXT,
+        bio           TEXT,
+        avatar        TEXT,
+        updated_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'attachments',
+    // Metadata only: the bytes live in the BlobStore under sha256 (several uploads may share
+    // one). attachment_uses records the conversations an attachment was sent in; downloads by
+    // anyone but the owner are authorized through it (attachments/attachments-service.ts).
+    sql: `
+      CREATE TABLE attachments (
+        id            TEXT PRIMARY KEY,
+        owner_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        sha256        TEXT NOT NULL,
+        size          INTEGER NOT NULL,
+        mime          TEXT NOT NULL,
+        name          TEXT,
+        created_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX attachments_by_owner ON attachments (owner_id, created_at_ms);
+      CREATE INDEX attachments_by_sha256 ON attachments (sha256);
+      CREATE TABLE attachment_uses (
+        attachment_id   TEXT NOT NULL REFERENCES attachments(id) ON DELETE CASCADE,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        PRIMARY KEY (attachment_id, conversation_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX attachment_uses_by_conversation ON attachment_uses (conversation_id);
+    `,
+  },
 ];

@@ -1,4 +1,4 @@
-// Proves that the SQLite backend, on real database files, meets the AuthStore and MessageStore contracts.
+// Proves that the SQLite backend, on real database files, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,16 +6,22 @@ import { join } from 'node:path';
 import { runAuthStoreContract } from '../../auth/auth-store.contract.js';
 import { runMessageStoreContract } from '../../messaging/message-store.contract.js';
 import type { StoreBundle } from '../../messaging/message-store.contract.js';
+import { runContactStoreContract } from '../../contacts/contact-store.contract.js';
+import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
+import { runProfileStoreContract } from '../../users/profile-store.contract.js';
+import type { ProfileStoreBundle } from '../../users/profile-store.contract.js';
 import { openSqliteStores } from './index.js';
 
 /** A fresh database in its own temporary directory, removed again on close. */
-async function open(): Promise<StoreBundle> {
+async function open(): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBundle> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-sqlite-'));
   try {
     const stores = await openSqliteStores({ file: join(dir, 'parley.db') });
     return {
       auth: stores.auth,
       messages: stores.messages,
+      contacts: stores.contacts,
+      profiles: stores.profiles,
       async close() {
         try {
           await stores.close();
@@ -32,3 +38,5 @@ async function open(): Promise<StoreBundle> {
 
 runAuthStoreContract({ open });
 runMessageStoreContract({ open });
+runContactStoreContract({ open });
+runProfileStoreContract({ open });

@@ -1,0 +1,74 @@
+// The AttachmentStore contract (attachment-store.ts), run by every storage backend.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { AuthStore } from '../auth/auth-store.js';
+import { newId } from '../core/ids.js';
+import type { MessageStore } from '../messaging/message-store.js';
+import type { Attachment, AttachmentStore } from './attachment-store.js';
+
+export interface AttachmentStoreBundle {
+  readonly auth: AuthStore;
+  readonly messages: MessageStore;
+  readonly attachments: AttachmentStore;
+  close(): Promise<void>;
+}
+
+export function runAttachmentStoreContract(open: () => Promise<AttachmentStoreBundle>): void {
+  async function withStores(work: (s: AttachmentStoreBundle) => Promise<void>): Promise<void> {
+    const stores = await open();
+    try {
+      await work(stores);
+    } finally {
+      await stores.close();
+    }
+  }
+
+  async function user(s: AttachmentStoreBundle, name: string): Promise<string> {
+    return (await s.auth.createUser(name, null)).id;
+  }
+
+  const attachment = (ownerId: string, over: Partial<Attachment> = {}): Attachment => ({
+    id: newId('a'),
+    ownerId,
+    sha256: 'ab'.repeat(32),
+    size: 12_345_678_901,
+    mime: 'image/png',
+    name: 'été.png',
+    createdAtMs: 1_700_000_000_123,
+    ...over,
+  });
+
+  it('stores and reads back an attachment, several per blob', () =>
+    withStores(async (s) => {
+      const owner = await user(s, 'owner');
+      const a = attachment(owner);
+      const b = attachment(owner, { name: null, mime: 'text/plain; charset=utf-8' });
+      await s.attachments.insert(a);
+      await s.attachments.insert(b);
+      assert.deepEqual(await s.attachments.get(a.id), a);
+      assert.deepEqual(await s.attachments.get(b.id), b);
+      assert.equal(await s.attachments.get('a-missing'), null);
+    }));
+
+  it('records uses once each and pages them by conversation id', () =>
+    withStores(async (s) => {
+      const owner = await user(s, 'owner');
+      const a = attachment(owner);
+      await s.attachments.insert(a);
+      const ids: string[] = [];
+      for (const title of ['one', 'two', 'three']) {
+        ids.push((await s.messages.createGroup({ title, ownerId: owner, memberIds: [] })).id);
+      }
+      for (const id of ids) assert.equal(await s.attachments.addUse(a.id, id), true);
+      assert.equal(await s.attachments.addUse(a.id, ids[0] ?? ''), false);
+      const sorted = [...ids].sort();
+      assert.deepEqual(await s.attachments.listUses(a.id, { limit: 10 }), sorted);
+      const first = await s.attachments.listUses(a.id, { limit: 2 });
+      assert.deepEqual(first, sorted.slice(0, 2));
+      assert.deepEqual(
+        await s.attachments.listUses(a.id, { limit: 2, after: first.at(-1) ?? '' }),
+        sorted.slice(2),
+      );
+      assert.deepEqual(await s.attachments.listUses('a-missing', { limit: 10 }), []);
+    }));
+}

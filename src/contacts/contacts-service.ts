@@ -1,0 +1,240 @@
+import { ParleyError } from '../core/errors.js';
+import type { Limits } from '../core/limits.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { normalizeUsername } from '../core/names.js';
+import type { User, UserDirectory } from '../auth/index.js';
+import type { ContactEvent } from '../protocol/index.js';
+import type { BlockGuard } from './block-guard.js';
+import type { ContactEvents } from './contact-events.js';
+import type {
+  ContactEntry,
+  ContactListKind,
+  ContactStore,
+  Edge,
+  Pair,
+  PairStates,
+} from './contact-store.js';
+
+/** Who is acting. */
+export interface Actor {
+  readonly userId: string;
+  readonly username: string;
+}
+
+/** The relation as one side sees it. */
+export type Relation = 'none' | 'outgoing' | 'incoming' | 'contact' | 'blocked' | 'blocked_by';
+
+export interface ContactList {
+  readonly entries: ContactEntry[];
+  /** The `after` of the next page, or null on the last one. */
+  readonly next: string | null;
+}
+
+/** A decided change: the pair's next edges and the event to push; null when nothing changes. */
+type Change = { readonly next: Pair; readonly event: ContactEvent; readonly note?: string } | null;
+
+// setPair is a compare-and-set: a concurrent change to the same pair makes it fail, and the
+// transition is decided again on fresh state. Two users racing on one pair settle in a few rounds.
+const ATTEMPTS_MAX = 5;
+
+// Printable: no control characters, which could forge log lines or break clients.
+// eslint-disable-next-line no-control-regex
+const NOTE_RE = /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/;
+
+export interface ContactsDeps {
+  readonly store: ContactStore;
+  readonly users: UserDirectory;
+  readonly limits: Limits;
+  readonly guard?: BlockGuard;
+  readonly clock?: Clock;
+}
+
+export function relationOf(pair: Pair): Relation {
+  if (pair.ab?.state === 'blocked') return 'blocked';
+  if (pair.ba?.state === 'blocked') return 'blocked_by';
+  if (pair.ab?.state === 'accepted') return 'contact';
+  if (pair.ab?.state === 'requested') return 'outgoing';
+  if (pair.ba?.state === 'requested') return 'incoming';
+  return 'none';
+}
+
+const statesOf = (pair: Pair): PairStates => ({
+  ab: pair.ab?.state ?? null,
+  ba: pair.ba?.state ?? null,
+});
+
+/**
+ * The rules of contacts (docs/contacts.md), shared by every interface. The store only reads and
+ * compare-and-sets a pair's two edges; every rule about which change is allowed lives here.
+ */
+export class ContactsService {
+  private readonly store: ContactStore;
+  private readonly users: UserDirectory;
+  private readonly limits: Limits;
+  private readonly guard: BlockGuard | undefined;
+  private readonly clock: Clock;
+  private readonly subscribers: ContactEvents[] = [];
+
+  constructor(deps: ContactsDeps) {
+    this.store = deps.store;
+    this.users = deps.users;
+    this.limits = deps.limits;
+    this.guard = deps.guard;
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  subscribe(events: ContactEvents): void {
+    this.subscribers.push(events);
+  }
+
+  /**
+   * Asks `username` to be contacts. If they had already asked the actor, this accepts their
+   * request instead. Returns the relation after the change.
+   */
+  async request(actor: Actor, username: unknown, note: unknown): Promise<Relation> {
+    const text = this.checkNote(note);
+    return this.transition(actor, username, (pair, now) => {
+      if (pair.ab?.state === 'blocked' || pair.ba?.state === 'blocked') {
+        throw new ParleyError('blocked');
+      }
+      if (pair.ab?.state === 'accepted') throw new ParleyError('already_contacts');
+      if (pair.ab?.state === 'requested') throw new ParleyError('contact_request_exists');
+      if (pair.ba?.state === 'requested') return accepted(now);
+      const edge: Edge = { state: 'requested', note: text, sinceMs: now };
+      return { next: { ab: edge, ba: null }, event: 'requested', ...(text ? { note: text } : {}) };
+    });
+  }
+
+  /** Accepts `username`'s pending request: both become contacts. */
+  accept(actor: Actor, username: unknown): Promise<Relation> {
+    return this.transition(actor, username, (pair, now) => {
+      if (pair.ba?.state !== 'requested') throw new ParleyError('contact_request_not_found');
+      return accepted(now);
+    });
+  }
+
+  /** Declines `username`'s pending request; they may ask again. */
+  decline(actor: Actor, username: unknown): Promise<Relation> {
+    return this.transition(actor, username, (pair) => {
+      if (pair.ba?.state !== 'requested') throw new ParleyError('contact_request_not_found');
+      return { next: { ab: pair.ab, ba: null }, event: 'declined' };
+    });
+  }
+
+  /** Withdraws the actor's own pending request to `username`. */
+  cancel(actor: Actor, username: unknown): Promise<Relation> {
+    return this.transition(actor, username, (pair) => {
+      if (pair.ab?.state !== 'requested') throw new ParleyError('contact_request_not_found');
+      return { next: { ab: null, ba: pair.ba }, event: 'cancelled' };
+    });
+  }
+
+  /** Ends a contact, on both sides. */
+  remove(actor: Actor, username: unknown): Promise<Relation> {
+    return this.transition(actor, username, (pair) => {
+      if (pair.ab?.state !== 'accepted') throw new ParleyError('contact_not_found');
+      return { next: { ab: null, ba: null }, event: 'removed' };
+    });
+  }
+
+  /**
+   * Blocks `username`: ends the contact and drops pending requests both ways. A block of one who
+   * blocked the actor stands beside theirs. Blocking twice changes nothing.
+   */
+  block(actor: Actor, username: unknown): Promise<Relation> {
+    return this.transition(actor, username, (pair, now) => {
+      if (pair.ab?.state === 'blocked') return null;
+      const theirs = pair.ba?.state === 'blocked' ? pair.ba : null;
+      return {
+        next: { ab: { state: 'blocked', note: null, sinceMs: now }, ba: theirs },
+        event: 'blocked',
+      };
+    });
+  }
+
+  /** Lifts the actor's block of `username`; the pair starts afresh. Unblocking twice changes nothing. */
+  unblock(actor: Actor, username: unknown): Promise<Relation> {
+    return this.transition(actor, username, (pair) => {
+      if (pair.ab?.state !== 'blocked') return null;
+      return { next: { ab: null, ba: pair.ba }, event: 'unblocked' };
+    });
+  }
+
+  /** One page of the actor's contacts, requests (incoming or outgoing) or blocked users. */
+  async list(
+    actor: Actor,
+    kind: ContactListKind,
+    page: { after?: string | undefined; limit?: number | undefined },
+  ): Promise<ContactList> {
+    const limit = Math.min(
+      page.limit ?? this.limits.contactPageCountMax,
+      this.limits.contactPageCountMax,
+    );
+    const rows = await this.store.list(actor.userId, kind, {
+      ...(page.after !== undefined ? { after: page.after } : {}),
+      limit: limit + 1,
+    });
+    const entries = rows.slice(0, limit);
+    return { entries, next: rows.length > limit ? (entries.at(-1)?.username ?? null) : null };
+  }
+
+  private checkNote(note: unknown): string | null {
+    if (note === undefined || note === null || note === '') return null;
+    const max = this.limits.contactNoteCharsMax;
+    if (typeof note !== 'string' || note.length > max || !NOTE_RE.test(note)) {
+      throw new ParleyError('invalid_request', `A note is at most ${max} printable characters.`);
+    }
+    return note;
+  }
+
+  private async peerOf(actor: Actor, username: unknown): Promise<User> {
+    const name = normalizeUsername(username);
+    const peer = (await this.users.byUsername([name])).get(name);
+    if (!peer) throw new ParleyError('user_not_found', `No user named "${name}".`);
+    if (peer.id === actor.userId) {
+      throw new ParleyError('invalid_request', 'That is you: contacts are between two users.');
+    }
+    return peer;
+  }
+
+  /** Reads the pair, decides, compare-and-sets; again on a concurrent change. Then pushes. */
+  private async transition(
+    actor: Actor,
+    username: unknown,
+    decide: (pair: Pair, nowMs: number) => Change,
+  ): Promise<Relation> {
+    const peer = await this.peerOf(actor, username);
+    for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+      const pair = await this.store.pair(actor.userId, peer.id);
+      const now = this.clock.nowMs();
+      const change = decide(pair, now);
+      if (change === null) return relationOf(pair);
+      if (!(await this.store.setPair(actor.userId, peer.id, statesOf(pair), change.next))) continue;
+      if (change.event === 'blocked' || change.event === 'unblocked') {
+        this.guard?.forget(actor.userId, peer.id);
+      }
+      this.emit(actor, peer, change.event, now, change.note);
+      return relationOf(change.next);
+    }
+    throw new ParleyError('internal', 'The contact kept changing concurrently; try again.');
+  }
+
+  private emit(actor: Actor, peer: User, event: ContactEvent, at: number, note?: string): void {
+    const frame = {
+      type: 'contact' as const,
+      event,
+      from: actor.userId,
+      fromUsername: actor.username,
+      to: peer.id,
+      toUsername: peer.username,
+      ...(note !== undefined ? { note } : {}),
+      at,
+    };
+    for (const s of this.subscribers) s.contactChanged([actor.userId, peer.id], frame);
+  }
+}
+
+function accepted(now: number): Change {
+  const edge: Edge = { state: 'accepted', note: null, sinceMs: now };
+  return { next: { ab: edge, ba: edge }, event: 'accepted' };
+}

@@ -1,0 +1,15 @@
+export { ContactsService, relationOf } from './contacts-service.js';
+export type { Actor, ContactList, ContactsDeps, Relation } from './contacts-service.js';
+export { BlockGuard } from './block-guard.js';
+export type { ContactEvents } from './contact-events.js';
+export { registerContactRoutes } from './contacts-routes.js';
+export type {
+  ContactEntry,
+  ContactListKind,
+  ContactPage,
+  ContactStore,
+  Edge,
+  EdgeState,
+  Pair,
+  PairStates,
+} from './contact-store.js';

@@ -1,0 +1,73 @@
+import type { Statement } from 'better-sqlite3';
+import type { Attachment, AttachmentStore } from '../../attachments/attachment-store.js';
+import { settle, type SqliteDb } from './database.js';
+
+interface AttachmentRow {
+  id: string;
+  owner_id: string;
+  sha256: string;
+  size: number;
+  mime: string;
+  name: string | null;
+  created_at_ms: number;
+}
+
+const toAttachment = (r: AttachmentRow): Attachment => ({
+  id: r.id,
+  ownerId: r.owner_id,
+  sha256: r.sha256,
+  size: r.size,
+  mime: r.mime,
+  name: r.name,
+  createdAtMs: r.created_at_ms,
+});
+
+/** The embedded AttachmentStore (tables from migration 4). */
+export class SqliteAttachmentStore implements AttachmentStore {
+  private readonly insert_: Statement;
+  private readonly get_: Statement;
+  private readonly addUse_: Statement;
+  private readonly listUses_: Statement;
+
+  constructor(db: SqliteDb) {
+    this.insert_ = db.prepare(
+      `INSERT INTO attachments (id, owner_id, sha256, size, mime, name, created_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.get_ = db.prepare('SELECT * FROM attachments WHERE id = ?');
+    this.addUse_ = db.prepare(
+      `INSERT INTO attachment_uses (attachment_id, conversation_id) VALUES (?, ?)
+       ON CONFLICT DO NOTHING`,
+    );
+    this.listUses_ = db
+      .prepare(
+        `SELECT conversation_id FROM attachment_uses
+         WHERE attachment_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?`,
+      )
+      .pluck();
+  }
+
+  insert(a: Attachment): Promise<void> {
+    return settle(() => {
+      this.insert_.run(a.id, a.ownerId, a.sha256, a.size, a.mime, a.name, a.createdAtMs);
+    });
+  }
+
+  get(id: string): Promise<Attachment | null> {
+    return settle(() => {
+      const row = this.get_.get(id) as AttachmentRow | undefined;
+      return row ? toAttachment(row) : null;
+    });
+  }
+
+  addUse(attachmentId: string, conversationId: string): Promise<boolean> {
+    return settle(() => this.addUse_.run(attachmentId, conversationId).changes === 1);
+  }
+
+  listUses(
+    attachmentId: string,
+    page: { readonly after?: string; readonly limit: number },
+  ): Promise<string[]> {
+    return settle(() => this.listUses_.all(attachmentId, page.after ?? '', page.limit) as string[]);
+  }
+}

@@ -1,0 +1,153 @@
+// Proves over real sockets that profiles read and update as documented (refused input changes
+// nothing), and that user search by username prefix is case-folded, bounded and paged.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+
+type Res = { status: number; json: any; text: string };
+
+function assertError(res: Res, status: number, code: string): void {
+  assert.equal(res.status, status, res.text);
+  assert.equal(res.json?.error?.code, code, res.text);
+}
+
+describe('users routes', () => {
+  let server: TestServer;
+  let token: string;
+  let meId: string;
+
+  const get = (path: string, t: string | null = token) =>
+    http('GET', `${server.url}${path}`, t === null ? {} : { token: t });
+  const patch = (body: unknown, t: string | null = token) =>
+    http('PATCH', `${server.url}/v1/me/profile`, { body, ...(t === null ? {} : { token: t }) });
+
+  before(async () => {
+    server = await startTestServer();
+    const me = await register(server.url, 'prof_me');
+    token = me.token;
+    meId = me.userId;
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  describe('profiles', () => {
+    it('shows an empty profile for a user who never edited one', async () => {
+      const other = await register(server.url, 'prof_empty');
+      const res = await get('/v1/users/PROF_EMPTY');
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json, {
+        user: {
+          id: other.userId,
+          username: 'prof_empty',
+          displayName: null,
+          bio: null,
+          avatar: null,
+        },
+      });
+    });
+
+    it('updates the fields given, clears nulls, keeps the rest, and shows it to others', async () => {
+      const first = await patch({
+        displayName: 'Me Myself',
+        bio: 'line one\nline two',
+        avatar: 'att_1',
+      });
+      assert.equal(first.status, 200, first.text);
+      assert.deepEqual(first.json.user, {
+        id: meId,
+        username: 'prof_me',
+        displayName: 'Me Myself',
+        bio: 'line one\nline two',
+        avatar: 'att_1',
+      });
+      const second = await patch({ bio: null });
+      assert.equal(second.status, 200, second.text);
+      assert.equal(second.json.user.bio, null);
+      assert.equal(second.json.user.displayName, 'Me Myself');
+      assert.equal(second.json.user.avatar, 'att_1');
+
+      const other = await register(server.url, 'prof_viewer');
+      const seen = await get('/v1/users/prof_me', other.token);
+      assert.deepEqual(seen.json.user, second.json.user);
+    });
+
+    it('refuses bad fields with invalid_request and changes nothing', async () => {
+      await patch({ displayName: 'Stable', bio: 'stable bio', avatar: 'att_2' });
+      const before = (await get('/v1/users/prof_me')).json;
+      const limits = server.config.limits;
+      const cases: unknown[] = [
+        { displayName: 'x'.repeat(limits.displayNameCharsMax + 1) },
+        { displayName: 'two\nlines' },
+        { bio: 'b'.repeat(limits.bioCharsMax + 1) },
+        { bio: 'bell \u0007' },
+        { avatar: 'has space' },
+        { avatar: 'a'.repeat(129) },
+        { displayName: 5 },
+        { displayName: 'ok', avatar: 'bad/slash' },
+      ];
+      for (const body of cases) {
+        assertError(await patch(body), 400, 'invalid_request');
+      }
+      assert.deepEqual((await get('/v1/users/prof_me')).json, before);
+    });
+
+    it('refuses unknown users, bad names and anonymous callers', async () => {
+      assertError(await get('/v1/users/nobody_at_all'), 404, 'user_not_found');
+      assertError(await get('/v1/users/bad%20name'), 400, 'invalid_username');
+      assertError(await get('/v1/users/prof_me', null), 401, 'unauthenticated');
+      assertError(await patch({ bio: 'x' }, null), 401, 'unauthenticated');
+    });
+  });
+
+  describe('search', () => {
+    it('finds users by case-folded prefix, in username order, with profile fields', async () => {
+      const names = ['srch_b', 'srch_a', 'srch_c', 'srchx'];
+      for (const name of names) await register(server.url, name);
+      const a = await register(server.url, 'srch_d');
+      await patch({ displayName: 'Dee' }, a.token);
+      const res = await get('/v1/users?prefix=SRCH_');
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(
+        res.json.users.map((u: any) => u.username),
+        ['srch_a', 'srch_b', 'srch_c', 'srch_d'],
+      );
+      assert.equal(res.json.users[3].displayName, 'Dee');
+      assert.equal(res.json.next, null);
+    });
+
+    it('pages with limit and after, and caps the page at the limit', async () => {
+      const max = server.config.limits.userSearchCountMax;
+      const count = max + 3;
+      const names = Array.from({ length: count }, (_, i) => `pg_${String(i).padStart(3, '0')}`);
+      await Promise.all(names.map((name) => register(server.url, name)));
+
+      const capped = await get('/v1/users?prefix=pg_&limit=1000');
+      assert.equal(capped.status, 200, capped.text);
+      assert.equal(capped.json.users.length, max);
+      assert.equal(capped.json.next, names[max - 1]);
+
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let i = 0; i < 10; i++) {
+        const res: Res = await get(
+          `/v1/users?prefix=pg_&limit=20${after ? `&after=${after}` : ''}`,
+        );
+        seen.push(...res.json.users.map((u: any) => u.username));
+        after = res.json.next;
+        if (after === null) break;
+      }
+      assert.deepEqual(seen, names);
+    });
+
+    it('refuses a missing or bad prefix and a bad limit', async () => {
+      assertError(await get('/v1/users'), 400, 'invalid_request');
+      assertError(await get('/v1/users?prefix='), 400, 'invalid_request');
+      assertError(await get('/v1/users?prefix=a%20b'), 400, 'invalid_request');
+      assertError(await get(`/v1/users?prefix=${'a'.repeat(33)}`), 400, 'invalid_request');
+      assertError(await get('/v1/users?prefix=a&limit=0'), 400, 'invalid_request');
+      assertError(await get('/v1/users?prefix=a', null), 401, 'unauthenticated');
+    });
+  });
+});

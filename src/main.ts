@@ -153,9 +153,17 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   messaging.subscribe(events);
   let presenceTimer: NodeJS.Timeout | null = null;
   if (cluster) {
-    await cluster.deps.bus.subscribe(config.node.id, (message: BusMessage) =>
-      router.onBus(message),
-    );
+    try {
+      await cluster.deps.bus.subscribe(config.node.id, (message: BusMessage) =>
+        router.onBus(message),
+      );
+    } catch (err) {
+      await events.close();
+      await cluster.close();
+      await stores.close();
+      await blobs.close();
+      throw err;
+    }
     // Live nodes re-arm their sessions' presence; a dead node's entries expire by themselves.
     presenceTimer = setInterval(() => {
       router
@@ -317,11 +325,13 @@ async function openCluster(
     logger: log,
     ...(redis.cluster ? { sharded: true } : {}),
   });
-  const presence = await RedisPresence.open({
-    redis: target,
-    ttlMs: redis.presenceTtlMs,
-    logger: log,
-  });
+  let presence: RedisPresence;
+  try {
+    presence = await RedisPresence.open({ redis: target, ttlMs: redis.presenceTtlMs, logger: log });
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
   const events = openRedis(target, { role: 'events', offlineQueue: false, logger: log });
   // Without an offline queue a lazy connection refuses its first command: open it now (bounded).
   await Promise.race([

@@ -8,7 +8,10 @@ export class MemoryBusHub {
   readonly nodes = new Map<string, BusHandler>();
 }
 
-/** The in-process Bus: the documented single-process default. Delivery is asynchronous. */
+/**
+ * The in-process Bus. A single node needs no bus (main.ts passes none); this one connects
+ * several nodes inside one process, for tests. Delivery is asynchronous.
+ */
 export class MemoryBus implements Bus {
   private readonly hub: MemoryBusHub;
   private nodeId: string | null = null;

@@ -216,3 +216,26 @@ describe('the parley CLI', () => {
     assert.doesNotMatch(stderr, /^\s+at /m);
   });
 });
+
+describe('cluster and secret settings', () => {
+  it('reports a bad credential-bearing value without printing it', () => {
+    const problems = problemsOf({ PARLEY_DATABASE_URL: 'mysql://admin:hunter2@db/parley' });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /PARLEY_DATABASE_URL/);
+    assert.doesNotMatch(problems[0]!, /hunter2/);
+  });
+
+  it('refuses Redis without PostgreSQL: nodes would each keep their own SQLite truth', () => {
+    const problems = problemsOf({ PARLEY_REDIS_URL: 'redis://127.0.0.1:6379' });
+    assert.deepEqual(problems, ['PARLEY_REDIS_URL: needs PARLEY_DATABASE_URL (cluster mode)']);
+  });
+
+  it('selects the cluster shape with both URLs', () => {
+    const config = loadConfig({
+      PARLEY_DATABASE_URL: 'postgres://p@127.0.0.1/parley',
+      PARLEY_REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    assert.equal(config.store.kind, 'postgres');
+    assert.equal(config.redis?.url, 'redis://127.0.0.1:6379');
+  });
+});

@@ -82,6 +82,16 @@ interface Setting<T> {
   readonly parse: (raw: string) => T | { readonly expected: string };
 }
 
+/** Settings whose values may hold credentials: a bad one is reported without its value. */
+const SECRET_SETTINGS = new Set([
+  'database-url',
+  'redis-url',
+  'webhook-urls',
+  'webhook-secret',
+  's3-access-key-id',
+  's3-secret-access-key',
+]);
+
 const int = (min: number, max: number) => (raw: string) => {
   const n = Number(raw);
   return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max
@@ -376,10 +386,15 @@ export function loadConfig(
     const parsed = setting.parse(value);
     if (typeof parsed === 'object' && parsed !== null && 'expected' in parsed) {
       const source = fromFlag !== undefined ? `--${setting.name}` : env_;
-      problems.push(`${source}: expected ${String(parsed.expected)}, got ${JSON.stringify(value)}`);
+      const got = SECRET_SETTINGS.has(setting.name) ? 'a value (not shown)' : JSON.stringify(value);
+      problems.push(`${source}: expected ${String(parsed.expected)}, got ${got}`);
     } else {
       raw[key] = parsed;
     }
+  }
+  if (raw.redisUrl && !raw.databaseUrl) {
+    // Nodes sharing Redis but each with its own SQLite file would each hold part of the truth.
+    problems.push(`${envName('redis-url')}: needs ${envName('database-url')} (cluster mode)`);
   }
   if (raw.webhookUrls && !raw.webhookSecret) {
     problems.push(`${envName('webhook-secret')}: required when ${envName('webhook-urls')} is set`);

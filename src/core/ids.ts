@@ -30,3 +30,11 @@ function randomToken(): string {
 export function newRef(): string {
   return 'srv-' + randomToken();
 }
+
+// Ids a client sends back are checked for this shape before they reach a store: anything else
+// (a NUL byte, say, which PostgreSQL refuses outright) cannot name a row anyway.
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isId(value: unknown): value is string {
+  return typeof value === 'string' && ID_RE.test(value);
+}

@@ -2,7 +2,7 @@ export { ParleyError, ERRORS, isParleyError, errorBody } from './errors.js';
 export type { ErrorCode, ErrorBody, ErrorSpec } from './errors.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export type { Limits } from './limits.js';
-export { newId, newRef } from './ids.js';
+export { isId, newId, newRef } from './ids.js';
 export type { IdKind } from './ids.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';

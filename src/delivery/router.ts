@@ -3,6 +3,7 @@ import type { Limits } from '../core/limits.js';
 import type { Bus, BusMessage, KickReason, SkipDevice } from '../bus/index.js';
 import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
+import { ParleyError } from '../core/errors.js';
 import type { Presence } from './presence.js';
 import { Sequencer } from './sequencer.js';
 
@@ -78,6 +79,12 @@ export interface RouterDeps {
   readonly cluster?: ClusterDeps;
 }
 
+/**
+ * In a cluster, membership changes reach this node's cache over the bus, which may lose one: a
+ * cached member list is reloaded after this long, so a lost invalidation heals by itself.
+ */
+const CLUSTER_MEMBERS_TTL_MS = 30_000;
+
 /** How long a push waits for an earlier seq from another node before going out anyway. */
 const SEQUENCE_HOLD_MS = 250;
 /** A conversation quiet this long on this node starts afresh (no stale expected seq). */
@@ -95,9 +102,15 @@ export class DeliveryRouter implements MessagingEvents {
   private readonly deps: RouterDeps;
   private readonly cluster: ClusterDeps | undefined;
   private readonly byUser = new Map<string, Set<LiveSession>>();
-  private readonly members = new Map<string, ReadonlySet<string>>();
+  private readonly members = new Map<
+    string,
+    { readonly members: ReadonlySet<string>; readonly loadedMs: number }
+  >();
   /** Pushes waiting, in order, for a conversation's member list to load. */
-  private readonly waiting = new Map<string, ((members: ReadonlySet<string>) => void)[]>();
+  private readonly waiting = new Map<
+    string,
+    { fn: (members: ReadonlySet<string>) => void; onError?: () => void }[]
+  >();
   /** Conversations whose member list changed while a load was in flight: do not cache it. */
   private readonly stale = new Set<string>();
 
@@ -238,8 +251,12 @@ export class DeliveryRouter implements MessagingEvents {
 
   /** Whether the user is a member, from the cache when possible. */
   isMember(conversationId: string, userId: string): Promise<boolean> {
-    return new Promise((resolve) =>
-      this.withMembers(conversationId, (m) => resolve(m.has(userId))),
+    return new Promise((resolve, reject) =>
+      this.withMembers(
+        conversationId,
+        (m) => resolve(m.has(userId)),
+        () => reject(new ParleyError('unavailable', 'Membership could not be checked; retry.')),
+      ),
     );
   }
 
@@ -412,21 +429,30 @@ export class DeliveryRouter implements MessagingEvents {
    * Runs `fn` with the conversation's members: at once when cached, else after one store read
    * shared by every push waiting on it, in the order they arrived (so pushes keep seq order).
    */
-  private withMembers(conversationId: string, fn: (members: ReadonlySet<string>) => void): void {
+  private withMembers(
+    conversationId: string,
+    fn: (members: ReadonlySet<string>) => void,
+    onError?: () => void,
+  ): void {
     const cached = this.members.get(conversationId);
-    if (cached) return fn(cached);
+    if (cached && (!this.cluster || Date.now() - cached.loadedMs < CLUSTER_MEMBERS_TTL_MS)) {
+      return fn(cached.members);
+    }
+    const waiter = { fn, ...(onError ? { onError } : {}) };
     const queue = this.waiting.get(conversationId);
     if (queue) {
-      queue.push(fn);
+      queue.push(waiter);
       return;
     }
-    this.waiting.set(conversationId, [fn]);
+    this.waiting.set(conversationId, [waiter]);
     this.deps.loadMembers(conversationId).then(
       (ids) => this.loaded(conversationId, new Set(ids)),
       (err: unknown) => {
         this.deps.logger.warn({ err, conversationId }, 'member list load failed; pushes dropped');
+        const failed = this.waiting.get(conversationId) ?? [];
         this.waiting.delete(conversationId);
         this.stale.delete(conversationId);
+        for (const w of failed) w.onError?.();
       },
     );
   }
@@ -438,8 +464,8 @@ export class DeliveryRouter implements MessagingEvents {
     // and caching it would let a client fill the cache with made-up ids.
     if (!this.stale.delete(conversationId) && members.size > 0) {
       if (this.members.size >= MEMBER_CACHE_ENTRIES_MAX) this.members.clear();
-      this.members.set(conversationId, members);
+      this.members.set(conversationId, { members, loadedMs: Date.now() });
     }
-    for (const fn of queue) fn(members);
+    for (const w of queue) w.fn(members);
   }
 }

@@ -109,3 +109,25 @@ describe('WebhookSink', () => {
     assert.deepEqual(ids, ['e20', 'e20', 'e20', 'e21']);
   });
 });
+
+describe('WebhookSink shutdown and overflow', () => {
+  it('closes within its grace time even when the receiver never answers', async () => {
+    const hang = createServer(() => undefined); // accepts, never responds
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const address = hang.address();
+    assert.ok(address && typeof address === 'object');
+    const sink = new WebhookSink({
+      urls: [`http://127.0.0.1:${address.port}/`],
+      secret: SECRET,
+      logger,
+      timeoutMs: 60_000,
+    });
+    for (let n = 1; n <= 50; n++) sink.append(event(n));
+    const started = Date.now();
+    await sink.close(300);
+    const tookMs = Date.now() - started;
+    hang.closeAllConnections();
+    await new Promise<void>((resolve) => hang.close(() => resolve()));
+    assert.ok(tookMs < 5_000, `close took ${tookMs} ms`);
+  });
+});

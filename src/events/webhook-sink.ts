@@ -35,6 +35,8 @@ class Endpoint {
   private readonly queue: Delivery[] = [];
   private running: Promise<void> | null = null;
   private closing = false;
+  /** Cuts the request in flight and the backoff wait short at shutdown. */
+  private readonly abort = new AbortController();
 
   constructor(url: string, options: Required<WebhookOptions>) {
     this.url = url;
@@ -43,7 +45,8 @@ class Endpoint {
 
   push(delivery: Delivery): void {
     if (this.queue.length >= this.options.queueMax) {
-      const dropped = this.queue.shift();
+      // queue[0] may be in flight; the oldest one waiting is the next.
+      const dropped = this.queue.splice(1, 1)[0] ?? this.queue.shift();
       this.options.logger.warn(
         { url: this.url, event: dropped?.event.id },
         'webhook queue full; dropped oldest',
@@ -53,9 +56,26 @@ class Endpoint {
     this.running ??= this.drain().finally(() => (this.running = null));
   }
 
-  async close(): Promise<void> {
+  /**
+   * Gives what is in flight `graceMs` to finish, then aborts it and drops the rest (logged), so
+   * a dead receiver cannot hold a node's shutdown.
+   */
+  async close(graceMs = 2_000): Promise<void> {
     this.closing = true;
-    await this.running;
+    const running = this.running;
+    if (!running) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    if (this.queue.length > 0) {
+      this.options.logger.warn(
+        { url: this.url, dropped: this.queue.length },
+        'webhook events dropped at shutdown',
+      );
+    }
+    this.queue.length = 0;
+    this.abort.abort();
+    await running;
   }
 
   private async drain(): Promise<void> {
@@ -75,7 +95,15 @@ class Endpoint {
         continue;
       }
       const delayMs = this.options.backoffBaseMs * 2 ** (delivery.attempts - 1);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, delayMs);
+        this.abort.signal.addEventListener('abort', done);
+      });
     }
   }
 
@@ -91,7 +119,7 @@ class Endpoint {
           'x-parley-signature': signWebhook(this.options.secret, timestamp, delivery.body),
         },
         body: delivery.body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abort.signal]),
       });
       await response.body?.cancel();
       return response.ok;
@@ -121,7 +149,8 @@ export class WebhookSink implements EventSink {
     for (const endpoint of this.endpoints) endpoint.push({ event, body, attempts: 0 });
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.endpoints.map((e) => e.close()));
+  /** Delivers what it can within `graceMs`, then drops the rest (see Endpoint.close). */
+  async close(graceMs = 2_000): Promise<void> {
+    await Promise.all(this.endpoints.map((e) => e.close(graceMs)));
   }
 }

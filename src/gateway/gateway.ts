@@ -82,7 +82,6 @@ export class Gateway {
     conn.onClose(() => this.onClose(session));
   }
 
-  /** Stops taking connections and asks every client to reconnect elsewhere (1012). */
   /**
    * Stops taking connections, asks every client to reconnect elsewhere (1012), and resolves once
    * their presence is cleared (or after `waitMs`, whichever is first), so a restarting node
@@ -157,7 +156,14 @@ export class Gateway {
       });
     }
     this.dispatch(session, frame).catch((err: unknown) => {
-      if (!isParleyError(err)) return this.internalError(session, err, frame.id);
+      if (!isParleyError(err)) {
+        return this.internalError(
+          session,
+          err,
+          frame.id,
+          frame.type === 'send' ? frame.ref : undefined,
+        );
+      }
       session.reply({
         type: 'error',
         ...idOf(frame.id),
@@ -207,7 +213,10 @@ export class Gateway {
       heartbeatMs: limits.heartbeatIntervalMs,
     });
     for (const data of session.early.splice(0)) this.onBytes(session, data);
-    await this.announce(session, !wasOnline);
+    // Presence is a courtesy: a failed lookup is logged, and never costs the client its link.
+    await this.announce(session, !wasOnline).catch((err: unknown) =>
+      session.log.warn({ err }, 'presence announce failed'),
+    );
   }
 
   /** Tells peers that the user came online, and the new session which peers are online. */
@@ -340,10 +349,21 @@ export class Gateway {
     }
   }
 
-  private internalError(session: ClientSession, err: unknown, frameId: string | undefined): void {
+  private internalError(
+    session: ClientSession,
+    err: unknown,
+    frameId: string | undefined,
+    ref?: string,
+  ): void {
     session.log.error({ err }, 'frame handling failed');
     const error = new ParleyError('internal');
-    session.reply({ type: 'error', ...idOf(frameId), code: error.code, message: error.message });
+    session.reply({
+      type: 'error',
+      ...idOf(frameId),
+      code: error.code,
+      message: error.message,
+      ...(ref !== undefined ? { ref } : {}),
+    });
   }
 }
 

@@ -77,6 +77,12 @@ export class GroupCommitter {
       }
       results = admitted.length > 0 ? await this.store.append(admitted.map((p) => p.request)) : [];
     } catch (err) {
+      // One bad send must not fail its neighbours: retry them one by one, so only the send that
+      // causes the error (or every send, if the store itself is down) gets it.
+      if (admitted.length > 1) {
+        for (const p of admitted) await this.commit([p]);
+        return;
+      }
       for (const p of admitted) p.reject(err);
       return;
     }

@@ -34,11 +34,21 @@ export function validateBody(body: unknown, limits: Limits): MessageBody {
   return body as MessageBody;
 }
 
+// Control characters are refused: a NUL byte in a ref would make PostgreSQL fail the whole
+// group-commit batch it is in, not just this send.
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
 export function validateRef(ref: unknown, limits: Limits): string {
-  if (typeof ref !== 'string' || ref.length === 0 || ref.length > limits.refCharsMax) {
+  if (
+    typeof ref !== 'string' ||
+    ref.length === 0 ||
+    ref.length > limits.refCharsMax ||
+    CONTROL_RE.test(ref)
+  ) {
     throw new ParleyError(
       'invalid_request',
-      `ref must be a string of 1 to ${limits.refCharsMax} characters.`,
+      `ref must be 1 to ${limits.refCharsMax} printable characters.`,
     );
   }
   return ref;

@@ -1,6 +1,7 @@
 import { ParleyError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { isId } from '../core/ids.js';
 import { normalizeUsername } from '../core/names.js';
 import type { UserDirectory } from '../auth/index.js';
 import type { GroupCommitter } from './group-commit.js';
@@ -131,6 +132,7 @@ export class MessagingService {
     ref: unknown,
     body: unknown,
   ): Promise<SendOutcome> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     const request = {
       conversationId,
       senderId: caller.userId,
@@ -275,13 +277,10 @@ export class MessagingService {
 
   /** The user ids of a conversation's members (the delivery router caches them). */
   async memberIds(conversationId: string): Promise<string[]> {
+    if (!isId(conversationId)) return [];
     return (await this.store.listMembers(conversationId)).map((m) => m.userId);
   }
 
-  /**
-   * Asks the guard when the conversation is direct and the sender one of its two members.
-   * Anything else (unknown conversation, not a member) is left for the commit to refuse.
-   */
   /**
    * Blocks: only sends to direct conversations ask the guard; others cost one map lookup.
    * Resolves to the refusal, or null.
@@ -300,6 +299,10 @@ export class MessagingService {
     }
   }
 
+  /**
+   * Asks the guard when the conversation is direct and the sender one of its two members.
+   * Anything else (unknown conversation, not a member) is left for the commit to refuse.
+   */
   private async guardDirect(guard: DirectGuard, senderId: string, conversationId: string) {
     let members = this.directMembers.get(conversationId);
     if (members === undefined) {
@@ -323,6 +326,7 @@ export class MessagingService {
 
   /** Throws conversation_not_found or not_member unless the user may read the conversation. */
   async requireMember(conversationId: string, userId: string): Promise<Conversation> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     const [conversation, member] = await Promise.all([
       this.store.getConversation(conversationId),
       this.store.getMember(conversationId, userId),

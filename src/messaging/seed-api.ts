@@ -72,14 +72,19 @@ const PAGES_PER_CONVERSATION_MAX = 64;
  */
 class PageCache {
   private readonly pages = new Map<string, Map<string, string>>();
+  /** conversation → the counter's value at its last invalidation. */
   private readonly generations = new Map<string, number>();
+  /** Rises with every invalidation, never falls. */
+  private counter = 0;
+  /** The counter when `generations` was last cleared: what a forgotten conversation reports. */
+  private floor = 0;
 
   get(conversationId: string, key: string): string | undefined {
     return this.pages.get(conversationId)?.get(key);
   }
 
   generation(conversationId: string): number {
-    return this.generations.get(conversationId) ?? 0;
+    return this.generations.get(conversationId) ?? this.floor;
   }
 
   put(conversationId: string, key: string, json: string, generation: number): void {
@@ -96,10 +101,15 @@ class PageCache {
 
   invalidate(conversationId: string): void {
     this.pages.delete(conversationId);
-    if (this.generations.size >= PAGE_CONVERSATIONS_MAX) this.generations.clear();
-    this.generations.set(conversationId, this.generation(conversationId) + 1);
+    if (this.generations.size >= PAGE_CONVERSATIONS_MAX) {
+      // Forgetting generations must not make an old read look current: everyone moves up.
+      this.generations.clear();
+      this.floor = this.counter;
+    }
+    this.generations.set(conversationId, ++this.counter);
   }
 }
+
 const roomKey = (name: string): string => `room\u0000${name}`;
 const directKey = (a: string, b: string): string =>
   a < b ? `direct\u0000${a}\u0000${b}` : `direct\u0000${b}\u0000${a}`;
@@ -141,7 +151,8 @@ export class SeedApi {
   async send(input: SeedSend, session: Session | null): Promise<{ sendTime: number; seq: number }> {
     const sender = normalizeUsername(input.sender);
     const chat = parseChat(input.chat, this.limits);
-    // Everything that can refuse the send is checked before anything is written.
+    // Everything in the request itself is checked before anything is written. (A block between
+    // the two users of an a:b chat is checked at commit, after the chat may have been opened.)
     const body = validateBody({ kind: 'text', text: input.text }, this.limits);
     if (chat.kind === 'direct' && !chat.pair.includes(sender)) {
       throw new ParleyError('not_member', 'The sender of an "a:b" chat must be a or b.');

@@ -15,6 +15,7 @@ import {
   MessagingService,
   SeedApi,
   registerMessagingRoutes,
+  registerGroupRoutes,
   registerSeedRoutes,
 } from './messaging/index.js';
 import { createHttpApp } from './server/index.js';
@@ -125,6 +126,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const app = createHttpApp({ bodyBytesMax: config.limits.httpBodyBytesMax, logger: log });
   registerAuthRoutes(app, auth);
   registerMessagingRoutes(app, { messaging, users, authenticate });
+  registerGroupRoutes(app, { messaging, authenticate });
   const attachments = new AttachmentsService({
     store: stores.attachments,
     blobs,
@@ -262,7 +264,11 @@ function openStores(config: Config, log: Logger) {
   const store = config.store;
   switch (store.kind) {
     case 'sqlite':
-      return openSqliteStores({ file: store.file, synchronous: store.synchronous });
+      return openSqliteStores({
+        file: store.file,
+        synchronous: store.synchronous,
+        onCheckpointError: (message) => log.warn({ error: message }, 'WAL checkpoint failed'),
+      });
     case 'postgres':
       return openPostgresStores({
         url: store.url,

@@ -22,6 +22,9 @@ export function openSqliteDatabase(options: SqliteOptions): SqliteDb {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
   const db = new Database(options.file);
   db.pragma('journal_mode = WAL');
+  // Checkpoints run in a worker (checkpointer.ts); the automatic one, which would run inside a
+  // commit and block the event loop, is only a fallback for a WAL grown past ~40 MB.
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -4,6 +4,7 @@ import type { MessageStore } from '../../messaging/message-store.js';
 import type { AttachmentStore } from '../../attachments/attachment-store.js';
 import type { ContactStore } from '../../contacts/contact-store.js';
 import type { ProfileStore } from '../../users/profile-store.js';
+import { startCheckpointer } from './checkpointer.js';
 import { openSqliteDatabase, type SqliteSynchronous } from './database.js';
 import { SqliteAuthStore } from './sqlite-auth-store.js';
 import { SqliteMessageStore } from './sqlite-message-store.js';
@@ -28,11 +29,15 @@ export interface SqliteStores {
   close(): Promise<void>;
 }
 
+const CHECKPOINT_INTERVAL_MS = 1_000;
+
 /** Opens every store port on one SQLite file. */
 export function openSqliteStores(options: {
   file: string;
   synchronous?: SqliteSynchronous;
   clock?: Clock;
+  /** A checkpoint failed (the WAL then grows until the fallback checkpoint runs). */
+  onCheckpointError?: (message: string) => void;
 }): Promise<SqliteStores> {
   const db = openSqliteDatabase(
     options.synchronous
@@ -40,15 +45,24 @@ export function openSqliteStores(options: {
       : { file: options.file },
   );
   const clock = options.clock ?? systemClock;
+  // A file database checkpoints its WAL from a worker thread (see checkpointer.ts).
+  const checkpointer =
+    options.file === ':memory:'
+      ? null
+      : startCheckpointer({
+          file: options.file,
+          intervalMs: CHECKPOINT_INTERVAL_MS,
+          onError: (message) => options.onCheckpointError?.(message),
+        });
   return Promise.resolve({
     auth: new SqliteAuthStore(db, clock),
     messages: new SqliteMessageStore(db, clock),
     attachments: new SqliteAttachmentStore(db),
     contacts: new SqliteContactStore(db),
     profiles: new SqliteProfileStore(db, clock),
-    close: () => {
+    close: async () => {
+      await checkpointer?.stop();
       if (db.open) db.close();
-      return Promise.resolve();
     },
   });
 }

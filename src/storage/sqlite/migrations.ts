@@ -117,4 +117,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attachment_uses_by_conversation ON attachment_uses (conversation_id);
     `,
   },
+  {
+    version: 5,
+    name: 'group management',
+    // Groups: history visibility, mute-all and dismissal. Members: muted, and left_seq, which
+    // keeps a former member's row so its reads stop at its removal (messaging/message-store.ts).
+    // Existing conversations keep 'full' history, as they were read until now.
+    sql: `
+      ALTER TABLE conversations ADD COLUMN history TEXT NOT NULL DEFAULT 'full'
+        CHECK (history IN ('join', 'full'));
+      ALTER TABLE conversations ADD COLUMN muted_all INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE conversations ADD COLUMN dismissed_at_ms INTEGER;
+      ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE members ADD COLUMN left_seq INTEGER;
+    `,
+  },
 ];

@@ -8,6 +8,10 @@ import type {
   Conversation,
   ConversationKind,
   ConversationView,
+  GroupChange,
+  GroupChangeResult,
+  GroupHistory,
+  GroupPlanner,
   Member,
   MemberRole,
   MessageStore,
@@ -22,7 +26,11 @@ import {
   MESSAGE_COLUMNS,
   RECALLED_BODY,
   ROOM_PREFIX,
+  SEQ_END,
+  sendRefusal,
+  VIEW_MEMBER_COLUMNS,
   directKey,
+  readWindow,
   toConversation,
   toMember,
   toMessage,
@@ -49,27 +57,63 @@ export class SqliteMessageStore implements MessageStore {
       conversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
       conversationByName: db.prepare('SELECT * FROM conversations WHERE name = ?'),
       insertConversation: db.prepare(
-        `INSERT INTO conversations (id, kind, name, title, created_at_ms) VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO conversations (id, kind, name, title, created_at_ms, history)
+         VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       setLast: db.prepare('UPDATE conversations SET last_seq = ?, last_at_us = ? WHERE id = ?'),
-      member: db.prepare('SELECT * FROM members WHERE conversation_id = ? AND user_id = ?'),
-      members: db.prepare('SELECT * FROM members WHERE conversation_id = ? ORDER BY joined_at_ms'),
+      member: db.prepare(
+        'SELECT * FROM members WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL',
+      ),
+      membership: db.prepare('SELECT * FROM members WHERE conversation_id = ? AND user_id = ?'),
+      members: db.prepare(
+        `SELECT * FROM members WHERE conversation_id = ? AND left_seq IS NULL
+          ORDER BY joined_at_ms, user_id`,
+      ),
+      memberCount: db.prepare(
+        'SELECT COUNT(*) AS n FROM members WHERE conversation_id = ? AND left_seq IS NULL',
+      ),
+      join: db.prepare(
+        `INSERT INTO members (conversation_id, user_id, role, joined_seq, delivered_seq, read_seq,
+                              joined_at_ms, updated_us)
+         VALUES (@conversationId, @userId, 'member', @seq, @seq, @seq, @nowMs, @nowUs)
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET
+           role = 'member', joined_seq = @seq, delivered_seq = @seq, read_seq = @seq,
+           joined_at_ms = @nowMs, updated_us = @nowUs, muted = 0, left_seq = NULL`,
+      ),
+      leave: db.prepare(
+        `UPDATE members SET left_seq = ?, updated_us = ?
+          WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL`,
+      ),
+      setRole: db.prepare(
+        'UPDATE members SET role = ?, updated_us = ? WHERE conversation_id = ? AND user_id = ?',
+      ),
+      setMuted: db.prepare(
+        'UPDATE members SET muted = ?, updated_us = ? WHERE conversation_id = ? AND user_id = ?',
+      ),
+      setSettings: db.prepare(
+        `UPDATE conversations SET title = COALESCE(@title, title),
+                muted_all = COALESCE(@mutedAll, muted_all), history = COALESCE(@history, history),
+                dismissed_at_ms = COALESCE(dismissed_at_ms, @dismissedAtMs)
+          WHERE id = @id`,
+      ),
       insertMember: db.prepare(
         `INSERT OR IGNORE INTO members
            (conversation_id, user_id, role, joined_seq, joined_at_ms, updated_us)
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       listForUser: db.prepare(
-        `SELECT c.*, m.role, m.delivered_seq, m.read_seq, m.updated_us
+        `SELECT c.*, ${VIEW_MEMBER_COLUMNS}
            FROM members m JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.user_id = ?
+          WHERE m.user_id = ? AND m.left_seq IS NULL
           ORDER BY MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
       ),
       changedSince: db.prepare(
-        `SELECT c.*, m.role, m.delivered_seq, m.read_seq, m.updated_us
+        `SELECT c.*, ${VIEW_MEMBER_COLUMNS}
            FROM members m JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.user_id = ? AND (c.last_at_us > ? OR m.updated_us > ?)
-          ORDER BY MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
+          WHERE m.user_id = ? AND ((m.left_seq IS NULL AND c.last_at_us > ?) OR m.updated_us > ?)
+          ORDER BY MAX(MIN(c.last_at_us, CASE WHEN m.left_seq IS NULL THEN c.last_at_us
+                                              ELSE m.updated_us END),
+                       c.created_at_ms * 1000) DESC, c.id`,
       ),
       directPeers: db.prepare(
         `SELECT peer.user_id FROM members me
@@ -101,11 +145,13 @@ export class SqliteMessageStore implements MessageStore {
       ),
       newerThan: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages
-          WHERE conversation_id = ? AND at_us > ? ORDER BY at_us ASC LIMIT ?`,
+          WHERE conversation_id = ? AND at_us > ? AND seq > ? AND seq < ?
+          ORDER BY at_us ASC LIMIT ?`,
       ),
       olderThan: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages
-          WHERE conversation_id = ? AND at_us < ? ORDER BY at_us DESC LIMIT ?`,
+          WHERE conversation_id = ? AND at_us < ? AND seq > ? AND seq < ?
+          ORDER BY at_us DESC LIMIT ?`,
       ),
       raiseRead: db.prepare(
         `UPDATE members SET read_seq = MAX(read_seq, @seq), delivered_seq = MAX(delivered_seq, @seq),
@@ -147,7 +193,12 @@ export class SqliteMessageStore implements MessageStore {
     return settle(() =>
       this.db
         .transaction(() => {
-          const conversation = this.insertConversation('group', null, group.title);
+          const conversation = this.insertConversation(
+            'group',
+            null,
+            group.title,
+            group.history ?? 'join',
+          );
           this.addMember(conversation.id, group.ownerId, 'owner', 0);
           for (const id of group.memberIds) this.addMember(conversation.id, id, 'member', 0);
           return conversation;
@@ -193,6 +244,13 @@ export class SqliteMessageStore implements MessageStore {
     });
   }
 
+  getMembership(conversationId: string, userId: string): Promise<Member | null> {
+    return settle(() => {
+      const row = this.q.membership!.get(conversationId, userId) as MemberRow | undefined;
+      return row ? toMember(row) : null;
+    });
+  }
+
   listMembers(conversationId: string): Promise<Member[]> {
     return settle(() => (this.q.members!.all(conversationId) as MemberRow[]).map(toMember));
   }
@@ -213,8 +271,16 @@ export class SqliteMessageStore implements MessageStore {
     );
   }
 
-  getMessage(conversationId: string, seq: number): Promise<StoredMessage | null> {
+  getMessage(
+    conversationId: string,
+    seq: number,
+    viewerId?: string,
+  ): Promise<StoredMessage | null> {
     return settle(() => {
+      if (viewerId !== undefined) {
+        const w = this.window(conversationId, viewerId);
+        if (seq <= w.after || seq >= w.before) return null;
+      }
       const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
       return row ? toMessage(row) : null;
     });
@@ -234,8 +300,9 @@ export class SqliteMessageStore implements MessageStore {
 
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {
     return settle(() => {
-      const lower = page.after ?? 0;
-      const upper = page.before ?? Number.MAX_SAFE_INTEGER;
+      const w = page.viewerId === undefined ? null : this.window(conversationId, page.viewerId);
+      const lower = Math.max(page.after ?? 0, w?.after ?? 0);
+      const upper = Math.min(page.before ?? SEQ_END, w?.before ?? SEQ_END);
       // Without `after` the caller wants the newest messages below `before` (or the newest of all).
       const stmt = page.after === undefined ? this.q.backward! : this.q.forward!;
       const rows = stmt.all(conversationId, lower, upper, page.limit + 1) as MessageRow[];
@@ -250,8 +317,15 @@ export class SqliteMessageStore implements MessageStore {
     return settle(() => {
       const cursor =
         page.cursorUs > 0 ? page.cursorUs : page.newestFirst ? Number.MAX_SAFE_INTEGER : 0;
+      const w = page.viewerId === undefined ? null : this.window(conversationId, page.viewerId);
       const stmt = page.newestFirst ? this.q.olderThan! : this.q.newerThan!;
-      const rows = stmt.all(conversationId, cursor, page.limit + 1) as MessageRow[];
+      const rows = stmt.all(
+        conversationId,
+        cursor,
+        w?.after ?? 0,
+        w?.before ?? SEQ_END,
+        page.limit + 1,
+      ) as MessageRow[];
       return {
         messages: rows.slice(0, page.limit).map(toMessage),
         hasMore: rows.length > page.limit,
@@ -269,6 +343,10 @@ export class SqliteMessageStore implements MessageStore {
     return this.raiseWatermark(conversationId, userId, seq, (capped) =>
       this.q.raiseDelivered!.run({ seq: capped, now: this.clock.nowUs(), conversationId, userId }),
     );
+  }
+
+  changeGroup(change: GroupChange, planner: GroupPlanner): Promise<GroupChangeResult> {
+    return settle(() => this.db.transaction(() => this.applyChange(change, planner)).immediate());
   }
 
   close(): Promise<void> {
@@ -296,6 +374,77 @@ export class SqliteMessageStore implements MessageStore {
     );
   }
 
+  /** The viewer's read window; not_member for a user who never was a member. */
+  private window(conversationId: string, viewerId: string) {
+    const conv = this.q.conversation!.get(conversationId) as ConversationRow | undefined;
+    const member = this.q.membership!.get(conversationId, viewerId) as MemberRow | undefined;
+    if (!conv) throw new ParleyError('conversation_not_found');
+    if (!member) throw new ParleyError('not_member');
+    return readWindow(conv, member);
+  }
+
+  /** The body of changeGroup's transaction; SQLite's write lock serializes it with appends. */
+  private applyChange(change: GroupChange, planner: GroupPlanner): GroupChangeResult {
+    const { conversationId } = change;
+    const convRow = this.q.conversation!.get(conversationId) as ConversationRow | undefined;
+    if (!convRow) throw new ParleyError('conversation_not_found');
+    const actor = this.q.member!.get(conversationId, change.actorId) as MemberRow | undefined;
+    const targets = new Map<string, Member>();
+    for (const id of new Set(change.targetIds)) {
+      const row = this.q.membership!.get(conversationId, id) as MemberRow | undefined;
+      if (row) targets.set(id, toMember(row));
+    }
+    const { n } = this.q.memberCount!.get(conversationId) as { n: number };
+    const plan = planner({
+      conversation: toConversation(convRow),
+      actor: actor ? toMember(actor) : null,
+      targets,
+      memberCount: n,
+    });
+    const nowMs = this.clock.nowMs();
+    const message: StoredMessage = {
+      id: newId('m'),
+      conversationId,
+      seq: convRow.last_seq + 1,
+      senderId: change.actorId,
+      device: change.device,
+      body: plan.body,
+      atUs: Math.max(this.clock.nowUs(), convRow.last_at_us + 1),
+      recalledAtUs: null,
+    };
+    const { seq, atUs } = message;
+    this.q.insertMessage!.run(
+      conversationId,
+      seq,
+      message.id,
+      message.senderId,
+      message.device,
+      `system:${message.id}`,
+      JSON.stringify(plan.body),
+      atUs,
+    );
+    this.q.setLast!.run(seq, atUs, conversationId);
+    for (const userId of plan.join ?? []) {
+      this.q.join!.run({ conversationId, userId, seq: seq - 1, nowMs, nowUs: atUs });
+    }
+    for (const userId of plan.leave ?? []) this.q.leave!.run(seq, atUs, conversationId, userId);
+    for (const r of plan.roles ?? []) this.q.setRole!.run(r.role, atUs, conversationId, r.userId);
+    for (const m of plan.mute ?? []) {
+      this.q.setMuted!.run(m.muted ? 1 : 0, atUs, conversationId, m.userId);
+    }
+    this.q.setSettings!.run({
+      id: conversationId,
+      title: plan.title ?? null,
+      mutedAll: plan.mutedAll === undefined ? null : plan.mutedAll ? 1 : 0,
+      history: plan.history ?? null,
+      dismissedAtMs: plan.dismiss ? nowMs : null,
+    });
+    // The actor's own system message is read, as its own sends are.
+    this.q.raiseRead!.run({ seq, now: atUs, conversationId, userId: change.actorId });
+    const after = this.q.conversation!.get(conversationId) as ConversationRow;
+    return { conversation: toConversation(after), message, plan };
+  }
+
   private byName(key: string): Conversation | null {
     const row = this.q.conversationByName!.get(key) as ConversationRow | undefined;
     return row ? toConversation(row) : null;
@@ -305,10 +454,11 @@ export class SqliteMessageStore implements MessageStore {
     kind: ConversationKind,
     name: string | null,
     title: string | null,
+    history: GroupHistory = 'full',
   ): Conversation {
     const id = newId('c');
     const createdAtMs = this.clock.nowMs();
-    this.q.insertConversation!.run(id, kind, name, title, createdAtMs);
+    this.q.insertConversation!.run(id, kind, name, title, createdAtMs, history);
     return toConversation({
       id,
       kind,
@@ -317,6 +467,9 @@ export class SqliteMessageStore implements MessageStore {
       created_at_ms: createdAtMs,
       last_seq: 0,
       last_at_us: 0,
+      history,
+      muted_all: 0,
+      dismissed_at_ms: null,
     });
   }
 
@@ -341,9 +494,14 @@ export class SqliteMessageStore implements MessageStore {
     const nowUs = this.clock.nowUs();
     const heads = new Map<
       string,
-      { lastSeq: number; lastAtUs: number; readonly firstSeq: number }
+      {
+        lastSeq: number;
+        lastAtUs: number;
+        readonly firstSeq: number;
+        readonly row: ConversationRow;
+      }
     >();
-    const memberships = new Map<string, boolean>();
+    const memberships = new Map<string, MemberRow | null>();
     const stored = new Map<string, StoredMessage>();
     /** (conversation, sender) → the sender's newest seq in this batch: own messages are read. */
     const ownSeqs = new Map<string, number>();
@@ -367,17 +525,24 @@ export class SqliteMessageStore implements MessageStore {
           results.push({ ok: false, error: new ParleyError('conversation_not_found') });
           continue;
         }
-        head = { lastSeq: row.last_seq, lastAtUs: row.last_at_us, firstSeq: row.last_seq };
+        head = {
+          lastSeq: row.last_seq,
+          lastAtUs: row.last_at_us,
+          firstSeq: row.last_seq,
+          row,
+        };
         heads.set(req.conversationId, head);
       }
       const memberKey = `${req.conversationId}\u0000${req.senderId}`;
-      let isMember = memberships.get(memberKey);
-      if (isMember === undefined) {
-        isMember = this.q.member!.get(req.conversationId, req.senderId) !== undefined;
-        memberships.set(memberKey, isMember);
+      let member = memberships.get(memberKey);
+      if (member === undefined) {
+        member =
+          (this.q.member!.get(req.conversationId, req.senderId) as MemberRow | undefined) ?? null;
+        memberships.set(memberKey, member);
       }
-      if (!isMember) {
-        results.push({ ok: false, error: new ParleyError('not_member') });
+      const refusal = sendRefusal(head.row, member);
+      if (refusal) {
+        results.push({ ok: false, error: new ParleyError(refusal) });
         continue;
       }
       const message: StoredMessage = {

@@ -1,7 +1,13 @@
 import type { Logger } from '../core/logger.js';
 import type { Limits } from '../core/limits.js';
 import type { Bus, BusMessage, KickReason, SkipDevice } from '../bus/index.js';
-import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
+import type {
+  Caller,
+  GroupChanged,
+  Member,
+  MessagingEvents,
+  StoredMessage,
+} from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
 import { ParleyError } from '../core/errors.js';
 import type { Presence } from './presence.js';
@@ -236,6 +242,30 @@ export class DeliveryRouter implements MessagingEvents {
   membersChanged(conversationId: string): void {
     this.forget(conversationId);
     this.cluster?.bus.broadcast({ kind: 'members-changed', conversation: conversationId });
+  }
+
+  /**
+   * A `member` push to the members after the change (the service raised membersChanged first, so
+   * the list is reloaded without whoever left) and to the users the change removed.
+   */
+  groupChanged(change: GroupChanged): void {
+    const { body, message } = change;
+    const frame = new EncodedFrame({
+      type: 'member',
+      conversation: message.conversationId,
+      seq: message.seq,
+      event: body.event,
+      actor: body.actor,
+      targets: [...body.targets],
+      ...(body.role !== undefined ? { role: body.role } : {}),
+      ...(body.title !== undefined ? { title: body.title } : {}),
+      ...(body.muted !== undefined ? { muted: body.muted } : {}),
+      ...(body.history !== undefined ? { history: body.history } : {}),
+      ...(body.dismissed !== undefined ? { dismissed: body.dismissed } : {}),
+      at: Math.floor(message.atUs / 1000),
+    });
+    this.toMembers(message.conversationId, frame);
+    if (change.left.length > 0) this.deliver(change.left, frame);
   }
 
   /** Tells the other members that a user is typing. Nothing is stored. */

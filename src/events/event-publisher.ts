@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import type { Caller, Member, MessagingEvents, StoredMessage } from '../messaging/index.js';
+import type {
+  Caller,
+  GroupChanged,
+  Member,
+  MessagingEvents,
+  StoredMessage,
+} from '../messaging/index.js';
 import type { EventSink, ParleyEvent, ParleyEventType } from './event-sink.js';
 
 /** Turns committed changes into feed events (docs/events.md) and hands them to the sinks. */
@@ -33,6 +39,16 @@ export class EventPublisher implements MessagingEvents {
 
   membersChanged(conversationId: string): void {
     this.emit('conversation.members_changed', { conversation: conversationId });
+  }
+
+  groupChanged(change: GroupChanged): void {
+    const { body, message } = change;
+    this.emit('group.changed', {
+      ...body,
+      conversation: message.conversationId,
+      seq: message.seq,
+      at: Math.floor(message.atUs / 1000),
+    });
   }
 
   watermarkMoved(member: Member, kind: 'delivered' | 'read'): void {

@@ -8,7 +8,11 @@
 // against it (messages by conversation and seq). close() delivers what it can within its bound.
 
 export type ParleyEventType =
-  'message.stored' | 'message.recalled' | 'conversation.members_changed' | 'member.watermark';
+  | 'message.stored'
+  | 'message.recalled'
+  | 'conversation.members_changed'
+  | 'group.changed'
+  | 'member.watermark';
 
 export interface ParleyEvent {
   /** Unique per event: consumers dedupe by it. */

@@ -41,6 +41,7 @@ function conversationState(v: ConversationView): ConversationState {
     readSeq: v.readSeq,
     unread: Math.max(0, v.lastSeq - v.readSeq),
     lastAt: Math.floor(v.lastAtUs / 1000),
+    ...(v.leftSeq !== null ? { leftSeq: v.leftSeq } : {}),
   };
 }
 

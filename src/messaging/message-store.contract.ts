@@ -1,5 +1,6 @@
 // The MessageStore contract suite: proves that a backend keeps seqs dense under concurrency, dedupes
-// by ref, enforces membership, pages by seq and by time without gaps, and tracks watermarks.
+// by ref, enforces membership, pages by seq and by time without gaps, tracks watermarks, and
+// applies group changes atomically with their system message, keeping readers to their window.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
@@ -9,6 +10,9 @@ import type { ErrorCode } from '../core/errors.js';
 import type {
   AppendRequest,
   AppendResult,
+  GroupAction,
+  GroupPlan,
+  GroupState,
   MessageBody,
   MessageStore,
   StoredMessage,
@@ -791,6 +795,249 @@ export function runMessageStoreContract(opts: { open: () => Promise<StoreBundle>
         );
         assert.equal(await b.messages.recall(conv, 9), null);
         assert.equal(await lastSeq(conv), 3);
+      });
+    });
+
+    describe('group changes', () => {
+      const NOOP: GroupAction = { type: 'dismiss' };
+      const sys = (event: string): MessageBody => ({ kind: 'system', event });
+
+      /** Applies a plan as the given actor, with no rules: the store's part only. */
+      function change(conv: string, actorId: string, plan: GroupPlan, targetIds: string[] = []) {
+        return b.messages.changeGroup(
+          { conversationId: conv, actorId, device: 'd1', action: NOOP, targetIds },
+          () => plan,
+        );
+      }
+
+      it('stores a system message with the next seq, dense with sends, and applies the plan', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, [c]);
+        await sendOne(conv, a, 'g1');
+        const added = await change(conv, a, { body: sys('member.added'), join: [d] });
+        assert.equal(added.message.seq, 2);
+        assert.equal(added.message.senderId, a);
+        assert.deepEqual(added.message.body, sys('member.added'));
+        assert.equal(added.conversation.lastSeq, 2);
+        await sendOne(conv, d, 'g2');
+        assert.deepEqual(seqs(await readAll(conv)), [1, 2, 3]);
+        const joined = await b.messages.getMember(conv, d);
+        assert.equal(joined?.joinedSeq, 1, 'joinedSeq is the seq before the system message');
+        assert.equal(joined?.role, 'member');
+        assert.equal(joined?.leftSeq, null);
+
+        await change(conv, a, {
+          body: sys('x'),
+          roles: [{ userId: c, role: 'admin' }],
+          mute: [{ userId: d, muted: true }],
+          title: 'new',
+          mutedAll: true,
+          history: 'full',
+        });
+        assert.equal((await b.messages.getMember(conv, c))?.role, 'admin');
+        assert.equal((await b.messages.getMember(conv, d))?.muted, true);
+        const after = await b.messages.getConversation(conv);
+        assert.equal(after?.title, 'new');
+        assert.equal(after?.mutedAll, true);
+        assert.equal(after?.history, 'full');
+        assert.equal(after?.dismissedAtMs, null);
+      });
+
+      it('hands the planner the state under the lock, and a refused change stores nothing', async () => {
+        const [a, c, e] = await makeUsers('a', 'c', 'e');
+        const conv = await group(a, [c]);
+        let seen: GroupState | undefined;
+        await assert.rejects(
+          b.messages.changeGroup(
+            { conversationId: conv, actorId: a, device: 'd1', action: NOOP, targetIds: [c, e] },
+            (state) => {
+              seen = state;
+              throw new ParleyError('forbidden');
+            },
+          ),
+          isCode('forbidden'),
+        );
+        assert.ok(seen);
+        assert.equal(seen.actor?.userId, a);
+        assert.equal(seen.actor?.role, 'owner');
+        assert.deepEqual([...seen.targets.keys()], [c]);
+        assert.equal(seen.memberCount, 2);
+        assert.equal(seen.conversation.lastSeq, 0);
+        assert.equal(await lastSeq(conv), 0);
+        assert.equal((await b.messages.listMembers(conv)).length, 2);
+        await assert.rejects(
+          change('c_missing', a, { body: sys('x') }),
+          isCode('conversation_not_found'),
+        );
+      });
+
+      it('keeps a former member as a row with leftSeq, out of members, lists and sends', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        await sendOne(conv, c, 'f1');
+        const removed = await change(conv, a, { body: sys('member.removed'), leave: [c] }, [c]);
+        assert.equal(removed.message.seq, 2);
+        assert.equal(await b.messages.getMember(conv, c), null);
+        assert.equal((await b.messages.getMembership(conv, c))?.leftSeq, 2);
+        assert.deepEqual(
+          (await b.messages.listMembers(conv)).map((m) => m.userId),
+          [a],
+        );
+        assert.deepEqual(await b.messages.listConversations(c), []);
+        const results = await b.messages.append([req(conv, c, 'f2', 'after removal')]);
+        assert.equal(expectError(results[0]), 'not_member');
+        await assert.rejects(b.messages.markRead(conv, c, 2), isCode('not_member'));
+        assert.equal(await lastSeq(conv), 2);
+
+        // The state handed to the next planner shows the former member as such.
+        await assert.rejects(
+          b.messages.changeGroup(
+            { conversationId: conv, actorId: c, device: 'd1', action: NOOP, targetIds: [c] },
+            (state) => {
+              assert.equal(state.actor, null);
+              assert.equal(state.targets.get(c)?.leftSeq, 2);
+              assert.equal(state.memberCount, 1);
+              throw new ParleyError('not_member');
+            },
+          ),
+          isCode('not_member'),
+        );
+      });
+
+      it('reports a removal once in changedSince, capped at leftSeq, then no more', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        await sendOne(conv, a, 's1');
+        const before = Date.now() * 1000 - 1;
+        await change(conv, a, { body: sys('member.removed'), leave: [c] }, [c]);
+        const seen = await b.messages.changedSince(c, before);
+        assert.equal(seen.length, 1);
+        assert.equal(seen[0]?.lastSeq, 2);
+        assert.equal(seen[0]?.leftSeq, 2);
+        const cursor = (seen[0]?.lastAtUs ?? 0) + 1;
+        await sendOne(conv, a, 's2');
+        assert.deepEqual(await b.messages.changedSince(c, cursor), []);
+        const forOwner = await b.messages.changedSince(a, before);
+        assert.equal(forOwner[0]?.leftSeq, null);
+        assert.equal(forOwner[0]?.lastSeq, 3);
+      });
+
+      it('lets a former member read up to and including its removal, never later', async () => {
+        const [a, c, e] = await makeUsers('a', 'c', 'e');
+        const conv = await group(a, [c]);
+        await sendOne(conv, a, 'v1');
+        await change(conv, a, { body: sys('member.removed'), leave: [c] }, [c]);
+        await sendOne(conv, a, 'v3');
+        await sendOne(conv, a, 'v4');
+        const forward = await b.messages.pageBySeq(conv, { after: 0, limit: 10, viewerId: c });
+        assert.deepEqual(seqs(forward.messages), [1, 2]);
+        assert.equal(forward.hasMore, false);
+        const backward = await b.messages.pageBySeq(conv, {
+          before: SEQ_END,
+          limit: 1,
+          viewerId: c,
+        });
+        assert.deepEqual(seqs(backward.messages), [2]);
+        assert.equal(backward.hasMore, true);
+        assert.equal(await b.messages.getMessage(conv, 3, c), null);
+        assert.equal((await b.messages.getMessage(conv, 2, c))?.seq, 2);
+        const byTime = await b.messages.pageByTime(conv, {
+          cursorUs: 0,
+          newestFirst: true,
+          limit: 10,
+          viewerId: c,
+        });
+        assert.deepEqual(seqs(byTime.messages), [2, 1]);
+        const owner = await b.messages.pageBySeq(conv, { after: 0, limit: 10, viewerId: a });
+        assert.deepEqual(seqs(owner.messages), [1, 2, 3, 4]);
+        await assert.rejects(
+          b.messages.pageBySeq(conv, { after: 0, limit: 10, viewerId: e }),
+          isCode('not_member'),
+        );
+        await assert.rejects(b.messages.getMessage(conv, 1, e), isCode('not_member'));
+      });
+
+      it("shows a new member history from its join, or all of it when the group's history is full", async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, []);
+        await sendOne(conv, a, 'h1');
+        await change(conv, a, { body: sys('member.added'), join: [c] });
+        await sendOne(conv, a, 'h3');
+        const joined = await b.messages.pageBySeq(conv, { after: 0, limit: 10, viewerId: c });
+        assert.deepEqual(seqs(joined.messages), [2, 3], 'from its own addition on');
+        assert.equal(await b.messages.getMessage(conv, 1, c), null);
+        const member = await b.messages.getMember(conv, c);
+        assert.equal(member?.readSeq, 1, 'history before the join is not unread');
+
+        await change(conv, a, { body: sys('history.changed'), history: 'full' });
+        await change(conv, a, { body: sys('member.added'), join: [d] });
+        const full = await b.messages.pageBySeq(conv, { after: 0, limit: 10, viewerId: d });
+        assert.deepEqual(seqs(full.messages), [1, 2, 3, 4, 5]);
+
+        const created = await b.messages.createGroup({
+          title: 'f',
+          ownerId: a,
+          memberIds: [],
+          history: 'full',
+        });
+        assert.equal(created.history, 'full');
+        assert.equal((await b.messages.getConversation(conv))?.history, 'full');
+      });
+
+      it('takes a former member back with a new joinedSeq', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        await change(conv, a, { body: sys('member.removed'), leave: [c] }, [c]);
+        await sendOne(conv, a, 'r2');
+        await change(conv, a, { body: sys('member.added'), join: [c] }, [c]);
+        const back = await b.messages.getMember(conv, c);
+        assert.equal(back?.leftSeq, null);
+        assert.equal(back?.joinedSeq, 2);
+        assert.equal(back?.role, 'member');
+        await sendOne(conv, c, 'r4');
+        assert.equal(await lastSeq(conv), 4);
+      });
+
+      it('refuses sends of muted members, of members in a muted group, and in a dismissed group', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, [c, d]);
+        await change(conv, a, {
+          body: sys('x'),
+          mute: [{ userId: c, muted: true }],
+          roles: [{ userId: d, role: 'admin' }],
+        });
+        let results = await b.messages.append([req(conv, c, 'm1', 'x'), req(conv, d, 'm2', 'y')]);
+        assert.equal(expectError(results[0]), 'muted');
+        assert.equal(expectOk(results[1]).message.seq, 2);
+
+        await change(conv, a, {
+          body: sys('x'),
+          mute: [{ userId: c, muted: false }],
+          mutedAll: true,
+        });
+        results = await b.messages.append([req(conv, c, 'm3', 'x'), req(conv, d, 'm4', 'y')]);
+        assert.equal(expectError(results[0]), 'group_muted');
+        assert.equal(expectOk(results[1]).message.seq, 4);
+
+        const dismissed = await change(conv, a, { body: sys('dismissed'), dismiss: true });
+        assert.ok(dismissed.conversation.dismissedAtMs !== null);
+        results = await b.messages.append([req(conv, a, 'm5', 'x')]);
+        assert.equal(expectError(results[0]), 'group_dismissed');
+        assert.equal(await lastSeq(conv), 5);
+        const page = await b.messages.pageBySeq(conv, { after: 0, limit: 10, viewerId: c });
+        assert.equal(page.messages.length, 5, 'members still read a dismissed group');
+      });
+
+      it('keeps seqs dense when group changes race with sends', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const work: Promise<unknown>[] = [];
+        for (let i = 0; i < 20; i++) {
+          work.push(b.messages.append([req(conv, a, `race-${i}`, 'x')]));
+          work.push(change(conv, a, { body: sys('title.changed'), title: `t${i}` }));
+        }
+        await Promise.all(work);
+        assert.deepEqual(seqs(await readAll(conv)), range(1, 40));
       });
     });
 

@@ -21,10 +21,24 @@ import type { ParleyError } from '../core/errors.js';
 // - Every change a member must learn about in `changedSince` (a message, a watermark, a join)
 //   is visible there: conversations whose lastAtUs or whose member row's updatedUs is after the
 //   given time.
+// - Former members: a member who leaves or is removed keeps its row with `leftSeq` set to the seq
+//   of the system message that recorded it. getMember, listMembers and listConversations see
+//   current members only; getMembership sees both. append refuses a former member (not_member).
+// - Reads for a viewer (`viewerId` on a page, getMessage's viewer): only seqs in the viewer's
+//   window (see Member) come back: after joinedSeq when the group's history is 'join', and up
+//   to leftSeq for a former member. A user with no row at all gets not_member.
+// - changeGroup runs its planner and applies the plan (member rows, the conversation's settings,
+//   and one system message with the next seq) in ONE transaction, under the same per-conversation
+//   serialization as append: a refused change (the planner throws) stores nothing.
+// - append also refuses, inside its transaction: a muted member (`muted`), a plain member while
+//   the whole group is muted (`group_muted`), anyone once the group is dismissed
+//   (`group_dismissed`).
 // - Reads return committed data only. Methods never return objects the store keeps using.
 
 export type ConversationKind = 'direct' | 'group' | 'room';
 export type MemberRole = 'owner' | 'admin' | 'member';
+/** What a group's new members may read: from their join (default) or the whole history. */
+export type GroupHistory = 'join' | 'full';
 
 export interface Conversation {
   readonly id: string;
@@ -35,6 +49,12 @@ export interface Conversation {
   readonly createdAtMs: number;
   readonly lastSeq: number;
   readonly lastAtUs: number;
+  /** Groups: what new members may read. Direct chats and rooms are always 'full'. */
+  readonly history: GroupHistory;
+  /** Groups: only owner and admins may send. */
+  readonly mutedAll: boolean;
+  /** Groups: when the owner dismissed it (no more sends or changes), else null. */
+  readonly dismissedAtMs: number | null;
 }
 
 export interface Member {
@@ -45,8 +65,15 @@ export interface Member {
   readonly joinedSeq: number;
   readonly deliveredSeq: number;
   readonly readSeq: number;
-  /** When this member row last changed (join, watermark), in microseconds. */
+  /** When this member row last changed (join, watermark, leave), in microseconds. */
   readonly updatedUs: number;
+  /** Muted by an admin: may read but not send. */
+  readonly muted: boolean;
+  /**
+   * Null for a current member. For a former member, the seq of the system message that recorded
+   * its leaving: it may read up to and including that seq, never later ones.
+   */
+  readonly leftSeq: number | null;
 }
 
 /** A conversation as one member sees it in their list. */
@@ -54,6 +81,8 @@ export interface ConversationView extends Conversation {
   readonly role: MemberRole;
   readonly deliveredSeq: number;
   readonly readSeq: number;
+  /** Set when the viewer is a former member: lastSeq is then capped at it. */
+  readonly leftSeq: number | null;
 }
 
 /** A message body is a JSON object whose `kind` names it; `text` carries the text of text messages. */
@@ -94,6 +123,8 @@ export interface SeqPage {
   /** Return the newest messages with seq < before (backward paging). */
   readonly before?: number;
   readonly limit: number;
+  /** Only what this user may read (see the contract); absent: every message. */
+  readonly viewerId?: string;
 }
 
 /** Paging by time, as the seed API does it. The cursor is exclusive; 0 means "from the end". */
@@ -101,6 +132,8 @@ export interface TimePage {
   readonly cursorUs: number;
   readonly newestFirst: boolean;
   readonly limit: number;
+  /** Only what this user may read (see the contract); absent: every message. */
+  readonly viewerId?: string;
 }
 
 export interface Page {
@@ -115,6 +148,68 @@ export interface NewGroup {
   readonly ownerId: string;
   /** Other members; the owner is added as owner whether or not listed here. */
   readonly memberIds: readonly string[];
+  /** What members added later may read; 'join' when absent. */
+  readonly history?: GroupHistory;
+}
+
+/** A managed change of a group (docs/groups.md); the rules live in the planner, not the store. */
+export type GroupAction =
+  | { readonly type: 'add'; readonly userIds: readonly string[] }
+  | { readonly type: 'remove'; readonly userId: string }
+  | { readonly type: 'leave' }
+  | { readonly type: 'role'; readonly userId: string; readonly role: 'admin' | 'member' }
+  | { readonly type: 'transfer'; readonly userId: string }
+  | { readonly type: 'title'; readonly title: string }
+  | { readonly type: 'mute'; readonly userId: string; readonly muted: boolean }
+  | { readonly type: 'muteAll'; readonly muted: boolean }
+  | { readonly type: 'history'; readonly history: GroupHistory }
+  | { readonly type: 'dismiss' };
+
+export interface GroupChange {
+  readonly conversationId: string;
+  readonly actorId: string;
+  /** The actor's device: the system message is stored as sent from it. */
+  readonly device: string;
+  readonly action: GroupAction;
+  /** Users whose rows the planner needs (the action's targets, the actor for a leave). */
+  readonly targetIds: readonly string[];
+}
+
+/** What the store read, under the conversation's lock, for the planner to judge. */
+export interface GroupState {
+  readonly conversation: Conversation;
+  /** The actor's row if it is a current member, else null. */
+  readonly actor: Member | null;
+  /** The rows (current or former) of targetIds; a user who never was a member is absent. */
+  readonly targets: ReadonlyMap<string, Member>;
+  /** How many current members the conversation has. */
+  readonly memberCount: number;
+}
+
+/** What to write, in the transaction that appends `body` as the next system message. */
+export interface GroupPlan {
+  readonly body: MessageBody;
+  /** New or returning members: role member, not muted, joinedSeq = the message's seq - 1. */
+  readonly join?: readonly string[];
+  /** Members whose membership ends: leftSeq = the message's seq. */
+  readonly leave?: readonly string[];
+  readonly roles?: readonly { readonly userId: string; readonly role: MemberRole }[];
+  readonly mute?: readonly { readonly userId: string; readonly muted: boolean }[];
+  readonly title?: string;
+  readonly mutedAll?: boolean;
+  readonly history?: GroupHistory;
+  readonly dismiss?: boolean;
+}
+
+/** Judges a change against the state; throws a ParleyError to refuse it (nothing is stored). */
+export type GroupPlanner = (state: GroupState) => GroupPlan;
+
+export interface GroupChangeResult {
+  /** The conversation after the change. */
+  readonly conversation: Conversation;
+  /** The system message that records it. */
+  readonly message: StoredMessage;
+  readonly plan: GroupPlan;
 }
 
 export interface MessageStore {
@@ -129,19 +224,29 @@ export interface MessageStore {
   joinRoom(name: string, userId: string): Promise<{ conversation: Conversation; created: boolean }>;
   findRoom(name: string): Promise<Conversation | null>;
   getConversation(id: string): Promise<Conversation | null>;
+  /** A current member's row, else null. */
   getMember(conversationId: string, userId: string): Promise<Member | null>;
+  /** The user's row, current or former (leftSeq set), else null. */
+  getMembership(conversationId: string, userId: string): Promise<Member | null>;
+  /** Current members only. */
   listMembers(conversationId: string): Promise<Member[]>;
   /** The user's conversations, most recently active first. */
   listConversations(userId: string): Promise<ConversationView[]>;
   /** The users who share a direct conversation with this user: whose presence they see. */
   directPeers(userId: string): Promise<string[]>;
-  /** The user's conversations with a message, watermark change or join after `sinceUs`. */
+  /**
+   * The user's conversations with a message, watermark change or join after `sinceUs`; for a
+   * former member, only when its own row changed (its leaving), with lastSeq capped at leftSeq.
+   */
   changedSince(userId: string, sinceUs: number): Promise<ConversationView[]>;
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]>;
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page>;
   pageByTime(conversationId: string, page: TimePage): Promise<Page>;
-  getMessage(conversationId: string, seq: number): Promise<StoredMessage | null>;
+  /** With a viewer, null also when the message is outside the viewer's window. */
+  getMessage(conversationId: string, seq: number, viewerId?: string): Promise<StoredMessage | null>;
+  /** See the contract: one transaction for the judgement, the member rows and the system message. */
+  changeGroup(change: GroupChange, planner: GroupPlanner): Promise<GroupChangeResult>;
   /**
    * Removes a message's body for good (it becomes `{kind: "recalled"}`); the seq stays. Returns
    * the message as it is now; recalling twice is harmless. Null if there is no such message.

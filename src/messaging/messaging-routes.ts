@@ -18,6 +18,7 @@ const CreateConversation = Type.Union([
     kind: Type.Literal('group'),
     title: Type.String(),
     members: Type.Array(Type.String()),
+    history: Type.Optional(Type.Union([Type.Literal('join'), Type.Literal('full')])),
   }),
   Type.Object({ kind: Type.Literal('room'), name: Type.String() }),
 ]);
@@ -43,6 +44,13 @@ function conversationView(c: Conversation, me?: ConversationView | Member) {
     createdAt: c.createdAtMs,
     lastSeq: c.lastSeq,
     lastAt: c.lastAtUs > 0 ? Math.floor(c.lastAtUs / 1000) : null,
+    ...(c.kind === 'group'
+      ? {
+          history: c.history,
+          muted: c.mutedAll,
+          dismissedAt: c.dismissedAtMs,
+        }
+      : {}),
     ...(me
       ? {
           role: me.role,
@@ -79,7 +87,12 @@ export function registerMessagingRoutes(
           ({ conversation, created } = await messaging.openDirect(caller, body.with));
           break;
         case 'group':
-          conversation = await messaging.createGroup(caller, body.title, body.members);
+          conversation = await messaging.createGroup(
+            caller,
+            body.title,
+            body.members,
+            body.history,
+          );
           break;
         case 'room':
           ({ conversation, created } = await messaging.joinRoom(caller, body.name));
@@ -181,6 +194,7 @@ async function withMembers(
       id: m.userId,
       username: names.get(m.userId) ?? null,
       role: m.role,
+      ...(conversation.kind === 'group' ? { muted: m.muted } : {}),
       // Every member's watermarks, for delivered and read ticks after a reload.
       deliveredSeq: m.deliveredSeq,
       readSeq: m.readSeq,

@@ -7,9 +7,12 @@ import type { UserDirectory } from '../auth/index.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { DirectGuard } from './direct-guard.js';
 import { validateBody, validateRef } from './message-body.js';
+import { groupPlanner, targetsOf, type SystemBody } from './group-rules.js';
 import type {
   Conversation,
   ConversationView,
+  GroupAction,
+  GroupHistory,
   Member,
   MessageStore,
   Page,
@@ -41,6 +44,21 @@ export interface MessagingEvents {
   messageRecalled(message: StoredMessage, by: Caller): void;
   /** Someone joined or left; cached member lists of this conversation are stale. */
   membersChanged(conversationId: string): void;
+  /**
+   * A managed group changed (docs/groups.md). Raised after membersChanged (when members came or
+   * went) and after messageStored for the system message that records the change.
+   */
+  groupChanged(change: GroupChanged): void;
+}
+
+export interface GroupChanged {
+  /** The conversation after the change. */
+  readonly conversation: Conversation;
+  /** The system message in the conversation's seq stream; its body is `body`. */
+  readonly message: StoredMessage;
+  readonly body: SystemBody;
+  /** Users whose membership this change ended: no longer members, they are told too. */
+  readonly left: readonly string[];
 }
 
 export interface SyncResult {
@@ -146,9 +164,14 @@ export class MessagingService {
     return { message: result.message, duplicate: result.duplicate };
   }
 
+  /** Current and former members read; the store keeps each to its window (docs/groups.md). */
   async history(caller: Caller, conversationId: string, page: SeqPage): Promise<Page> {
-    await this.requireMember(conversationId, caller.userId);
-    return this.store.pageBySeq(conversationId, { ...page, limit: this.pageLimit(page.limit) });
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    return this.store.pageBySeq(conversationId, {
+      ...page,
+      limit: this.pageLimit(page.limit),
+      viewerId: caller.userId,
+    });
   }
 
   /** The direct conversation with another user, created on first use. */
@@ -177,7 +200,67 @@ export class MessagingService {
     return opened;
   }
 
-  async createGroup(caller: Caller, title: unknown, memberNames: unknown): Promise<Conversation> {
+  async createGroup(
+    caller: Caller,
+    title: unknown,
+    memberNames: unknown,
+    history: GroupHistory = 'join',
+  ): Promise<Conversation> {
+    const checked = this.checkTitle(title);
+    const memberIds = (await this.userIds(memberNames)).filter((id) => id !== caller.userId);
+    if (memberIds.length + 1 > this.limits.groupMembersMax)
+      throw new ParleyError('too_many_members');
+    const group = await this.store.createGroup({
+      title: checked,
+      ownerId: caller.userId,
+      memberIds,
+      history,
+    });
+    this.membersChanged(group.id);
+    return group;
+  }
+
+  /** Adds users, by username, to a group (admins and the owner). */
+  addMembers(caller: Caller, conversationId: string, memberNames: unknown): Promise<GroupChanged> {
+    return this.userIds(memberNames).then((userIds) =>
+      this.changeGroup(caller, conversationId, { type: 'add', userIds }),
+    );
+  }
+
+  /**
+   * Applies one group change (docs/groups.md): judged and stored, with its system message, in one
+   * store transaction; then members learn of it (membersChanged, messageStored, groupChanged).
+   */
+  async changeGroup(
+    caller: Caller,
+    conversationId: string,
+    action: GroupAction,
+  ): Promise<GroupChanged> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    if (action.type === 'title') this.checkTitle(action.title);
+    const { conversation, message, plan } = await this.store.changeGroup(
+      {
+        conversationId,
+        actorId: caller.userId,
+        device: caller.device,
+        action,
+        targetIds: targetsOf(action, caller.userId),
+      },
+      groupPlanner(action, caller.userId, this.limits.groupMembersMax),
+    );
+    const changed: GroupChanged = {
+      conversation,
+      message,
+      body: plan.body as SystemBody,
+      left: plan.leave ?? [],
+    };
+    if (plan.join || plan.leave) this.membersChanged(conversationId);
+    for (const s of this.subscribers) s.messageStored(message);
+    for (const s of this.subscribers) s.groupChanged(changed);
+    return changed;
+  }
+
+  private checkTitle(title: unknown): string {
     if (
       typeof title !== 'string' ||
       title.trim() === '' ||
@@ -188,10 +271,15 @@ export class MessagingService {
         `title must be 1 to ${this.limits.titleCharsMax} characters.`,
       );
     }
+    return title;
+  }
+
+  /** Usernames → user ids; user_not_found names every unknown one. */
+  private async userIds(memberNames: unknown): Promise<string[]> {
     if (!Array.isArray(memberNames))
       throw new ParleyError('invalid_request', 'members must be an array of usernames.');
     const names = [...new Set(memberNames.map(normalizeUsername))];
-    // Bounded before any lookup; the exact count (without the caller) is checked below.
+    // Bounded before any lookup; the exact count is checked against the members.
     if (names.length > this.limits.groupMembersMax) throw new ParleyError('too_many_members');
     const found = await this.users.byUsername(names);
     const unknown = names.filter((n) => !found.has(n));
@@ -200,12 +288,7 @@ export class MessagingService {
         'user_not_found',
         `No user named ${unknown.map((n) => `"${n}"`).join(', ')}.`,
       );
-    const memberIds = [...found.values()].map((u) => u.id).filter((id) => id !== caller.userId);
-    if (memberIds.length + 1 > this.limits.groupMembersMax)
-      throw new ParleyError('too_many_members');
-    const group = await this.store.createGroup({ title, ownerId: caller.userId, memberIds });
-    this.membersChanged(group.id);
-    return group;
+    return [...found.values()].map((u) => u.id);
   }
 
   async joinRoom(
@@ -249,7 +332,7 @@ export class MessagingService {
     await this.requireMember(conversationId, caller.userId);
     const message = await this.store.getMessage(conversationId, seq);
     if (!message) throw new ParleyError('message_not_found');
-    if (message.senderId !== caller.userId) {
+    if (message.senderId !== caller.userId || message.body.kind === 'system') {
       throw new ParleyError('forbidden', 'Only the sender may recall a message.');
     }
     if (message.recalledAtUs !== null) return message;

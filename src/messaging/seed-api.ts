@@ -203,6 +203,8 @@ export class SeedApi {
     messageRecalled: (m) => this.pages?.invalidate(m.conversationId),
     watermarkMoved: () => undefined,
     membersChanged: () => undefined,
+    // The system message of a change comes through messageStored.
+    groupChanged: () => undefined,
   };
 
   async pull(input: SeedPull, session: Session | null): Promise<SeedPage> {

@@ -105,6 +105,8 @@ export interface ConversationState {
   readSeq: number;
   unread: number;
   lastAt: number;
+  /** Set when the user is no longer a member: lastSeq stops here (docs/groups.md). */
+  leftSeq?: number;
 }
 export interface SyncedFrame {
   type: 'synced';
@@ -179,6 +181,37 @@ export interface ContactFrame {
   /** Epoch milliseconds. */
   at: number;
 }
+/** What changed in a group; docs/groups.md. */
+export type MemberEvent =
+  | 'member.added'
+  | 'member.removed'
+  | 'member.left'
+  | 'role.changed'
+  | 'owner.transferred'
+  | 'title.changed'
+  | 'muted'
+  | 'history.changed'
+  | 'dismissed';
+/** Pushed to the group's members after a change, and to the members it removed. */
+export interface MemberFrame {
+  type: 'member';
+  id?: string;
+  conversation: string;
+  /** The seq of the system message that records the change. */
+  seq: number;
+  event: MemberEvent;
+  /** The user who acted. */
+  actor: string;
+  /** The users the change is about; empty for changes of the whole group. */
+  targets: string[];
+  role?: string;
+  title?: string;
+  muted?: boolean;
+  history?: string;
+  dismissed?: boolean;
+  /** Epoch milliseconds. */
+  at: number;
+}
 export interface ErrorFrame {
   type: 'error';
   id?: string;
@@ -199,6 +232,7 @@ export type ServerFrame =
   | PresenceFrame
   | KickedFrame
   | ContactFrame
+  | MemberFrame
   | ErrorFrame
   | PingFrame
   | PongFrame;

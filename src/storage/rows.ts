@@ -1,8 +1,10 @@
+import type { ErrorCode } from '../core/errors.js';
 import type { User } from '../auth/auth-store.js';
 import type {
   Conversation,
   ConversationKind,
   ConversationView,
+  GroupHistory,
   Member,
   MemberRole,
   MessageBody,
@@ -27,6 +29,10 @@ export interface ConversationRow {
   created_at_ms: number;
   last_seq: number;
   last_at_us: number;
+  history: GroupHistory;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  muted_all: number | boolean;
+  dismissed_at_ms: number | null;
 }
 
 export interface MemberRow {
@@ -37,6 +43,9 @@ export interface MemberRow {
   delivered_seq: number;
   read_seq: number;
   updated_us: number;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  muted: number | boolean;
+  left_seq: number | null;
 }
 
 export interface MessageRow {
@@ -52,6 +61,38 @@ export interface MessageRow {
 }
 
 export type ViewRow = ConversationRow & MemberRow;
+
+/** The member columns a conversation view adds to `c.*`. */
+export const VIEW_MEMBER_COLUMNS = 'm.role, m.delivered_seq, m.read_seq, m.updated_us, m.left_seq';
+
+/** A bound above any real seq. */
+export const SEQ_END = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The seqs a member may read, as exclusive bounds: after joinedSeq when the group shows new
+ * members their history from the join, up to and including leftSeq for a former member.
+ */
+export function readWindow(
+  conversation: Pick<ConversationRow, 'kind' | 'history'>,
+  member: Pick<MemberRow, 'joined_seq' | 'left_seq'>,
+): { readonly after: number; readonly before: number } {
+  return {
+    after: conversation.kind === 'group' && conversation.history === 'join' ? member.joined_seq : 0,
+    before: member.left_seq === null ? SEQ_END : member.left_seq + 1,
+  };
+}
+
+/** Why this member may not send here (checked inside the append transaction), or null. */
+export function sendRefusal(
+  conversation: Pick<ConversationRow, 'muted_all' | 'dismissed_at_ms'>,
+  member: Pick<MemberRow, 'role' | 'muted' | 'left_seq'> | null,
+): ErrorCode | null {
+  if (!member || member.left_seq !== null) return 'not_member';
+  if (conversation.dismissed_at_ms !== null) return 'group_dismissed';
+  if (member.muted) return 'muted';
+  if (conversation.muted_all && member.role === 'member') return 'group_muted';
+  return null;
+}
 
 export const MESSAGE_COLUMNS =
   'conversation_id, seq, id, sender_id, device, body, at_us, recalled_at_us';
@@ -80,6 +121,9 @@ export function toConversation(row: ConversationRow): Conversation {
     createdAtMs: row.created_at_ms,
     lastSeq: row.last_seq,
     lastAtUs: row.last_at_us,
+    history: row.history,
+    mutedAll: Boolean(row.muted_all),
+    dismissedAtMs: row.dismissed_at_ms,
   };
 }
 
@@ -92,15 +136,26 @@ export function toMember(row: MemberRow): Member {
     deliveredSeq: row.delivered_seq,
     readSeq: row.read_seq,
     updatedUs: row.updated_us,
+    muted: Boolean(row.muted),
+    leftSeq: row.left_seq,
   };
 }
 
 export function toView(row: ViewRow): ConversationView {
+  const left = row.left_seq;
   return {
     ...toConversation(row),
+    // A former member's view ends where its membership did.
+    ...(left !== null
+      ? {
+          lastSeq: Math.min(row.last_seq, left),
+          lastAtUs: Math.min(row.last_at_us, row.updated_us),
+        }
+      : {}),
     role: row.role,
     deliveredSeq: row.delivered_seq,
     readSeq: row.read_seq,
+    leftSeq: left,
   };
 }
 

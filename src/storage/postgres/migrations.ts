@@ -118,6 +118,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attachment_uses_by_conversation ON attachment_uses (conversation_id);
     `,
   },
+  {
+    version: 5,
+    name: 'group management',
+    // Groups: history visibility, mute-all and dismissal. Members: muted, and left_seq, which
+    // keeps a former member's row so its reads stop at its removal (messaging/message-store.ts).
+    // Existing conversations keep 'full' history, as they were read until now.
+    sql: `
+      ALTER TABLE conversations ADD COLUMN history TEXT NOT NULL DEFAULT 'full'
+        CHECK (history IN ('join', 'full'));
+      ALTER TABLE conversations ADD COLUMN muted_all BOOLEAN NOT NULL DEFAULT false;
+      ALTER TABLE conversations ADD COLUMN dismissed_at_ms BIGINT;
+      ALTER TABLE members ADD COLUMN muted BOOLEAN NOT NULL DEFAULT false;
+      ALTER TABLE members ADD COLUMN left_seq BIGINT;
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

@@ -8,6 +8,10 @@ import type {
   Conversation,
   ConversationKind,
   ConversationView,
+  GroupChange,
+  GroupChangeResult,
+  GroupHistory,
+  GroupPlanner,
   Member,
   MemberRole,
   MessageStore,
@@ -22,7 +26,11 @@ import {
   MESSAGE_COLUMNS,
   RECALLED_BODY,
   ROOM_PREFIX,
+  SEQ_END,
+  VIEW_MEMBER_COLUMNS,
   directKey,
+  readWindow,
+  sendRefusal,
   toConversation,
   toMember,
   toMessage,
@@ -33,9 +41,12 @@ import {
   type ViewRow,
 } from '../rows.js';
 
-const VIEW_SELECT = `SELECT c.*, m.role, m.delivered_seq, m.read_seq, m.updated_us
+const VIEW_SELECT = `SELECT c.*, ${VIEW_MEMBER_COLUMNS}
   FROM members m JOIN conversations c ON c.id = m.conversation_id`;
-const VIEW_ORDER = 'ORDER BY GREATEST(c.last_at_us, c.created_at_ms * 1000) DESC, c.id';
+// A former member's conversation sorts by when it left, not by later activity.
+const VIEW_ORDER = `ORDER BY GREATEST(CASE WHEN m.left_seq IS NULL THEN c.last_at_us
+                                          ELSE LEAST(c.last_at_us, m.updated_us) END,
+                                     c.created_at_ms * 1000) DESC, c.id`;
 const RECALLED_BODY_JSON = JSON.stringify(RECALLED_BODY);
 
 const dedupeKey = (senderId: string, device: string, ref: string): string =>
@@ -48,6 +59,7 @@ interface Head {
   lastSeq: number;
   lastAtUs: number;
   readonly firstSeq: number;
+  readonly row: ConversationRow;
 }
 
 /** The rows one append transaction writes, as column arrays for one multi-row statement each. */
@@ -107,7 +119,13 @@ export class PostgresMessageStore implements MessageStore {
 
   createGroup(group: NewGroup): Promise<Conversation> {
     return inTransaction(this.pool, async (client) => {
-      const conversation = await this.insertConversation(client, 'group', null, group.title);
+      const conversation = await this.insertConversation(
+        client,
+        'group',
+        null,
+        group.title,
+        group.history ?? 'join',
+      );
       if (!conversation) throw new Error('createGroup: a group without name conflicted');
       await this.addMembers(client, conversation.id, [group.ownerId], 'owner');
       const others = group.memberIds.filter((id) => id !== group.ownerId);
@@ -150,6 +168,14 @@ export class PostgresMessageStore implements MessageStore {
 
   async getMember(conversationId: string, userId: string): Promise<Member | null> {
     const { rows } = await this.pool.query<MemberRow>(
+      'SELECT * FROM members WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL',
+      [conversationId, userId],
+    );
+    return rows[0] ? toMember(rows[0]) : null;
+  }
+
+  async getMembership(conversationId: string, userId: string): Promise<Member | null> {
+    const { rows } = await this.pool.query<MemberRow>(
       'SELECT * FROM members WHERE conversation_id = $1 AND user_id = $2',
       [conversationId, userId],
     );
@@ -158,7 +184,8 @@ export class PostgresMessageStore implements MessageStore {
 
   async listMembers(conversationId: string): Promise<Member[]> {
     const { rows } = await this.pool.query<MemberRow>(
-      'SELECT * FROM members WHERE conversation_id = $1 ORDER BY joined_at_ms, user_id',
+      `SELECT * FROM members WHERE conversation_id = $1 AND left_seq IS NULL
+        ORDER BY joined_at_ms, user_id`,
       [conversationId],
     );
     return rows.map(toMember);
@@ -166,7 +193,7 @@ export class PostgresMessageStore implements MessageStore {
 
   async listConversations(userId: string): Promise<ConversationView[]> {
     const { rows } = await this.pool.query<ViewRow>(
-      `${VIEW_SELECT} WHERE m.user_id = $1 ${VIEW_ORDER}`,
+      `${VIEW_SELECT} WHERE m.user_id = $1 AND m.left_seq IS NULL ${VIEW_ORDER}`,
       [userId],
     );
     return rows.map(toView);
@@ -174,7 +201,8 @@ export class PostgresMessageStore implements MessageStore {
 
   async changedSince(userId: string, sinceUs: number): Promise<ConversationView[]> {
     const { rows } = await this.pool.query<ViewRow>(
-      `${VIEW_SELECT} WHERE m.user_id = $1 AND (c.last_at_us > $2 OR m.updated_us > $2)
+      `${VIEW_SELECT} WHERE m.user_id = $1
+         AND ((m.left_seq IS NULL AND c.last_at_us > $2) OR m.updated_us > $2)
        ${VIEW_ORDER}`,
       [userId, sinceUs],
     );
@@ -192,7 +220,15 @@ export class PostgresMessageStore implements MessageStore {
     return rows.map((r) => r.user_id);
   }
 
-  async getMessage(conversationId: string, seq: number): Promise<StoredMessage | null> {
+  async getMessage(
+    conversationId: string,
+    seq: number,
+    viewerId?: string,
+  ): Promise<StoredMessage | null> {
+    if (viewerId !== undefined) {
+      const w = await this.window(conversationId, viewerId);
+      if (seq <= w.after || seq >= w.before) return null;
+    }
     const { rows } = await this.pool.query<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq = $2`,
       [conversationId, seq],
@@ -226,8 +262,9 @@ export class PostgresMessageStore implements MessageStore {
   }
 
   async pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {
-    const lower = page.after ?? 0;
-    const upper = page.before ?? Number.MAX_SAFE_INTEGER;
+    const w = page.viewerId === undefined ? null : await this.window(conversationId, page.viewerId);
+    const lower = Math.max(page.after ?? 0, w?.after ?? 0);
+    const upper = Math.min(page.before ?? SEQ_END, w?.before ?? SEQ_END);
     // Without `after` the caller wants the newest messages below `before` (or the newest of all).
     const backward = page.after === undefined;
     const { rows } = await this.pool.query<MessageRow>(
@@ -244,11 +281,13 @@ export class PostgresMessageStore implements MessageStore {
   async pageByTime(conversationId: string, page: TimePage): Promise<Page> {
     const cursor =
       page.cursorUs > 0 ? page.cursorUs : page.newestFirst ? Number.MAX_SAFE_INTEGER : 0;
+    const w = page.viewerId === undefined ? null : await this.window(conversationId, page.viewerId);
     const { rows } = await this.pool.query<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
         WHERE conversation_id = $1 AND at_us ${page.newestFirst ? '<' : '>'} $2
+          AND seq > $4 AND seq < $5
         ORDER BY at_us ${page.newestFirst ? 'DESC' : 'ASC'} LIMIT $3`,
-      [conversationId, cursor, page.limit + 1],
+      [conversationId, cursor, page.limit + 1, w?.after ?? 0, w?.before ?? SEQ_END],
     );
     return {
       messages: rows.slice(0, page.limit).map(toMessage),
@@ -262,6 +301,10 @@ export class PostgresMessageStore implements MessageStore {
 
   markDelivered(conversationId: string, userId: string, seq: number): Promise<Member> {
     return this.raiseWatermark(conversationId, userId, seq, false);
+  }
+
+  changeGroup(change: GroupChange, planner: GroupPlanner): Promise<GroupChangeResult> {
+    return inTransaction(this.pool, (client) => this.applyChange(client, change, planner));
   }
 
   /** The pool belongs to openPostgresStores, which ends it. */
@@ -286,11 +329,160 @@ export class PostgresMessageStore implements MessageStore {
               updated_us = $4
          FROM conversations c
         WHERE c.id = m.conversation_id AND m.conversation_id = $1 AND m.user_id = $2
+          AND m.left_seq IS NULL
        RETURNING m.*`,
       [conversationId, userId, seq, this.clock.nowUs()],
     );
     if (!rows[0]) throw new ParleyError('not_member');
     return toMember(rows[0]);
+  }
+
+  /** The viewer's read window; not_member for a user who never was a member. */
+  private async window(conversationId: string, viewerId: string) {
+    const { rows } = await this.pool.query<
+      ConversationRow & { joined_seq: number | null; left_seq: number | null; found: boolean }
+    >(
+      `SELECT c.kind, c.history, m.joined_seq, m.left_seq, m.user_id IS NOT NULL AS found
+         FROM conversations c
+         LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $2
+        WHERE c.id = $1`,
+      [conversationId, viewerId],
+    );
+    const row = rows[0];
+    if (!row) throw new ParleyError('conversation_not_found');
+    if (!row.found || row.joined_seq === null) throw new ParleyError('not_member');
+    return readWindow(row, { joined_seq: row.joined_seq, left_seq: row.left_seq });
+  }
+
+  /** The body of changeGroup's transaction; the conversation's row lock orders it with appends. */
+  private async applyChange(
+    client: pg.PoolClient,
+    change: GroupChange,
+    planner: GroupPlanner,
+  ): Promise<GroupChangeResult> {
+    const { conversationId } = change;
+    const { rows: locked } = await client.query<ConversationRow>(
+      'SELECT * FROM conversations WHERE id = $1 FOR UPDATE',
+      [conversationId],
+    );
+    const convRow = locked[0];
+    if (!convRow) throw new ParleyError('conversation_not_found');
+    const ids = [...new Set([change.actorId, ...change.targetIds])];
+    const { rows: memberRows } = await client.query<MemberRow>(
+      'SELECT * FROM members WHERE conversation_id = $1 AND user_id = ANY($2::text[])',
+      [conversationId, ids],
+    );
+    const { rows: counted } = await client.query<{ n: number }>(
+      'SELECT COUNT(*)::int AS n FROM members WHERE conversation_id = $1 AND left_seq IS NULL',
+      [conversationId],
+    );
+    const byUser = new Map(memberRows.map((r) => [r.user_id, toMember(r)]));
+    const actor = byUser.get(change.actorId);
+    const targets = new Map<string, Member>();
+    for (const id of change.targetIds) {
+      const m = byUser.get(id);
+      if (m) targets.set(id, m);
+    }
+    const plan = planner({
+      conversation: toConversation(convRow),
+      actor: actor && actor.leftSeq === null ? actor : null,
+      targets,
+      memberCount: counted[0]?.n ?? 0,
+    });
+    const nowMs = this.clock.nowMs();
+    const message: StoredMessage = {
+      id: newId('m'),
+      conversationId,
+      seq: convRow.last_seq + 1,
+      senderId: change.actorId,
+      device: change.device,
+      body: plan.body,
+      atUs: Math.max(this.clock.nowUs(), convRow.last_at_us + 1),
+      recalledAtUs: null,
+    };
+    const { seq, atUs } = message;
+    await client.query(
+      `INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8)`,
+      [
+        conversationId,
+        seq,
+        message.id,
+        message.senderId,
+        message.device,
+        `system:${message.id}`,
+        JSON.stringify(plan.body),
+        atUs,
+      ],
+    );
+    await client.query(
+      `UPDATE conversations SET last_seq = $2, last_at_us = $3,
+              title = COALESCE($4, title), muted_all = COALESCE($5, muted_all),
+              history = COALESCE($6, history),
+              dismissed_at_ms = COALESCE(dismissed_at_ms, $7)
+        WHERE id = $1`,
+      [
+        conversationId,
+        seq,
+        atUs,
+        plan.title ?? null,
+        plan.mutedAll ?? null,
+        plan.history ?? null,
+        plan.dismiss ? nowMs : null,
+      ],
+    );
+    await this.applyMembers(client, conversationId, plan, seq, atUs, nowMs);
+    // The actor's own system message is read, as its own sends are.
+    await client.query(
+      `UPDATE members SET read_seq = GREATEST(read_seq, $3), delivered_seq = GREATEST(delivered_seq, $3)
+        WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL`,
+      [conversationId, change.actorId, seq],
+    );
+    const { rows: after } = await client.query<ConversationRow>(
+      'SELECT * FROM conversations WHERE id = $1',
+      [conversationId],
+    );
+    return { conversation: toConversation(after[0]!), message, plan };
+  }
+
+  private async applyMembers(
+    client: pg.PoolClient,
+    conversationId: string,
+    plan: GroupChangeResult['plan'],
+    seq: number,
+    atUs: number,
+    nowMs: number,
+  ): Promise<void> {
+    if (plan.join && plan.join.length > 0) {
+      await client.query(
+        `INSERT INTO members (conversation_id, user_id, role, joined_seq, delivered_seq, read_seq,
+                              joined_at_ms, updated_us)
+         SELECT $1, u, 'member', $3, $3, $3, $4, $5 FROM unnest($2::text[]) AS u
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET
+           role = 'member', joined_seq = $3, delivered_seq = $3, read_seq = $3,
+           joined_at_ms = $4, updated_us = $5, muted = false, left_seq = NULL`,
+        [conversationId, plan.join, seq - 1, nowMs, atUs],
+      );
+    }
+    if (plan.leave && plan.leave.length > 0) {
+      await client.query(
+        `UPDATE members SET left_seq = $3, updated_us = $4
+          WHERE conversation_id = $1 AND user_id = ANY($2::text[]) AND left_seq IS NULL`,
+        [conversationId, plan.leave, seq, atUs],
+      );
+    }
+    for (const r of plan.roles ?? []) {
+      await client.query(
+        'UPDATE members SET role = $3, updated_us = $4 WHERE conversation_id = $1 AND user_id = $2',
+        [conversationId, r.userId, r.role, atUs],
+      );
+    }
+    for (const m of plan.mute ?? []) {
+      await client.query(
+        'UPDATE members SET muted = $3, updated_us = $4 WHERE conversation_id = $1 AND user_id = $2',
+        [conversationId, m.userId, m.muted, atUs],
+      );
+    }
   }
 
   private async byName(db: pg.Pool | pg.PoolClient, key: string): Promise<Conversation | null> {
@@ -307,11 +499,13 @@ export class PostgresMessageStore implements MessageStore {
     kind: ConversationKind,
     name: string | null,
     title: string | null,
+    history: GroupHistory = 'full',
   ): Promise<Conversation | null> {
     const { rows } = await client.query<ConversationRow>(
-      `INSERT INTO conversations (id, kind, name, title, created_at_ms) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO conversations (id, kind, name, title, created_at_ms, history)
+       VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT DO NOTHING RETURNING *`,
-      [newId('c'), kind, name, title, this.clock.nowMs()],
+      [newId('c'), kind, name, title, this.clock.nowMs(), history],
     );
     return rows[0] ? toConversation(rows[0]) : null;
   }
@@ -340,15 +534,14 @@ export class PostgresMessageStore implements MessageStore {
     //    Every statement after this one sees whatever an earlier holder of a lock committed.
     const conversationIds = [...new Set(batch.map((r) => r.conversationId))].sort();
     const { rows: locked } = await client.query<ConversationRow>(
-      `SELECT id, last_seq, last_at_us FROM conversations
-        WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      `SELECT * FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
       [conversationIds],
     );
     const nowUs = this.clock.nowUs();
     const heads = new Map<string, Head>(
       locked.map((row) => [
         row.id,
-        { lastSeq: row.last_seq, lastAtUs: row.last_at_us, firstSeq: row.last_seq },
+        { lastSeq: row.last_seq, lastAtUs: row.last_at_us, firstSeq: row.last_seq, row },
       ]),
     );
     // 2. Under the locks: earlier messages with these refs, and the senders' memberships.
@@ -381,7 +574,7 @@ export class PostgresMessageStore implements MessageStore {
     req: AppendRequest,
     nowUs: number,
     stored: Map<string, StoredMessage>,
-    members: Set<string>,
+    members: Map<string, MemberRow>,
     writes: Writes,
   ): AppendResult {
     const key = dedupeKey(req.senderId, req.device, req.ref);
@@ -393,9 +586,11 @@ export class PostgresMessageStore implements MessageStore {
     }
     const head = writes.heads.get(req.conversationId);
     if (!head) return { ok: false, error: new ParleyError('conversation_not_found') };
-    if (!members.has(memberKey(req.conversationId, req.senderId))) {
-      return { ok: false, error: new ParleyError('not_member') };
-    }
+    const refusal = sendRefusal(
+      head.row,
+      members.get(memberKey(req.conversationId, req.senderId)) ?? null,
+    );
+    if (refusal) return { ok: false, error: new ParleyError(refusal) };
     const message: StoredMessage = {
       id: newId('m'),
       conversationId: req.conversationId,
@@ -483,12 +678,12 @@ export class PostgresMessageStore implements MessageStore {
   private async findMembers(
     client: pg.PoolClient,
     batch: readonly AppendRequest[],
-  ): Promise<Set<string>> {
-    const { rows } = await client.query<{ conversation_id: string; user_id: string }>(
-      `SELECT conversation_id, user_id FROM members
+  ): Promise<Map<string, MemberRow>> {
+    const { rows } = await client.query<MemberRow>(
+      `SELECT * FROM members
         WHERE (conversation_id, user_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       [batch.map((r) => r.conversationId), batch.map((r) => r.senderId)],
     );
-    return new Set(rows.map((row) => memberKey(row.conversation_id, row.user_id)));
+    return new Map(rows.map((row) => [memberKey(row.conversation_id, row.user_id), row]));
   }
 }

@@ -1,0 +1,130 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { ParleyError } from '../core/errors.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import type { FastifyRequest } from 'fastify';
+import type { Caller, GroupChanged, MessagingService } from './messaging-service.js';
+import type { GroupAction } from './message-store.js';
+import { messageView } from './messaging-routes.js';
+
+// REST for managing groups (docs/groups.md). Every change answers with the system message that
+// records it in the conversation's seq stream; refusals are coded errors and change nothing.
+
+const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const IdAndUser = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  user: Type.String({ minLength: 1, maxLength: 64 }),
+});
+const History = Type.Union([Type.Literal('join'), Type.Literal('full')]);
+
+const callerOf = (request: FastifyRequest): Caller => {
+  const s = sessionOf(request);
+  return { userId: s.userId, device: s.device };
+};
+
+const answer = (changed: GroupChanged) => ({ message: messageView(changed.message) });
+
+/** Exactly one of the listed fields must be set: one change, one system message. */
+function onlyOne<T extends object>(body: T, fields: readonly (keyof T & string)[]): keyof T {
+  const set = fields.filter((f) => body[f] !== undefined);
+  if (set.length !== 1 || set[0] === undefined) {
+    throw new ParleyError('invalid_request', `Set exactly one of: ${fields.join(', ')}.`);
+  }
+  return set[0];
+}
+
+export function registerGroupRoutes(
+  app: HttpApp,
+  deps: { messaging: MessagingService; authenticate: Authenticate },
+): void {
+  const { messaging } = deps;
+  const onRequest = requireSession(deps.authenticate);
+
+  app.post(
+    '/v1/conversations/:id/members',
+    {
+      onRequest,
+      schema: { params: Id, body: Type.Object({ members: Type.Array(Type.String()) }) },
+    },
+    async (request) =>
+      answer(
+        await messaging.addMembers(callerOf(request), request.params.id, request.body.members),
+      ),
+  );
+
+  // Removing oneself (`me` or one's own id) is leaving.
+  app.delete(
+    '/v1/conversations/:id/members/:user',
+    { onRequest, schema: { params: IdAndUser } },
+    async (request) => {
+      const caller = callerOf(request);
+      const { id, user } = request.params;
+      const action: GroupAction =
+        user === 'me' || user === caller.userId
+          ? { type: 'leave' }
+          : { type: 'remove', userId: user };
+      return answer(await messaging.changeGroup(caller, id, action));
+    },
+  );
+
+  // One of: role (admin or member; owner transfers ownership), muted.
+  app.patch(
+    '/v1/conversations/:id/members/:user',
+    {
+      onRequest,
+      schema: {
+        params: IdAndUser,
+        body: Type.Object({
+          role: Type.Optional(
+            Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]),
+          ),
+          muted: Type.Optional(Type.Boolean()),
+        }),
+      },
+    },
+    async (request) => {
+      const { body } = request;
+      const userId = request.params.user;
+      let action: GroupAction;
+      if (onlyOne(body, ['role', 'muted']) === 'muted') {
+        action = { type: 'mute', userId, muted: body.muted === true };
+      } else if (body.role === 'owner') {
+        action = { type: 'transfer', userId };
+      } else {
+        action = { type: 'role', userId, role: body.role === 'admin' ? 'admin' : 'member' };
+      }
+      return answer(await messaging.changeGroup(callerOf(request), request.params.id, action));
+    },
+  );
+
+  // One of: title, muted (the whole group), history.
+  app.patch(
+    '/v1/conversations/:id',
+    {
+      onRequest,
+      schema: {
+        params: Id,
+        body: Type.Object({
+          title: Type.Optional(Type.String()),
+          muted: Type.Optional(Type.Boolean()),
+          history: Type.Optional(History),
+        }),
+      },
+    },
+    async (request) => {
+      const { body } = request;
+      const field = onlyOne(body, ['title', 'muted', 'history']);
+      const action: GroupAction =
+        field === 'title'
+          ? { type: 'title', title: body.title ?? '' }
+          : field === 'muted'
+            ? { type: 'muteAll', muted: body.muted === true }
+            : { type: 'history', history: body.history ?? 'join' };
+      return answer(await messaging.changeGroup(callerOf(request), request.params.id, action));
+    },
+  );
+
+  // Dismissing keeps the history readable for its members; nothing can be sent any more.
+  app.delete('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) =>
+    answer(await messaging.changeGroup(callerOf(request), request.params.id, { type: 'dismiss' })),
+  );
+}

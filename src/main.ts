@@ -88,16 +88,27 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     throw err;
   }
   const users = new UserDirectory(stores.auth);
+  const attachments: AttachmentsService = new AttachmentsService({
+    store: stores.attachments,
+    blobs,
+    isMember: (conversationId, userId) => isMemberOf(messaging, conversationId, userId),
+    bytesMax: config.limits.attachmentBytesMax,
+    types: config.attachments.types,
+  });
   const auth = new AuthService(stores.auth);
   const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax);
   // Block answers are cached on a single node only: another node's block could not reach them.
   const blockGuard = new BlockGuard(stores.contacts, { cache: cluster === null });
-  const messaging = new MessagingService({
+  const messaging: MessagingService = new MessagingService({
     store: stores.messages,
     committer,
     users,
     limits: config.limits,
     directGuard: blockGuard,
+    // A message may only name an attachment its sender may use; recording the use lets the
+    // conversation's members download it. Asked inside the committer's vetter, before the commit.
+    attachmentUse: (attachmentId, conversationId, senderId) =>
+      attachments.recordUse(attachmentId, conversationId, senderId),
   });
   const contacts = new ContactsService({
     store: stores.contacts,
@@ -127,13 +138,6 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   registerAuthRoutes(app, auth);
   registerMessagingRoutes(app, { messaging, users, authenticate });
   registerGroupRoutes(app, { messaging, authenticate });
-  const attachments = new AttachmentsService({
-    store: stores.attachments,
-    blobs,
-    isMember: (conversationId, userId) => isMemberOf(messaging, conversationId, userId),
-    bytesMax: config.limits.attachmentBytesMax,
-    types: config.attachments.types,
-  });
   registerAttachmentRoutes(app, { attachments, authenticate });
   registerContactRoutes(app, { contacts, authenticate });
   registerUserRoutes(app, { users: profiles, authenticate });

@@ -665,11 +665,15 @@ describe('real-time delivery across codecs', () => {
       ['tcp', await connect(server, 'tcp', z)],
     ];
     try {
+      // Free-form nesting lives in a custom payload: other kinds take no extra fields.
       const bodyFor = (t: Transport) => ({
-        kind: 'text',
-        text: `from ${t}: héllo 👋 "quoted" \\ back\nslash ${'ü'.repeat(50)}`,
-        replyTo: 1,
-        meta: { list: [1, 'two', null, true, { deep: -3.5 }], empty: {} },
+        kind: 'custom',
+        type: 'test.mixed',
+        payload: {
+          text: `from ${t}: héllo 👋 "quoted" \\ back\nslash ${'ü'.repeat(50)}`,
+          list: [1, 'two', null, true, { deep: -3.5 }],
+          empty: {},
+        },
       });
       const sent = new Map<Transport, Frame>();
       for (const [t, client] of byTransport) {

@@ -94,8 +94,8 @@ describe('attachments over HTTP (filesystem blobs)', () => {
     alice = await register(server.url, 'alice');
     bob = await register(server.url, 'bob');
     carol = await register(server.url, 'carol');
-    // A second handle on the server's own database and blob directory, for recordUse: the
-    // message-kinds work will call it from a send; here the test calls it directly.
+    // A second handle on the server's own database and blob directory, for recordUse: a send of
+    // an attachment kind calls it (messaging/message-kinds.test.ts); here the test calls it alone.
     stores = await openSqliteStores({ file: join(server.dataDir, 'parley.db') });
     db = openSqliteDatabase({ file: join(server.dataDir, 'parley.db') });
     service = new AttachmentsService({

@@ -6,8 +6,9 @@ import type { BenchClient, Frame } from './ws-client.js';
 
 // The message flow shared by `direct` and `group`: senders send M messages each to their
 // conversation, with at most `inflight` unacknowledged and, when `rate` > 0, paced to that many
-// per second; every receiver counts the `message` pushes it gets, once per (conversation, seq). The send time rides in the body
-// ({kind, text, t}), so end-to-end latency is measured on the receiving client, in this process.
+// per second; every receiver counts the `message` pushes it gets, once per (conversation, seq). The send time rides in the text
+// ("bench message <ref> t=<ms>"; bodies take no extra fields), so end-to-end latency is measured
+// on the receiving client, in this process.
 // The run ends when every send is answered and every acked message delivered, or on the time cap,
 // or when nothing has moved for STALL_MS.
 
@@ -75,7 +76,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
         type: 'send',
         ref,
         conversation: s.conversation,
-        body: { kind: 'text', text: `bench message ${ref}`, t },
+        body: { kind: 'text', text: `bench message ${ref} t=${t}` },
       });
     }
   };
@@ -121,8 +122,8 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
         const now = performance.now();
         delivered += 1;
         lastDeliveryMs = lastMoveMs = now;
-        const t = (frame.body as { t?: unknown } | undefined)?.t;
-        if (typeof t === 'number') latency.recordMs(now - t);
+        const t = sendTimeOf(frame.body);
+        if (t !== null) latency.recordMs(now - t);
         if (settled()) finish(null);
       } else if (sender && (frame.type === 'sent' || frame.type === 'error')) {
         answered(sender, frame);
@@ -200,4 +201,13 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
       ...(proc.supportCpuPercent !== null && { supportCpuPercent: proc.supportCpuPercent }),
     },
   };
+}
+
+/** The send time a bench message carries at the end of its text, or null. */
+function sendTimeOf(body: unknown): number | null {
+  const text = (body as { text?: unknown } | undefined)?.text;
+  if (typeof text !== 'string') return null;
+  const at = text.lastIndexOf(' t=');
+  const t = at < 0 ? NaN : Number(text.slice(at + 3));
+  return Number.isFinite(t) ? t : null;
 }

@@ -4,6 +4,7 @@ export type {
   SendOutcome,
   MessagingEvents,
   MessagingDeps,
+  AttachmentUse,
   SyncResult,
   GroupChanged,
 } from './messaging-service.js';

@@ -6,9 +6,10 @@ import { normalizeUsername } from '../core/names.js';
 import type { UserDirectory } from '../auth/index.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { DirectGuard } from './direct-guard.js';
-import { validateBody, validateRef } from './message-body.js';
+import { ATTACHMENT_KINDS, validateBody, validateRef } from './message-body.js';
 import { groupPlanner, targetsOf, type SystemBody } from './group-rules.js';
 import type {
+  AppendRequest,
   Conversation,
   ConversationView,
   GroupAction,
@@ -91,7 +92,19 @@ export interface MessagingDeps {
   readonly clock?: Clock;
   /** Asked before opening or sending in a direct conversation (blocks, from contacts). */
   readonly directGuard?: DirectGuard;
+  /**
+   * Asked before a message naming an attachment is stored: resolves when the sender may use it in
+   * the conversation (and records that use, so members may download it), rejects with a coded
+   * error when not. Without it, attachment kinds are refused.
+   */
+  readonly attachmentUse?: AttachmentUse;
 }
+
+export type AttachmentUse = (
+  attachmentId: string,
+  conversationId: string,
+  senderId: string,
+) => Promise<void>;
 
 /** Bounded cache of direct conversations' members: when full it is dropped whole. */
 const DIRECT_CACHE_ENTRIES_MAX = 100_000;
@@ -119,6 +132,7 @@ export class MessagingService {
   private readonly clock: Clock;
   private readonly subscribers: MessagingEvents[] = [];
   private readonly guard: DirectGuard | undefined;
+  private readonly attachmentUse: AttachmentUse | undefined;
   /** Conversation id → its two members if direct, null if not: neither ever changes. */
   private readonly directMembers = new Map<string, readonly string[] | null>();
 
@@ -129,14 +143,11 @@ export class MessagingService {
     this.limits = deps.limits;
     this.clock = deps.clock ?? systemClock;
     this.guard = deps.directGuard;
-    // Blocks are checked per batch inside the committer, not before submitting: a lookup awaited
-    // here would let pipelined sends of one connection overtake each other and reorder seqs.
-    const guard = this.guard;
-    if (guard) {
-      this.committer.setVetter((requests) =>
-        Promise.all(requests.map((r) => this.vetDirect(guard, r.senderId, r.conversationId))),
-      );
-    }
+    this.attachmentUse = deps.attachmentUse;
+    // Blocks, reply targets and attachment uses are checked per batch inside the committer, not
+    // before submitting: a lookup awaited here would let pipelined sends of one connection
+    // overtake each other and reorder seqs. Plain sends cost at most one map lookup.
+    this.committer.setVetter((requests) => Promise.all(requests.map((r) => this.vet(r))));
   }
 
   subscribe(events: MessagingEvents): void {
@@ -365,20 +376,44 @@ export class MessagingService {
   }
 
   /**
-   * Blocks: only sends to direct conversations ask the guard; others cost one map lookup.
-   * Resolves to the refusal, or null.
+   * One send's checks before it is stored; resolves to the refusal, or null. Blocks: only sends
+   * to direct conversations ask the guard; others cost one map lookup. Then the body's
+   * references (docs/messages.md): replyTo must name a message the sender can see, and an
+   * attachment must be one the sender may use here (that use is recorded now, before the commit).
    */
-  private async vetDirect(
-    guard: DirectGuard,
-    senderId: string,
-    conversationId: string,
-  ): Promise<ParleyError | null> {
+  private async vet(request: AppendRequest): Promise<ParleyError | null> {
     try {
-      await this.guardDirect(guard, senderId, conversationId);
+      if (this.guard) await this.guardDirect(this.guard, request.senderId, request.conversationId);
+      await this.vetReferences(request);
       return null;
     } catch (err) {
       if (err instanceof ParleyError) return err;
       throw err;
+    }
+  }
+
+  private async vetReferences(request: AppendRequest): Promise<void> {
+    const { body, conversationId, senderId } = request;
+    const replyTo = typeof body.replyTo === 'number' ? body.replyTo : undefined;
+    const attachment = ATTACHMENT_KINDS.has(body.kind) ? body.attachment : undefined;
+    if (replyTo === undefined && typeof attachment !== 'string') return;
+    // A sender who is not a member is left for the commit to refuse with its usual code
+    // (not_member, conversation_not_found), as a plain send would be.
+    if (!(await this.store.getMember(conversationId, senderId))) return;
+    if (
+      replyTo !== undefined &&
+      !(await this.store.getMessage(conversationId, replyTo, senderId))
+    ) {
+      throw new ParleyError(
+        'message_not_found',
+        `body.replyTo: no message ${replyTo} in this conversation.`,
+      );
+    }
+    if (typeof attachment === 'string') {
+      if (!this.attachmentUse) {
+        throw new ParleyError('invalid_request', 'This server does not take attachment messages.');
+      }
+      await this.attachmentUse(attachment, conversationId, senderId);
     }
   }
 

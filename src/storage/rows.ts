@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../core/errors.js';
+import type { Attachment } from '../attachments/attachment-store.js';
 import type { User } from '../auth/auth-store.js';
 import type {
   Conversation,
@@ -171,3 +172,23 @@ export function toMessage(row: MessageRow): StoredMessage {
     recalledAtUs: row.recalled_at_us,
   };
 }
+
+export interface AttachmentRow {
+  id: string;
+  owner_id: string;
+  sha256: string;
+  size: number;
+  mime: string;
+  name: string | null;
+  created_at_ms: number;
+}
+
+export const toAttachment = (r: AttachmentRow): Attachment => ({
+  id: r.id,
+  ownerId: r.owner_id,
+  sha256: r.sha256,
+  size: r.size,
+  mime: r.mime,
+  name: r.name,
+  createdAtMs: r.created_at_ms,
+});

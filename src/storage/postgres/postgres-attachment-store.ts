@@ -1,25 +1,6 @@
 import type pg from 'pg';
 import type { Attachment, AttachmentStore } from '../../attachments/attachment-store.js';
-
-interface AttachmentRow {
-  id: string;
-  owner_id: string;
-  sha256: string;
-  size: number;
-  mime: string;
-  name: string | null;
-  created_at_ms: number;
-}
-
-const toAttachment = (r: AttachmentRow): Attachment => ({
-  id: r.id,
-  ownerId: r.owner_id,
-  sha256: r.sha256,
-  size: r.size,
-  mime: r.mime,
-  name: r.name,
-  createdAtMs: r.created_at_ms,
-});
+import { toAttachment, type AttachmentRow } from '../rows.js';
 
 /** The cluster AttachmentStore (tables from migration 4); BIGINTs arrive as numbers (database.ts). */
 export class PostgresAttachmentStore implements AttachmentStore {

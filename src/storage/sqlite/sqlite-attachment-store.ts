@@ -1,26 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Attachment, AttachmentStore } from '../../attachments/attachment-store.js';
 import { settle, type SqliteDb } from './database.js';
-
-interface AttachmentRow {
-  id: string;
-  owner_id: string;
-  sha256: string;
-  size: number;
-  mime: string;
-  name: string | null;
-  created_at_ms: number;
-}
-
-const toAttachment = (r: AttachmentRow): Attachment => ({
-  id: r.id,
-  ownerId: r.owner_id,
-  sha256: r.sha256,
-  size: r.size,
-  mime: r.mime,
-  name: r.name,
-  createdAtMs: r.created_at_ms,
-});
+import { toAttachment, type AttachmentRow } from '../rows.js';
 
 /** The embedded AttachmentStore (tables from migration 4). */
 export class SqliteAttachmentStore implements AttachmentStore {

@@ -14,6 +14,9 @@ import {
 import { redisSkip, startRedis, type RunningRedis } from '../src/test-support/redis.js';
 import { http, register } from '../src/test-support/server.js';
 import { RtClient, type Transport } from '../src/test-support/rt-client.js';
+import { sleep, withTimeout } from '../src/test-support/wait.js';
+
+export { sleep, withTimeout };
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -32,18 +35,6 @@ export function clusterSkip(): string | false {
   const redis = redisSkip();
   if (redis) return redis;
   return postgresSkipReason() ?? false;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Polls `check` until it is true; throws after `timeoutMs`. */

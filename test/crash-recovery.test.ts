@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { http, register } from '../src/test-support/server.js';
+import { withTimeout } from '../src/test-support/wait.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -24,14 +25,6 @@ interface ServerProcess {
 /** Every child still running, with a promise of its exit. */
 const children = new Map<ChildProcess, Promise<void>>();
 const dirs = new Set<string>();
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Starts `parley serve` as a child process and resolves once it logs "parley listening". */
 async function startServer(dataDir: string, extraEnv: Record<string, string> = {}) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { http, register, startTestServer, type TestServer } from '../src/test-support/server.js';
 import { RtClient, type Transport } from '../src/test-support/rt-client.js';
+import { sleep, withTimeout } from '../src/test-support/wait.js';
 
 const PASSWORD = 'correct horse battery';
 const WAIT_MS = 5_000;
@@ -30,16 +31,6 @@ interface Acked {
 
 /** A number field as sent: Protobuf leaves out zeros, so an absent one is 0. */
 const n = (v: unknown): number => (v === undefined ? 0 : (v as number));
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function newUser(url: string, username: string, device: string): Promise<User> {
   const u = await register(url, username, PASSWORD, device);

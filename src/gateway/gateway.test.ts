@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { CloseCode, createProtoCodec } from '../protocol/index.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { RtClient, TRANSPORTS, type Transport } from '../test-support/rt-client.js';
+import { sleep, withTimeout } from '../test-support/wait.js';
 
 const PASSWORD = 'correct horse battery';
 /** Bound on every wait for a frame or a close that must happen. */
@@ -26,16 +27,6 @@ interface User {
 }
 
 // --- helpers -------------------------------------------------------------------------------
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 let nameCounter = 0;
 /** A fresh valid username (a-z, 0-9, "_"; at most 32 characters). */

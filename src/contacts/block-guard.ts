@@ -5,6 +5,9 @@ import type { ContactStore } from './contact-store.js';
 /** Bounded cache of pair answers: when full it is dropped whole. */
 const ENTRIES_MAX = 100_000;
 
+const blockedError = (): ParleyError =>
+  new ParleyError('blocked', 'One of you has blocked the other; unblock to message.');
+
 const pairKey = (a: string, b: string): string => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
 /**
@@ -25,9 +28,12 @@ export class BlockGuard implements DirectGuard {
   }
 
   async assertMayMessage(senderId: string, peerId: string): Promise<void> {
-    if (await this.isBlocked(senderId, peerId)) {
-      throw new ParleyError('blocked', 'One of you has blocked the other; unblock to message.');
-    }
+    if (await this.isBlocked(senderId, peerId)) throw blockedError();
+  }
+
+  knownVerdict(senderId: string, peerId: string): ParleyError | null | undefined {
+    const cached = this.cache?.get(pairKey(senderId, peerId));
+    return cached === undefined ? undefined : cached ? blockedError() : null;
   }
 
   async isBlocked(a: string, b: string): Promise<boolean> {

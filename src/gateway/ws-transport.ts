@@ -71,7 +71,12 @@ class WsConnection implements Connection {
   onBytes(handler: (data: string | Uint8Array) => void): void {
     const binary = this.codec.binary;
     this.socket.on('message', (raw: RawData, isBinary: boolean) => {
-      const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
+      // ws hands over a Buffer (binaryType nodebuffer): used as is, not copied.
+      const buf = Array.isArray(raw)
+        ? Buffer.concat(raw)
+        : Buffer.isBuffer(raw)
+          ? raw
+          : Buffer.from(raw);
       // A JSON client may send binary frames holding UTF-8 text; a Protobuf client must send bytes.
       handler(isBinary && binary ? buf : buf.toString('utf8'));
     });

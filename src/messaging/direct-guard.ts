@@ -1,3 +1,5 @@
+import type { ParleyError } from '../core/errors.js';
+
 // The DirectGuard seam: may this user message that one in their direct conversation?
 //
 // Contract: assertMayMessage(senderId, peerId) resolves when the sender may open or send in the
@@ -7,4 +9,9 @@
 // answer may lag a block by the time the block takes to commit; messages already stored stay.
 export interface DirectGuard {
   assertMayMessage(senderId: string, peerId: string): Promise<void>;
+  /**
+   * Optional synchronous answer from memory: null when the sender may message the peer, the
+   * error assertMayMessage would reject with when not, undefined when it would have to look.
+   */
+  knownVerdict?(senderId: string, peerId: string): ParleyError | null | undefined;
 }

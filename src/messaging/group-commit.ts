@@ -6,7 +6,9 @@ import type { AppendRequest, AppendResult, MessageStore } from './message-store.
  * refuse it. Runs in submission order, one batch at a time, so a check that has to look
  * something up cannot reorder sends.
  */
-export type Vetter = (requests: readonly AppendRequest[]) => Promise<(ParleyError | null)[]>;
+export type Vetter = (
+  requests: readonly AppendRequest[],
+) => (ParleyError | null)[] | Promise<(ParleyError | null)[]>;
 
 interface Pending {
   readonly request: AppendRequest;

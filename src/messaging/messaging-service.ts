@@ -147,7 +147,7 @@ export class MessagingService {
     // Blocks, reply targets and attachment uses are checked per batch inside the committer, not
     // before submitting: a lookup awaited here would let pipelined sends of one connection
     // overtake each other and reorder seqs. Plain sends cost at most one map lookup.
-    this.committer.setVetter((requests) => Promise.all(requests.map((r) => this.vet(r))));
+    this.committer.setVetter((requests) => this.vetBatch(requests));
   }
 
   subscribe(events: MessagingEvents): void {
@@ -373,6 +373,39 @@ export class MessagingService {
   async memberIds(conversationId: string): Promise<string[]> {
     if (!isId(conversationId)) return [];
     return (await this.store.listMembers(conversationId)).map((m) => m.userId);
+  }
+
+  /**
+   * A batch's verdicts. The common case (a plain body, a direct conversation whose members and
+   * block state are cached, or any other conversation) is answered from memory with no promise
+   * per send; only the sends that need a lookup go through the async checks.
+   */
+  private vetBatch(
+    requests: readonly AppendRequest[],
+  ): (ParleyError | null)[] | Promise<(ParleyError | null)[]> {
+    const verdicts: (ParleyError | null)[] = new Array<ParleyError | null>(requests.length);
+    let slow: Promise<void>[] | null = null;
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      const known = this.vetFromMemory(request);
+      if (known !== undefined) verdicts[i] = known;
+      else (slow ??= []).push(this.vet(request).then((v) => void (verdicts[i] = v)));
+    }
+    return slow === null ? verdicts : Promise.all(slow).then(() => verdicts);
+  }
+
+  /** The verdict when memory alone can give it, else undefined (see vetBatch). */
+  private vetFromMemory(request: AppendRequest): ParleyError | null | undefined {
+    const { body } = request;
+    if (typeof body.replyTo === 'number' || ATTACHMENT_KINDS.has(body.kind)) return undefined;
+    const guard = this.guard;
+    if (!guard) return null;
+    const members = this.directMembers.get(request.conversationId);
+    if (members === undefined) return undefined;
+    if (members === null || !members.includes(request.senderId)) return null;
+    const peer = members.find((id) => id !== request.senderId);
+    if (peer === undefined) return null;
+    return guard.knownVerdict ? guard.knownVerdict(request.senderId, peer) : undefined;
   }
 
   /**

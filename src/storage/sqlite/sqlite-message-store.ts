@@ -43,6 +43,13 @@ import {
 
 const RECALLED_BODY_JSON = JSON.stringify(RECALLED_BODY);
 
+/** The send path's read (the `sendHead` statement): the member columns are null for a stranger. */
+type SendHeadRow = Pick<
+  ConversationRow,
+  'last_seq' | 'last_at_us' | 'muted_all' | 'dismissed_at_ms'
+> &
+  Pick<MemberRow, 'role' | 'muted' | 'left_seq'> & { member_id: string | null };
+
 /** The embedded MessageStore: one SQLite file in WAL mode; writes are serialized by SQLite. */
 export class SqliteMessageStore implements MessageStore {
   private readonly db: SqliteDb;
@@ -134,6 +141,20 @@ export class SqliteMessageStore implements MessageStore {
       insertMessage: db.prepare(
         `INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      // The send path's read: a conversation's head and the sender's membership in one statement.
+      sendHead: db.prepare(
+        `SELECT c.last_seq, c.last_at_us, c.muted_all, c.dismissed_at_ms,
+                m.user_id AS member_id, m.role, m.muted, m.left_seq
+           FROM conversations c LEFT JOIN members m
+             ON m.conversation_id = c.id AND m.user_id = ? AND m.left_seq IS NULL
+          WHERE c.id = ?`,
+      ),
+      // The send path's insert: a (sender, device, ref) already stored inserts nothing, and the
+      // caller then reads the twin. One statement instead of a lookup before every insert.
+      insertNew: db.prepare(
+        `INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, device, ref) DO NOTHING`,
       ),
       forward: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages
@@ -498,51 +519,58 @@ export class SqliteMessageStore implements MessageStore {
         lastSeq: number;
         lastAtUs: number;
         readonly firstSeq: number;
-        readonly row: ConversationRow;
+        readonly row: Pick<ConversationRow, 'muted_all' | 'dismissed_at_ms'>;
       }
     >();
-    const memberships = new Map<string, MemberRow | null>();
+    const memberships = new Map<string, Pick<MemberRow, 'role' | 'muted' | 'left_seq'> | null>();
     const stored = new Map<string, StoredMessage>();
     /** (conversation, sender) → the sender's newest seq in this batch: own messages are read. */
     const ownSeqs = new Map<string, number>();
     const results: AppendResult[] = [];
 
+    // A repeated (sender, device, ref) answers with its twin before any other check, so a retry
+    // gets its original message even if the sender has left since. The stored twin is looked up
+    // only when a check fails or the insert finds the ref taken: plain sends pay no lookup.
+    const duplicateOf = (req: AppendRequest, dedupeKey: string): AppendResult | undefined => {
+      const twin = stored.get(dedupeKey) ?? this.findByRef(req);
+      if (!twin) return undefined;
+      return twin.conversationId === req.conversationId
+        ? { ok: true, message: twin, duplicate: true }
+        : { ok: false, error: new ParleyError('ref_reused') };
+    };
+
     for (const req of batch) {
       const dedupeKey = `${req.senderId}\u0000${req.device}\u0000${req.ref}`;
-      const twin = stored.get(dedupeKey) ?? this.findByRef(req);
-      if (twin) {
-        results.push(
-          twin.conversationId === req.conversationId
-            ? { ok: true, message: twin, duplicate: true }
-            : { ok: false, error: new ParleyError('ref_reused') },
-        );
+      const twinInBatch = stored.get(dedupeKey);
+      if (twinInBatch) {
+        results.push(duplicateOf(req, dedupeKey)!);
         continue;
       }
       let head = heads.get(req.conversationId);
-      if (!head) {
-        const row = this.q.conversation!.get(req.conversationId) as ConversationRow | undefined;
-        if (!row) {
-          results.push({ ok: false, error: new ParleyError('conversation_not_found') });
-          continue;
-        }
-        head = {
-          lastSeq: row.last_seq,
-          lastAtUs: row.last_at_us,
-          firstSeq: row.last_seq,
-          row,
-        };
-        heads.set(req.conversationId, head);
-      }
       const memberKey = `${req.conversationId}\u0000${req.senderId}`;
       let member = memberships.get(memberKey);
-      if (member === undefined) {
-        member =
-          (this.q.member!.get(req.conversationId, req.senderId) as MemberRow | undefined) ?? null;
+      if (head === undefined || member === undefined) {
+        const row = this.q.sendHead!.get(req.senderId, req.conversationId) as
+          SendHeadRow | undefined;
+        if (!row) {
+          results.push(
+            duplicateOf(req, dedupeKey) ?? {
+              ok: false,
+              error: new ParleyError('conversation_not_found'),
+            },
+          );
+          continue;
+        }
+        if (head === undefined) {
+          head = { lastSeq: row.last_seq, lastAtUs: row.last_at_us, firstSeq: row.last_seq, row };
+          heads.set(req.conversationId, head);
+        }
+        member = row.member_id === null ? null : row;
         memberships.set(memberKey, member);
       }
       const refusal = sendRefusal(head.row, member);
       if (refusal) {
-        results.push({ ok: false, error: new ParleyError(refusal) });
+        results.push(duplicateOf(req, dedupeKey) ?? { ok: false, error: new ParleyError(refusal) });
         continue;
       }
       const message: StoredMessage = {
@@ -555,7 +583,7 @@ export class SqliteMessageStore implements MessageStore {
         atUs: Math.max(nowUs, head.lastAtUs + 1),
         recalledAtUs: null,
       };
-      this.q.insertMessage!.run(
+      const inserted = this.q.insertNew!.run(
         message.conversationId,
         message.seq,
         message.id,
@@ -565,6 +593,10 @@ export class SqliteMessageStore implements MessageStore {
         JSON.stringify(message.body),
         message.atUs,
       );
+      if (inserted.changes === 0) {
+        results.push(duplicateOf(req, dedupeKey)!);
+        continue;
+      }
       head.lastSeq = message.seq;
       head.lastAtUs = message.atUs;
       stored.set(dedupeKey, message);

@@ -810,6 +810,22 @@ export function runMessageStoreContract(opts: { open: () => Promise<StoreBundle>
         );
       }
 
+      it('answers a former member retrying a stored ref with the original, not not_member', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const original = await sendOne(conv, c, 'before-leaving');
+        await change(conv, c, { body: sys('member.left'), leave: [c] }, [c]);
+        const [retry, fresh] = await b.messages.append([
+          req(conv, c, 'before-leaving', 'retried'),
+          req(conv, c, 'after-leaving', 'new'),
+        ]);
+        const dup = expectOk(retry);
+        assert.equal(dup.duplicate, true);
+        assert.equal(dup.message.id, original.id);
+        assert.equal(expectError(fresh), 'not_member');
+        assert.equal(await lastSeq(conv), 2);
+      });
+
       it('stores a system message with the next seq, dense with sends, and applies the plan', async () => {
         const [a, c, d] = await makeUsers('a', 'c', 'd');
         const conv = await group(a, [c]);

@@ -523,7 +523,6 @@ export class SqliteMessageStore implements MessageStore {
       }
     >();
     const memberships = new Map<string, Pick<MemberRow, 'role' | 'muted' | 'left_seq'> | null>();
-    const stored = new Map<string, StoredMessage>();
     /** (conversation, sender) → the sender's newest seq in this batch: own messages are read. */
     const ownSeqs = new Map<string, number>();
     const results: AppendResult[] = [];
@@ -531,8 +530,9 @@ export class SqliteMessageStore implements MessageStore {
     // A repeated (sender, device, ref) answers with its twin before any other check, so a retry
     // gets its original message even if the sender has left since. The stored twin is looked up
     // only when a check fails or the insert finds the ref taken: plain sends pay no lookup.
-    const duplicateOf = (req: AppendRequest, dedupeKey: string): AppendResult | undefined => {
-      const twin = stored.get(dedupeKey) ?? this.findByRef(req);
+    // A twin earlier in this batch is found too: the transaction reads its own writes.
+    const duplicateOf = (req: AppendRequest): AppendResult | undefined => {
+      const twin = this.findByRef(req);
       if (!twin) return undefined;
       return twin.conversationId === req.conversationId
         ? { ok: true, message: twin, duplicate: true }
@@ -540,12 +540,6 @@ export class SqliteMessageStore implements MessageStore {
     };
 
     for (const req of batch) {
-      const dedupeKey = `${req.senderId}\u0000${req.device}\u0000${req.ref}`;
-      const twinInBatch = stored.get(dedupeKey);
-      if (twinInBatch) {
-        results.push(duplicateOf(req, dedupeKey)!);
-        continue;
-      }
       let head = heads.get(req.conversationId);
       const memberKey = `${req.conversationId}\u0000${req.senderId}`;
       let member = memberships.get(memberKey);
@@ -554,7 +548,7 @@ export class SqliteMessageStore implements MessageStore {
           SendHeadRow | undefined;
         if (!row) {
           results.push(
-            duplicateOf(req, dedupeKey) ?? {
+            duplicateOf(req) ?? {
               ok: false,
               error: new ParleyError('conversation_not_found'),
             },
@@ -570,7 +564,7 @@ export class SqliteMessageStore implements MessageStore {
       }
       const refusal = sendRefusal(head.row, member);
       if (refusal) {
-        results.push(duplicateOf(req, dedupeKey) ?? { ok: false, error: new ParleyError(refusal) });
+        results.push(duplicateOf(req) ?? { ok: false, error: new ParleyError(refusal) });
         continue;
       }
       const message: StoredMessage = {
@@ -594,12 +588,11 @@ export class SqliteMessageStore implements MessageStore {
         message.atUs,
       );
       if (inserted.changes === 0) {
-        results.push(duplicateOf(req, dedupeKey)!);
+        results.push(duplicateOf(req)!);
         continue;
       }
       head.lastSeq = message.seq;
       head.lastAtUs = message.atUs;
-      stored.set(dedupeKey, message);
       ownSeqs.set(memberKey, message.seq);
       results.push({ ok: true, message, duplicate: false });
     }

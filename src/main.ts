@@ -271,7 +271,10 @@ function openStores(config: Config, log: Logger) {
       return openSqliteStores({
         file: store.file,
         synchronous: store.synchronous,
+        appendThread: store.appendThread,
         onCheckpointError: (message) => log.warn({ error: message }, 'WAL checkpoint failed'),
+        onAppendThreadError: (message) =>
+          log.error({ error: message }, 'append thread failed; appending on the event loop'),
       });
     case 'postgres':
       return openPostgresStores({

@@ -25,6 +25,8 @@ export interface Config {
         readonly dataDir: string;
         readonly file: string;
         readonly synchronous: 'normal' | 'full';
+        /** Group commits on a thread of their own (storage/sqlite/append-thread.ts). */
+        readonly appendThread: boolean;
       }
     | { readonly kind: 'postgres'; readonly url: string; readonly poolMax: number };
   /** Redis for the bus, presence and the event stream; null on a single node. */
@@ -174,6 +176,12 @@ export const SETTINGS = {
     help: '"normal" survives a process crash; "full" also survives power loss, slower',
     fallback: 'normal',
     parse: oneOf('normal', 'full'),
+  },
+  sqliteAppendThread: {
+    name: 'sqlite-append-thread',
+    help: '"on": group commits run on a thread of their own, off the event loop; "off": inline',
+    fallback: 'on',
+    parse: oneOf('on', 'off'),
   },
   httpBodyBytesMax: limit(
     'http-body-bytes-max',
@@ -425,6 +433,7 @@ function build(raw: Raw): Config {
             dataDir,
             file: join(dataDir, 'parley.db'),
             synchronous: raw.sqliteSynchronous,
+            appendThread: raw.sqliteAppendThread === 'on',
           },
     redis:
       raw.redisUrl !== ''

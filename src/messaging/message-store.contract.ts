@@ -83,8 +83,12 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-export function runMessageStoreContract(opts: { open: () => Promise<StoreBundle> }): void {
-  describe('MessageStore contract', () => {
+export function runMessageStoreContract(opts: {
+  open: () => Promise<StoreBundle>;
+  /** Tells runs of one backend apart in the report (e.g. a variant of its setup). */
+  name?: string;
+}): void {
+  describe(opts.name ? `MessageStore contract (${opts.name})` : 'MessageStore contract', () => {
     let b: StoreBundle;
 
     beforeEach(async () => {

@@ -4,6 +4,7 @@ import type { MessageStore } from '../../messaging/message-store.js';
 import type { AttachmentStore } from '../../attachments/attachment-store.js';
 import type { ContactStore } from '../../contacts/contact-store.js';
 import type { ProfileStore } from '../../users/profile-store.js';
+import { startAppendThread } from './append-thread.js';
 import { startCheckpointer } from './checkpointer.js';
 import { openSqliteDatabase, type SqliteSynchronous } from './database.js';
 import { SqliteAuthStore } from './sqlite-auth-store.js';
@@ -38,6 +39,13 @@ export function openSqliteStores(options: {
   clock?: Clock;
   /** A checkpoint failed (the WAL then grows until the fallback checkpoint runs). */
   onCheckpointError?: (message: string) => void;
+  /**
+   * Appends run on a thread of their own (append-thread.ts). File databases only; the thread
+   * uses the system clock, so a custom `clock` keeps appends on this thread.
+   */
+  appendThread?: boolean;
+  /** The append thread failed (later appends run on this thread). */
+  onAppendThreadError?: (message: string) => void;
 }): Promise<SqliteStores> {
   const db = openSqliteDatabase(
     options.synchronous
@@ -54,13 +62,25 @@ export function openSqliteStores(options: {
           intervalMs: CHECKPOINT_INTERVAL_MS,
           onError: (message) => options.onCheckpointError?.(message),
         });
+  const messages = new SqliteMessageStore(db, clock);
+  const appendThread =
+    options.appendThread && options.file !== ':memory:' && !options.clock
+      ? startAppendThread({
+          file: options.file,
+          synchronous: options.synchronous ?? 'normal',
+          fallback: (batch) => messages.appendHere(batch),
+          onError: (message) => options.onAppendThreadError?.(message),
+        })
+      : null;
+  if (appendThread) messages.useAppender((batch) => appendThread.append(batch));
   return Promise.resolve({
     auth: new SqliteAuthStore(db, clock),
-    messages: new SqliteMessageStore(db, clock),
+    messages,
     attachments: new SqliteAttachmentStore(db),
     contacts: new SqliteContactStore(db),
     profiles: new SqliteProfileStore(db, clock),
     close: async () => {
+      await appendThread?.stop();
       await checkpointer?.stop();
       if (db.open) db.close();
     },

@@ -56,6 +56,7 @@ export class SqliteMessageStore implements MessageStore {
   private readonly clock: Clock;
   private readonly q: Record<string, Statement>;
   private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
+  private appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null = null;
 
   constructor(db: SqliteDb, clock: Clock) {
     this.db = db;
@@ -316,7 +317,19 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
+    return this.appender ? this.appender(batch) : this.appendHere(batch);
+  }
+
+  /** Runs the batch on this connection (also the append thread's own path). */
+  appendHere(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
     return settle(() => this.appendTx.immediate(batch));
+  }
+
+  /** Sends appends elsewhere (the append thread, append-thread.ts); null: this connection. */
+  useAppender(
+    appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null,
+  ): void {
+    this.appender = appender;
   }
 
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {

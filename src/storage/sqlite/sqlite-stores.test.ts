@@ -1,4 +1,6 @@
-// Proves that the SQLite backend, on real database files, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts.
+// Proves that the SQLite backend, on real database files, meets the AuthStore, MessageStore,
+// ContactStore and ProfileStore contracts; the MessageStore twice: with appends on the calling
+// thread, and on the append thread the server uses by default (append-thread.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +15,18 @@ import type { ProfileStoreBundle } from '../../users/profile-store.contract.js';
 import { openSqliteStores } from './index.js';
 
 /** A fresh database in its own temporary directory, removed again on close. */
-async function open(): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBundle> {
+async function open(
+  appendThread = false,
+): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBundle> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-sqlite-'));
   try {
-    const stores = await openSqliteStores({ file: join(dir, 'parley.db') });
+    const stores = await openSqliteStores({
+      file: join(dir, 'parley.db'),
+      appendThread,
+      onAppendThreadError: (message) => {
+        throw new Error(`append thread failed: ${message}`);
+      },
+    });
     return {
       auth: stores.auth,
       messages: stores.messages,
@@ -36,7 +46,8 @@ async function open(): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBu
   }
 }
 
-runAuthStoreContract({ open });
-runMessageStoreContract({ open });
-runContactStoreContract({ open });
-runProfileStoreContract({ open });
+runAuthStoreContract({ open: () => open() });
+runMessageStoreContract({ open: () => open() });
+runMessageStoreContract({ open: () => open(true), name: 'SqliteMessageStore, append thread' });
+runContactStoreContract({ open: () => open() });
+runProfileStoreContract({ open: () => open() });

@@ -27,7 +27,7 @@ import {
 import { FsBlobStore } from './attachments/fs-blob-store.js';
 import { S3BlobStore } from './attachments/s3-blob-store.js';
 import { isParleyError } from './core/errors.js';
-import { DeliveryRouter } from './delivery/index.js';
+import { DeliveryRouter, NodeWatch } from './delivery/index.js';
 import {
   Gateway,
   attachWsTransport,
@@ -170,12 +170,19 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       await blobs.close();
       throw err;
     }
-    // Live nodes re-arm their sessions' presence; a dead node's entries expire by themselves.
-    presenceTimer = setInterval(() => {
+    // Live nodes re-arm their sessions' presence; a dead node's entries expire by themselves,
+    // and the node watch has one live node announce its users offline (node-watch.ts).
+    const watch = cluster.watch;
+    const beat = () => {
       router
         .refreshPresence()
         .catch((err: unknown) => log.warn({ err }, 'presence refresh failed'));
-    }, cluster.presenceRefreshMs);
+      watchNodes(watch, router, messaging).catch((err: unknown) =>
+        log.warn({ err }, 'node watch failed; the next beat retries'),
+      );
+    };
+    beat();
+    presenceTimer = setInterval(beat, cluster.presenceRefreshMs);
     presenceTimer.unref();
   }
   auth.onRevoked((userId, device) => router.revoke(userId, device));
@@ -323,7 +330,28 @@ interface Cluster {
   /** For the event stream. */
   readonly redis: RedisConnection;
   readonly presenceRefreshMs: number;
+  readonly watch: NodeWatch;
   close(): Promise<void>;
+}
+
+/**
+ * One beat of the node watch: this node is alive with its users; the users of nodes that died
+ * are announced offline to their peers, unless they are online elsewhere by now.
+ */
+async function watchNodes(
+  watch: NodeWatch,
+  router: DeliveryRouter,
+  messaging: MessagingService,
+): Promise<void> {
+  await watch.beat(new Set([...router.localSessions()].map((s) => s.userId)));
+  const gone = await watch.reap();
+  if (gone.length === 0) return;
+  const online = await router.online(gone);
+  for (const user of gone) {
+    if (online.has(user)) continue;
+    const peers = await messaging.peers(user);
+    router.deliver(peers, { type: 'presence', user, online: false });
+  }
 }
 
 /** Redis for the bus, presence and event stream: what makes identical nodes one cluster. */
@@ -351,6 +379,14 @@ async function openCluster(
     whenReady(events),
     new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
   ]);
+  const presenceRefreshMs = Math.max(1000, Math.floor(redis.presenceTtlMs / 3));
+  const watch = new NodeWatch({
+    redis: events,
+    nodeId: config.node.id,
+    ttlMs: redis.presenceTtlMs,
+    beatIntervalMs: presenceRefreshMs,
+    logger: log,
+  });
   return {
     deps: {
       nodeId: config.node.id,
@@ -359,8 +395,11 @@ async function openCluster(
       broadcastMembersMin: redis.broadcastMembersMin,
     },
     redis: events,
-    presenceRefreshMs: Math.max(1000, Math.floor(redis.presenceTtlMs / 3)),
+    presenceRefreshMs,
+    watch,
     close: async () => {
+      // Sessions are closed by now: nothing of this node is left for a reaper.
+      await watch.leave().catch((err: unknown) => log.warn({ err }, 'node watch leave failed'));
       await bus.close();
       await presence.close();
       await closeRedis(events);

@@ -7,6 +7,7 @@ import {
 } from '../bus/redis-connection.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ParleyError } from '../core/errors.js';
+import { nodeUsersKey } from './node-watch.js';
 import type { Presence, PresenceEntry } from './presence.js';
 
 // Presence in Redis: one hash per user, `parley:presence:<user>`, whose fields are the user's
@@ -105,8 +106,13 @@ export class RedisPresence implements Presence {
     return this.failedCount;
   }
 
-  add(entry: PresenceEntry): Promise<void> {
-    return this.write([entry]);
+  async add(entry: PresenceEntry): Promise<void> {
+    // The node's user set too, for the node watch: the node may die before its next beat.
+    const listed = this.redis.sadd(nodeUsersKey(entry.node), entry.user).then(
+      () => undefined,
+      (err: unknown) => this.writeFailed(0, err),
+    );
+    await Promise.all([this.write([entry]), listed]);
   }
 
   refresh(entries: readonly PresenceEntry[]): Promise<void> {

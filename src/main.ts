@@ -7,7 +7,7 @@ import {
   type Config,
 } from './config/index.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { AuthService, UserDirectory, registerAuthRoutes } from './auth/index.js';
+import { AuthService, LoginThrottle, UserDirectory, registerAuthRoutes } from './auth/index.js';
 import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
 import { UsersService, registerUserRoutes } from './users/index.js';
 import {
@@ -95,7 +95,13 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     bytesMax: config.limits.attachmentBytesMax,
     types: config.attachments.types,
   });
-  const auth = new AuthService(stores.auth);
+  const auth = new AuthService(stores.auth, {
+    throttle: new LoginThrottle({
+      userBurst: config.limits.loginFailuresMax,
+      addressBurst: config.limits.loginAddressFailuresMax,
+      refillMs: config.limits.loginRefillMs,
+    }),
+  });
   const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax);
   // Block answers are cached on a single node only: another node's block could not reach them.
   const blockGuard = new BlockGuard(stores.contacts, { cache: cluster === null });

@@ -26,7 +26,7 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
 
   app.post('/v1/auth/login', { schema: { body: CredentialsBody } }, async (request) => {
     const { username, password, device } = request.body;
-    return credentialsView(await auth.login(username, password, device));
+    return credentialsView(await auth.login(username, password, device, request.ip));
   });
 
   app.post('/v1/auth/logout', { onRequest: authenticated }, async (request, reply) => {

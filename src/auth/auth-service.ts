@@ -2,6 +2,7 @@ import argon2 from 'argon2';
 import { createHash, randomBytes } from 'node:crypto';
 import { ParleyError } from '../core/errors.js';
 import { checkPassword, normalizeUsername } from '../core/names.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { AuthStore, Session, User } from './auth-store.js';
 
 // Passwords: argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane). Tokens: 32 random
@@ -40,12 +41,14 @@ function deviceOf(value: unknown): string {
 
 export class AuthService {
   private readonly store: AuthStore;
+  private readonly throttle: LoginThrottle | undefined;
   /** Verified against when the username is unknown, so that timing does not reveal which names exist. */
   private readonly decoyHash: Promise<string>;
   private readonly revokedListeners: ((userId: string, device: string) => void)[] = [];
 
-  constructor(store: AuthStore) {
+  constructor(store: AuthStore, options: { throttle?: LoginThrottle } = {}) {
     this.store = store;
+    this.throttle = options.throttle;
     this.decoyHash = argon2.hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
   }
 
@@ -57,15 +60,37 @@ export class AuthService {
     return { user, device: dev, token: await this.openSession(user.id, dev) };
   }
 
-  async login(username: unknown, password: unknown, device?: unknown): Promise<Credentials> {
+  /**
+   * `address` is the client's network address, for the login throttle (login-throttle.ts):
+   * after too many failures for the username or from the address, logins are refused with
+   * rate_limited (and a retry time) before the password is checked.
+   */
+  async login(
+    username: unknown,
+    password: unknown,
+    device?: unknown,
+    address?: string,
+  ): Promise<Credentials> {
     if (typeof username !== 'string' || typeof password !== 'string') {
       throw new ParleyError('invalid_credentials');
     }
     const dev = deviceOf(device);
-    const found = await this.store.findUserByUsername(username.toLowerCase());
+    const name = username.toLowerCase();
+    const waitMs = this.throttle?.waitMs(name, address, Date.now()) ?? 0;
+    if (waitMs > 0) {
+      throw new ParleyError(
+        'rate_limited',
+        `Too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s.`,
+        { retryAfterMs: waitMs },
+      );
+    }
+    const found = await this.store.findUserByUsername(name);
     const hash = found?.passwordHash ?? (await this.decoyHash);
     const ok = await argon2.verify(hash, password);
-    if (!found || found.passwordHash === null || !ok) throw new ParleyError('invalid_credentials');
+    if (!found || found.passwordHash === null || !ok) {
+      this.throttle?.failed(name, address, Date.now());
+      throw new ParleyError('invalid_credentials');
+    }
     const user: User = { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
     return { user, device: dev, token: await this.openSession(user.id, dev) };
   }

@@ -164,14 +164,21 @@ export class ParleyError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly temporary: boolean;
+  /** For temporary refusals: when trying again may succeed (HTTP sends it as Retry-After). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options?: { cause?: unknown; retryAfterMs?: number },
+  ) {
     const spec: ErrorSpec = ERRORS[code];
-    super(message ?? spec.message, options);
+    super(message ?? spec.message, options?.cause !== undefined ? { cause: options.cause } : {});
     this.name = 'ParleyError';
     this.code = code;
     this.status = spec.status;
     this.temporary = spec.temporary;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

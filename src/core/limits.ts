@@ -38,6 +38,12 @@ export interface Limits {
   readonly sendQueueBytesMax: number;
   /** Live connections of one user on one node. */
   readonly connectionsPerUserMax: number;
+  /** Failed logins of one username in a burst before logins are slowed (login-throttle.ts). */
+  readonly loginFailuresMax: number;
+  /** Failed logins from one address in a burst. */
+  readonly loginAddressFailuresMax: number;
+  /** After the burst, one more failed login is allowed every this many ms. */
+  readonly loginRefillMs: number;
   /** How long after sending a sender may recall a message. */
   readonly recallWindowMs: number;
   /** Receipts go to every online member of conversations up to this size; above it, only to the
@@ -76,6 +82,9 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   rateStrikesMax: 50,
   sendQueueBytesMax: 1024 * 1024,
   connectionsPerUserMax: 16,
+  loginFailuresMax: 10,
+  loginAddressFailuresMax: 50,
+  loginRefillMs: 60_000,
   recallWindowMs: 2 * 60_000,
   receiptFanoutMembersMax: 500,
   contactNoteCharsMax: 256,

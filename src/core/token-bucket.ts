@@ -15,6 +15,22 @@ export class TokenBucket {
     this.lastMs = nowMs;
   }
 
+  /** Whether a token is there now (takes nothing). */
+  has(nowMs: number): boolean {
+    return this.level(nowMs) >= 1;
+  }
+
+  /** How long until a token is there; 0 if one is. */
+  msUntilToken(nowMs: number): number {
+    const missing = 1 - this.level(nowMs);
+    return missing <= 0 ? 0 : Math.ceil(missing / this.ratePerMs);
+  }
+
+  private level(nowMs: number): number {
+    const elapsed = Math.max(0, nowMs - this.lastMs);
+    return Math.min(this.burstMax, this.tokens + elapsed * this.ratePerMs);
+  }
+
   /** Takes one token if there is one. */
   take(nowMs: number): boolean {
     const elapsed = Math.max(0, nowMs - this.lastMs);

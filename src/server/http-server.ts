@@ -70,6 +70,9 @@ export function createHttpApp(options: HttpServerOptions): HttpApp {
         'request failed',
       );
     }
+    if (coded.retryAfterMs !== undefined) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(coded.retryAfterMs / 1000))));
+    }
     return reply.code(coded.status).send(errorBody(coded));
   });
 

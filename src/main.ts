@@ -26,7 +26,6 @@ import {
 } from './attachments/index.js';
 import { FsBlobStore } from './attachments/fs-blob-store.js';
 import { S3BlobStore } from './attachments/s3-blob-store.js';
-import { isParleyError } from './core/errors.js';
 import { DeliveryRouter, NodeWatch } from './delivery/index.js';
 import {
   Gateway,
@@ -91,7 +90,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const attachments: AttachmentsService = new AttachmentsService({
     store: stores.attachments,
     blobs,
-    isMember: (conversationId, userId) => isMemberOf(messaging, conversationId, userId),
+    // Former members keep access to what was sent while they were members.
+    memberUntilUs: (conversationId, userId) => messaging.memberUntilUs(conversationId, userId),
     bytesMax: config.limits.attachmentBytesMax,
     types: config.attachments.types,
   });
@@ -155,6 +155,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
 
   messaging.subscribe(router);
+  messaging.subscribeActions(router);
+  messaging.subscribeActions(seed.pageActionEvents);
   contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
   messaging.subscribe(seed.pageEvents);
   const events = new EventPublisher({
@@ -312,22 +314,6 @@ function openBlobStore(blobStore: Config['attachments']['blobStore']): Promise<B
           ...(blobStore.credentials && { credentials: blobStore.credentials }),
         }),
       );
-  }
-}
-
-/** Membership as the attachments capability asks it: a yes or no, never a refusal. */
-async function isMemberOf(
-  messaging: MessagingService,
-  conversationId: string,
-  userId: string,
-): Promise<boolean> {
-  try {
-    await messaging.requireMember(conversationId, userId);
-    return true;
-  } catch (err) {
-    if (isParleyError(err) && (err.code === 'not_member' || err.code === 'conversation_not_found'))
-      return false;
-    throw err;
   }
 }
 

@@ -59,14 +59,19 @@ export function runAttachmentStoreContract(open: () => Promise<AttachmentStoreBu
       for (const title of ['one', 'two', 'three']) {
         ids.push((await s.messages.createGroup({ title, ownerId: owner, memberIds: [] })).id);
       }
-      for (const id of ids) assert.equal(await s.attachments.addUse(a.id, id), true);
-      assert.equal(await s.attachments.addUse(a.id, ids[0] ?? ''), false);
-      const sorted = [...ids].sort();
+      const usedAt = new Map(ids.map((id, i) => [id, 1_795_453_428_105_000 + i]));
+      for (const id of ids)
+        assert.equal(await s.attachments.addUse(a.id, id, usedAt.get(id)!), true);
+      // Recording it again keeps the first time.
+      assert.equal(await s.attachments.addUse(a.id, ids[0] ?? '', 9e15), false);
+      const sorted = [...ids]
+        .sort()
+        .map((id) => ({ conversationId: id, usedAtUs: usedAt.get(id) }));
       assert.deepEqual(await s.attachments.listUses(a.id, { limit: 10 }), sorted);
       const first = await s.attachments.listUses(a.id, { limit: 2 });
       assert.deepEqual(first, sorted.slice(0, 2));
       assert.deepEqual(
-        await s.attachments.listUses(a.id, { limit: 2, after: first.at(-1) ?? '' }),
+        await s.attachments.listUses(a.id, { limit: 2, after: first.at(-1)?.conversationId ?? '' }),
         sorted.slice(2),
       );
       assert.deepEqual(await s.attachments.listUses('a-missing', { limit: 10 }), []);

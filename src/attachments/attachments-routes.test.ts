@@ -101,7 +101,10 @@ describe('attachments over HTTP (filesystem blobs)', () => {
     service = new AttachmentsService({
       store: stores.attachments,
       blobs: await FsBlobStore.open(blobDir()),
-      isMember: async (c, u) => (await stores.messages.getMember(c, u)) !== null,
+      memberUntilUs: async (c, u) => {
+        const m = await stores.messages.getMembership(c, u);
+        return m === null ? -1 : m.leftSeq === null ? Number.POSITIVE_INFINITY : 0;
+      },
       bytesMax: BYTES_MAX,
       types: ['image/*'],
     });

@@ -6,13 +6,17 @@ import type { Attachment, AttachmentStore } from './attachment-store.js';
 import type { BlobStore, ByteRange } from './blob-store.js';
 import { isAllowedType, normalizeMediaType } from './media-types.js';
 
-/** Whether a user is a member of a conversation; main.ts injects the messaging capability's. */
-export type IsMember = (conversationId: string, userId: string) => Promise<boolean>;
+/**
+ * Until when (microseconds) a user may read what was sent in a conversation: +Infinity for a
+ * current member, its leaving time for a former member, a negative number for anyone else.
+ * main.ts injects the messaging capability's.
+ */
+export type MemberUntil = (conversationId: string, userId: string) => Promise<number>;
 
 export interface AttachmentsDeps {
   readonly store: AttachmentStore;
   readonly blobs: BlobStore;
-  readonly isMember: IsMember;
+  readonly memberUntilUs: MemberUntil;
   readonly bytesMax: number;
   /** The content-type allow-list (see media-types.ts for the pattern forms). */
   readonly types: readonly string[];
@@ -37,13 +41,14 @@ const NAME_RE = /^[^\u0000-\u001f\u007f/\\]+$/;
 /**
  * The rules of attachments. Bytes go to the BlobStore under their SHA-256; each upload gets its
  * own metadata row (several rows may share one blob). The owner may always read an attachment;
- * anyone else only while a member of a conversation where it was sent (recordUse). To anyone
- * else it does not exist: the answer is attachment_not_found, never a hint that the id is real.
+ * anyone else only as a member of a conversation where it was sent (recordUse) — a former member
+ * keeps what was sent before it left. To anyone else it does not exist: the answer is
+ * attachment_not_found, never a hint that the id is real.
  */
 export class AttachmentsService {
   private readonly store: AttachmentStore;
   private readonly blobs: BlobStore;
-  private readonly isMember: IsMember;
+  private readonly memberUntilUs: MemberUntil;
   private readonly bytesMax: number;
   private readonly types: readonly string[];
   private readonly clock: Clock;
@@ -51,7 +56,7 @@ export class AttachmentsService {
   constructor(deps: AttachmentsDeps) {
     this.store = deps.store;
     this.blobs = deps.blobs;
-    this.isMember = deps.isMember;
+    this.memberUntilUs = deps.memberUntilUs;
     this.bytesMax = deps.bytesMax;
     this.types = deps.types;
     this.clock = deps.clock ?? systemClock;
@@ -99,10 +104,13 @@ export class AttachmentsService {
         limit: USES_PAGE_COUNT,
         ...(after !== undefined && { after }),
       });
-      const member = await Promise.all(page.map((c) => this.isMember(c, userId)));
-      if (member.includes(true)) return attachment;
+      // A former member keeps what was sent while it was a member, nothing sent later.
+      const until = await Promise.all(
+        page.map((u) => this.memberUntilUs(u.conversationId, userId)),
+      );
+      if (page.some((u, i) => u.usedAtUs <= until[i]!)) return attachment;
       if (page.length < USES_PAGE_COUNT) throw new ParleyError('attachment_not_found');
-      after = page.at(-1);
+      after = page.at(-1)?.conversationId;
     }
   }
 
@@ -122,8 +130,10 @@ export class AttachmentsService {
    */
   async recordUse(attachmentId: string, conversationId: string, senderId: string): Promise<void> {
     await this.authorize(senderId, attachmentId);
-    if (!(await this.isMember(conversationId, senderId))) throw new ParleyError('not_member');
-    await this.store.addUse(attachmentId, conversationId);
+    if ((await this.memberUntilUs(conversationId, senderId)) !== Number.POSITIVE_INFINITY) {
+      throw new ParleyError('not_member');
+    }
+    await this.store.addUse(attachmentId, conversationId, this.clock.nowUs());
   }
 }
 

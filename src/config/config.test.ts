@@ -74,6 +74,39 @@ describe('loadConfig', () => {
     assert.equal(config.limits.textCharsMax, DEFAULT_LIMITS.textCharsMax);
   });
 
+  it('reads the contact, profile and message-action limits from PARLEY_* settings', () => {
+    const config = loadConfig({
+      PARLEY_CONTACT_NOTE_CHARS_MAX: '40',
+      PARLEY_CONTACT_PAGE_COUNT_MAX: '30',
+      PARLEY_DISPLAY_NAME_CHARS_MAX: '20',
+      PARLEY_BIO_CHARS_MAX: '100',
+      PARLEY_USER_SEARCH_COUNT_MAX: '5',
+      PARLEY_EDIT_WINDOW_MS: '60000',
+      PARLEY_REACTION_CHARS_MAX: '8',
+      PARLEY_REACTIONS_PER_USER_MAX: '3',
+      PARLEY_PINS_MAX: '7',
+      PARLEY_PREVIEW_CHARS_MAX: '80',
+    });
+    const { limits } = config;
+    assert.deepEqual(
+      [limits.contactNoteCharsMax, limits.contactPageCountMax, limits.displayNameCharsMax],
+      [40, 30, 20],
+    );
+    assert.deepEqual([limits.bioCharsMax, limits.userSearchCountMax], [100, 5]);
+    assert.deepEqual(
+      [limits.editWindowMs, limits.reactionCharsMax, limits.reactionsPerUserMax],
+      [60_000, 8, 3],
+    );
+    assert.deepEqual([limits.pinsMax, limits.previewCharsMax], [7, 80]);
+    assert.throws(
+      () => loadConfig({ PARLEY_BIO_CHARS_MAX: '0', PARLEY_PINS_MAX: 'many' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 2 &&
+        err.problems.some((p) => p.startsWith('PARLEY_BIO_CHARS_MAX')),
+    );
+  });
+
   it('lets a flag win over the environment', () => {
     const config = loadConfig(
       { PARLEY_PORT: '9090', PARLEY_SEED_API: 'auth', PARLEY_LOG_LEVEL: 'warn' },

@@ -56,6 +56,28 @@ export const ERRORS = {
     temporary: false,
     message: 'The time to recall this message has passed.',
   },
+  edit_expired: {
+    status: 403,
+    temporary: false,
+    message: 'The time to edit this message has passed.',
+  },
+  not_editable: {
+    status: 422,
+    temporary: false,
+    message: 'Only text messages can be edited.',
+  },
+  message_recalled: { status: 409, temporary: false, message: 'The message was recalled.' },
+  too_many_reactions: {
+    status: 422,
+    temporary: false,
+    message: 'You already left the most reactions allowed on this message.',
+  },
+  too_many_pins: {
+    status: 422,
+    temporary: false,
+    message: 'You already pinned the most conversations allowed.',
+  },
+  invite_not_found: { status: 404, temporary: false, message: 'No such invite code.' },
   invalid_cursor: { status: 400, temporary: false, message: 'The sync cursor is not valid.' },
   bad_frame: { status: 400, temporary: false, message: 'The frame is not valid.' },
   frame_too_large: { status: 413, temporary: false, message: 'The frame is too large.' },

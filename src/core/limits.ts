@@ -61,6 +61,16 @@ export interface Limits {
   readonly userSearchCountMax: number;
   /** Largest attachment upload; checked against Content-Length and again while streaming. */
   readonly attachmentBytesMax: number;
+  /** How long after sending a sender may edit a text message. */
+  readonly editWindowMs: number;
+  /** Longest reaction (an emoji or a short token), in code points. */
+  readonly reactionCharsMax: number;
+  /** Distinct reactions one user may leave on one message. */
+  readonly reactionsPerUserMax: number;
+  /** Conversations one user may pin. */
+  readonly pinsMax: number;
+  /** Longest text or caption in a conversation list's last-message preview, in code points. */
+  readonly previewCharsMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -93,4 +103,9 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   bioCharsMax: 512,
   userSearchCountMax: 50,
   attachmentBytesMax: 25 * 1024 * 1024,
+  editWindowMs: 15 * 60_000,
+  reactionCharsMax: 16,
+  reactionsPerUserMax: 20,
+  pinsMax: 50,
+  previewCharsMax: 200,
 });

@@ -5,8 +5,11 @@ import type {
   Caller,
   GroupChanged,
   Member,
+  MessageActionEvents,
   MessagingEvents,
+  ReactionChanged,
   StoredMessage,
+  ViewedMessage,
 } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
 import { ParleyError } from '../core/errors.js';
@@ -38,8 +41,8 @@ export interface LiveSession {
 /** Bounded cache of member lists: when full it is dropped whole and refilled from the store. */
 const MEMBER_CACHE_ENTRIES_MAX = 50_000;
 
-export function wireMessage(m: StoredMessage): WireMessage {
-  return {
+export function wireMessage(m: ViewedMessage): WireMessage {
+  const wire: WireMessage = {
     conversation: m.conversationId,
     seq: m.seq,
     messageId: m.id,
@@ -47,8 +50,13 @@ export function wireMessage(m: StoredMessage): WireMessage {
     device: m.device,
     body: m.body,
     at: Math.floor(m.atUs / 1000),
-    ...(m.recalledAtUs !== null ? { recalled: true } : {}),
   };
+  // Plain assignments: this runs for every message push, where spreads cost.
+  if (m.recalledAtUs !== null) wire.recalled = true;
+  if (m.editedAtUs !== undefined) wire.editedAt = Math.floor(m.editedAtUs / 1000);
+  if (m.reactions) wire.reactions = m.reactions.map((r) => ({ ...r }));
+  if (m.hidden) wire.hidden = true;
+  return wire;
 }
 
 /** Encodes a frame at most once per codec, however many sessions it goes to. */
@@ -104,7 +112,7 @@ const conversationOf = (frame: ServerFrame): string | undefined =>
 const skips = (skip: SkipDevice | undefined, s: LiveSession): boolean =>
   skip !== undefined && s.userId === skip.user && s.device === skip.device;
 
-export class DeliveryRouter implements MessagingEvents {
+export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   private readonly deps: RouterDeps;
   private readonly cluster: ClusterDeps | undefined;
   private readonly byUser = new Map<string, Set<LiveSession>>();
@@ -239,6 +247,38 @@ export class DeliveryRouter implements MessagingEvents {
     this.toMembers(message.conversationId, frame, { user: by.userId, device: by.device });
   }
 
+  messageEdited(message: StoredMessage, by: Caller): void {
+    const frame = new EncodedFrame({
+      type: 'edited',
+      conversation: message.conversationId,
+      seq: message.seq,
+      body: message.body,
+      editedAt: Math.floor((message.editedAtUs ?? message.atUs) / 1000),
+      by: by.userId,
+    });
+    this.toMembers(message.conversationId, frame, { user: by.userId, device: by.device });
+  }
+
+  reactionChanged(change: ReactionChanged, by: Caller): void {
+    const frame = new EncodedFrame({
+      type: 'reaction',
+      conversation: change.conversationId,
+      seq: change.seq,
+      user: change.userId,
+      emoji: change.emoji,
+      removed: change.removed,
+      count: change.count,
+      at: Math.floor(change.atUs / 1000),
+    });
+    this.toMembers(change.conversationId, frame, { user: by.userId, device: by.device });
+  }
+
+  /** Delete for me is the user's own business: only its other devices are told. */
+  messageHidden(conversationId: string, seq: number, by: Caller): void {
+    const skip = { user: by.userId, device: by.device };
+    this.deliver([by.userId], { type: 'hidden', conversation: conversationId, seq }, skip);
+  }
+
   membersChanged(conversationId: string): void {
     this.forget(conversationId);
     this.cluster?.bus.broadcast({ kind: 'members-changed', conversation: conversationId });
@@ -262,6 +302,7 @@ export class DeliveryRouter implements MessagingEvents {
       ...(body.muted !== undefined ? { muted: body.muted } : {}),
       ...(body.history !== undefined ? { history: body.history } : {}),
       ...(body.dismissed !== undefined ? { dismissed: body.dismissed } : {}),
+      ...(typeof body.avatar === 'string' ? { avatar: body.avatar } : {}),
       at: Math.floor(message.atUs / 1000),
     });
     this.toMembers(message.conversationId, frame);

@@ -4,7 +4,7 @@ import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
 import type { Session as AuthSession } from '../auth/index.js';
 import { wireMessage, type DeliveryRouter } from '../delivery/index.js';
-import type { Caller, ConversationView, MessagingService } from '../messaging/index.js';
+import type { Caller, ConversationListItem, MessagingService } from '../messaging/index.js';
 import {
   CloseCode,
   ProtocolError,
@@ -14,6 +14,7 @@ import {
   type HelloFrame,
 } from '../protocol/index.js';
 import { ClientSession, EARLY_FRAMES_MAX } from './client-session.js';
+import { messageAction } from './message-actions.js';
 import type { Connection } from './connection.js';
 
 // The gateway speaks the real-time protocol (docs/protocol.md) on any Connection: hello and
@@ -30,7 +31,7 @@ export interface GatewayDeps {
   readonly clock?: Clock;
 }
 
-function conversationState(v: ConversationView): ConversationState {
+function conversationState(v: ConversationListItem): ConversationState {
   return {
     id: v.id,
     kind: v.kind,
@@ -42,10 +43,14 @@ function conversationState(v: ConversationView): ConversationState {
     unread: Math.max(0, v.lastSeq - v.readSeq),
     lastAt: Math.floor(v.lastAtUs / 1000),
     ...(v.leftSeq !== null ? { leftSeq: v.leftSeq } : {}),
+    mentions: v.mentions,
+    preferences: { pinned: v.pinned, muted: v.notificationsMuted },
+    ...(v.last ? { last: wireMessage(v.last) } : {}),
+    ...(v.avatar !== null ? { avatar: v.avatar } : {}),
   };
 }
 
-const SENDS = new Set<ClientFrame['type']>(['send', 'recall', 'typing']);
+const SENDS = new Set<ClientFrame['type']>(['send', 'recall', 'edit', 'react', 'typing']);
 
 export class Gateway {
   private readonly deps: GatewayDeps;
@@ -294,6 +299,10 @@ export class Gateway {
           by: caller.userId,
         });
       }
+      case 'edit':
+      case 'react':
+      case 'hide':
+        return session.reply(await messageAction(messaging, caller, frame));
       case 'typing':
         if (!(await router.isMember(frame.conversation, caller.userId)))
           throw new ParleyError('not_member');

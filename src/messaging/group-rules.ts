@@ -17,6 +17,7 @@ import type {
 /** What a group change records in the conversation's seq stream. */
 export type GroupEventName =
   | 'member.added'
+  | 'member.joined'
   | 'member.removed'
   | 'member.left'
   | 'role.changed'
@@ -24,6 +25,7 @@ export type GroupEventName =
   | 'title.changed'
   | 'muted'
   | 'history.changed'
+  | 'avatar.changed'
   | 'dismissed';
 
 /** The body of a system message. `targets` is empty for changes of the whole group. */
@@ -36,6 +38,8 @@ export interface SystemBody extends MessageBody {
   readonly title?: string;
   readonly muted?: boolean;
   readonly history?: GroupHistory;
+  /** On avatar.changed: the new avatar's attachment id, or null when it was cleared. */
+  readonly avatar?: string | null;
   /** On member.left: the last member left, which dismissed the group. */
   readonly dismissed?: boolean;
 }
@@ -53,10 +57,12 @@ export function targetsOf(action: GroupAction, actorId: string): string[] {
     case 'mute':
       return [action.userId];
     case 'leave':
+    case 'join':
       return [actorId];
     case 'title':
     case 'muteAll':
     case 'history':
+    case 'avatar':
     case 'dismiss':
       return [];
   }
@@ -96,12 +102,6 @@ export function groupPlanner(
 ): GroupPlanner {
   return (state) => {
     const { conversation } = state;
-    const actor = state.actor;
-    if (!actor) throw new ParleyError('not_member');
-    if (conversation.kind !== 'group') throw new ParleyError('not_group');
-    if (conversation.dismissedAtMs !== null && action.type !== 'leave') {
-      throw new ParleyError('group_dismissed');
-    }
     const body = (event: GroupEventName, targets: readonly string[], extra = {}): SystemBody => ({
       kind: 'system',
       event,
@@ -109,6 +109,13 @@ export function groupPlanner(
       targets,
       ...extra,
     });
+    if (action.type === 'join') return planJoin(state, action.code, actorId, membersMax, body);
+    const actor = state.actor;
+    if (!actor) throw new ParleyError('not_member');
+    if (conversation.kind !== 'group') throw new ParleyError('not_group');
+    if (conversation.dismissedAtMs !== null && action.type !== 'leave') {
+      throw new ParleyError('group_dismissed');
+    }
     switch (action.type) {
       case 'add': {
         atLeast(actor, 'admin');
@@ -182,11 +189,40 @@ export function groupPlanner(
           body: body('history.changed', [], { history: action.history }),
           history: action.history,
         };
+      case 'avatar':
+        atLeast(actor, 'admin');
+        if (conversation.avatar === action.avatar) unchanged();
+        return {
+          body: body('avatar.changed', [], { avatar: action.avatar }),
+          avatar: action.avatar,
+        };
       case 'dismiss':
         atLeast(actor, 'owner');
         return { body: body('dismissed', []), dismiss: true };
     }
   };
+}
+
+/**
+ * Joining with an invite code: the code must be the group's current one (checked under the
+ * lock, so a revocation that committed first wins), the group live, the user not a member yet,
+ * and there must be room. A former member comes back like any new member.
+ */
+function planJoin(
+  state: GroupState,
+  code: string,
+  actorId: string,
+  membersMax: number,
+  body: (event: GroupEventName, targets: readonly string[], extra?: object) => SystemBody,
+): GroupPlan {
+  const { conversation } = state;
+  if (conversation.kind !== 'group' || state.inviteCode === null || state.inviteCode !== code) {
+    throw new ParleyError('invite_not_found');
+  }
+  if (conversation.dismissedAtMs !== null) throw new ParleyError('group_dismissed');
+  if (state.actor) throw new ParleyError('already_member');
+  if (state.memberCount + 1 > membersMax) throw new ParleyError('too_many_members');
+  return { body: body('member.joined', [actorId]), join: [actorId] };
 }
 
 /**

@@ -1,4 +1,4 @@
-// Proves over real sockets that group management follows docs/groups.md: a permission matrix of every group action for owner, admin, member, removed member and stranger (each refusal changing nothing), the rules of each action, system messages in the seq stream, read windows, and `member` pushes in real time.
+// Proves over real sockets that group management follows docs/groups.md: a permission matrix of every group action (avatar and invite codes included) for owner, admin, member, removed member, blocked user and stranger (each refusal changing nothing), the rules of each action, invite codes, avatars, system messages in the seq stream, read windows, former members' attachments, and `member` pushes in real time.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
@@ -64,6 +64,8 @@ const api = {
   patch: (u: User, id: string, body: unknown) =>
     call('PATCH', `/v1/conversations/${id}`, u.token, body),
   dismiss: (u: User, id: string) => call('DELETE', `/v1/conversations/${id}`, u.token),
+  invite: (u: User, id: string) => call('GET', `/v1/conversations/${id}/invite`, u.token),
+  join: (u: User, code: string) => call('POST', `/v1/invites/${code}/join`, u.token),
 };
 
 async function ok(res: Promise<Res>, status = 200): Promise<any> {
@@ -72,32 +74,55 @@ async function ok(res: Promise<Res>, status = 200): Promise<any> {
   return r.json;
 }
 
-/** Everything a group change could touch, as its owner sees it. */
+/** Everything a group change could touch, as its owner sees it (the invite code included). */
 async function snapshot(owner: User, id: string) {
   const c = await ok(api.get(owner, id));
   const messages = (await ok(api.history(owner, id, 'after=0&limit=1000'))).messages;
-  return { conversation: c, messages };
+  const invite = await api.invite(owner, id);
+  return { conversation: c, messages, invite: invite.json?.code ?? invite.status };
 }
 
-type Role = 'owner' | 'admin' | 'member' | 'removed' | 'stranger';
-const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'removed', 'stranger'];
+type Role = 'owner' | 'admin' | 'member' | 'removed' | 'blocked' | 'stranger';
+const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'removed', 'blocked', 'stranger'];
 
-/** A group with one user per role, a plain member `x` to act on, and an outsider `n` to add. */
+/**
+ * A group with one user per role, a plain member `x` to act on, an outsider `n` to add, and an
+ * invite code. `blocked` is a member whom the owner and `x` have blocked: blocks are about
+ * direct conversations, so in a group it acts as the member it is.
+ */
 async function cast() {
-  const [owner, admin, member, removed, stranger, x, n] = await Promise.all([
+  const [owner, admin, member, removed, blocked, stranger, x, n] = await Promise.all([
     user('o'),
     user('a'),
     user('m'),
     user('r'),
+    user('b'),
     user('s'),
     user('x'),
     user('n'),
   ]);
-  const id = (await ok(api.create(owner, 'Team', [admin, member, removed, x]), 201)).id as string;
+  const id = (await ok(api.create(owner, 'Team', [admin, member, removed, blocked, x]), 201))
+    .id as string;
   await ok(api.member(owner, id, admin, { role: 'admin' }));
   await ok(api.remove(owner, id, removed));
-  const by: Record<Role, User> = { owner, admin, member, removed, stranger };
-  return { id, by, owner, admin, member, removed, stranger, x, n };
+  for (const blocker of [owner, x]) {
+    await ok(call('POST', `/v1/contacts/${blocked.username}/block`, blocker.token));
+  }
+  const code = (await ok(call('POST', `/v1/conversations/${id}/invite`, owner.token), 201))
+    .code as string;
+  const by: Record<Role, User> = { owner, admin, member, removed, blocked, stranger };
+  return { id, by, owner, admin, member, removed, blocked, stranger, x, n, code };
+}
+
+/** Uploads a small PNG as `u`; returns its attachment id. */
+async function uploadImage(u: User): Promise<string> {
+  const res = await http('POST', `${url}/v1/attachments`, {
+    token: u.token,
+    body: Buffer.from(`png-${++seq}`),
+    headers: { 'content-type': 'image/png' },
+  });
+  assert.equal(res.status, 201, res.text);
+  return res.json.id as string;
 }
 
 type Cast = Awaited<ReturnType<typeof cast>>;
@@ -109,7 +134,14 @@ interface Action {
   readonly run: (actor: User, g: Cast) => Promise<Res>;
   /** Status and code per role; `ok` is the success status. */
   readonly expect: Record<Role, 'ok' | readonly [number, string]>;
+  /**
+   * For actions that store no message (invite codes): checks a success instead of the system
+   * message, given the snapshots before and after.
+   */
+  readonly verify?: (res: Res, g: Cast, before: Snapshot, after: Snapshot) => void;
 }
+
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
 const FORBIDDEN = [403, 'forbidden'] as const;
 const NOT_MEMBER = [403, 'not_member'] as const;
@@ -118,9 +150,11 @@ const ADMINS = {
   admin: 'ok',
   member: FORBIDDEN,
   removed: NOT_MEMBER,
+  blocked: FORBIDDEN,
   stranger: NOT_MEMBER,
 } as const;
 const OWNER = { ...ADMINS, admin: FORBIDDEN } as const;
+const ALREADY = [409, 'already_member'] as const;
 
 const ACTIONS: readonly Action[] = [
   {
@@ -152,7 +186,7 @@ const ACTIONS: readonly Action[] = [
     name: 'leave',
     event: 'member.left',
     run: (u, g) => api.remove(u, g.id, 'me'),
-    expect: { ...ADMINS, owner: [409, 'owner_must_transfer'], member: 'ok' },
+    expect: { ...ADMINS, owner: [409, 'owner_must_transfer'], member: 'ok', blocked: 'ok' },
   },
   {
     name: 'promote to admin',
@@ -202,11 +236,58 @@ const ACTIONS: readonly Action[] = [
     run: (u, g) => api.patch(u, g.id, { muted: true }),
     expect: ADMINS,
   },
+  {
+    name: 'set the avatar',
+    event: 'avatar.changed',
+    run: async (u, g) => api.patch(u, g.id, { avatar: await uploadImage(u) }),
+    expect: ADMINS,
+  },
+  {
+    name: 'create an invite code',
+    run: (u, g) => call('POST', `/v1/conversations/${g.id}/invite`, u.token),
+    expect: ADMINS,
+    verify: (res, g, before, after) => {
+      assert.equal(res.status, 201);
+      assert.deepEqual(res.json, { conversation: g.id, code: after.invite });
+      assert.notEqual(after.invite, before.invite, 'a new code replaces the old one');
+    },
+  },
+  {
+    name: 'show the invite code',
+    run: (u, g) => api.invite(u, g.id),
+    expect: ADMINS,
+    verify: (res, g, before, after) => {
+      assert.deepEqual(res.json, { conversation: g.id, code: g.code });
+      assert.deepEqual(after, before);
+    },
+  },
+  {
+    name: 'revoke the invite code',
+    run: (u, g) => call('DELETE', `/v1/conversations/${g.id}/invite`, u.token),
+    expect: ADMINS,
+    verify: (res, _g, _before, after) => {
+      assert.equal(res.status, 204);
+      assert.equal(after.invite, 404);
+    },
+  },
+  {
+    name: 'join with the invite code',
+    event: 'member.joined',
+    run: (u, g) => api.join(u, g.code),
+    expect: {
+      owner: ALREADY,
+      admin: ALREADY,
+      member: ALREADY,
+      removed: 'ok',
+      blocked: ALREADY,
+      stranger: 'ok',
+    },
+  },
   { name: 'dismiss', event: 'dismissed', run: (u, g) => api.dismiss(u, g.id), expect: OWNER },
   {
     name: 'send a message',
     run: (u, g) => api.send(u, g.id, 'hello'),
-    expect: { ...ADMINS, member: 'ok' },
+    expect: { ...ADMINS, member: 'ok', blocked: 'ok' },
   },
 ];
 
@@ -232,8 +313,12 @@ describe('permission matrix', () => {
         const before = await snapshot(g.owner, g.id);
         const res = await action.run(g.by[role], g);
         if (expected === 'ok') {
-          assert.ok(res.status === 200 || res.status === 201, res.text);
+          assert.ok(res.status >= 200 && res.status < 300, res.text);
           const afterSnap = await snapshot(g.owner, g.id);
+          if (action.verify) {
+            assert.equal(afterSnap.conversation.lastSeq, before.conversation.lastSeq);
+            return action.verify(res, g, before, afterSnap);
+          }
           assert.equal(afterSnap.conversation.lastSeq, before.conversation.lastSeq + 1);
           const last = afterSnap.messages.at(-1);
           if (action.event) {
@@ -258,7 +343,7 @@ describe('permission matrix', () => {
     await ok(api.send(g.owner, g.id, 'after the removal'), 201);
     const full = (await ok(api.history(g.owner, g.id))).messages.map((m: any) => m.seq);
     assert.deepEqual(full, [1, 2, 3]);
-    for (const role of ['admin', 'member'] as const) {
+    for (const role of ['admin', 'member', 'blocked'] as const) {
       const seqs = (await ok(api.history(g.by[role], g.id))).messages.map((m: any) => m.seq);
       assert.deepEqual(seqs, [1, 2, 3], role);
     }
@@ -313,6 +398,7 @@ describe('group rules', () => {
         [g.owner.userId, 'owner'],
         [g.admin.userId, 'admin'],
         [g.member.userId, 'member'],
+        [g.blocked.userId, 'member'],
         [g.x.userId, 'member'],
       ].sort(byId),
     );
@@ -564,5 +650,181 @@ describe('member pushes in real time', () => {
       n.drop();
       member.drop();
     }
+  });
+});
+
+describe('invite codes', () => {
+  const create = (u: User, id: string) => call('POST', `/v1/conversations/${id}/invite`, u.token);
+  const revoke = (u: User, id: string) => call('DELETE', `/v1/conversations/${id}/invite`, u.token);
+
+  it('joins with a valid code: a system message, a member push to all, history from the join', async () => {
+    const g = await cast();
+    await ok(api.send(g.owner, g.id, 'before the join'), 201);
+    const [member, joiner] = await Promise.all([
+      RtClient.connect(server, 'ws-proto', g.member.token, g.member.device),
+      RtClient.connect(server, 'tcp', g.n.token, g.n.device),
+    ]);
+    try {
+      const joined = await ok(api.join(g.n, g.code));
+      assert.deepEqual(joined.message.body, {
+        kind: 'system',
+        event: 'member.joined',
+        actor: g.n.userId,
+        targets: [g.n.userId],
+      });
+      for (const rt of [member, joiner]) {
+        const push = await rt.waitFor((f) => f.type === 'member');
+        assert.deepEqual(push, {
+          type: 'member',
+          conversation: g.id,
+          seq: joined.message.seq,
+          event: 'member.joined',
+          actor: g.n.userId,
+          targets: [g.n.userId],
+          at: joined.message.at,
+        });
+      }
+      const sent = await ok(api.send(g.owner, g.id, 'welcome'), 201);
+      await joiner.waitFor((f) => f.type === 'message' && f.seq === sent.seq);
+    } finally {
+      member.drop();
+      joiner.drop();
+    }
+    const history = (await ok(api.history(g.n, g.id))).messages;
+    assert.deepEqual(
+      history.map((m: any) => m.body.event ?? m.body.text),
+      ['member.joined', 'welcome'],
+    );
+    assert.ok((await ok(api.get(g.owner, g.id))).members.some((m: any) => m.id === g.n.userId));
+  });
+
+  it('refuses revoked, replaced and malformed codes, a full group and a dismissed one, changing nothing', async () => {
+    const g = await cast();
+    const first = g.code;
+    const second = (await ok(create(g.admin, g.id), 201)).code as string;
+    assert.notEqual(second, first);
+    assert.match(second, /^[A-Za-z0-9_-]{16}$/);
+    const before = await snapshot(g.owner, g.id);
+    for (const code of [first, 'not-a-code', 'x'.repeat(16), '%F0%9F%91%8D']) {
+      assertError(await api.join(g.n, code), 404, 'invite_not_found');
+    }
+    await ok(revoke(g.owner, g.id), 204);
+    assertError(await api.join(g.n, second), 404, 'invite_not_found');
+    assertError(await revoke(g.owner, g.id), 404, 'invite_not_found');
+    assertError(await api.invite(g.owner, g.id), 404, 'invite_not_found');
+    const after = await snapshot(g.owner, g.id);
+    assert.deepEqual(after.messages, before.messages);
+    assert.deepEqual(after.conversation, before.conversation);
+
+    // Full: 5 current members of GROUP_MEMBERS_MAX (8); three more fill it.
+    const code = (await ok(create(g.owner, g.id), 201)).code as string;
+    const more = await Promise.all([user('k'), user('k'), user('k'), user('k')]);
+    for (const u of more.slice(0, 3)) await ok(api.join(u, code));
+    assertError(await api.join(more[3], code), 422, 'too_many_members');
+    assert.equal((await ok(api.get(g.owner, g.id))).members.length, GROUP_MEMBERS_MAX);
+
+    await ok(api.dismiss(g.owner, g.id));
+    assertError(await api.join(g.stranger, code), 410, 'group_dismissed');
+    assertError(await create(g.owner, g.id), 410, 'group_dismissed');
+  });
+
+  it('has no invite codes for direct conversations and rooms', async () => {
+    const [a, b] = await Promise.all([user('d'), user('d')]);
+    const direct = await ok(
+      call('POST', '/v1/conversations', a.token, { kind: 'direct', with: b.username }),
+      201,
+    );
+    assertError(await create(a, direct.id), 422, 'not_group');
+    assertError(await api.invite(a, direct.id), 422, 'not_group');
+  });
+});
+
+describe('group avatar', () => {
+  it('sets and clears the avatar with a system message and a member push; members may download it', async () => {
+    const g = await cast();
+    const avatar = await uploadImage(g.admin);
+    assert.equal(
+      (await http('GET', `${url}/v1/attachments/${avatar}`, { token: g.member.token })).status,
+      404,
+    );
+    const rt = await RtClient.connect(server, 'ws-json', g.member.token, g.member.device);
+    try {
+      const set = await ok(api.patch(g.admin, g.id, { avatar }));
+      assert.deepEqual(set.message.body, {
+        kind: 'system',
+        event: 'avatar.changed',
+        actor: g.admin.userId,
+        targets: [],
+        avatar,
+      });
+      const push = await rt.waitFor((f) => f.type === 'member');
+      assert.equal(push.event, 'avatar.changed');
+      assert.equal(push.avatar, avatar);
+      assert.equal((await ok(api.get(g.member, g.id))).avatar, avatar);
+      const listed = (await ok(api.list(g.member))).conversations.find((c: any) => c.id === g.id);
+      assert.equal(listed.avatar, avatar);
+      const synced = await rt.request({ type: 'sync' });
+      assert.equal(synced.conversations.find((c: any) => c.id === g.id).avatar, avatar);
+      const download = await http('GET', `${url}/v1/attachments/${avatar}`, {
+        token: g.member.token,
+      });
+      assert.equal(download.status, 200, 'members may download the avatar');
+      assertError(await api.patch(g.admin, g.id, { avatar }), 409, 'no_change');
+
+      const cleared = await ok(api.patch(g.owner, g.id, { avatar: null }));
+      assert.equal(cleared.message.body.avatar, null);
+      const second = await rt.waitFor((f) => f.type === 'member' && f.seq === cleared.message.seq);
+      assert.equal(second.avatar, undefined, 'a cleared avatar is absent from the push');
+      assert.equal((await ok(api.get(g.member, g.id))).avatar, null);
+    } finally {
+      rt.drop();
+    }
+  });
+
+  it('refuses an attachment the admin may not use, and a member setting one, storing nothing', async () => {
+    const g = await cast();
+    const strangers = await uploadImage(g.stranger);
+    const members = await uploadImage(g.member);
+    const before = await snapshot(g.owner, g.id);
+    assertError(await api.patch(g.admin, g.id, { avatar: strangers }), 404, 'attachment_not_found');
+    assertError(
+      await api.patch(g.admin, g.id, { avatar: 'a-missing' }),
+      404,
+      'attachment_not_found',
+    );
+    assertError(await api.patch(g.admin, g.id, { avatar: 'bad id!' }), 400, 'invalid_request');
+    assertError(await api.patch(g.member, g.id, { avatar: members }), 403, 'forbidden');
+    assert.deepEqual(await snapshot(g.owner, g.id), before);
+    // The member's refused try recorded no use: others still cannot download its upload.
+    const got = await http('GET', `${url}/v1/attachments/${members}`, { token: g.admin.token });
+    assert.equal(got.status, 404);
+  });
+});
+
+describe('attachments of former members', () => {
+  it('downloads what was sent while a member, not what was sent after its removal', async () => {
+    const g = await cast();
+    const sendImage = async (attachment: string) =>
+      ok(
+        call('POST', `/v1/conversations/${g.id}/messages`, g.owner.token, {
+          ref: `img-${++seq}`,
+          body: { kind: 'image', attachment },
+        }),
+        201,
+      );
+    const during = await uploadImage(g.owner);
+    await sendImage(during);
+    const get = (u: User, id: string) =>
+      http('GET', `${url}/v1/attachments/${id}`, { token: u.token });
+    assert.equal((await get(g.x, during)).status, 200);
+    await ok(api.remove(g.owner, g.id, g.x));
+    const later = await uploadImage(g.owner);
+    await sendImage(later);
+    assert.equal((await get(g.x, during)).status, 200, 'sent while it was a member');
+    assert.equal((await get(g.x, later)).status, 404, 'sent after its removal');
+    assert.equal((await get(g.member, later)).status, 200);
+    assert.equal((await get(g.stranger, during)).status, 404);
+    // The removed member of the cast left before either was sent.
+    assert.equal((await get(g.removed, during)).status, 404);
   });
 });

@@ -96,7 +96,7 @@ export function registerGroupRoutes(
     },
   );
 
-  // One of: title, muted (the whole group), history.
+  // One of: title, muted (the whole group), history, avatar (an attachment id, or null).
   app.patch(
     '/v1/conversations/:id',
     {
@@ -107,20 +107,69 @@ export function registerGroupRoutes(
           title: Type.Optional(Type.String()),
           muted: Type.Optional(Type.Boolean()),
           history: Type.Optional(History),
+          avatar: Type.Optional(
+            Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()]),
+          ),
         }),
       },
     },
     async (request) => {
       const { body } = request;
-      const field = onlyOne(body, ['title', 'muted', 'history']);
-      const action: GroupAction =
-        field === 'title'
-          ? { type: 'title', title: body.title ?? '' }
-          : field === 'muted'
-            ? { type: 'muteAll', muted: body.muted === true }
-            : { type: 'history', history: body.history ?? 'join' };
+      const field = onlyOne(body, ['title', 'muted', 'history', 'avatar']);
+      let action: GroupAction;
+      switch (field) {
+        case 'title':
+          action = { type: 'title', title: body.title ?? '' };
+          break;
+        case 'muted':
+          action = { type: 'muteAll', muted: body.muted === true };
+          break;
+        case 'history':
+          action = { type: 'history', history: body.history ?? 'join' };
+          break;
+        default:
+          action = { type: 'avatar', avatar: body.avatar ?? null };
+      }
       return answer(await messaging.changeGroup(callerOf(request), request.params.id, action));
     },
+  );
+
+  // Invite codes (docs/groups.md#invite-codes): admins create (or replace), read and revoke the
+  // group's one code; anyone holding it may join.
+  app.post(
+    '/v1/conversations/:id/invite',
+    { onRequest, schema: { params: Id } },
+    async (request, reply) => {
+      const code = await messaging.createInvite(callerOf(request), request.params.id);
+      return reply.code(201).send({ conversation: request.params.id, code });
+    },
+  );
+
+  app.get(
+    '/v1/conversations/:id/invite',
+    { onRequest, schema: { params: Id } },
+    async (request) => ({
+      conversation: request.params.id,
+      code: await messaging.getInvite(callerOf(request), request.params.id),
+    }),
+  );
+
+  app.delete(
+    '/v1/conversations/:id/invite',
+    { onRequest, schema: { params: Id } },
+    async (request, reply) => {
+      await messaging.revokeInvite(callerOf(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/invites/:code/join',
+    {
+      onRequest,
+      schema: { params: Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) }) },
+    },
+    async (request) => answer(await messaging.joinByInvite(callerOf(request), request.params.code)),
   );
 
   // Dismissing keeps the history readable for its members; nothing can be sent any more.

@@ -7,7 +7,12 @@ export type {
   AttachmentUse,
   SyncResult,
   GroupChanged,
+  MessageActionEvents,
+  ReactionChanged,
+  ViewedMessage,
+  ConversationListItem,
 } from './messaging-service.js';
+export { HIDDEN_BODY } from './messaging-service.js';
 export { groupPlanner, targetsOf } from './group-rules.js';
 export type { GroupEventName, SystemBody } from './group-rules.js';
 export { GroupCommitter } from './group-commit.js';
@@ -17,12 +22,19 @@ export type { SeedMode, SeedPage, SeedMessage } from './seed-api.js';
 export { registerMessagingRoutes, messageView } from './messaging-routes.js';
 export { registerSeedRoutes } from './seed-routes.js';
 export { registerGroupRoutes } from './groups-routes.js';
-export { validateBody, validateRef } from './message-body.js';
+export {
+  validateBody,
+  validateEditBody,
+  validateReaction,
+  validateRef,
+  previewBody,
+} from './message-body.js';
 export type {
   AppendRequest,
   AppendResult,
   Conversation,
   ConversationKind,
+  ConversationSummary,
   ConversationView,
   GroupAction,
   GroupChange,
@@ -33,10 +45,17 @@ export type {
   GroupState,
   Member,
   MemberRole,
+  MessageActionState,
   MessageBody,
+  MessageJudge,
+  MessageMarks,
   MessageStore,
   NewGroup,
   Page,
+  PreferencesChange,
+  ReactionChange,
+  ReactionCount,
+  ReactionResult,
   SeqPage,
   StoredMessage,
   TimePage,

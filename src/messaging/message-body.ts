@@ -234,3 +234,61 @@ function countCodePoints(text: string): number {
   for (const _char of text) n++;
   return n;
 }
+
+/**
+ * The new body of an edit: a text body (text and mentions only; the message keeps its replyTo
+ * and forwardedFrom), under the same checks as a send.
+ */
+export function validateEditBody(body: unknown, limits: Limits): MessageBody {
+  if (isObject(body) && body.kind !== 'text') {
+    invalid('An edit replaces a text message\'s text: body.kind must be "text".');
+  }
+  if (isObject(body) && (body.replyTo !== undefined || body.forwardedFrom !== undefined)) {
+    invalid('An edit changes text and mentions only, not replyTo or forwardedFrom.');
+  }
+  return validateBody(body, limits);
+}
+
+// A reaction is an emoji or a short token: no whitespace (it would hide in a list), no controls.
+// eslint-disable-next-line no-control-regex
+const REACTION_RE = /^[^\s\u0000-\u001f\u007f]+$/u;
+// Half of a surrogate pair is not text: it would not survive being stored as UTF-8.
+const LONE_SURROGATE_RE = /\p{Cs}/u;
+
+/** A reaction: 1 to `reactionCharsMax` code points, no whitespace or control characters. */
+export function validateReaction(emoji: unknown, limits: Limits): string {
+  if (
+    typeof emoji !== 'string' ||
+    emoji.length === 0 ||
+    countCodePoints(emoji) > limits.reactionCharsMax ||
+    !REACTION_RE.test(emoji) ||
+    LONE_SURROGATE_RE.test(emoji)
+  ) {
+    invalid(
+      `emoji must be 1 to ${limits.reactionCharsMax} characters, without spaces or control characters.`,
+    );
+  }
+  return emoji;
+}
+
+/**
+ * A body as a conversation list previews it: `text` and `caption` cut to `charsMax` code points
+ * (with `truncated: true`), and a custom message's payload left out. Other fields stay.
+ */
+export function previewBody(body: MessageBody, charsMax: number): MessageBody {
+  let truncated = false;
+  const cut = (value: unknown): unknown => {
+    if (typeof value !== 'string' || value.length <= charsMax) return value;
+    const points = Array.from(value);
+    if (points.length <= charsMax) return value;
+    truncated = true;
+    return points.slice(0, charsMax).join('');
+  };
+  const { payload: _payload, ...rest } = body;
+  void _payload;
+  const preview: Record<string, unknown> = body.kind === 'custom' ? rest : { ...body };
+  if (preview.text !== undefined) preview.text = cut(preview.text);
+  if (preview.caption !== undefined) preview.caption = cut(preview.caption);
+  if (truncated) preview.truncated = true;
+  return preview as MessageBody;
+}

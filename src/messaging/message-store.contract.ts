@@ -13,6 +13,8 @@ import type {
   GroupAction,
   GroupPlan,
   GroupState,
+  Member,
+  MessageActionState,
   MessageBody,
   MessageStore,
   StoredMessage,
@@ -1058,6 +1060,404 @@ export function runMessageStoreContract(opts: {
         }
         await Promise.all(work);
         assert.deepEqual(seqs(await readAll(conv)), range(1, 40));
+      });
+    });
+
+    describe('message actions', () => {
+      const sys = (event: string): MessageBody => ({ kind: 'system', event });
+      /** A judge that approves and returns `body`, remembering the state it was shown. */
+      function approve<T>(result: T, seen: MessageActionState[] = []) {
+        return (state: MessageActionState): T => {
+          seen.push(state);
+          return result;
+        };
+      }
+      const refuse = (): never => {
+        throw new ParleyError('forbidden');
+      };
+      async function textOf(conv: string, seq: number): Promise<string | undefined> {
+        return (await b.messages.getMessage(conv, seq))?.body.text;
+      }
+
+      it('edits a body in one transaction with the judgement: the state, the new body, editedAtUs', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const original = await sendOne(conv, a, 'e1');
+        await sendOne(conv, c, 'e2');
+        const seen: MessageActionState[] = [];
+        const edited = await b.messages.editMessage(
+          conv,
+          1,
+          a,
+          approve({ kind: 'text', text: 'edited' }, seen),
+        );
+        assert.equal(seen.length, 1);
+        assert.equal(seen[0]?.actor?.userId, a);
+        assert.equal(seen[0]?.message?.id, original.id);
+        assert.deepEqual(seen[0]?.message?.body, original.body);
+        assert.equal(seen[0]?.conversation.id, conv);
+        assert.deepEqual(edited.body, { kind: 'text', text: 'edited' });
+        assert.equal(edited.seq, 1);
+        assert.equal(edited.id, original.id);
+        assert.equal(edited.atUs, original.atUs, 'an edit keeps the message time');
+        assert.ok(typeof edited.editedAtUs === 'number' && edited.editedAtUs >= original.atUs);
+        assert.equal(original.editedAtUs, undefined);
+        const page = await b.messages.pageBySeq(conv, { after: 0, limit: 10, viewerId: c });
+        assert.deepEqual(page.messages[0]?.body, { kind: 'text', text: 'edited' });
+        assert.equal(page.messages[0]?.editedAtUs, edited.editedAtUs);
+        assert.equal(page.messages[1]?.editedAtUs, undefined);
+        const byTime = await b.messages.pageByTime(conv, {
+          cursorUs: 0,
+          newestFirst: false,
+          limit: 10,
+        });
+        assert.equal(byTime.messages[0]?.body.text, 'edited');
+        assert.equal(await lastSeq(conv), 2, 'an edit uses no seq');
+
+        await assert.rejects(
+          b.messages.editMessage(conv, 1, a, () => refuse()),
+          isCode('forbidden'),
+        );
+        assert.equal(await textOf(conv, 1), 'edited', 'a refused edit changes nothing');
+        await assert.rejects(
+          b.messages.editMessage('c-missing', 1, a, approve(text('x'))),
+          isCode('conversation_not_found'),
+        );
+      });
+
+      it("shows a judge no message outside the actor's window, and no actor for a non-member", async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = (await b.messages.createGroup({ title: 'g', ownerId: a, memberIds: [c] })).id;
+        await sendOne(conv, a, 'w1');
+        // d joins at seq 2 of a history-from-join group: seq 1 is outside its window.
+        const join = await b.messages.changeGroup(
+          {
+            conversationId: conv,
+            actorId: a,
+            device: 'd1',
+            action: { type: 'dismiss' },
+            targetIds: [],
+          },
+          () => ({ body: sys('member.added'), join: [d] }),
+        );
+        assert.equal(join.message.seq, 2);
+        const seen: MessageActionState[] = [];
+        const judge = (s: MessageActionState) => {
+          seen.push(s);
+          throw new ParleyError('message_not_found');
+        };
+        await assert.rejects(b.messages.editMessage(conv, 1, d, judge));
+        await assert.rejects(b.messages.editMessage(conv, 99, a, judge));
+        const [stranger] = await makeUsers('s');
+        await assert.rejects(b.messages.editMessage(conv, 1, stranger, judge));
+        assert.equal(seen[0]?.message, null, 'before the join');
+        assert.equal(seen[0]?.actor?.userId, d);
+        assert.equal(seen[1]?.message, null, 'no such seq');
+        assert.equal(seen[2]?.actor, null, 'not a member');
+        assert.equal(seen[2]?.message, null);
+        // History "full" opens the window.
+        await b.messages.changeGroup(
+          {
+            conversationId: conv,
+            actorId: a,
+            device: 'd1',
+            action: { type: 'dismiss' },
+            targetIds: [],
+          },
+          () => ({ body: sys('history.changed'), history: 'full' }),
+        );
+        await assert.rejects(b.messages.editMessage(conv, 1, d, judge));
+        assert.equal(seen[3]?.message?.seq, 1);
+      });
+
+      it('lets a recall win over an edit, and drops the reactions of a recalled message', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        await sendOne(conv, a, 'r1');
+        await b.messages.react(
+          { conversationId: conv, seq: 1, userId: c, emoji: '👍', add: true },
+          () => undefined,
+        );
+        await b.messages.recall(conv, 1);
+        const seen: MessageActionState[] = [];
+        await assert.rejects(
+          b.messages.editMessage(conv, 1, a, (s) => {
+            seen.push(s);
+            if (s.message?.recalledAtUs !== null) throw new ParleyError('message_recalled');
+            return text('resurrected');
+          }),
+          isCode('message_recalled'),
+        );
+        assert.deepEqual((await b.messages.getMessage(conv, 1))?.body, { kind: 'recalled' });
+        const marks = await b.messages.marks(conv, c, 1, 1);
+        assert.equal(marks.reactions.size, 0, 'reactions go with the recalled body');
+      });
+
+      it('adds and removes reactions once per (user, message, emoji), counting them', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, [c, d]);
+        await sendOne(conv, a, 'x1');
+        await sendOne(conv, a, 'x2');
+        const ok = () => undefined;
+        const react = (userId: string, emoji: string, add = true, seq = 1) =>
+          b.messages.react({ conversationId: conv, seq, userId, emoji, add }, ok);
+        assert.deepEqual(await react(c, '👍'), { changed: true, count: 1 });
+        assert.deepEqual(await react(c, '👍'), { changed: false, count: 1 }, 'twice is once');
+        assert.deepEqual(await react(d, '👍'), { changed: true, count: 2 });
+        assert.deepEqual(await react(d, '🎉'), { changed: true, count: 1 });
+        assert.deepEqual(await react(a, '👍🏽'), { changed: true, count: 1 });
+        assert.deepEqual(await react(c, '👍', true, 2), { changed: true, count: 1 });
+
+        const seen: MessageActionState[] = [];
+        await b.messages.react(
+          { conversationId: conv, seq: 1, userId: d, emoji: 'x', add: false },
+          approve(undefined, seen),
+        );
+        assert.deepEqual(seen[0]?.actorReactions, ['👍', '🎉'], "the actor's own, oldest first");
+        await assert.rejects(
+          b.messages.react(
+            { conversationId: conv, seq: 1, userId: c, emoji: '❤️', add: true },
+            refuse,
+          ),
+          isCode('forbidden'),
+        );
+
+        const asC = await b.messages.marks(conv, c, 1, 2);
+        assert.deepEqual(asC.reactions.get(1), [
+          { emoji: '👍', count: 2, me: true },
+          { emoji: '🎉', count: 1, me: false },
+          { emoji: '👍🏽', count: 1, me: false },
+        ]);
+        assert.deepEqual(asC.reactions.get(2), [{ emoji: '👍', count: 1, me: true }]);
+        const asA = await b.messages.marks(conv, a, 1, 1);
+        assert.deepEqual(
+          asA.reactions.get(1)?.map((r) => [r.emoji, r.me]),
+          [
+            ['👍', false],
+            ['🎉', false],
+            ['👍🏽', true],
+          ],
+        );
+        assert.equal((await b.messages.marks(conv, c, 2, 2)).reactions.has(1), false, 'in range');
+
+        assert.deepEqual(await react(c, '👍', false), { changed: true, count: 1 });
+        assert.deepEqual(await react(c, '👍', false), { changed: false, count: 1 });
+        assert.deepEqual((await b.messages.marks(conv, c, 1, 1)).reactions.get(1)?.[0], {
+          emoji: '👍',
+          count: 1,
+          me: false,
+        });
+      });
+
+      it('hides a message for one viewer only', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        for (let i = 1; i <= 4; i++) await sendOne(conv, a, `h${i}`);
+        assert.equal(await b.messages.hideMessage(conv, 2, c), true);
+        assert.equal(await b.messages.hideMessage(conv, 2, c), false, 'hiding twice is a no-op');
+        assert.equal(await b.messages.hideMessage(conv, 4, c), true);
+        assert.deepEqual([...(await b.messages.marks(conv, c, 1, 4)).hidden].sort(), [2, 4]);
+        assert.deepEqual([...(await b.messages.marks(conv, c, 3, 3)).hidden], []);
+        assert.equal((await b.messages.marks(conv, a, 1, 4)).hidden.size, 0, 'others unaffected');
+        assert.equal((await readAll(conv)).length, 4, 'pages are the same for everyone');
+      });
+
+      it('summarizes each view: the newest visible, unhidden message and mentions above readSeq', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, [c, d]);
+        const send = async (ref: string, body: MessageBody) => {
+          const [r] = await b.messages.append([
+            { conversationId: conv, senderId: a, device: 'd1', ref, body },
+          ]);
+          return expectOk(r).message;
+        };
+        await send('s1', { kind: 'text', text: 'hi @c', mentions: [c] });
+        await send('s2', { kind: 'text', text: 'hi all', mentions: 'all' });
+        await send('s3', { kind: 'text', text: 'hi @d', mentions: [d] });
+        const m4 = await send('s4', { kind: 'text', text: 'plain' });
+        const summary = async (userId: string) => {
+          const views = await b.messages.listConversations(userId);
+          return (await b.messages.summaries(userId, views)).get(conv);
+        };
+        const s = await summary(c);
+        assert.equal(s?.mentions, 2, 'its own mention and @all');
+        assert.equal(s?.last?.id, m4.id);
+        assert.equal((await summary(d))?.mentions, 2);
+        assert.equal((await summary(a))?.mentions, 0, 'the sender has read its own sends');
+
+        await b.messages.markRead(conv, c, 1);
+        assert.equal((await summary(c))?.mentions, 1, 'only above readSeq');
+        await b.messages.hideMessage(conv, 2, c);
+        assert.equal((await summary(c))?.mentions, 0, 'hidden messages do not count');
+        await b.messages.hideMessage(conv, 4, c);
+        assert.equal((await summary(c))?.last?.seq, 3, 'the preview skips hidden messages');
+        assert.equal((await summary(a))?.last?.seq, 4, 'for that viewer only');
+
+        // Edits re-count: dropping the mention drops it, adding one adds it.
+        assert.equal((await summary(d))?.mentions, 2);
+        await b.messages.editMessage(conv, 3, a, () => text('no one'));
+        assert.equal((await summary(d))?.mentions, 1);
+        await b.messages.editMessage(conv, 4, a, () => ({
+          kind: 'text',
+          text: '@d',
+          mentions: [d],
+        }));
+        assert.equal((await summary(d))?.mentions, 2);
+        await b.messages.recall(conv, 2);
+        assert.equal((await summary(d))?.mentions, 1, 'recalled messages do not count');
+        assert.deepEqual((await summary(d))?.last?.body, {
+          kind: 'text',
+          text: '@d',
+          mentions: [d],
+        });
+
+        const empty = await group(a, [c]);
+        const views = (await b.messages.listConversations(c)).filter((v) => v.id === empty);
+        assert.deepEqual((await b.messages.summaries(c, views)).get(empty), {
+          last: null,
+          mentions: 0,
+        });
+        assert.equal((await b.messages.summaries(c, [])).size, 0);
+      });
+
+      it("keeps a summary within the viewer's window", async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, [c]);
+        await sendOne(conv, a, 'before-d');
+        await b.messages.changeGroup(
+          {
+            conversationId: conv,
+            actorId: a,
+            device: 'd1',
+            action: { type: 'dismiss' },
+            targetIds: [],
+          },
+          () => ({ body: sys('member.added'), join: [d] }),
+        );
+        await b.messages.hideMessage(conv, 2, d);
+        const views = await b.messages.listConversations(d);
+        const s = (await b.messages.summaries(d, views)).get(conv);
+        assert.equal(s?.last, null, 'nothing before the join, and the join message is hidden');
+      });
+
+      it('keeps per-user preferences: pinned first in the list, a pin limit, seen by sync', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const first = await group(a, [c]);
+        const second = await group(a, [c]);
+        const third = await group(a, [c]);
+        // Activity orders the unpinned ones (creation times may tie within a millisecond).
+        await sendOne(first, a, 'p1');
+        await sendOne(second, a, 'p2');
+        await sendOne(third, a, 'p3');
+        const order = async () => (await b.messages.listConversations(c)).map((v) => v.id);
+        assert.deepEqual(await order(), [third, second, first]);
+        const before = Date.now() * 1000 - 1;
+        const pinned = await b.messages.setPreferences(first, c, { pinned: true }, 2);
+        assert.equal(pinned.pinned, true);
+        assert.equal(pinned.notificationsMuted, false);
+        assert.deepEqual(await order(), [first, third, second]);
+        assert.deepEqual(
+          await (async () => (await b.messages.listConversations(a)).map((v) => v.id))(),
+          [third, second, first],
+          'pins are per user',
+        );
+        const changed = await b.messages.changedSince(c, before);
+        assert.ok(
+          changed.some((v) => v.id === first && v.pinned),
+          'sync sees the change',
+        );
+
+        await b.messages.setPreferences(second, c, { pinned: true }, 2);
+        await assert.rejects(
+          b.messages.setPreferences(third, c, { pinned: true }, 2),
+          isCode('too_many_pins'),
+        );
+        assert.equal(
+          (await b.messages.listConversations(c)).find((v) => v.id === third)?.pinned,
+          false,
+        );
+        // Re-pinning a pinned one is not a new pin.
+        await b.messages.setPreferences(first, c, { pinned: true, notificationsMuted: true }, 2);
+        const muted = await b.messages.setPreferences(first, c, { pinned: false }, 2);
+        assert.deepEqual([muted.pinned, muted.notificationsMuted], [false, true]);
+        await assert.rejects(
+          b.messages.setPreferences(first, 'u-missing', { pinned: true }, 2),
+          isCode('not_member'),
+        );
+      });
+
+      it('keeps one invite code per group, unique, set and revoked after the judge approves', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, [c]);
+        const other = await group(a, []);
+        const seen: unknown[][] = [];
+        const judge = (...args: unknown[]) => void seen.push(args);
+        assert.equal(await b.messages.getInvite(conv), null);
+        await b.messages.setInvite(conv, a, 'CODE-one-0000000', judge);
+        assert.equal(await b.messages.getInvite(conv), 'CODE-one-0000000');
+        assert.equal((await b.messages.findByInvite('CODE-one-0000000'))?.id, conv);
+        assert.equal((seen[0]?.[1] as Member | null)?.userId, a);
+        assert.equal(seen[0]?.[2], null, 'the judge is told the current code');
+        await b.messages.setInvite(conv, a, 'CODE-two-0000000', judge);
+        assert.equal(seen[1]?.[2], 'CODE-one-0000000');
+        assert.equal(await b.messages.findByInvite('CODE-one-0000000'), null, 'replaced');
+        await assert.rejects(b.messages.setInvite(other, a, 'CODE-two-0000000', judge), 'unique');
+        await assert.rejects(
+          b.messages.setInvite(conv, c, null, () => refuse()),
+          isCode('forbidden'),
+        );
+        assert.equal(
+          await b.messages.getInvite(conv),
+          'CODE-two-0000000',
+          'a refusal changes nothing',
+        );
+        await b.messages.setInvite(conv, d, null, judge);
+        assert.equal(seen.at(-1)?.[1], null, 'a non-member actor is shown as null');
+        assert.equal(await b.messages.getInvite(conv), null);
+        await assert.rejects(
+          b.messages.setInvite('c-missing', a, null, judge),
+          isCode('conversation_not_found'),
+        );
+
+        // A group change sees the code under its lock.
+        await b.messages.setInvite(conv, a, 'CODE-three-00000', judge);
+        let inviteCode: string | null | undefined;
+        await b.messages.changeGroup(
+          {
+            conversationId: conv,
+            actorId: d,
+            device: 'd1',
+            action: { type: 'join', code: 'x' },
+            targetIds: [d],
+          },
+          (state) => {
+            inviteCode = state.inviteCode;
+            return { body: sys('member.joined'), join: [d] };
+          },
+        );
+        assert.equal(inviteCode, 'CODE-three-00000');
+        assert.equal((await b.messages.getMember(conv, d))?.role, 'member');
+      });
+
+      it('sets, keeps and clears a group avatar through a group change', async () => {
+        const [a] = await makeUsers('a');
+        const conv = await group(a, []);
+        const apply = (plan: Partial<GroupPlan>) =>
+          b.messages.changeGroup(
+            {
+              conversationId: conv,
+              actorId: a,
+              device: 'd1',
+              action: { type: 'dismiss' },
+              targetIds: [],
+            },
+            () => ({ body: sys('avatar.changed'), ...plan }),
+          );
+        assert.equal((await b.messages.getConversation(conv))?.avatar, null);
+        assert.equal((await apply({ avatar: 'aAvatar' })).conversation.avatar, 'aAvatar');
+        assert.equal((await apply({ title: 'other' })).conversation.avatar, 'aAvatar');
+        assert.equal((await apply({ avatar: null })).conversation.avatar, null);
+        assert.equal((await b.messages.listConversations(a))[0]?.avatar, null);
       });
     });
 

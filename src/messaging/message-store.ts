@@ -33,6 +33,17 @@ import type { ParleyError } from '../core/errors.js';
 // - append also refuses, inside its transaction: a muted member (`muted`), a plain member while
 //   the whole group is muted (`group_muted`), anyone once the group is dismissed
 //   (`group_dismissed`).
+// - Message actions (editMessage, react) run their judge on the state read inside the same
+//   transaction that applies the change, under the conversation's serialization (as
+//   changeGroup): a judge that throws stores nothing. `message` in that state is null when the
+//   seq is outside the actor's read window (or there is no such message).
+// - An edit replaces the body and sets editedAtUs; a recall after it wins, and an edit never
+//   brings a recalled body back (the judge sees recalledAtUs). A recall also drops the message's
+//   reactions.
+// - Hidden messages (hideMessage) and reactions are per viewer: `marks` reports them for a seq
+//   range; pages themselves are the same for every viewer.
+// - Mentions of a user (or @all) are counted by `summaries` above the viewer's readSeq, within
+//   its window, skipping recalled and hidden messages; an edit re-counts them.
 // - Reads return committed data only. Methods never return objects the store keeps using.
 
 export type ConversationKind = 'direct' | 'group' | 'room';
@@ -55,6 +66,8 @@ export interface Conversation {
   readonly mutedAll: boolean;
   /** Groups: when the owner dismissed it (no more sends or changes), else null. */
   readonly dismissedAtMs: number | null;
+  /** Groups: the avatar's attachment id, else null. */
+  readonly avatar: string | null;
 }
 
 export interface Member {
@@ -79,10 +92,29 @@ export interface Member {
 /** A conversation as one member sees it in their list. */
 export interface ConversationView extends Conversation {
   readonly role: MemberRole;
+  readonly joinedSeq: number;
   readonly deliveredSeq: number;
   readonly readSeq: number;
   /** Set when the viewer is a former member: lastSeq is then capped at it. */
   readonly leftSeq: number | null;
+  /** The viewer pinned it: it comes first in their list. */
+  readonly pinned: boolean;
+  /** The viewer muted its notifications (messages are still delivered). */
+  readonly notificationsMuted: boolean;
+}
+
+/** What a conversation list shows beside a view: computed for the viewer. */
+export interface ConversationSummary {
+  /** The newest message in the viewer's window that the viewer did not hide, or null. */
+  readonly last: StoredMessage | null;
+  /** Messages above the viewer's readSeq that mention it or @all (not recalled, not hidden). */
+  readonly mentions: number;
+}
+
+/** The viewer's own settings of a conversation; an absent field stays as it is. */
+export interface PreferencesChange {
+  readonly pinned?: boolean;
+  readonly notificationsMuted?: boolean;
 }
 
 /** A message body is a JSON object whose `kind` names it; `text` carries the text of text messages. */
@@ -102,6 +134,53 @@ export interface StoredMessage {
   readonly atUs: number;
   /** When the message was recalled (its body is then `{kind: "recalled"}`), else null. */
   readonly recalledAtUs: number | null;
+  /** When the body was last edited; absent if it never was. */
+  readonly editedAtUs?: number;
+}
+
+/** One emoji's reactions on a message, as one viewer sees them. */
+export interface ReactionCount {
+  readonly emoji: string;
+  readonly count: number;
+  /** The viewer is among them. */
+  readonly me: boolean;
+}
+
+/** A viewer's own marks on a range of messages: what it hid, and the reactions. */
+export interface MessageMarks {
+  readonly hidden: ReadonlySet<number>;
+  /** Seq → its reactions, in the order each emoji was first used; seqs without any are absent. */
+  readonly reactions: ReadonlyMap<number, readonly ReactionCount[]>;
+}
+
+/** What the store read, under the conversation's lock, for a judge of one message action. */
+export interface MessageActionState {
+  readonly conversation: Conversation;
+  /** The actor's row if it is a current member, else null. */
+  readonly actor: Member | null;
+  /** The message, or null when there is none at that seq within the actor's read window. */
+  readonly message: StoredMessage | null;
+  /** The emojis the actor already left on this message. */
+  readonly actorReactions: readonly string[];
+}
+
+/** Judges a message action against the state; throws a ParleyError to refuse (nothing is stored). */
+export type MessageJudge<T> = (state: MessageActionState) => T;
+
+export interface ReactionChange {
+  readonly conversationId: string;
+  readonly seq: number;
+  readonly userId: string;
+  readonly emoji: string;
+  /** True to add the reaction, false to remove it. */
+  readonly add: boolean;
+}
+
+export interface ReactionResult {
+  /** False when the reaction was already there (add) or already gone (remove). */
+  readonly changed: boolean;
+  /** How many users left this emoji on the message afterwards. */
+  readonly count: number;
 }
 
 export interface AppendRequest {
@@ -163,6 +242,8 @@ export type GroupAction =
   | { readonly type: 'mute'; readonly userId: string; readonly muted: boolean }
   | { readonly type: 'muteAll'; readonly muted: boolean }
   | { readonly type: 'history'; readonly history: GroupHistory }
+  | { readonly type: 'avatar'; readonly avatar: string | null }
+  | { readonly type: 'join'; readonly code: string }
   | { readonly type: 'dismiss' };
 
 export interface GroupChange {
@@ -184,6 +265,8 @@ export interface GroupState {
   readonly targets: ReadonlyMap<string, Member>;
   /** How many current members the conversation has. */
   readonly memberCount: number;
+  /** The group's invite code, or null; only a join compares against it. */
+  readonly inviteCode: string | null;
 }
 
 /** What to write, in the transaction that appends `body` as the next system message. */
@@ -198,6 +281,8 @@ export interface GroupPlan {
   readonly title?: string;
   readonly mutedAll?: boolean;
   readonly history?: GroupHistory;
+  /** A new avatar; null clears it; absent leaves it. */
+  readonly avatar?: string | null;
   readonly dismiss?: boolean;
 }
 
@@ -252,6 +337,57 @@ export interface MessageStore {
    * the message as it is now; recalling twice is harmless. Null if there is no such message.
    */
   recall(conversationId: string, seq: number): Promise<StoredMessage | null>;
+
+  /**
+   * Replaces a message's body with what the judge returns, and stamps editedAtUs, in one
+   * transaction with the judgement. conversation_not_found for an unknown conversation.
+   */
+  editMessage(
+    conversationId: string,
+    seq: number,
+    actorId: string,
+    judge: MessageJudge<MessageBody>,
+  ): Promise<StoredMessage>;
+  /** Adds or removes one reaction after the judge approves, in one transaction with it. */
+  react(change: ReactionChange, judge: MessageJudge<void>): Promise<ReactionResult>;
+  /** Hides a message for one user; true when it was not hidden before. The caller checks access. */
+  hideMessage(conversationId: string, seq: number, userId: string): Promise<boolean>;
+  /** The viewer's marks (hidden, reactions) on the seqs from `fromSeq` to `toSeq`, inclusive. */
+  marks(
+    conversationId: string,
+    viewerId: string,
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<MessageMarks>;
+  /** Last message and mentions count of each view, as its viewer sees them; keyed by id. */
+  summaries(
+    userId: string,
+    views: readonly ConversationView[],
+  ): Promise<Map<string, ConversationSummary>>;
+  /**
+   * Sets a current member's own preferences (bumping its updatedUs, so sync reports it) and
+   * returns its view. not_member for anyone else; too_many_pins past `pinsMax` pinned.
+   */
+  setPreferences(
+    conversationId: string,
+    userId: string,
+    change: PreferencesChange,
+    pinsMax: number,
+  ): Promise<ConversationView>;
+  /**
+   * Sets (a string) or revokes (null) a group's invite code after `judge` approves the actor,
+   * in one transaction. Codes are unique across conversations.
+   */
+  setInvite(
+    conversationId: string,
+    actorId: string,
+    code: string | null,
+    judge: (conversation: Conversation, actor: Member | null, current: string | null) => void,
+  ): Promise<void>;
+  /** The group's current invite code, or null. */
+  getInvite(conversationId: string): Promise<string | null>;
+  /** The conversation whose current invite code this is, or null. */
+  findByInvite(code: string): Promise<Conversation | null>;
 
   /**
    * Moves a member's read watermark forward (never back), capped at the conversation's lastSeq.

@@ -3,8 +3,14 @@ import { ParleyError } from '../core/errors.js';
 import type { UserDirectory } from '../auth/index.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
-import type { Caller, MessagingService } from './messaging-service.js';
-import type { Conversation, ConversationView, Member, StoredMessage } from './message-store.js';
+import type {
+  Caller,
+  ConversationListItem,
+  MessagingService,
+  ViewedMessage,
+} from './messaging-service.js';
+import type { Conversation, ConversationView, Member } from './message-store.js';
+import { registerMessageActionRoutes } from './message-actions-routes.js';
 
 // REST for conversations and messages (docs/rest-api.md). Times are epoch milliseconds (`at`,
 // `createdAt`); the seed API alone speaks microseconds.
@@ -23,7 +29,7 @@ const CreateConversation = Type.Union([
   Type.Object({ kind: Type.Literal('room'), name: Type.String() }),
 ]);
 
-export function messageView(m: StoredMessage) {
+export function messageView(m: ViewedMessage) {
   return {
     id: m.id,
     conversation: m.conversationId,
@@ -32,6 +38,20 @@ export function messageView(m: StoredMessage) {
     device: m.device,
     body: m.body,
     at: Math.floor(m.atUs / 1000),
+    ...(m.recalledAtUs !== null ? { recalled: true } : {}),
+    ...(m.editedAtUs !== undefined ? { editedAt: Math.floor(m.editedAtUs / 1000) } : {}),
+    ...(m.reactions ? { reactions: m.reactions } : {}),
+    ...(m.hidden ? { hidden: true } : {}),
+  };
+}
+
+/** A conversation list entry: the view, the caller's preferences, mentions and last message. */
+function listItemView(c: ConversationListItem) {
+  return {
+    ...conversationView(c, c),
+    mentions: c.mentions,
+    preferences: { pinned: c.pinned, muted: c.notificationsMuted },
+    lastMessage: c.last ? messageView(c.last) : null,
   };
 }
 
@@ -49,6 +69,7 @@ function conversationView(c: Conversation, me?: ConversationView | Member) {
           history: c.history,
           muted: c.mutedAll,
           dismissedAt: c.dismissedAtMs,
+          avatar: c.avatar,
         }
       : {}),
     ...(me
@@ -73,6 +94,7 @@ export function registerMessagingRoutes(
 ): void {
   const { messaging, users } = deps;
   const onRequest = requireSession(deps.authenticate);
+  registerMessageActionRoutes(app, { messaging, authenticate: deps.authenticate });
 
   app.post(
     '/v1/conversations',
@@ -107,7 +129,7 @@ export function registerMessagingRoutes(
 
   app.get('/v1/conversations', { onRequest }, async (request) => {
     const list = await messaging.list(callerOf(request));
-    return { conversations: list.map((c) => conversationView(c, c)) };
+    return { conversations: list.map(listItemView) };
   });
 
   app.get('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) => {

@@ -6,17 +6,29 @@ import { normalizeUsername } from '../core/names.js';
 import type { UserDirectory } from '../auth/index.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { DirectGuard } from './direct-guard.js';
-import { ATTACHMENT_KINDS, validateBody, validateRef } from './message-body.js';
+import { randomBytes } from 'node:crypto';
+import {
+  ATTACHMENT_KINDS,
+  previewBody,
+  validateBody,
+  validateEditBody,
+  validateReaction,
+  validateRef,
+} from './message-body.js';
 import { groupPlanner, targetsOf, type SystemBody } from './group-rules.js';
+import { assertMayManageInvite, editJudge, mayModerate, reactJudge } from './message-rules.js';
 import type {
   AppendRequest,
   Conversation,
+  ConversationSummary,
   ConversationView,
   GroupAction,
   GroupHistory,
   Member,
   MessageStore,
   Page,
+  PreferencesChange,
+  ReactionCount,
   SeqPage,
   StoredMessage,
 } from './message-store.js';
@@ -52,6 +64,42 @@ export interface MessagingEvents {
   groupChanged(change: GroupChanged): void;
 }
 
+/**
+ * What the message actions tell the rest of the system after they are committed (the delivery
+ * router pushes them). An interface of its own: the event feed does not carry them yet.
+ * Handlers run synchronously and must not throw.
+ */
+export interface MessageActionEvents {
+  /** `by` is the sender, from the device that edited (that device already has the answer). */
+  messageEdited(message: StoredMessage, by: Caller): void;
+  /** Raised only when a reaction was really added or removed. */
+  reactionChanged(change: ReactionChanged, by: Caller): void;
+  /** A user hid a message for itself (delete for me); only its own devices learn of it. */
+  messageHidden(conversationId: string, seq: number, by: Caller): void;
+}
+
+export interface ReactionChanged {
+  readonly conversationId: string;
+  readonly seq: number;
+  readonly userId: string;
+  readonly emoji: string;
+  readonly removed: boolean;
+  /** How many users left this emoji on the message now. */
+  readonly count: number;
+  readonly atUs: number;
+}
+
+/** A message as one viewer reads it: its reactions, and whether the viewer hid it. */
+export interface ViewedMessage extends StoredMessage {
+  /** Absent when there are none (and on hidden messages). */
+  readonly reactions?: readonly ReactionCount[];
+  /** The viewer hid it: the body is then `{kind: "hidden"}`. */
+  readonly hidden?: true;
+}
+
+/** A conversation in its member's list: the view, its last message preview and mentions. */
+export interface ConversationListItem extends ConversationView, ConversationSummary {}
+
 export interface GroupChanged {
   /** The conversation after the change. */
   readonly conversation: Conversation;
@@ -63,9 +111,16 @@ export interface GroupChanged {
 }
 
 export interface SyncResult {
-  readonly conversations: ConversationView[];
+  readonly conversations: ConversationListItem[];
   readonly cursor: string;
 }
+
+/** What a hidden message's body reads as, for the user who hid it. */
+export const HIDDEN_BODY = Object.freeze({ kind: 'hidden' });
+
+/** Invite codes: 16 base64url characters from 96 random bits. */
+const INVITE_CODE_BYTES = 12;
+const INVITE_CODE_RE = /^[A-Za-z0-9_-]{16}$/;
 
 // A sync cursor is a time, taken a margin before the sync read: a commit stamped just before the
 // read but visible only after it is then still caught by the next sync. Returning a conversation
@@ -131,6 +186,7 @@ export class MessagingService {
   private readonly limits: Limits;
   private readonly clock: Clock;
   private readonly subscribers: MessagingEvents[] = [];
+  private readonly actionSubscribers: MessageActionEvents[] = [];
   private readonly guard: DirectGuard | undefined;
   private readonly attachmentUse: AttachmentUse | undefined;
   /** Conversation id → its two members if direct, null if not: neither ever changes. */
@@ -154,6 +210,10 @@ export class MessagingService {
     this.subscribers.push(events);
   }
 
+  subscribeActions(events: MessageActionEvents): void {
+    this.actionSubscribers.push(events);
+  }
+
   /** Validates, then stores through group commit. Resolves only after the commit. */
   async send(
     caller: Caller,
@@ -175,14 +235,31 @@ export class MessagingService {
     return { message: result.message, duplicate: result.duplicate };
   }
 
-  /** Current and former members read; the store keeps each to its window (docs/groups.md). */
-  async history(caller: Caller, conversationId: string, page: SeqPage): Promise<Page> {
+  /**
+   * Current and former members read; the store keeps each to its window (docs/groups.md). Each
+   * message comes with its reactions, and as `{kind: "hidden"}` if the caller hid it.
+   */
+  async history(
+    caller: Caller,
+    conversationId: string,
+    page: SeqPage,
+  ): Promise<{ messages: ViewedMessage[]; hasMore: boolean }> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
-    return this.store.pageBySeq(conversationId, {
+    const read: Page = await this.store.pageBySeq(conversationId, {
       ...page,
       limit: this.pageLimit(page.limit),
       viewerId: caller.userId,
     });
+    const first = read.messages[0];
+    const last = read.messages.at(-1);
+    if (!first || !last) return read;
+    const marks = await this.store.marks(conversationId, caller.userId, first.seq, last.seq);
+    const messages = read.messages.map((m): ViewedMessage => {
+      if (marks.hidden.has(m.seq)) return { ...m, body: HIDDEN_BODY, hidden: true };
+      const reactions = marks.reactions.get(m.seq);
+      return reactions ? { ...m, reactions } : m;
+    });
+    return { messages, hasMore: read.hasMore };
   }
 
   /** The direct conversation with another user, created on first use. */
@@ -249,6 +326,9 @@ export class MessagingService {
   ): Promise<GroupChanged> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     if (action.type === 'title') this.checkTitle(action.title);
+    if (action.type === 'avatar' && action.avatar !== null) {
+      await this.useAvatar(caller, conversationId, action.avatar);
+    }
     const { conversation, message, plan } = await this.store.changeGroup(
       {
         conversationId,
@@ -269,6 +349,29 @@ export class MessagingService {
     for (const s of this.subscribers) s.messageStored(message);
     for (const s of this.subscribers) s.groupChanged(changed);
     return changed;
+  }
+
+  /**
+   * A group avatar is an attachment the acting admin may use; recording that use lets every
+   * member download it. Asked only of an actor the planner would let through, so a refused
+   * change records nothing (short of a role change racing it).
+   */
+  private async useAvatar(caller: Caller, conversationId: string, avatar: string): Promise<void> {
+    if (!isId(avatar)) throw new ParleyError('invalid_request', 'avatar must be an attachment id.');
+    const [conversation, actor] = await Promise.all([
+      this.store.getConversation(conversationId),
+      this.store.getMember(conversationId, caller.userId),
+    ]);
+    const mayChange =
+      conversation?.kind === 'group' &&
+      conversation.dismissedAtMs === null &&
+      actor !== null &&
+      actor.role !== 'member';
+    if (!mayChange) return;
+    if (!this.attachmentUse) {
+      throw new ParleyError('invalid_request', 'This server does not take attachments.');
+    }
+    await this.attachmentUse(avatar, conversationId, caller.userId);
   }
 
   private checkTitle(title: unknown): string {
@@ -311,8 +414,39 @@ export class MessagingService {
     return joined;
   }
 
-  list(caller: Caller): Promise<ConversationView[]> {
-    return this.store.listConversations(caller.userId);
+  /**
+   * The caller's conversations, pinned ones first, then by last activity; each with its last
+   * message (the newest the caller may see and did not hide; long texts cut short) and the
+   * count of unread messages that mention the caller or @all.
+   */
+  async list(caller: Caller): Promise<ConversationListItem[]> {
+    return this.withSummaries(caller.userId, await this.store.listConversations(caller.userId));
+  }
+
+  private async withSummaries(
+    userId: string,
+    views: ConversationView[],
+  ): Promise<ConversationListItem[]> {
+    const summaries = await this.store.summaries(userId, views);
+    return views.map((v) => {
+      const s = summaries.get(v.id);
+      const last = s?.last ?? null;
+      return {
+        ...v,
+        mentions: s?.mentions ?? 0,
+        last: last && { ...last, body: previewBody(last.body, this.limits.previewCharsMax) },
+      };
+    });
+  }
+
+  /** Sets the caller's own pin and notification mute of a conversation. */
+  async setPreferences(
+    caller: Caller,
+    conversationId: string,
+    change: PreferencesChange,
+  ): Promise<ConversationView> {
+    await this.requireMember(conversationId, caller.userId);
+    return this.store.setPreferences(conversationId, caller.userId, change, this.limits.pinsMax);
   }
 
   /** A conversation with its members, for a member only. */
@@ -338,16 +472,35 @@ export class MessagingService {
     return member;
   }
 
-  /** The sender recalls a message within the recall window; its body is deleted for good. */
+  /**
+   * Recalls a message; its body is deleted for good. The sender may, within the recall window;
+   * in a group, the owner and admins may recall messages of users ranked below them (and their
+   * own) at any time (see mayModerate). Only messages the caller can see; never system ones.
+   */
   async recall(caller: Caller, conversationId: string, seq: number): Promise<StoredMessage> {
-    await this.requireMember(conversationId, caller.userId);
-    const message = await this.store.getMessage(conversationId, seq);
+    const conversation = await this.requireMember(conversationId, caller.userId);
+    const [message, actor] = await Promise.all([
+      this.store.getMessage(conversationId, seq, caller.userId),
+      this.store.getMember(conversationId, caller.userId),
+    ]);
     if (!message) throw new ParleyError('message_not_found');
-    if (message.senderId !== caller.userId || message.body.kind === 'system') {
-      throw new ParleyError('forbidden', 'Only the sender may recall a message.');
+    if (!actor) throw new ParleyError('not_member');
+    if (message.body.kind === 'system') {
+      throw new ParleyError('forbidden', 'System messages cannot be recalled.');
     }
     if (message.recalledAtUs !== null) return message;
-    if (this.clock.nowUs() - message.atUs > this.limits.recallWindowMs * 1000) {
+    if (conversation.dismissedAtMs !== null) throw new ParleyError('group_dismissed');
+    const own = message.senderId === caller.userId;
+    const senderRole = own
+      ? actor.role
+      : ((await this.store.getMember(conversationId, message.senderId))?.role ?? null);
+    const moderator = own
+      ? conversation.kind === 'group' && actor.role !== 'member'
+      : mayModerate(conversation, actor, senderRole);
+    if (!own && !moderator) {
+      throw new ParleyError('forbidden', 'Only the sender or a group admin may recall a message.');
+    }
+    if (!moderator && this.clock.nowUs() - message.atUs > this.limits.recallWindowMs * 1000) {
       throw new ParleyError('recall_expired');
     }
     const recalled = await this.store.recall(conversationId, seq);
@@ -356,12 +509,131 @@ export class MessagingService {
     return recalled;
   }
 
+  /**
+   * The sender replaces the text (and mentions) of its own text message within the edit window
+   * (docs/messages.md#edit). Refused, with nothing changed: a recalled message, another's, a
+   * kind other than text, after the window, and whatever would refuse a send here.
+   */
+  async edit(
+    caller: Caller,
+    conversationId: string,
+    seq: number,
+    body: unknown,
+  ): Promise<StoredMessage> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    const checked = validateEditBody(body, this.limits);
+    if (this.guard) await this.guardDirect(this.guard, caller.userId, conversationId);
+    const edited = await this.store.editMessage(
+      conversationId,
+      seq,
+      caller.userId,
+      editJudge(caller.userId, checked, this.clock.nowUs(), this.limits.editWindowMs),
+    );
+    for (const s of this.actionSubscribers) s.messageEdited(edited, caller);
+    return edited;
+  }
+
+  /**
+   * Adds (`add`) or removes the caller's reaction to a message. Idempotent: adding twice or
+   * removing what is not there changes nothing and pushes nothing.
+   */
+  async react(
+    caller: Caller,
+    conversationId: string,
+    seq: number,
+    emoji: unknown,
+    add: boolean,
+  ): Promise<ReactionChanged> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    const checked = validateReaction(emoji, this.limits);
+    if (this.guard) await this.guardDirect(this.guard, caller.userId, conversationId);
+    const result = await this.store.react(
+      { conversationId, seq, userId: caller.userId, emoji: checked, add },
+      reactJudge(checked, add, this.limits.reactionsPerUserMax),
+    );
+    const change: ReactionChanged = {
+      conversationId,
+      seq,
+      userId: caller.userId,
+      emoji: checked,
+      removed: !add,
+      count: result.count,
+      atUs: this.clock.nowUs(),
+    };
+    if (result.changed) for (const s of this.actionSubscribers) s.reactionChanged(change, caller);
+    return change;
+  }
+
+  /**
+   * Delete for me: hides a message the caller can read (a former member too, within its window)
+   * from the caller's own reads; nobody else is affected. Hiding twice is harmless.
+   */
+  async hide(caller: Caller, conversationId: string, seq: number): Promise<void> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    const message = await this.store.getMessage(conversationId, seq, caller.userId);
+    if (!message) throw new ParleyError('message_not_found');
+    if (await this.store.hideMessage(conversationId, seq, caller.userId)) {
+      for (const s of this.actionSubscribers) s.messageHidden(conversationId, seq, caller);
+    }
+  }
+
+  /** A new invite code for a group (replacing any earlier one); admins and the owner. */
+  async createInvite(caller: Caller, conversationId: string): Promise<string> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    const code = randomBytes(INVITE_CODE_BYTES).toString('base64url');
+    await this.store.setInvite(conversationId, caller.userId, code, (c, actor) =>
+      assertMayManageInvite(c, actor),
+    );
+    return code;
+  }
+
+  /** Revokes the group's invite code; invite_not_found when there is none. */
+  async revokeInvite(caller: Caller, conversationId: string): Promise<void> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    await this.store.setInvite(conversationId, caller.userId, null, (c, actor, current) => {
+      assertMayManageInvite(c, actor);
+      if (current === null) throw new ParleyError('invite_not_found');
+    });
+  }
+
+  /** The group's invite code, for its admins and owner; invite_not_found when there is none. */
+  async getInvite(caller: Caller, conversationId: string): Promise<string> {
+    const conversation = await this.requireMember(conversationId, caller.userId);
+    assertMayManageInvite(conversation, await this.store.getMember(conversationId, caller.userId));
+    const code = await this.store.getInvite(conversationId);
+    if (code === null) throw new ParleyError('invite_not_found');
+    return code;
+  }
+
+  /** Joins the group whose current invite code this is (docs/groups.md#invite-codes). */
+  async joinByInvite(caller: Caller, code: unknown): Promise<GroupChanged> {
+    if (typeof code !== 'string' || !INVITE_CODE_RE.test(code)) {
+      throw new ParleyError('invite_not_found');
+    }
+    const conversation = await this.store.findByInvite(code);
+    if (!conversation) throw new ParleyError('invite_not_found');
+    return this.changeGroup(caller, conversation.id, { type: 'join', code });
+  }
+
+  /**
+   * Until when a user may read what was sent in a conversation, in microseconds: forever for a
+   * current member, until its leaving for a former one, never (-1) for anyone else.
+   */
+  async memberUntilUs(conversationId: string, userId: string): Promise<number> {
+    if (!isId(conversationId)) return -1;
+    const member = await this.store.getMembership(conversationId, userId);
+    if (!member) return -1;
+    if (member.leftSeq === null) return Number.POSITIVE_INFINITY;
+    const leaving = await this.store.getMessage(conversationId, member.leftSeq);
+    return leaving?.atUs ?? -1;
+  }
+
   /** Every conversation of the caller that changed since the cursor, and the next cursor. */
   async sync(caller: Caller, cursor: string | undefined): Promise<SyncResult> {
     const sinceUs = decodeCursor(cursor);
     const next = encodeCursor(this.clock.nowUs() - SYNC_MARGIN_US);
-    const conversations = await this.store.changedSince(caller.userId, sinceUs);
-    return { conversations, cursor: next };
+    const changed = await this.store.changedSince(caller.userId, sinceUs);
+    return { conversations: await this.withSummaries(caller.userId, changed), cursor: next };
   }
 
   /** Users whose presence this user sees, and who see theirs. */

@@ -3,7 +3,12 @@ import { newRef } from '../core/ids.js';
 import type { Limits } from '../core/limits.js';
 import { isUsername, normalizeUsername } from '../core/names.js';
 import type { Session, UserDirectory } from '../auth/index.js';
-import { checkRoomName, type MessagingEvents, type MessagingService } from './messaging-service.js';
+import {
+  checkRoomName,
+  type MessageActionEvents,
+  type MessagingEvents,
+  type MessagingService,
+} from './messaging-service.js';
 import { validateBody } from './message-body.js';
 import type { MessageStore } from './message-store.js';
 
@@ -205,6 +210,13 @@ export class SeedApi {
     membersChanged: () => undefined,
     // The system message of a change comes through messageStored.
     groupChanged: () => undefined,
+  };
+
+  /** Edits change a page's text; reactions and hidden messages are not part of the seed API. */
+  readonly pageActionEvents: MessageActionEvents = {
+    messageEdited: (m) => this.pages?.invalidate(m.conversationId),
+    reactionChanged: () => undefined,
+    messageHidden: () => undefined,
   };
 
   async pull(input: SeedPull, session: Session | null): Promise<SeedPage> {

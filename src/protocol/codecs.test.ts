@@ -35,6 +35,15 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
   sync: { type: 'sync', id: '5', cursor: 'tabc' },
   pull: { type: 'pull', id: '6', conversation: 'c1', after: 0, before: 100, limit: 50 },
   recall: { type: 'recall', id: '7', conversation: 'c1', seq: 3 },
+  edit: {
+    type: 'edit',
+    id: '19',
+    conversation: 'c1',
+    seq: 3,
+    body: { kind: 'text', text: 'fixed typo', mentions: 'all' },
+  },
+  react: { type: 'react', id: '20', conversation: 'c1', seq: 3, emoji: '👍🏽', remove: true },
+  hide: { type: 'hide', id: '21', conversation: 'c1', seq: 4 },
   typing: { type: 'typing', id: '8', conversation: 'c1', user: 'u2' },
   ping: { type: 'ping', id: '9' },
   pong: { type: 'pong', id: '10' },
@@ -73,6 +82,21 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
         unread: 2,
         lastAt: 1_795_453_428_105,
         leftSeq: 10,
+        mentions: 3,
+        preferences: { pinned: true, muted: true },
+        last: { ...message, editedAt: 1_795_453_428_999 },
+        avatar: 'aAvatar1',
+      },
+      {
+        id: 'c2',
+        kind: 'direct',
+        lastSeq: 0,
+        deliveredSeq: 0,
+        readSeq: 0,
+        unread: 0,
+        lastAt: 0,
+        mentions: 0,
+        preferences: { pinned: false, muted: false },
       },
     ],
   },
@@ -80,10 +104,44 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
     type: 'pulled',
     id: '14',
     conversation: 'c1',
-    messages: [message, { ...message, seq: 10, recalled: true, body: { kind: 'recalled' } }],
+    messages: [
+      message,
+      { ...message, seq: 10, recalled: true, body: { kind: 'recalled' } },
+      {
+        ...message,
+        seq: 11,
+        editedAt: 1_795_453_428_999,
+        reactions: [
+          { emoji: '👍', count: 2, me: true },
+          { emoji: '🎉', count: 1, me: false },
+        ],
+      },
+      { ...message, seq: 12, hidden: true, body: { kind: 'hidden' } },
+    ],
     hasMore: true,
   },
   message: { type: 'message', ...message, recalled: true },
+  edited: {
+    type: 'edited',
+    id: '22',
+    conversation: 'c1',
+    seq: 3,
+    body: { kind: 'text', text: 'fixed typo' },
+    editedAt: 1_795_453_428_105,
+    by: 'u1',
+  },
+  reaction: {
+    type: 'reaction',
+    id: '23',
+    conversation: 'c1',
+    seq: 3,
+    user: 'u2',
+    emoji: '🎉',
+    removed: true,
+    count: 0,
+    at: 1_795_453_428_105,
+  },
+  hidden: { type: 'hidden', id: '24', conversation: 'c1', seq: 4 },
   receipt: { type: 'receipt', conversation: 'c1', user: 'u2', deliveredSeq: 5, readSeq: 4 },
   recalled: { type: 'recalled', id: '15', conversation: 'c1', seq: 3, by: 'u1' },
   presence: { type: 'presence', user: 'u2', online: true },
@@ -112,6 +170,7 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
     muted: true,
     history: 'full',
     dismissed: true,
+    avatar: 'aAvatar1',
     at: 1_795_453_428_105,
   },
   error: { type: 'error', id: '16', code: 'not_member', message: 'no', ref: 'r1' },
@@ -167,7 +226,18 @@ describe('bad input', () => {
   });
 
   it('validates client frames: known types and field types, echoing the id', () => {
-    for (const type of ['hello', 'send', 'ack', 'read', 'sync', 'pull', 'recall'] as const) {
+    for (const type of [
+      'hello',
+      'send',
+      'ack',
+      'read',
+      'sync',
+      'pull',
+      'recall',
+      'edit',
+      'react',
+      'hide',
+    ] as const) {
       const frame = SAMPLES[type];
       assert.deepEqual(validateClientFrame(frame as never), frame, type);
     }
@@ -187,6 +257,11 @@ describe('bad input', () => {
       { type: 'send', id: 'a', ref: '', conversation: 'c1', body: { kind: 'text' } },
       { type: 'hello', id: 'a', token: 5, device: 'd' },
       { type: 'pull', id: 'a', conversation: 'c1', limit: 'ten' },
+      { type: 'edit', id: 'a', conversation: 'c1', seq: 1, body: 'new text' },
+      { type: 'edit', id: 'a', conversation: 'c1', body: { kind: 'text', text: 'x' } },
+      { type: 'react', id: 'a', conversation: 'c1', seq: 1, emoji: '' },
+      { type: 'react', id: 'a', conversation: 'c1', seq: 1, emoji: '👍', remove: 'yes' },
+      { type: 'hide', id: 'a', conversation: 'c1', seq: -2 },
     ];
     for (const raw of refusals) {
       assert.throws(
@@ -195,5 +270,34 @@ describe('bad input', () => {
         JSON.stringify(raw),
       );
     }
+  });
+});
+
+describe('message action frames', () => {
+  it('treats remove: false on react as an add, as Protobuf (which drops false) decodes it', () => {
+    const frame = {
+      type: 'react',
+      id: 'r',
+      conversation: 'c1',
+      seq: 2,
+      emoji: '👍',
+      remove: false,
+    };
+    assert.deepEqual(validateClientFrame(frame), {
+      type: 'react',
+      id: 'r',
+      conversation: 'c1',
+      seq: 2,
+      emoji: '👍',
+    });
+    const { remove: _drop, ...sent } = frame;
+    void _drop;
+    assert.deepEqual(validateClientFrame(protoCodec.decode(protoCodec.encode(sent as never))), {
+      type: 'react',
+      id: 'r',
+      conversation: 'c1',
+      seq: 2,
+      emoji: '👍',
+    });
   });
 });

@@ -49,6 +49,31 @@ export interface RecallFrame {
   conversation: string;
   seq: number;
 }
+/** Replaces the text (and mentions) of one's own text message; docs/messages.md#edit. */
+export interface EditFrame {
+  type: 'edit';
+  id?: string;
+  conversation: string;
+  seq: number;
+  /** A text body: {kind: "text", text, mentions?}. */
+  body: Body;
+}
+/** Adds (or, with remove, takes back) one's reaction to a message. */
+export interface ReactFrame {
+  type: 'react';
+  id?: string;
+  conversation: string;
+  seq: number;
+  emoji: string;
+  remove?: boolean;
+}
+/** Delete for me: hides a message from this user's own reads. */
+export interface HideFrame {
+  type: 'hide';
+  id?: string;
+  conversation: string;
+  seq: number;
+}
 export interface TypingFrame {
   type: 'typing';
   id?: string;
@@ -72,6 +97,9 @@ export type ClientFrame =
   | SyncFrame
   | PullFrame
   | RecallFrame
+  | EditFrame
+  | ReactFrame
+  | HideFrame
   | TypingFrame
   | PingFrame
   | PongFrame;
@@ -95,6 +123,12 @@ export interface SentFrame {
   at: number;
   duplicate: boolean;
 }
+/** The user's own settings of a conversation. */
+export interface Preferences {
+  pinned: boolean;
+  /** Notifications muted: messages still arrive, clients do not notify. */
+  muted: boolean;
+}
 export interface ConversationState {
   id: string;
   kind: string;
@@ -107,6 +141,13 @@ export interface ConversationState {
   lastAt: number;
   /** Set when the user is no longer a member: lastSeq stops here (docs/groups.md). */
   leftSeq?: number;
+  /** Messages above readSeq that mention the user or @all. */
+  mentions: number;
+  preferences: Preferences;
+  /** The newest message the user may see and did not hide, its long texts cut short. */
+  last?: WireMessage;
+  /** Groups: the avatar's attachment id. */
+  avatar?: string;
 }
 export interface SyncedFrame {
   type: 'synced';
@@ -124,6 +165,18 @@ export interface WireMessage {
   /** Epoch milliseconds. */
   at: number;
   recalled?: boolean;
+  /** Epoch milliseconds of the last edit; absent if never edited. */
+  editedAt?: number;
+  /** Reactions per emoji, in the order first used; absent when there are none. */
+  reactions?: ReactionCount[];
+  /** The reader hid this message (delete for me): body is {kind: "hidden"}. */
+  hidden?: boolean;
+}
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+  /** The reader is among them. */
+  me: boolean;
 }
 export interface MessageFrame extends WireMessage {
   type: 'message';
@@ -150,6 +203,38 @@ export interface RecalledFrame {
   conversation: string;
   seq: number;
   by: string;
+}
+/** Reply to `edit`, and a push to members: a text message's new body. */
+export interface EditedFrame {
+  type: 'edited';
+  id?: string;
+  conversation: string;
+  seq: number;
+  body: Body;
+  /** Epoch milliseconds. */
+  editedAt: number;
+  by: string;
+}
+/** Reply to `react`, and a push to members: a reaction was added or removed. */
+export interface ReactionFrame {
+  type: 'reaction';
+  id?: string;
+  conversation: string;
+  seq: number;
+  user: string;
+  emoji: string;
+  removed: boolean;
+  /** How many users left this emoji on the message now. */
+  count: number;
+  /** Epoch milliseconds. */
+  at: number;
+}
+/** Reply to `hide`, and a push to the user's other devices. */
+export interface HiddenFrame {
+  type: 'hidden';
+  id?: string;
+  conversation: string;
+  seq: number;
 }
 export interface PresenceFrame {
   type: 'presence';
@@ -184,6 +269,7 @@ export interface ContactFrame {
 /** What changed in a group; docs/groups.md. */
 export type MemberEvent =
   | 'member.added'
+  | 'member.joined'
   | 'member.removed'
   | 'member.left'
   | 'role.changed'
@@ -191,6 +277,7 @@ export type MemberEvent =
   | 'title.changed'
   | 'muted'
   | 'history.changed'
+  | 'avatar.changed'
   | 'dismissed';
 /** Pushed to the group's members after a change, and to the members it removed. */
 export interface MemberFrame {
@@ -209,6 +296,8 @@ export interface MemberFrame {
   muted?: boolean;
   history?: string;
   dismissed?: boolean;
+  /** avatar.changed: the new avatar; absent when it was cleared. */
+  avatar?: string;
   /** Epoch milliseconds. */
   at: number;
 }
@@ -228,6 +317,9 @@ export type ServerFrame =
   | MessageFrame
   | ReceiptFrame
   | RecalledFrame
+  | EditedFrame
+  | ReactionFrame
+  | HiddenFrame
   | TypingFrame
   | PresenceFrame
   | KickedFrame
@@ -248,6 +340,9 @@ export const CLIENT_FRAME_TYPES = [
   'sync',
   'pull',
   'recall',
+  'edit',
+  'react',
+  'hide',
   'typing',
   'ping',
   'pong',

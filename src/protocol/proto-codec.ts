@@ -14,20 +14,34 @@ const decoder = new TextDecoder();
 // `optional` stay absent when unset.
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, oneofs: true, defaults: true };
 
-/** Turns the JSON body of send/message frames (and of each pulled message) into bytes. */
-function bodyToBytes(type: string, fields: Record<string, unknown>): Record<string, unknown> {
-  if ((type === 'send' || type === 'message') && fields.body !== undefined) {
-    return { ...fields, body: encoder.encode(JSON.stringify(fields.body)) };
-  }
+/** Frames whose own `body` field is a message body (bytes of JSON in Protobuf). */
+const BODY_FRAMES = new Set(['send', 'message', 'edit', 'edited']);
+
+type Fields = Record<string, unknown>;
+
+/**
+ * Applies `convert` to every message-shaped object of a frame: the frame itself when it carries
+ * a body, each pulled message, and each synced conversation's `last` message.
+ */
+function mapMessages(type: string, fields: Fields, convert: (m: Fields) => Fields): Fields {
+  if (BODY_FRAMES.has(type)) return convert(fields);
   if (type === 'pulled' && Array.isArray(fields.messages)) {
+    return { ...fields, messages: (fields.messages as Fields[]).map(convert) };
+  }
+  if (type === 'synced' && Array.isArray(fields.conversations)) {
     return {
       ...fields,
-      messages: (fields.messages as Record<string, unknown>[]).map((m) =>
-        bodyToBytes('message', m),
+      conversations: (fields.conversations as Fields[]).map((c) =>
+        c.last !== undefined && c.last !== null ? { ...c, last: convert(c.last as Fields) } : c,
       ),
     };
   }
   return fields;
+}
+
+/** Turns the JSON body of a message-shaped object into bytes. */
+function bodyToBytes(m: Fields): Fields {
+  return m.body !== undefined ? { ...m, body: encoder.encode(JSON.stringify(m.body)) } : m;
 }
 
 function parseBody(bytes: unknown): unknown {
@@ -40,19 +54,14 @@ function parseBody(bytes: unknown): unknown {
   }
 }
 
-function bodyFromBytes(type: string, fields: Record<string, unknown>): Record<string, unknown> {
-  if ((type === 'send' || type === 'message') && 'body' in fields) {
-    return { ...fields, body: parseBody(fields.body) };
-  }
-  if (type === 'pulled' && Array.isArray(fields.messages)) {
-    return {
-      ...fields,
-      messages: (fields.messages as Record<string, unknown>[]).map((m) =>
-        bodyFromBytes('message', m),
-      ),
-    };
-  }
-  return fields;
+/**
+ * Turns body bytes back into JSON. A repeated field cannot be absent in proto3, so an empty
+ * `reactions` list is dropped: JSON frames leave it out when a message has none.
+ */
+function bodyFromBytes(m: Fields): Fields {
+  const out: Fields = 'body' in m ? { ...m, body: parseBody(m.body) } : { ...m };
+  if (Array.isArray(out.reactions) && out.reactions.length === 0) delete out.reactions;
+  return out;
 }
 
 /** Drops protobufjs' synthetic oneof markers of proto3 `optional` fields (`_after: "after"`). */
@@ -82,7 +91,7 @@ export function createProtoCodec(protoSource: string): Codec {
       >;
       const message = Frame.fromObject({
         ...(id !== undefined ? { id } : {}),
-        [type]: bodyToBytes(type, fields),
+        [type]: mapMessages(type, fields, bodyToBytes),
       });
       return Frame.encode(message).finish();
     },
@@ -100,7 +109,11 @@ export function createProtoCodec(protoSource: string): Codec {
       if (typeof type !== 'string')
         throw new ProtocolError('The frame has no kind.', { fatal: false, frameId: id });
       const fields = stripSynthetic((object[type] ?? {}) as Record<string, unknown>);
-      return { ...bodyFromBytes(type, fields), type, ...(id !== undefined ? { id } : {}) };
+      return {
+        ...mapMessages(type, fields, bodyFromBytes),
+        type,
+        ...(id !== undefined ? { id } : {}),
+      };
     },
   };
 }

@@ -40,6 +40,13 @@ function optSeq(raw: Raw, key: string): number | undefined {
   return raw[key] === undefined || raw[key] === null ? undefined : seq(raw, key);
 }
 
+function optBool(raw: Raw, key: string): boolean | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') fail(raw, `"${key}" must be a boolean.`);
+  return v;
+}
+
 function body(raw: Raw): Body {
   const v = raw.body;
   if (typeof v !== 'object' || v === null || Array.isArray(v))
@@ -88,6 +95,33 @@ export function validateClientFrame(raw: Raw): ClientFrame {
         ...(limit !== undefined ? { limit } : {}),
       };
     }
+    case 'edit':
+      return {
+        type: 'edit',
+        ...base,
+        conversation: str(raw, 'conversation'),
+        seq: seq(raw, 'seq'),
+        body: body(raw),
+      };
+    case 'react': {
+      // Protobuf decodes an unset `remove` as absent; JSON may send false: both mean add.
+      const remove = optBool(raw, 'remove');
+      return {
+        type: 'react',
+        ...base,
+        conversation: str(raw, 'conversation'),
+        seq: seq(raw, 'seq'),
+        emoji: str(raw, 'emoji'),
+        ...(remove ? { remove } : {}),
+      };
+    }
+    case 'hide':
+      return {
+        type: 'hide',
+        ...base,
+        conversation: str(raw, 'conversation'),
+        seq: seq(raw, 'seq'),
+      };
     case 'typing':
       return { type: 'typing', ...base, conversation: str(raw, 'conversation') };
     case 'ping':

@@ -9,6 +9,7 @@ import type {
   Member,
   MemberRole,
   MessageBody,
+  ReactionCount,
   StoredMessage,
 } from '../messaging/message-store.js';
 
@@ -34,6 +35,8 @@ export interface ConversationRow {
   /** 0/1 in SQLite, a boolean in PostgreSQL. */
   muted_all: number | boolean;
   dismissed_at_ms: number | null;
+  avatar: string | null;
+  invite_code: string | null;
 }
 
 export interface MemberRow {
@@ -47,6 +50,10 @@ export interface MemberRow {
   /** 0/1 in SQLite, a boolean in PostgreSQL. */
   muted: number | boolean;
   left_seq: number | null;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  pinned: number | boolean;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  notifications_muted: number | boolean;
 }
 
 export interface MessageRow {
@@ -59,12 +66,15 @@ export interface MessageRow {
   body: string | MessageBody;
   at_us: number;
   recalled_at_us: number | null;
+  edited_at_us: number | null;
 }
 
 export type ViewRow = ConversationRow & MemberRow;
 
 /** The member columns a conversation view adds to `c.*`. */
-export const VIEW_MEMBER_COLUMNS = 'm.role, m.delivered_seq, m.read_seq, m.updated_us, m.left_seq';
+export const VIEW_MEMBER_COLUMNS =
+  'm.role, m.joined_seq, m.delivered_seq, m.read_seq, m.updated_us, m.left_seq, m.pinned, ' +
+  'm.notifications_muted';
 
 /** A bound above any real seq. */
 export const SEQ_END = Number.MAX_SAFE_INTEGER;
@@ -96,7 +106,33 @@ export function sendRefusal(
 }
 
 export const MESSAGE_COLUMNS =
-  'conversation_id, seq, id, sender_id, device, body, at_us, recalled_at_us';
+  'conversation_id, seq, id, sender_id, device, body, at_us, recalled_at_us, edited_at_us';
+
+/** One emoji's reactions on one message, as the marks query returns them. */
+export interface ReactionRow {
+  seq: number;
+  emoji: string;
+  count: number;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  me: number | boolean;
+}
+
+/** Groups reaction rows (already in first-use order) by seq. */
+export function toReactions(rows: readonly ReactionRow[]): Map<number, ReactionCount[]> {
+  const bySeq = new Map<number, ReactionCount[]>();
+  for (const r of rows) {
+    let list = bySeq.get(r.seq);
+    if (!list) bySeq.set(r.seq, (list = []));
+    list.push({ emoji: r.emoji, count: r.count, me: Boolean(r.me) });
+  }
+  return bySeq;
+}
+
+/** The viewer's window in a view, as bounds for the summaries: (after, upTo]. */
+export function viewWindow(v: ConversationView): { after: number; upTo: number } {
+  const after = v.kind === 'group' && v.history === 'join' ? v.joinedSeq : 0;
+  return { after, upTo: v.lastSeq };
+}
 
 /** What a recalled message's body becomes. */
 export const RECALLED_BODY: MessageBody = Object.freeze({ kind: 'recalled' });
@@ -125,6 +161,7 @@ export function toConversation(row: ConversationRow): Conversation {
     history: row.history,
     mutedAll: Boolean(row.muted_all),
     dismissedAtMs: row.dismissed_at_ms,
+    avatar: row.avatar,
   };
 }
 
@@ -154,9 +191,12 @@ export function toView(row: ViewRow): ConversationView {
         }
       : {}),
     role: row.role,
+    joinedSeq: row.joined_seq,
     deliveredSeq: row.delivered_seq,
     readSeq: row.read_seq,
     leftSeq: left,
+    pinned: Boolean(row.pinned),
+    notificationsMuted: Boolean(row.notifications_muted),
   };
 }
 
@@ -170,6 +210,9 @@ export function toMessage(row: MessageRow): StoredMessage {
     body: typeof row.body === 'string' ? (JSON.parse(row.body) as MessageBody) : row.body,
     atUs: row.at_us,
     recalledAtUs: row.recalled_at_us,
+    ...(row.edited_at_us !== null && row.edited_at_us !== undefined
+      ? { editedAtUs: row.edited_at_us }
+      : {}),
   };
 }
 

@@ -151,3 +151,58 @@ describe('users routes', () => {
     });
   });
 });
+
+describe('configured contact and profile limits', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      PARLEY_DISPLAY_NAME_CHARS_MAX: '5',
+      PARLEY_BIO_CHARS_MAX: '10',
+      PARLEY_USER_SEARCH_COUNT_MAX: '2',
+      PARLEY_CONTACT_NOTE_CHARS_MAX: '4',
+      PARLEY_CONTACT_PAGE_COUNT_MAX: '1',
+    });
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  it('holds profiles, searches, notes and contact pages to the PARLEY_* settings', async () => {
+    const me = await register(server.url, 'lim_me');
+    await Promise.all(['lim_a', 'lim_b', 'lim_c'].map((u) => register(server.url, u)));
+    const call = (method: string, path: string, body?: unknown, token = me.token) =>
+      http(method, `${server.url}${path}`, { token, ...(body !== undefined ? { body } : {}) });
+
+    assertError(
+      await call('PATCH', '/v1/me/profile', { displayName: 'Sixsix' }),
+      400,
+      'invalid_request',
+    );
+    assertError(
+      await call('PATCH', '/v1/me/profile', { bio: 'x'.repeat(11) }),
+      400,
+      'invalid_request',
+    );
+    const fits = await call('PATCH', '/v1/me/profile', {
+      displayName: 'Five5',
+      bio: 'x'.repeat(10),
+    });
+    assert.equal(fits.status, 200, fits.text);
+
+    const search = await call('GET', '/v1/users?prefix=lim_&limit=50');
+    assert.equal(search.status, 200, search.text);
+    assert.equal(search.json.users.length, 2, 'capped at PARLEY_USER_SEARCH_COUNT_MAX');
+    assert.notEqual(search.json.next, null);
+
+    const note = (username: string, text: string) =>
+      call('POST', '/v1/contacts/requests', { username, note: text });
+    assertError(await note('lim_a', 'long'.repeat(2)), 400, 'invalid_request');
+    for (const name of ['lim_a', 'lim_b']) assert.equal((await note(name, 'hey!')).status, 201);
+    const page = await call('GET', '/v1/contacts/requests?direction=outgoing&limit=10');
+    assert.equal(page.status, 200, page.text);
+    assert.equal(page.json.requests.length, 1, 'capped at PARLEY_CONTACT_PAGE_COUNT_MAX');
+    assert.equal(page.json.next, 'lim_a');
+  });
+});

@@ -133,6 +133,79 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE members ADD COLUMN left_seq BIGINT;
     `,
   },
+  {
+    version: 6,
+    name: 'message actions and conversation lists',
+    // As SQLite's migration 6: edits, delete-for-me, reactions, pin and notification mute,
+    // group avatars and invite codes, first use of an attachment in a conversation, and the
+    // `mentions` index kept by triggers in the writing transaction. The insert trigger's WHEN
+    // is a substring test on the JSON text, so messages without mentions skip the function.
+    sql: `
+      ALTER TABLE messages ADD COLUMN edited_at_us BIGINT;
+      ALTER TABLE members ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT false;
+      ALTER TABLE members ADD COLUMN notifications_muted BOOLEAN NOT NULL DEFAULT false;
+      CREATE INDEX members_pinned ON members (user_id) WHERE pinned;
+      ALTER TABLE conversations ADD COLUMN avatar TEXT;
+      ALTER TABLE conversations ADD COLUMN invite_code TEXT;
+      CREATE UNIQUE INDEX conversations_by_invite ON conversations (invite_code)
+        WHERE invite_code IS NOT NULL;
+      ALTER TABLE attachment_uses ADD COLUMN used_at_us BIGINT NOT NULL DEFAULT 0;
+      CREATE TABLE hidden_messages (
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             BIGINT NOT NULL,
+        hidden_at_us    BIGINT NOT NULL,
+        PRIMARY KEY (user_id, conversation_id, seq)
+      );
+      CREATE TABLE reactions (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             BIGINT NOT NULL,
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        emoji           TEXT NOT NULL,
+        at_us           BIGINT NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id, emoji)
+      );
+      CREATE TABLE mentions (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             BIGINT NOT NULL,
+        user_id         TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id)
+      );
+      CREATE INDEX mentions_by_user ON mentions (conversation_id, user_id, seq);
+      CREATE FUNCTION parley_index_mentions() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP = 'UPDATE' THEN
+          DELETE FROM mentions WHERE conversation_id = OLD.conversation_id AND seq = OLD.seq;
+        END IF;
+        IF json_typeof(NEW.body -> 'mentions') = 'array' THEN
+          INSERT INTO mentions (conversation_id, seq, user_id)
+            SELECT NEW.conversation_id, NEW.seq, u
+              FROM json_array_elements_text(NEW.body -> 'mentions') AS u
+          ON CONFLICT DO NOTHING;
+        ELSIF json_typeof(NEW.body -> 'mentions') = 'string' THEN
+          INSERT INTO mentions (conversation_id, seq, user_id)
+          VALUES (NEW.conversation_id, NEW.seq, '*') ON CONFLICT DO NOTHING;
+        END IF;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER mentions_on_insert AFTER INSERT ON messages FOR EACH ROW
+        WHEN (strpos(NEW.body::text, '"mentions"') > 0)
+        EXECUTE FUNCTION parley_index_mentions();
+      CREATE TRIGGER mentions_on_update AFTER UPDATE OF body ON messages FOR EACH ROW
+        EXECUTE FUNCTION parley_index_mentions();
+      INSERT INTO mentions (conversation_id, seq, user_id)
+        SELECT m.conversation_id, m.seq, u
+          FROM messages m,
+               json_array_elements_text(
+                 CASE WHEN json_typeof(m.body -> 'mentions') = 'array' THEN m.body -> 'mentions' END
+               ) AS u
+        UNION
+        SELECT m.conversation_id, m.seq, '*' FROM messages m
+         WHERE json_typeof(m.body -> 'mentions') = 'string'
+        ON CONFLICT DO NOTHING;
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

@@ -1,5 +1,9 @@
 import type pg from 'pg';
-import type { Attachment, AttachmentStore } from '../../attachments/attachment-store.js';
+import type {
+  Attachment,
+  AttachmentStore,
+  AttachmentUse,
+} from '../../attachments/attachment-store.js';
 import { toAttachment, type AttachmentRow } from '../rows.js';
 
 /** The cluster AttachmentStore (tables from migration 4); BIGINTs arrive as numbers (database.ts). */
@@ -26,11 +30,11 @@ export class PostgresAttachmentStore implements AttachmentStore {
     return rows[0] ? toAttachment(rows[0]) : null;
   }
 
-  async addUse(attachmentId: string, conversationId: string): Promise<boolean> {
+  async addUse(attachmentId: string, conversationId: string, usedAtUs: number): Promise<boolean> {
     const result = await this.pool.query(
-      `INSERT INTO attachment_uses (attachment_id, conversation_id) VALUES ($1, $2)
+      `INSERT INTO attachment_uses (attachment_id, conversation_id, used_at_us) VALUES ($1, $2, $3)
        ON CONFLICT DO NOTHING`,
-      [attachmentId, conversationId],
+      [attachmentId, conversationId, usedAtUs],
     );
     return result.rowCount === 1;
   }
@@ -38,14 +42,14 @@ export class PostgresAttachmentStore implements AttachmentStore {
   async listUses(
     attachmentId: string,
     page: { readonly after?: string; readonly limit: number },
-  ): Promise<string[]> {
+  ): Promise<AttachmentUse[]> {
     // COLLATE "C": the same byte order as SQLite, whatever the database's default collation.
-    const { rows } = await this.pool.query<{ conversation_id: string }>(
-      `SELECT conversation_id FROM attachment_uses
+    const { rows } = await this.pool.query<{ conversation_id: string; used_at_us: number }>(
+      `SELECT conversation_id, used_at_us FROM attachment_uses
        WHERE attachment_id = $1 AND conversation_id COLLATE "C" > $2
        ORDER BY conversation_id COLLATE "C" LIMIT $3`,
       [attachmentId, page.after ?? '', page.limit],
     );
-    return rows.map((r) => r.conversation_id);
+    return rows.map((r) => ({ conversationId: r.conversation_id, usedAtUs: r.used_at_us }));
   }
 }

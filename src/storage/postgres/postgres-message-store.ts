@@ -7,6 +7,7 @@ import type {
   AppendResult,
   Conversation,
   ConversationKind,
+  ConversationSummary,
   ConversationView,
   GroupChange,
   GroupChangeResult,
@@ -14,14 +15,21 @@ import type {
   GroupPlanner,
   Member,
   MemberRole,
+  MessageBody,
+  MessageJudge,
+  MessageMarks,
   MessageStore,
   NewGroup,
   Page,
+  PreferencesChange,
+  ReactionChange,
+  ReactionResult,
   SeqPage,
   StoredMessage,
   TimePage,
 } from '../../messaging/message-store.js';
 import { inTransaction, isDeadlock, isUniqueViolation } from './database.js';
+import { PostgresMessageActions } from './postgres-message-actions.js';
 import {
   MESSAGE_COLUMNS,
   RECALLED_BODY,
@@ -87,10 +95,13 @@ interface Writes {
 export class PostgresMessageStore implements MessageStore {
   private readonly pool: pg.Pool;
   private readonly clock: Clock;
+  /** Edits, reactions, hidden messages, summaries, preferences and invites. */
+  private readonly actions: PostgresMessageActions;
 
   constructor(pool: pg.Pool, clock: Clock) {
     this.pool = pool;
     this.clock = clock;
+    this.actions = new PostgresMessageActions(pool, clock);
   }
 
   async openDirect(
@@ -193,7 +204,8 @@ export class PostgresMessageStore implements MessageStore {
 
   async listConversations(userId: string): Promise<ConversationView[]> {
     const { rows } = await this.pool.query<ViewRow>(
-      `${VIEW_SELECT} WHERE m.user_id = $1 AND m.left_seq IS NULL ${VIEW_ORDER}`,
+      `${VIEW_SELECT} WHERE m.user_id = $1 AND m.left_seq IS NULL
+        ORDER BY m.pinned DESC, GREATEST(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
       [userId],
     );
     return rows.map(toView);
@@ -236,14 +248,80 @@ export class PostgresMessageStore implements MessageStore {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
-  async recall(conversationId: string, seq: number): Promise<StoredMessage | null> {
-    const { rows } = await this.pool.query<MessageRow>(
-      `UPDATE messages SET body = $1, recalled_at_us = COALESCE(recalled_at_us, $2)
-        WHERE conversation_id = $3 AND seq = $4
-       RETURNING ${MESSAGE_COLUMNS}`,
-      [RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq],
-    );
-    return rows[0] ? toMessage(rows[0]) : null;
+  recall(conversationId: string, seq: number): Promise<StoredMessage | null> {
+    // Reactions go with the body: they were about what it said.
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<MessageRow>(
+        `UPDATE messages SET body = $1, recalled_at_us = COALESCE(recalled_at_us, $2)
+          WHERE conversation_id = $3 AND seq = $4
+         RETURNING ${MESSAGE_COLUMNS}`,
+        [RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq],
+      );
+      await client.query('DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2', [
+        conversationId,
+        seq,
+      ]);
+      return rows[0] ? toMessage(rows[0]) : null;
+    });
+  }
+
+  editMessage(
+    conversationId: string,
+    seq: number,
+    actorId: string,
+    judge: MessageJudge<MessageBody>,
+  ): Promise<StoredMessage> {
+    return this.actions.editMessage(conversationId, seq, actorId, judge);
+  }
+
+  react(change: ReactionChange, judge: MessageJudge<void>): Promise<ReactionResult> {
+    return this.actions.react(change, judge);
+  }
+
+  hideMessage(conversationId: string, seq: number, userId: string): Promise<boolean> {
+    return this.actions.hideMessage(conversationId, seq, userId);
+  }
+
+  marks(
+    conversationId: string,
+    viewerId: string,
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<MessageMarks> {
+    return this.actions.marks(conversationId, viewerId, fromSeq, toSeq);
+  }
+
+  summaries(
+    userId: string,
+    views: readonly ConversationView[],
+  ): Promise<Map<string, ConversationSummary>> {
+    return this.actions.summaries(userId, views);
+  }
+
+  setPreferences(
+    conversationId: string,
+    userId: string,
+    change: PreferencesChange,
+    pinsMax: number,
+  ): Promise<ConversationView> {
+    return this.actions.setPreferences(conversationId, userId, change, pinsMax);
+  }
+
+  setInvite(
+    conversationId: string,
+    actorId: string,
+    code: string | null,
+    judge: (conversation: Conversation, actor: Member | null, current: string | null) => void,
+  ): Promise<void> {
+    return this.actions.setInvite(conversationId, actorId, code, judge);
+  }
+
+  getInvite(conversationId: string): Promise<string | null> {
+    return this.actions.getInvite(conversationId);
+  }
+
+  findByInvite(code: string): Promise<Conversation | null> {
+    return this.actions.findByInvite(code);
   }
 
   async append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
@@ -388,6 +466,7 @@ export class PostgresMessageStore implements MessageStore {
       actor: actor && actor.leftSeq === null ? actor : null,
       targets,
       memberCount: counted[0]?.n ?? 0,
+      inviteCode: convRow.invite_code,
     });
     const nowMs = this.clock.nowMs();
     const message: StoredMessage = {
@@ -419,7 +498,8 @@ export class PostgresMessageStore implements MessageStore {
       `UPDATE conversations SET last_seq = $2, last_at_us = $3,
               title = COALESCE($4, title), muted_all = COALESCE($5, muted_all),
               history = COALESCE($6, history),
-              dismissed_at_ms = COALESCE(dismissed_at_ms, $7)
+              dismissed_at_ms = COALESCE(dismissed_at_ms, $7),
+              avatar = CASE WHEN $8 THEN $9 ELSE avatar END
         WHERE id = $1`,
       [
         conversationId,
@@ -429,6 +509,8 @@ export class PostgresMessageStore implements MessageStore {
         plan.mutedAll ?? null,
         plan.history ?? null,
         plan.dismiss ? nowMs : null,
+        plan.avatar !== undefined,
+        plan.avatar ?? null,
       ],
     );
     await this.applyMembers(client, conversationId, plan, seq, atUs, nowMs);

@@ -132,4 +132,72 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE members ADD COLUMN left_seq INTEGER;
     `,
   },
+  {
+    version: 6,
+    name: 'message actions and conversation lists',
+    // Edits (messages.edited_at_us), delete-for-me (hidden_messages), reactions, per-member pin
+    // and notification mute, group avatars and invite codes, and when an attachment was first
+    // sent in a conversation (so former members keep what they saw; older uses count as 0).
+    // `mentions` indexes who a message mentions ('*' for @all). Triggers keep it in step with
+    // every insert and body change (edit, recall), in the writing transaction, so the append
+    // path needs no code for it; the WHEN test is a cheap substring check on the JSON text.
+    sql: `
+      ALTER TABLE messages ADD COLUMN edited_at_us INTEGER;
+      ALTER TABLE members ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE members ADD COLUMN notifications_muted INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX members_pinned ON members (user_id) WHERE pinned = 1;
+      ALTER TABLE conversations ADD COLUMN avatar TEXT;
+      ALTER TABLE conversations ADD COLUMN invite_code TEXT;
+      CREATE UNIQUE INDEX conversations_by_invite ON conversations (invite_code)
+        WHERE invite_code IS NOT NULL;
+      ALTER TABLE attachment_uses ADD COLUMN used_at_us INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE hidden_messages (
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,
+        hidden_at_us    INTEGER NOT NULL,
+        PRIMARY KEY (user_id, conversation_id, seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE reactions (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        emoji           TEXT NOT NULL,
+        at_us           INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id, emoji)
+      ) WITHOUT ROWID;
+      CREATE TABLE mentions (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,
+        user_id         TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX mentions_by_user ON mentions (conversation_id, user_id, seq);
+      CREATE TRIGGER mentions_on_insert AFTER INSERT ON messages
+        WHEN instr(NEW.body, '"mentions"') > 0
+      BEGIN
+        INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id)
+          SELECT NEW.conversation_id, NEW.seq,
+                 CASE WHEN json_type(NEW.body, '$.mentions') = 'text' THEN '*' ELSE value END
+            FROM json_each(NEW.body, '$.mentions')
+           WHERE json_type(NEW.body, '$.mentions') IN ('array', 'text');
+      END;
+      CREATE TRIGGER mentions_on_update AFTER UPDATE OF body ON messages
+      BEGIN
+        DELETE FROM mentions WHERE conversation_id = OLD.conversation_id AND seq = OLD.seq;
+        INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id)
+          SELECT NEW.conversation_id, NEW.seq,
+                 CASE WHEN json_type(NEW.body, '$.mentions') = 'text' THEN '*' ELSE value END
+            FROM json_each(NEW.body, '$.mentions')
+           WHERE instr(NEW.body, '"mentions"') > 0
+             AND json_type(NEW.body, '$.mentions') IN ('array', 'text');
+      END;
+      INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id)
+        SELECT m.conversation_id, m.seq,
+               CASE WHEN json_type(m.body, '$.mentions') = 'text' THEN '*' ELSE j.value END
+          FROM messages m, json_each(m.body, '$.mentions') j
+         WHERE instr(m.body, '"mentions"') > 0
+           AND json_type(m.body, '$.mentions') IN ('array', 'text');
+    `,
+  },
 ];

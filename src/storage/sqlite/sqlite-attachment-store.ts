@@ -1,5 +1,9 @@
 import type { Statement } from 'better-sqlite3';
-import type { Attachment, AttachmentStore } from '../../attachments/attachment-store.js';
+import type {
+  Attachment,
+  AttachmentStore,
+  AttachmentUse,
+} from '../../attachments/attachment-store.js';
 import { settle, type SqliteDb } from './database.js';
 import { toAttachment, type AttachmentRow } from '../rows.js';
 
@@ -17,15 +21,13 @@ export class SqliteAttachmentStore implements AttachmentStore {
     );
     this.get_ = db.prepare('SELECT * FROM attachments WHERE id = ?');
     this.addUse_ = db.prepare(
-      `INSERT INTO attachment_uses (attachment_id, conversation_id) VALUES (?, ?)
+      `INSERT INTO attachment_uses (attachment_id, conversation_id, used_at_us) VALUES (?, ?, ?)
        ON CONFLICT DO NOTHING`,
     );
-    this.listUses_ = db
-      .prepare(
-        `SELECT conversation_id FROM attachment_uses
-         WHERE attachment_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?`,
-      )
-      .pluck();
+    this.listUses_ = db.prepare(
+      `SELECT conversation_id, used_at_us FROM attachment_uses
+        WHERE attachment_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?`,
+    );
   }
 
   insert(a: Attachment): Promise<void> {
@@ -41,14 +43,21 @@ export class SqliteAttachmentStore implements AttachmentStore {
     });
   }
 
-  addUse(attachmentId: string, conversationId: string): Promise<boolean> {
-    return settle(() => this.addUse_.run(attachmentId, conversationId).changes === 1);
+  addUse(attachmentId: string, conversationId: string, usedAtUs: number): Promise<boolean> {
+    return settle(() => this.addUse_.run(attachmentId, conversationId, usedAtUs).changes === 1);
   }
 
   listUses(
     attachmentId: string,
     page: { readonly after?: string; readonly limit: number },
-  ): Promise<string[]> {
-    return settle(() => this.listUses_.all(attachmentId, page.after ?? '', page.limit) as string[]);
+  ): Promise<AttachmentUse[]> {
+    return settle(() =>
+      (
+        this.listUses_.all(attachmentId, page.after ?? '', page.limit) as {
+          conversation_id: string;
+          used_at_us: number;
+        }[]
+      ).map((r) => ({ conversationId: r.conversation_id, usedAtUs: r.used_at_us })),
+    );
   }
 }

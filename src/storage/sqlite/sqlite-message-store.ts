@@ -7,6 +7,7 @@ import type {
   AppendResult,
   Conversation,
   ConversationKind,
+  ConversationSummary,
   ConversationView,
   GroupChange,
   GroupChangeResult,
@@ -14,14 +15,21 @@ import type {
   GroupPlanner,
   Member,
   MemberRole,
+  MessageBody,
+  MessageJudge,
+  MessageMarks,
   MessageStore,
   NewGroup,
   Page,
+  PreferencesChange,
+  ReactionChange,
+  ReactionResult,
   SeqPage,
   StoredMessage,
   TimePage,
 } from '../../messaging/message-store.js';
 import { settle, type SqliteDb } from './database.js';
+import { SqliteMessageActions } from './sqlite-message-actions.js';
 import {
   MESSAGE_COLUMNS,
   RECALLED_BODY,
@@ -57,10 +65,13 @@ export class SqliteMessageStore implements MessageStore {
   private readonly q: Record<string, Statement>;
   private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
   private appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null = null;
+  /** Edits, reactions, hidden messages, summaries, preferences and invites. */
+  private readonly actions: SqliteMessageActions;
 
   constructor(db: SqliteDb, clock: Clock) {
     this.db = db;
     this.clock = clock;
+    this.actions = new SqliteMessageActions(db, clock);
     this.q = {
       conversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
       conversationByName: db.prepare('SELECT * FROM conversations WHERE name = ?'),
@@ -101,7 +112,8 @@ export class SqliteMessageStore implements MessageStore {
       setSettings: db.prepare(
         `UPDATE conversations SET title = COALESCE(@title, title),
                 muted_all = COALESCE(@mutedAll, muted_all), history = COALESCE(@history, history),
-                dismissed_at_ms = COALESCE(dismissed_at_ms, @dismissedAtMs)
+                dismissed_at_ms = COALESCE(dismissed_at_ms, @dismissedAtMs),
+                avatar = CASE WHEN @setAvatar = 1 THEN @avatar ELSE avatar END
           WHERE id = @id`,
       ),
       insertMember: db.prepare(
@@ -113,7 +125,7 @@ export class SqliteMessageStore implements MessageStore {
         `SELECT c.*, ${VIEW_MEMBER_COLUMNS}
            FROM members m JOIN conversations c ON c.id = m.conversation_id
           WHERE m.user_id = ? AND m.left_seq IS NULL
-          ORDER BY MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
+          ORDER BY m.pinned DESC, MAX(c.last_at_us, c.created_at_ms * 1000) DESC, c.id`,
       ),
       changedSince: db.prepare(
         `SELECT c.*, ${VIEW_MEMBER_COLUMNS}
@@ -136,6 +148,7 @@ export class SqliteMessageStore implements MessageStore {
         `UPDATE messages SET body = ?, recalled_at_us = COALESCE(recalled_at_us, ?)
           WHERE conversation_id = ? AND seq = ?`,
       ),
+      dropReactions: db.prepare('DELETE FROM reactions WHERE conversation_id = ? AND seq = ?'),
       dedupe: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND device = ? AND ref = ?`,
       ),
@@ -309,11 +322,75 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   recall(conversationId: string, seq: number): Promise<StoredMessage | null> {
-    return settle(() => {
-      this.q.recall!.run(RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq);
-      const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
-      return row ? toMessage(row) : null;
-    });
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          this.q.recall!.run(RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq);
+          this.q.dropReactions!.run(conversationId, seq);
+          const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
+          return row ? toMessage(row) : null;
+        })
+        .immediate(),
+    );
+  }
+
+  editMessage(
+    conversationId: string,
+    seq: number,
+    actorId: string,
+    judge: MessageJudge<MessageBody>,
+  ): Promise<StoredMessage> {
+    return this.actions.editMessage(conversationId, seq, actorId, judge);
+  }
+
+  react(change: ReactionChange, judge: MessageJudge<void>): Promise<ReactionResult> {
+    return this.actions.react(change, judge);
+  }
+
+  hideMessage(conversationId: string, seq: number, userId: string): Promise<boolean> {
+    return this.actions.hideMessage(conversationId, seq, userId);
+  }
+
+  marks(
+    conversationId: string,
+    viewerId: string,
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<MessageMarks> {
+    return this.actions.marks(conversationId, viewerId, fromSeq, toSeq);
+  }
+
+  summaries(
+    userId: string,
+    views: readonly ConversationView[],
+  ): Promise<Map<string, ConversationSummary>> {
+    return this.actions.summaries(userId, views);
+  }
+
+  setPreferences(
+    conversationId: string,
+    userId: string,
+    change: PreferencesChange,
+    pinsMax: number,
+  ): Promise<ConversationView> {
+    return this.actions.setPreferences(conversationId, userId, change, pinsMax);
+  }
+
+  setInvite(
+    conversationId: string,
+    actorId: string,
+    code: string | null,
+    judge: (conversation: Conversation, actor: Member | null, current: string | null) => void,
+  ): Promise<void> {
+    return this.actions.setInvite(conversationId, actorId, code, judge);
+  }
+
+  getInvite(conversationId: string): Promise<string | null> {
+    return this.actions.getInvite(conversationId);
+  }
+
+  findByInvite(code: string): Promise<Conversation | null> {
+    return this.actions.findByInvite(code);
   }
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
@@ -434,6 +511,7 @@ export class SqliteMessageStore implements MessageStore {
       actor: actor ? toMember(actor) : null,
       targets,
       memberCount: n,
+      inviteCode: convRow.invite_code,
     });
     const nowMs = this.clock.nowMs();
     const message: StoredMessage = {
@@ -472,6 +550,8 @@ export class SqliteMessageStore implements MessageStore {
       mutedAll: plan.mutedAll === undefined ? null : plan.mutedAll ? 1 : 0,
       history: plan.history ?? null,
       dismissedAtMs: plan.dismiss ? nowMs : null,
+      setAvatar: plan.avatar === undefined ? 0 : 1,
+      avatar: plan.avatar ?? null,
     });
     // The actor's own system message is read, as its own sends are.
     this.q.raiseRead!.run({ seq, now: atUs, conversationId, userId: change.actorId });
@@ -504,6 +584,8 @@ export class SqliteMessageStore implements MessageStore {
       history,
       muted_all: 0,
       dismissed_at_ms: null,
+      avatar: null,
+      invite_code: null,
     });
   }
 

@@ -1,0 +1,113 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { ParleyError } from '../core/errors.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import type { FastifyRequest } from 'fastify';
+import type { Caller, MessagingService } from './messaging-service.js';
+import { messageView } from './messaging-routes.js';
+
+// REST for what members do to single messages and to their own view of a conversation
+// (docs/rest-api.md#message-actions): edit, recall, delete for me, reactions, pin and mute.
+// Refusals are coded errors and change nothing.
+
+const Params = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  seq: Type.Integer({ minimum: 0 }),
+});
+const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+/** Bounded before the rules check it in code points (an emoji may take several units). */
+const Emoji = Type.String({ minLength: 1, maxLength: 256 });
+
+const callerOf = (request: FastifyRequest): Caller => {
+  const s = sessionOf(request);
+  return { userId: s.userId, device: s.device };
+};
+
+export function registerMessageActionRoutes(
+  app: HttpApp,
+  deps: { messaging: MessagingService; authenticate: Authenticate },
+): void {
+  const { messaging } = deps;
+  const onRequest = requireSession(deps.authenticate);
+
+  app.patch(
+    '/v1/conversations/:id/messages/:seq',
+    {
+      onRequest,
+      schema: {
+        params: Params,
+        body: Type.Object({ body: Type.Object({}, { additionalProperties: true }) }),
+      },
+    },
+    async (request) => {
+      const { id, seq } = request.params;
+      const edited = await messaging.edit(callerOf(request), id, seq, request.body.body);
+      return { message: messageView(edited) };
+    },
+  );
+
+  app.post(
+    '/v1/conversations/:id/messages/:seq/recall',
+    { onRequest, schema: { params: Params } },
+    async (request) => {
+      const { id, seq } = request.params;
+      return { message: messageView(await messaging.recall(callerOf(request), id, seq)) };
+    },
+  );
+
+  app.post(
+    '/v1/conversations/:id/messages/:seq/hide',
+    { onRequest, schema: { params: Params } },
+    async (request) => {
+      const { id, seq } = request.params;
+      await messaging.hide(callerOf(request), id, seq);
+      return { conversation: id, seq, hidden: true };
+    },
+  );
+
+  app.post(
+    '/v1/conversations/:id/messages/:seq/reactions',
+    { onRequest, schema: { params: Params, body: Type.Object({ emoji: Emoji }) } },
+    async (request) => {
+      const { id, seq } = request.params;
+      const r = await messaging.react(callerOf(request), id, seq, request.body.emoji, true);
+      return { emoji: r.emoji, count: r.count, me: true };
+    },
+  );
+
+  // The emoji goes in the query: path segments are capped at 100 characters, and an emoji
+  // sequence can take more once URL-encoded.
+  app.delete(
+    '/v1/conversations/:id/messages/:seq/reactions',
+    { onRequest, schema: { params: Params, querystring: Type.Object({ emoji: Emoji }) } },
+    async (request) => {
+      const { id, seq } = request.params;
+      const r = await messaging.react(callerOf(request), id, seq, request.query.emoji, false);
+      return { emoji: r.emoji, count: r.count, me: false };
+    },
+  );
+
+  app.patch(
+    '/v1/conversations/:id/preferences',
+    {
+      onRequest,
+      schema: {
+        params: Id,
+        body: Type.Object({
+          pinned: Type.Optional(Type.Boolean()),
+          muted: Type.Optional(Type.Boolean()),
+        }),
+      },
+    },
+    async (request) => {
+      const { pinned, muted } = request.body;
+      if (pinned === undefined && muted === undefined) {
+        throw new ParleyError('invalid_request', 'Set pinned, muted, or both.');
+      }
+      const view = await messaging.setPreferences(callerOf(request), request.params.id, {
+        ...(pinned !== undefined ? { pinned } : {}),
+        ...(muted !== undefined ? { notificationsMuted: muted } : {}),
+      });
+      return { preferences: { pinned: view.pinned, muted: view.notificationsMuted } };
+    },
+  );
+}

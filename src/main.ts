@@ -18,7 +18,7 @@ import {
   registerGroupRoutes,
   registerSeedRoutes,
 } from './messaging/index.js';
-import { createHttpApp } from './server/index.js';
+import { createHttpApp, registerApiDocs, type HttpApp } from './server/index.js';
 import {
   AttachmentsService,
   registerAttachmentRoutes,
@@ -50,6 +50,21 @@ import { RedisPresence, type ClusterDeps } from './delivery/index.js';
 import { Cluster as RedisCluster } from 'ioredis';
 import { EventPublisher, RedisStreamSink, WebhookSink, type EventSink } from './events/index.js';
 import { systemClock } from './core/clock.js';
+import {
+  Health,
+  MeteredBus,
+  ParleyMetrics,
+  registerOperationsRoutes,
+  type ReadinessCheck,
+} from './observability/index.js';
+import {
+  RpcClient,
+  SeedForwarder,
+  imServiceHandlers,
+  parleyServiceHandlers,
+  startRpcServer,
+  type RpcListener,
+} from './rpc/index.js';
 
 // The composition root: the only file that picks backends and wires capabilities together.
 
@@ -59,21 +74,27 @@ const PROTO_FILE = new URL('../proto/parley.proto', import.meta.url);
 export interface RunningParley {
   readonly url: string;
   readonly port: number;
-  /** The real-time protocol over WebSocket. */
+  /** The real-time protocol over WebSocket ('' on a `--role http` node, which has none). */
   readonly wsUrl: string;
   /** The TCP transport's port, or null when it is off. */
   readonly tcpPort: number | null;
+  /** The gRPC port (docs/rpc.md), or null when it is off. */
+  readonly grpcPort: number | null;
   readonly config: Config;
+  /** From now on /readyz answers 503 (close() starts with it). */
+  drain(): void;
   /** Stops accepting, lets in-flight requests and commits finish, then closes the store. */
   close(): Promise<void>;
 }
 
 export async function startParley(config: Config, logger?: Logger): Promise<RunningParley> {
   const log = logger ?? createLogger(config.log.level, config.node.id);
+  if (config.role.kind === 'http') return startHttpRole(config, config.role, log);
+  const metrics = new ParleyMetrics({ nodeId: config.node.id });
   const stores = await openStores(config, log);
   let cluster: Cluster | null;
   try {
-    cluster = config.redis ? await openCluster(config, config.redis, log) : null;
+    cluster = config.redis ? await openCluster(config, config.redis, log, metrics) : null;
   } catch (err) {
     await stores.close();
     throw err;
@@ -102,7 +123,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       refillMs: config.limits.loginRefillMs,
     }),
   });
-  const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax);
+  const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax, metrics);
   // Block answers are cached on a single node only: another node's block could not reach them.
   const blockGuard = new BlockGuard(stores.contacts, { cache: cluster === null });
   const messaging: MessagingService = new MessagingService({
@@ -127,6 +148,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     loadMembers: (id) => messaging.memberIds(id),
     limits: config.limits,
     logger: log,
+    metrics,
     ...(cluster ? { cluster: cluster.deps } : {}),
   });
   const seed = new SeedApi({
@@ -141,6 +163,15 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const authenticate = (token: string | undefined) => auth.authenticate(token);
 
   const app = createHttpApp({ bodyBytesMax: config.limits.httpBodyBytesMax, logger: log });
+  await registerApiDocs(app);
+  const readiness: ReadinessCheck[] = [
+    // A one-row index probe: proves the store answers queries, whichever backend it is.
+    { name: 'store', probe: () => stores.auth.findUserByUsername('') },
+  ];
+  const redis = cluster?.redis;
+  if (redis) readiness.push({ name: 'bus', probe: () => redis.ping() });
+  const health = new Health({ checks: readiness, logger: log });
+  registerOperationsRoutes(app, { metrics, health });
   registerAuthRoutes(app, auth);
   registerMessagingRoutes(app, { messaging, users, authenticate });
   registerGroupRoutes(app, { messaging, authenticate });
@@ -201,6 +232,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     limits: config.limits,
     logger: log,
     nodeId: config.node.id,
+    metrics,
   });
   const codecs = { json: jsonCodec, proto: createProtoCodec(readFileSync(PROTO_FILE, 'utf8')) };
   const accept = gateway.accept.bind(gateway);
@@ -213,8 +245,19 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
 
   let tcp: TcpListener | null = null;
+  let rpc: RpcListener | null = null;
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
+    if (config.grpc) {
+      rpc = await startRpcServer({
+        ...config.grpc,
+        logger: log,
+        messageBytesMax: config.limits.httpBodyBytesMax,
+        onCall: (method, code) => metrics.rpcCall(method, code),
+        im: imServiceHandlers({ seed, mode: config.http.seedApi, authenticate }),
+        parley: parleyServiceHandlers({ messaging, users, auth, router }),
+      });
+    }
     if (config.tcp) {
       tcp = await listenTcpTransport({
         ...config.tcp,
@@ -226,6 +269,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   } catch (err) {
     await gateway.close();
     await closeWs();
+    await tcp?.close();
     await app.close();
     if (presenceTimer) clearInterval(presenceTimer);
     await events.close();
@@ -234,18 +278,16 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     await blobs.close();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.http.port;
-  const host =
-    config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { port, url } = listeningUrl(app, config);
   const wsUrl = url.replace(/^http/, 'ws') + '/ws';
   const tcpPort = tcp?.port ?? null;
+  const grpcPort = rpc?.port ?? null;
   log.info(
     {
       port,
       url,
       tcpPort,
+      grpcPort,
       store: config.store.kind,
       cluster: cluster !== null,
       seedApi: config.http.seedApi,
@@ -259,21 +301,94 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     port,
     wsUrl,
     tcpPort,
+    grpcPort,
     config,
+    drain: () => health.drain(),
     close: () =>
       (closing ??= (async () => {
-        // Clients are told to reconnect elsewhere (1012) before the listeners stop; their
+        // Not ready first, so that load balancers stop sending (docs/operations.md). Then
+        // clients are told to reconnect elsewhere (1012) before the listeners stop; their
         // presence is cleared while Redis is still there; in-flight commits finish last.
+        health.drain();
+        if (config.drainDelayMs > 0) await sleep(config.drainDelayMs);
         await gateway.close();
         await closeWs();
         await tcp?.close();
         await app.close();
+        await rpc?.close();
         await committer.flush();
         if (presenceTimer) clearInterval(presenceTimer);
         await events.close();
         await cluster?.close();
         await stores.close();
         await blobs.close();
+        log.info('parley stopped');
+      })()),
+  };
+}
+
+/** The port the HTTP server got and a URL to reach it from this machine. */
+function listeningUrl(app: HttpApp, config: Config): { port: number; url: string } {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const host =
+    config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * `--role http` (docs/rpc.md): a node with no store of its own that serves the seed HTTP API
+ * (plus /metrics, /healthz, /readyz and the API documentation) and forwards each request to
+ * another node's IMService, as the seeds split their HTTP server from their RPC server.
+ */
+async function startHttpRole(
+  config: Config,
+  role: Extract<Config['role'], { kind: 'http' }>,
+  log: Logger,
+): Promise<RunningParley> {
+  const metrics = new ParleyMetrics({ nodeId: config.node.id });
+  const client = new RpcClient({ target: role.rpcTarget, token: role.token });
+  const forwarder = new SeedForwarder(client);
+  const health = new Health({
+    checks: [{ name: 'rpc', probe: () => client.waitForReady(1_500) }],
+    logger: log,
+  });
+  const app = createHttpApp({ bodyBytesMax: config.limits.httpBodyBytesMax, logger: log });
+  await registerApiDocs(app);
+  registerOperationsRoutes(app, { metrics, health });
+  registerSeedRoutes(app, {
+    // The seed routes call only send and pullJson, which the forwarder has (seed-forwarder.ts).
+    seed: forwarder as unknown as SeedApi,
+    mode: config.http.seedApi,
+    authenticate: forwarder.authenticate,
+    bodyBytesMax: config.limits.httpBodyBytesMax,
+  });
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await app.close();
+    client.close();
+    throw err;
+  }
+  const { port, url } = listeningUrl(app, config);
+  log.info({ port, url, role: 'http', rpcTarget: role.rpcTarget }, 'parley listening');
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    wsUrl: '',
+    tcpPort: null,
+    grpcPort: null,
+    config,
+    drain: () => health.drain(),
+    close: () =>
+      (closing ??= (async () => {
+        health.drain();
+        if (config.drainDelayMs > 0) await sleep(config.drainDelayMs);
+        await app.close();
+        client.close();
         log.info('parley stopped');
       })()),
   };
@@ -351,13 +466,17 @@ async function openCluster(
   config: Config,
   redis: NonNullable<Config['redis']>,
   log: Logger,
+  metrics: ParleyMetrics,
 ): Promise<Cluster> {
   const target = redis.cluster ? clusterTemplate(redis.url) : redis.url;
-  const bus = new RedisBus({
-    redis: target,
-    logger: log,
-    ...(redis.cluster ? { sharded: true } : {}),
-  });
+  const bus = new MeteredBus(
+    new RedisBus({
+      redis: target,
+      logger: log,
+      ...(redis.cluster ? { sharded: true } : {}),
+    }),
+    metrics,
+  );
   let presence: RedisPresence;
   try {
     presence = await RedisPresence.open({ redis: target, ttlMs: redis.presenceTtlMs, logger: log });
@@ -441,6 +560,9 @@ const USAGE = `Usage: parley <command> [flags]
 Commands:
   serve     start the server (the default)
   bench     run a load benchmark against Parley and a bare baseline (parley bench --help)
+  user      add, reset-password, disable or enable an account (parley user --help)
+  stats     counts from the store
+  migrate   apply pending schema migrations
   help      show this help
 
 Every flag also reads from the environment variable shown beside it; a flag wins.
@@ -453,6 +575,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     // Loaded on demand, so `serve` never loads autocannon or the bench client.
     const { runBenchCli } = await import('./bench/cli.js');
     return runBenchCli(argv.slice(1));
+  }
+  if (argv[0] === 'user' || argv[0] === 'stats' || argv[0] === 'migrate') {
+    const { runAdminCli } = await import('./admin/cli.js');
+    return runAdminCli(argv);
   }
   const options = Object.fromEntries(
     Object.values(SETTINGS).map((s) => [s.name, { type: 'string' as const }]),

@@ -15,6 +15,11 @@ const ARGON2_OPTIONS = {
   parallelism: 1,
 } as const;
 const DEVICE_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** An argon2id PHC string of a password, as register stores it (for `parley user`). */
+export function hashPassword(password: string): Promise<string> {
+  return argon2.hash(password, ARGON2_OPTIONS);
+}
 const TOKEN_PREFIX = 'pt_';
 
 export interface Credentials {
@@ -91,6 +96,8 @@ export class AuthService {
       this.throttle?.failed(name, address, Date.now());
       throw new ParleyError('invalid_credentials');
     }
+    // Only someone who knows the password learns that the account is disabled.
+    if (found.disabledAtMs !== null) throw new ParleyError('account_disabled');
     const user: User = { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
     return { user, device: dev, token: await this.openSession(user.id, dev) };
   }

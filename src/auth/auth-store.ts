@@ -7,6 +7,7 @@
 //   most one session per (user, device): putSession replaces the older one, whose token stops
 //   working at once.
 // - deleteSession makes the token unusable immediately; it reports whether one was removed.
+// - findSession never returns a session of a disabled account (users.disabled_at_ms set).
 // - ensureUsers creates the missing users (without password, so they cannot log in) and returns
 //   all of them, in the order asked. Concurrent calls for the same name never fail.
 
@@ -19,6 +20,8 @@ export interface User {
 export interface UserWithSecret extends User {
   /** argon2id PHC string, or null for an account that cannot log in (seed open mode). */
   readonly passwordHash: string | null;
+  /** When an operator disabled the account (`parley user disable`), or null. */
+  readonly disabledAtMs: number | null;
 }
 
 export interface Session {

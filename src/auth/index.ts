@@ -1,4 +1,4 @@
-export { AuthService, hashToken } from './auth-service.js';
+export { AuthService, hashPassword, hashToken } from './auth-service.js';
 export type { Credentials } from './auth-service.js';
 export { UserDirectory } from './user-directory.js';
 export { LoginThrottle } from './login-throttle.js';

@@ -19,6 +19,14 @@ export interface Config {
   };
   /** The TCP transport of the real-time protocol; null when off. */
   readonly tcp: { readonly host: string; readonly port: number } | null;
+  /** gRPC (docs/rpc.md): the listener (null when off) and the service token callers present. */
+  readonly grpc: { readonly host: string; readonly port: number; readonly token: string } | null;
+  /** `all`: a full node. `http`: only the seed HTTP API, forwarded to another node's IMService. */
+  readonly role:
+    | { readonly kind: 'all' }
+    | { readonly kind: 'http'; readonly rpcTarget: string; readonly token: string };
+  /** On SIGTERM, how long the node reports not ready before it stops taking requests. */
+  readonly drainDelayMs: number;
   readonly store:
     | {
         readonly kind: 'sqlite';
@@ -92,6 +100,7 @@ const SECRET_SETTINGS = new Set([
   'webhook-secret',
   's3-access-key-id',
   's3-secret-access-key',
+  'grpc-token',
 ]);
 
 const int = (min: number, max: number) => (raw: string) => {
@@ -277,6 +286,40 @@ export const SETTINGS = {
     help: 'TCP port of the real-time protocol (Protobuf frames); off unless set',
     fallback: -1,
     parse: int(0, 65535),
+  },
+  grpcPort: {
+    name: 'grpc-port',
+    help: 'gRPC port (IMService, ParleyService; docs/rpc.md); off unless set',
+    fallback: -1,
+    parse: int(0, 65535),
+  },
+  grpcToken: {
+    name: 'grpc-token',
+    help: 'service token of gRPC calls (Bearer), at least 16 characters; also sent by --role http',
+    fallback: '',
+    parse: (raw: string) =>
+      /^[\x21-\x7e]{16,512}$/.test(raw)
+        ? raw
+        : { expected: '16 to 512 printable characters without spaces' },
+  },
+  role: {
+    name: 'role',
+    help: '"all": a full node; "http": only the seed HTTP API, forwarded to --rpc-target',
+    fallback: 'all',
+    parse: oneOf('all', 'http'),
+  },
+  rpcTarget: {
+    name: 'rpc-target',
+    help: 'host:port of the node whose IMService a --role http node forwards to',
+    fallback: '',
+    parse: (raw: string) =>
+      /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(raw) ? raw : { expected: 'host:port' },
+  },
+  drainDelayMs: {
+    name: 'drain-delay-ms',
+    help: 'on SIGTERM, report not ready (/readyz 503) this long before closing',
+    fallback: 0,
+    parse: int(0, 600_000),
   },
   frameBytesMax: limit('frame-bytes-max', 'frameBytesMax', 'largest real-time frame', 16 << 20),
   helloTimeoutMs: limit('hello-timeout-ms', 'helloTimeoutMs', 'time to send hello', 600_000),
@@ -483,6 +526,17 @@ export function loadConfig(
       `${envName('s3-access-key-id')} and ${envName('s3-secret-access-key')}: set both or neither`,
     );
   }
+  if (raw.grpcPort !== -1 && !raw.grpcToken) {
+    problems.push(`${envName('grpc-token')}: required when ${envName('grpc-port')} is set`);
+  }
+  if (raw.role === 'http' && (!raw.rpcTarget || !raw.grpcToken)) {
+    problems.push(
+      `${envName('rpc-target')} and ${envName('grpc-token')}: required with ${envName('role')}=http`,
+    );
+  }
+  if (raw.rpcTarget && raw.role !== 'http') {
+    problems.push(`${envName('rpc-target')}: only with ${envName('role')}=http`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return build(raw as Raw);
 }
@@ -493,6 +547,12 @@ function build(raw: Raw): Config {
     node: { id: raw.nodeId !== '' ? raw.nodeId : 'node-' + randomBytes(4).toString('hex') },
     http: { host: raw.host, port: raw.port, seedApi: raw.seedApi },
     tcp: raw.tcpPort >= 0 ? { host: raw.host, port: raw.tcpPort } : null,
+    grpc: raw.grpcPort >= 0 ? { host: raw.host, port: raw.grpcPort, token: raw.grpcToken } : null,
+    role:
+      raw.role === 'http'
+        ? { kind: 'http' as const, rpcTarget: raw.rpcTarget, token: raw.grpcToken }
+        : { kind: 'all' as const },
+    drainDelayMs: raw.drainDelayMs,
     store:
       raw.databaseUrl !== ''
         ? { kind: 'postgres' as const, url: raw.databaseUrl, poolMax: raw.databasePoolMax }

@@ -32,6 +32,11 @@ export const ERRORS = {
     temporary: false,
     message: 'The username or password is wrong.',
   },
+  account_disabled: {
+    status: 403,
+    temporary: false,
+    message: 'This account is disabled.',
+  },
   forbidden: { status: 403, temporary: false, message: 'This action is not allowed.' },
   not_member: {
     status: 403,

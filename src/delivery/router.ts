@@ -15,6 +15,7 @@ import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
 import { ParleyError } from '../core/errors.js';
 import type { Presence } from './presence.js';
 import { Sequencer } from './sequencer.js';
+import type { HotMetrics } from '../core/metrics.js';
 
 // The delivery router: which live sessions get which push. It is told about committed changes
 // through MessagingEvents. Pushes are best effort, at most once: a push that is lost (a full
@@ -91,6 +92,7 @@ export interface RouterDeps {
   readonly logger: Logger;
   /** Absent on a single node: every session is local. */
   readonly cluster?: ClusterDeps;
+  readonly metrics?: HotMetrics;
 }
 
 /**
@@ -371,9 +373,10 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     switch (message.kind) {
       case 'push': {
         const frame = new EncodedFrame(message.frame);
-        return this.inOrder(conversationOf(message.frame), seqOf(message.frame), () =>
-          this.pushLocal(message.users, frame, message.skip),
-        );
+        return this.inOrder(conversationOf(message.frame), seqOf(message.frame), () => {
+          this.deps.metrics?.delivered(message.frame);
+          this.pushLocal(message.users, frame, message.skip);
+        });
       }
       case 'conversation': {
         const frame = new EncodedFrame(message.frame);
@@ -424,6 +427,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     frame: EncodedFrame,
     skip?: SkipDevice,
   ): void {
+    this.deps.metrics?.delivered(frame.frame);
     // Walk the smaller side: a 10,000-member group with 3 members online here costs 3 lookups.
     if (members.size <= this.byUser.size) return this.pushLocal(members, frame, skip);
     for (const userId of this.byUser.keys()) {
@@ -436,7 +440,9 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
       const sessions = this.byUser.get(userId);
       if (!sessions) continue;
       for (const session of sessions) {
-        if (!skips(skip, session)) session.push(frame.for(session.codec));
+        if (skips(skip, session)) continue;
+        session.push(frame.for(session.codec));
+        this.deps.metrics?.frameOut(frame.frame.type);
       }
     }
   }

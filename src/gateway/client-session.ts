@@ -6,6 +6,7 @@ import type { KickReason } from '../bus/index.js';
 import type { LiveSession } from '../delivery/index.js';
 import { CloseCode, type Codec, type ServerFrame } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import type { HotMetrics } from '../core/metrics.js';
 
 export type SessionState = 'hello' | 'authenticating' | 'open' | 'closed';
 
@@ -24,6 +25,7 @@ export class ClientSession implements LiveSession {
   device = '';
   lastHeardMs: number;
   pingSentMs = 0;
+  metrics: HotMetrics | undefined;
   /** Frames received while the hello was being checked, replayed in order after welcome. */
   readonly early: (string | Uint8Array)[] = [];
   private readonly sends: TokenBucket;
@@ -54,6 +56,7 @@ export class ClientSession implements LiveSession {
       return true;
     }
     this.strikes += 1;
+    this.metrics?.rateLimited();
     if (this.strikes >= this.limits.rateStrikesMax) {
       this.fail(
         CloseCode.rateLimited,
@@ -69,6 +72,7 @@ export class ClientSession implements LiveSession {
 
   /** Sends a frame to this session only. */
   reply(frame: ServerFrame): void {
+    this.metrics?.frameOut(frame.type);
     this.push(this.codec.encode(frame));
   }
 
@@ -79,6 +83,7 @@ export class ClientSession implements LiveSession {
     if (this.conn.bufferedBytes() > this.limits.sendQueueBytesMax) {
       // A reader this slow would make the server hold its backlog; it reconnects and syncs instead.
       this.log.warn({ buffered: this.conn.bufferedBytes() }, 'send queue full; closing');
+      this.metrics?.queueOverflow();
       this.close(CloseCode.tooSlow, 'too slow');
       return;
     }

@@ -16,6 +16,7 @@ import {
 import { ClientSession, EARLY_FRAMES_MAX } from './client-session.js';
 import { messageAction } from './message-actions.js';
 import type { Connection } from './connection.js';
+import type { HotMetrics } from '../core/metrics.js';
 
 // The gateway speaks the real-time protocol (docs/protocol.md) on any Connection: hello and
 // welcome, then requests answered by the messaging rules, pushes through the delivery router,
@@ -29,6 +30,7 @@ export interface GatewayDeps {
   readonly logger: Logger;
   readonly nodeId: string;
   readonly clock?: Clock;
+  readonly metrics?: HotMetrics;
 }
 
 function conversationState(v: ConversationListItem): ConversationState {
@@ -84,6 +86,8 @@ export class Gateway {
     const log = this.deps.logger.child({ conn: this.nextConnId++, transport: conn.transport });
     const session = new ClientSession(conn, this.deps.limits, log, this.clock.nowMs());
     this.sessions.add(session);
+    session.metrics = this.deps.metrics;
+    this.deps.metrics?.connectionOpened(conn.transport);
     conn.onBytes((data) => this.onBytes(session, data));
     conn.onClose(() => this.onClose(session));
   }
@@ -125,6 +129,7 @@ export class Gateway {
     let frame: ClientFrame;
     try {
       frame = validateClientFrame(session.codec.decode(data));
+      session.metrics?.frameIn(frame.type);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       if (err.fatal)
@@ -320,6 +325,7 @@ export class Gateway {
   private onClose(session: ClientSession): void {
     session.state = 'closed';
     this.sessions.delete(session);
+    this.deps.metrics?.connectionClosed(session.conn.transport);
     if (!session.userId) return;
     const leaving = this.wentAway(session)
       .catch((err: unknown) => session.log.warn({ err }, 'presence update failed'))

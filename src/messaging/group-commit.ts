@@ -1,4 +1,5 @@
 import type { ParleyError } from '../core/errors.js';
+import { metricsNowMs, type HotMetrics } from '../core/metrics.js';
 import type { AppendRequest, AppendResult, MessageStore } from './message-store.js';
 
 /**
@@ -14,6 +15,8 @@ interface Pending {
   readonly request: AppendRequest;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (err: unknown) => void;
+  /** When it was submitted (metricsNowMs), for the send-to-commit latency. */
+  readonly atMs: number;
 }
 
 /**
@@ -29,9 +32,12 @@ export class GroupCommitter {
   private running: Promise<void> | null = null;
   private vet: Vetter | null = null;
 
-  constructor(store: MessageStore, batchMax: number) {
+  private readonly metrics: HotMetrics | undefined;
+
+  constructor(store: MessageStore, batchMax: number, metrics?: HotMetrics) {
     this.store = store;
     this.batchMax = batchMax;
+    this.metrics = metrics;
   }
 
   /** Installs the check every batch passes before it is stored (see Vetter). */
@@ -41,7 +47,7 @@ export class GroupCommitter {
 
   submit(request: AppendRequest): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      this.queue.push({ request, resolve, reject, atMs: metricsNowMs() });
       if (this.running === null) this.running = this.drainSoon();
     });
   }
@@ -89,5 +95,6 @@ export class GroupCommitter {
       return;
     }
     admitted.forEach((p, i) => p.resolve(results[i]!));
+    if (admitted.length > 0) this.metrics?.committed(admitted);
   }
 }

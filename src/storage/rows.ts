@@ -20,6 +20,8 @@ export interface UserRow {
   id: string;
   username: string;
   password_hash: string | null;
+  /** Set by `parley user disable` (migration 7). */
+  disabled_at_ms?: number | null;
   created_at_ms: number;
 }
 

@@ -206,6 +206,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         ON CONFLICT DO NOTHING;
     `,
   },
+  {
+    version: 7,
+    name: 'account disabling',
+    // `parley user disable` (src/admin/): a disabled account cannot log in and its sessions no
+    // longer authenticate; NULL is an enabled account.
+    sql: `
+      ALTER TABLE users ADD COLUMN disabled_at_ms BIGINT;
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

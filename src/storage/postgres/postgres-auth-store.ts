@@ -58,7 +58,13 @@ export class PostgresAuthStore implements AuthStore {
       username,
     ]);
     const row = rows[0];
-    return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
+    return row
+      ? {
+          ...toUser(row),
+          passwordHash: row.password_hash,
+          disabledAtMs: row.disabled_at_ms ?? null,
+        }
+      : null;
   }
 
   async findUsersByUsernames(usernames: readonly string[]): Promise<User[]> {
@@ -87,7 +93,8 @@ export class PostgresAuthStore implements AuthStore {
       created_at_ms: number;
     }>(
       `SELECT s.user_id, u.username, s.device, s.created_at_ms
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`,
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND u.disabled_at_ms IS NULL`,
       [tokenHash],
     );
     const row = rows[0];

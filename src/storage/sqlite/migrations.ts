@@ -200,4 +200,13 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
            AND json_type(m.body, '$.mentions') IN ('array', 'text');
     `,
   },
+  {
+    version: 7,
+    name: 'account disabling',
+    // `parley user disable` (src/admin/): a disabled account cannot log in and its sessions no
+    // longer authenticate; NULL is an enabled account.
+    sql: `
+      ALTER TABLE users ADD COLUMN disabled_at_ms INTEGER;
+    `,
+  },
 ];

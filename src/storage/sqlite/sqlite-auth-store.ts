@@ -32,7 +32,8 @@ export class SqliteAuthStore implements AuthStore {
       ),
       session: db.prepare(
         `SELECT s.user_id, u.username, s.device, s.created_at_ms
-           FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
+           FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.token_hash = ? AND u.disabled_at_ms IS NULL`,
       ),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
     };
@@ -68,7 +69,13 @@ export class SqliteAuthStore implements AuthStore {
   findUserByUsername(username: string): Promise<UserWithSecret | null> {
     return settle(() => {
       const row = this.q.userByName!.get(username) as UserRow | undefined;
-      return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
+      return row
+        ? {
+            ...toUser(row),
+            passwordHash: row.password_hash,
+            disabledAtMs: row.disabled_at_ms ?? null,
+          }
+        : null;
     });
   }
 

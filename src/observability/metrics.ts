@@ -1,0 +1,245 @@
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type Counter as CounterType,
+} from 'prom-client';
+import type { HotMetrics } from '../core/metrics.js';
+import { CLIENT_FRAME_TYPES } from '../protocol/index.js';
+
+// Parley's Prometheus metrics (docs/operations.md lists them). One registry per Parley instance,
+// so that several servers in one process (the tests) never share or clash over a series. The
+// hot-path hooks (HotMetrics) only touch children bound here once, at start: no label object and
+// no string is made per message.
+
+/** Server frame types counted by name; any other type counts as "other". */
+const SERVER_FRAME_TYPES = [
+  'welcome',
+  'sent',
+  'synced',
+  'pulled',
+  'message',
+  'receipt',
+  'recalled',
+  'edited',
+  'reaction',
+  'hidden',
+  'typing',
+  'presence',
+  'kicked',
+  'contact',
+  'member',
+  'error',
+  'ping',
+  'pong',
+] as const;
+
+/** Bus message kinds (bus/bus.ts); any other counts as "other". */
+const BUS_KINDS = ['push', 'conversation', 'kick', 'members-changed'] as const;
+const TRANSPORTS = ['ws', 'tcp'] as const;
+
+const LATENCY_BUCKETS_S = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
+type Inc = { inc(value?: number): void };
+
+/** A child per listed label value, plus "other", in a prototype-less table. */
+function bindAll(counter: CounterType<string>, values: readonly string[]) {
+  const table = Object.create(null) as Record<string, Inc>;
+  for (const v of values) table[v] = counter.labels(v);
+  return { table, other: counter.labels('other') };
+}
+
+export interface MetricsOptions {
+  /** Added as a `node` label to every series: one value per process, so bounded. */
+  readonly nodeId: string;
+  /** process_* and nodejs_* series (memory, CPU, event-loop lag, GC). Default true. */
+  readonly defaults?: boolean;
+}
+
+export class ParleyMetrics implements HotMetrics {
+  readonly registry = new Registry();
+  private readonly connectionsOpen: Record<'ws' | 'tcp', { inc(): void; dec(): void }>;
+  private readonly connectionsTotal: Record<'ws' | 'tcp', Inc>;
+  private readonly framesIn: { table: Record<string, Inc>; other: Inc };
+  private readonly framesOut: { table: Record<string, Inc>; other: Inc };
+  private readonly busOut: { table: Record<string, Inc>; other: Inc };
+  private readonly busIn: { table: Record<string, Inc>; other: Inc };
+  private readonly rateLimits: Inc;
+  private readonly overflows: Inc;
+  private readonly sends: Inc;
+  private readonly batchSize: Histogram;
+  private readonly commitLatency: Histogram;
+  private readonly deliverLatency: Histogram;
+  private readonly rpcCalls: Counter;
+
+  constructor(options: MetricsOptions) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ node: options.nodeId });
+    if (options.defaults ?? true) collectDefaultMetrics({ register: this.registry });
+
+    const open = new Gauge({
+      name: 'parley_connections',
+      help: 'Open real-time connections, by transport.',
+      labelNames: ['transport'],
+      registers,
+    });
+    const opened = new Counter({
+      name: 'parley_connections_opened_total',
+      help: 'Real-time connections accepted, by transport.',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.connectionsOpen = { ws: open.labels('ws'), tcp: open.labels('tcp') };
+    this.connectionsTotal = { ws: opened.labels('ws'), tcp: opened.labels('tcp') };
+    for (const t of TRANSPORTS) open.labels(t).set(0);
+
+    this.framesIn = bindAll(
+      new Counter({
+        name: 'parley_frames_in_total',
+        help: 'Valid real-time frames received, by frame type.',
+        labelNames: ['type'],
+        registers,
+      }),
+      CLIENT_FRAME_TYPES,
+    );
+    this.framesOut = bindAll(
+      new Counter({
+        name: 'parley_frames_out_total',
+        help: 'Real-time frames written to sessions (each recipient counts), by frame type.',
+        labelNames: ['type'],
+        registers,
+      }),
+      SERVER_FRAME_TYPES,
+    );
+    const published = new Counter({
+      name: 'parley_bus_published_total',
+      help: 'Bus messages published to other nodes (direct or broadcast), by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    const received = new Counter({
+      name: 'parley_bus_received_total',
+      help: 'Bus messages received from other nodes, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.busOut = bindAll(published, BUS_KINDS);
+    this.busIn = bindAll(received, BUS_KINDS);
+    this.rateLimits = new Counter({
+      name: 'parley_rate_limited_total',
+      help: 'Real-time frames refused by a connection rate limit.',
+      registers,
+    });
+    this.overflows = new Counter({
+      name: 'parley_queue_overflows_total',
+      help: 'Connections closed because their send queue overflowed (slow readers, 4503).',
+      registers,
+    });
+    this.sends = new Counter({
+      name: 'parley_sends_total',
+      help: 'Sends that reached a group-commit transaction (stored, or answered as duplicates).',
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'parley_commit_batch_size',
+      help: 'Sends per group-commit transaction.',
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.commitLatency = new Histogram({
+      name: 'parley_send_commit_seconds',
+      help: 'From a send entering group commit to its transaction committing.',
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
+    this.deliverLatency = new Histogram({
+      name: 'parley_send_deliver_seconds',
+      help: "From a message's send time (stamped at commit, ms precision) to its push being written to this node's recipients.",
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
+    this.rpcCalls = new Counter({
+      name: 'parley_rpc_requests_total',
+      help: 'gRPC calls served, by method and gRPC status code.',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+  }
+
+  // --- HotMetrics -----------------------------------------------------------------------------
+
+  connectionOpened(transport: 'ws' | 'tcp'): void {
+    this.connectionsOpen[transport].inc();
+    this.connectionsTotal[transport].inc();
+  }
+
+  connectionClosed(transport: 'ws' | 'tcp'): void {
+    this.connectionsOpen[transport].dec();
+  }
+
+  frameIn(type: string): void {
+    (this.framesIn.table[type] ?? this.framesIn.other).inc();
+  }
+
+  frameOut(type: string): void {
+    (this.framesOut.table[type] ?? this.framesOut.other).inc();
+  }
+
+  rateLimited(): void {
+    this.rateLimits.inc();
+  }
+
+  queueOverflow(): void {
+    this.overflows.inc();
+  }
+
+  committed(batch: readonly { readonly atMs: number }[]): void {
+    const now = performance.now();
+    this.sends.inc(batch.length);
+    this.batchSize.observe(batch.length);
+    for (const item of batch) this.commitLatency.observe((now - item.atMs) / 1000);
+  }
+
+  delivered(frame: { readonly type: string; readonly at?: number }): void {
+    if (frame.type === 'message' && frame.at !== undefined) {
+      this.deliverLatency.observe(Math.max(0, Date.now() - frame.at) / 1000);
+    }
+  }
+
+  // --- elsewhere ------------------------------------------------------------------------------
+
+  busPublished(kind: string): void {
+    (this.busOut.table[kind] ?? this.busOut.other).inc();
+  }
+
+  busReceived(kind: string): void {
+    (this.busIn.table[kind] ?? this.busIn.other).inc();
+  }
+
+  /** `method` is one of the fixed RPC method names; `code` a gRPC status name. */
+  rpcCall(method: string, code: string): void {
+    this.rpcCalls.labels(method, code).inc();
+  }
+
+  /** A gauge read at scrape time (e.g. a bus's dropped messages). */
+  gaugeFrom(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
+  /** The exposition text and its content type. */
+  async scrape(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,58 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { ParleyError } from '../core/errors.js';
+import type { Session } from '../auth/index.js';
+import type { SeedApi, SeedMode } from '../messaging/index.js';
+import type { RpcHandlers } from './rpc-server.js';
+
+// IMService: the seed's Send and Pull over gRPC, with exactly the semantics of /api/send and
+// /api/pull, because both go through the same SeedApi. In `auth` seed mode the end user's bearer
+// token travels in the metadata key `parley-user-token` (the HTTP route's Authorization header);
+// in `open` mode none is needed, as on HTTP.
+
+export const USER_TOKEN_KEY = 'parley-user-token';
+
+export interface ImServiceDeps {
+  readonly seed: SeedApi;
+  readonly mode: SeedMode;
+  readonly authenticate: (token: string | undefined) => Promise<Session>;
+}
+
+export function imServiceHandlers(deps: ImServiceDeps): RpcHandlers<'IMService'> {
+  const { seed, mode } = deps;
+  const sessionOf = async (metadata: Metadata): Promise<Session | null> => {
+    if (mode === 'open') return null;
+    const token = metadata.get(USER_TOKEN_KEY)[0];
+    return deps.authenticate(typeof token === 'string' ? token : undefined);
+  };
+  return {
+    Send: async (request, metadata) => {
+      const session = await sessionOf(metadata);
+      const message = request.message;
+      if (!message) throw new ParleyError('invalid_request', '"message" is required.');
+      const { sendTime, seq } = await seed.send(
+        { chat: message.chat, text: message.text, sender: message.sender },
+        session,
+      );
+      return { code: 0, msg: 'success', send_time: sendTime, seq };
+    },
+    Pull: async (request, metadata) => {
+      const session = await sessionOf(metadata);
+      const page = await seed.pull(
+        {
+          chat: request.chat,
+          cursor: request.cursor,
+          limit: request.limit,
+          reverse: request.reverse,
+        },
+        session,
+      );
+      return {
+        code: 0,
+        msg: 'success',
+        messages: page.messages,
+        has_more: page.has_more,
+        next_cursor: page.next_cursor,
+      };
+    },
+  };
+}

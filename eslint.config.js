@@ -27,6 +27,13 @@ export default tseslint.config(
     },
   },
   {
+    // The web client is checked against its own tsconfig (DOM, JSX), not the server's.
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    languageOptions: {
+      parserOptions: { project: './web/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
     // Tests read JSON from real sockets; typing every response body would add noise, not safety.
     files: ['**/*.test.ts', 'src/test-support/**', 'test/**'],
     rules: {

@@ -19,6 +19,7 @@ import {
   registerSeedRoutes,
 } from './messaging/index.js';
 import { createHttpApp, registerApiDocs, type HttpApp } from './server/index.js';
+import { registerWebClient } from './server/web-client.js';
 import {
   AttachmentsService,
   registerAttachmentRoutes,
@@ -35,6 +36,7 @@ import {
 } from './gateway/index.js';
 import { createProtoCodec, jsonCodec } from './protocol/index.js';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { openSqliteStores } from './storage/sqlite/index.js';
 import { openPostgresStores } from './storage/postgres/index.js';
 import {
@@ -70,6 +72,8 @@ import {
 
 /** The Protobuf schema, one directory up from both src/ and dist/. */
 const PROTO_FILE = new URL('../proto/parley.proto', import.meta.url);
+/** The built web client (`npm run build:web`), likewise; docs/web-client.md. */
+const WEB_DIR = fileURLToPath(new URL('../web/dist/', import.meta.url));
 
 export interface RunningParley {
   readonly url: string;
@@ -184,6 +188,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     authenticate,
     bodyBytesMax: config.limits.httpBodyBytesMax,
   });
+  await registerWebClient(app, { dir: WEB_DIR });
 
   messaging.subscribe(router);
   messaging.subscribeActions(router);

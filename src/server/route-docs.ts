@@ -744,4 +744,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       example: { status: 'ready', draining: false, checks: { store: 'ok', bus: 'ok' } },
     },
   },
+
+  // --- not part of the API ----------------------------------------------------------------------
+  'GET /': { hidden: 'the web client (or a note on how to build it)' },
+  'GET /*': { hidden: "the web client's files" },
 };

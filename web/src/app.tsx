@@ -1,0 +1,170 @@
+// The shell: the login screen, or the chat (conversation list beside the open conversation, one
+// at a time on a phone), the "reconnecting…" banner, notices and dialogs.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ChatStore, type Ending } from './chat-store.js';
+import { AuthScreen } from './auth-screen.js';
+import { ConversationList } from './conversation-list.js';
+import { ChatView } from './chat-view.js';
+import { NewDirectDialog, NewGroupDialog } from './dialogs.js';
+import { clearSession, loadSession, saveSession, type Session } from './session.js';
+import { navigate, useRoute } from './router.js';
+import { useStore } from './use-store.js';
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(loadSession);
+  const [ending, setEnding] = useState<Ending>(null);
+  if (!session) {
+    return (
+      <AuthScreen
+        notice={ending === 'expired' ? 'Your session ended. Please log in again.' : null}
+        onSession={(s) => {
+          saveSession(s);
+          setEnding(null);
+          setSession(s);
+        }}
+      />
+    );
+  }
+  return (
+    <Chat
+      key={session.token}
+      session={session}
+      onLoggedOut={(why) => {
+        clearSession();
+        setEnding(why);
+        setSession(null);
+        navigate(null);
+      }}
+    />
+  );
+}
+
+type DialogName = 'direct' | 'group' | null;
+
+function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
+  const store = useMemo(
+    () =>
+      new ChatStore(props.session, (ending) => {
+        if (ending === 'expired') props.onLoggedOut('expired');
+      }),
+    [props.session],
+  );
+  useEffect(() => {
+    store.start();
+    return () => void store.stop();
+  }, [store]);
+  useStore(store);
+  const route = useRoute();
+  useEffect(() => store.open(route), [store, route]);
+  const [dialog, setDialog] = useState<DialogName>(null);
+
+  const logout = async () => {
+    await store.logout();
+    props.onLoggedOut(null);
+  };
+
+  return (
+    <main class={`app ${route ? 'has-chat' : 'has-list'}`}>
+      <h1 class="visually-hidden">Parley</h1>
+      {route && (
+        <a class="skip-link" href="#composer-input">
+          Skip to the message box
+        </a>
+      )}
+      {store.bannerShown && (
+        <div class="banner" role="status" data-testid="reconnecting">
+          Reconnecting…
+        </div>
+      )}
+      <aside class="sidebar" aria-label="Conversations">
+        <header class="sidebar-head">
+          <div class="me">
+            <span class="avatar" aria-hidden="true">
+              {store.me.username.slice(0, 1).toUpperCase()}
+            </span>
+            <span class="me-name">{store.me.username}</span>
+            <span class={`conn conn-${store.connection}`} title={`Connection: ${store.connection}`}>
+              <span class="visually-hidden">Connection: {store.connection}</span>
+            </span>
+          </div>
+          <div class="sidebar-actions">
+            <button type="button" onClick={() => setDialog('direct')}>
+              New chat
+            </button>
+            <button type="button" onClick={() => setDialog('group')}>
+              New group
+            </button>
+            <button type="button" class="quiet" onClick={() => void logout()}>
+              Log out
+            </button>
+          </div>
+        </header>
+        <ConversationList store={store} activeId={route} />
+      </aside>
+      <div class="main">
+        {route ? (
+          <ChatView key={route} store={store} id={route} />
+        ) : (
+          <div class="empty-main">
+            <p>Pick a conversation, or start a new one.</p>
+          </div>
+        )}
+      </div>
+      <div class="notices" aria-live="assertive">
+        {store.notices.map((n) => (
+          <div
+            key={n.id}
+            class={`notice notice-${n.kind}`}
+            role={n.kind === 'error' ? 'alert' : 'status'}
+          >
+            <span>{n.text}</span>
+            <button
+              type="button"
+              class="quiet"
+              aria-label="Dismiss"
+              onClick={() => store.dismissNotice(n.id)}
+            >
+              ×
+            </button>
+          </div>
+        ))}
+      </div>
+      {dialog === 'direct' && (
+        <NewDirectDialog
+          store={store}
+          onClose={() => setDialog(null)}
+          onOpened={(id) => {
+            setDialog(null);
+            navigate(id);
+          }}
+        />
+      )}
+      {dialog === 'group' && (
+        <NewGroupDialog
+          store={store}
+          onClose={() => setDialog(null)}
+          onOpened={(id) => {
+            setDialog(null);
+            navigate(id);
+          }}
+        />
+      )}
+      {store.ending === 'kicked' && (
+        <div class="overlay" role="alertdialog" aria-labelledby="kicked-title" aria-modal="true">
+          <div class="overlay-box">
+            <h2 id="kicked-title">Parley is open in another window</h2>
+            <p>This browser's login is in use elsewhere. Use it here instead?</p>
+            <div class="row">
+              <button type="button" class="primary" onClick={() => store.useHere()} autoFocus>
+                Use here
+              </button>
+              <button type="button" class="quiet" onClick={() => void logout()}>
+                Log out
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,1097 @@
+// The client's state and everything that changes it. It owns the SDK client (socket, outbox,
+// catch-up) and the REST API, turns their events into conversations and timelines, and tells the
+// components when something changed. Components read from it and call its methods; nothing else
+// talks to the server.
+import {
+  createClient,
+  isParleyClientError,
+  LocalStorageOutbox,
+  type Body,
+  type ClientState,
+  type Conversation,
+  type ConversationMember,
+  type ConversationState,
+  type Message,
+  type OutboxEntry,
+  type ParleyApi,
+  type ParleyClient,
+  type Role,
+  type StateEvent,
+} from 'parley/sdk';
+import { outboxKey, randomHex, type Session } from './session.js';
+
+/** One emoji's reactions on a message, as this user sees them. */
+export interface ReactionView {
+  readonly emoji: string;
+  readonly count: number;
+  readonly me: boolean;
+}
+
+export interface MessageView {
+  readonly conversation: string;
+  readonly seq: number;
+  readonly id: string;
+  readonly sender: string;
+  readonly body: Body;
+  readonly at: number;
+  readonly recalled: boolean;
+  readonly editedAt: number | null;
+  readonly reactions: readonly ReactionView[];
+}
+
+export interface MemberView {
+  readonly id: string;
+  readonly username: string;
+  readonly role: Role;
+  readonly muted: boolean;
+  readonly deliveredSeq: number;
+  readonly readSeq: number;
+}
+
+export interface ConversationView {
+  readonly id: string;
+  readonly kind: Conversation['kind'];
+  /** The group's title, the room's name, or the other user's name. */
+  readonly title: string;
+  /** Direct conversations: the other user. */
+  readonly peer: string | null;
+  readonly lastSeq: number;
+  readonly readSeq: number;
+  readonly deliveredSeq: number;
+  readonly lastAt: number;
+  readonly mentions: number;
+  readonly last: MessageView | null;
+  readonly role: Role | null;
+  readonly members: ReadonlyMap<string, MemberView> | null;
+  readonly groupMuted: boolean;
+  readonly dismissed: boolean;
+  readonly pinned: boolean;
+}
+
+export interface Timeline {
+  /** Ascending seq, each seq once. */
+  readonly messages: readonly MessageView[];
+  /** Older messages exist on the server. */
+  readonly hasOlder: boolean;
+  readonly loadingOlder: boolean;
+}
+
+export type Notice = {
+  readonly kind: 'error' | 'info';
+  readonly text: string;
+  readonly id: number;
+};
+
+/** What ended the session, for the screen that follows. */
+export type Ending = 'kicked' | 'expired' | null;
+
+export type TickState = 'sending' | 'sent' | 'delivered' | 'read';
+
+const PAGE_SIZE = 30;
+const TYPING_SHOWN_MS = 6000;
+const TYPING_SEND_EVERY_MS = 3000;
+const DETAIL_FETCHES_MAX = 4;
+/** Pages pulled at most to fill one hole in a timeline (the rest comes with scrolling). */
+const TIMELINE_FILL_PAGES_MAX = 10;
+
+const EMPTY_TIMELINE: Timeline = { messages: [], hasOlder: true, loadingOlder: false };
+
+export class ChatStore {
+  readonly me: Session['user'];
+  readonly api: ParleyApi;
+  #client: ParleyClient;
+  readonly #session: Session;
+  readonly #listeners = new Set<() => void>();
+  #notifyQueued = false;
+
+  connection: ClientState = 'idle';
+  /** The link was up once: a drop after that shows the "reconnecting…" banner. */
+  #everOnline = false;
+  ending: Ending = null;
+  activeId: string | null = null;
+  /** The first conversation list arrived. */
+  loaded = false;
+  readonly conversations = new Map<string, ConversationView>();
+  readonly timelines = new Map<string, Timeline>();
+  readonly presence = new Map<string, boolean>();
+  readonly names = new Map<string, string>();
+  notices: readonly Notice[] = [];
+  #typing = new Map<string, Map<string, number>>();
+  #typingSentAt = new Map<string, number>();
+  #typingTimer: ReturnType<typeof setTimeout> | null = null;
+  #pending: readonly OutboxEntry[] = [];
+  /** Sends of this page not yet in the SDK's outbox listing (it is written asynchronously). */
+  readonly #localPending = new Map<string, OutboxEntry>();
+  /** Refs already stored: the outbox may still list one for a moment after its `sent`. */
+  readonly #sentRefs = new Set<string>();
+  #detailsInFlight = new Set<string>();
+  #detailQueue: string[] = [];
+  #timelineLoads = new Map<string, Promise<void>>();
+  readonly #filling = new Set<string>();
+  /** The newest message of each conversation whose details are still on their way. */
+  readonly #orphans = new Map<string, MessageView>();
+  #attachmentUrls = new Map<string, Promise<string>>();
+  #noticeId = 0;
+  #unsubscribe: (() => void)[] = [];
+
+  constructor(
+    session: Session,
+    readonly onEnded: (ending: Ending) => void,
+  ) {
+    this.#session = session;
+    this.me = session.user;
+    this.names.set(session.user.id, session.user.username);
+    this.#client = this.#newClient();
+    this.api = this.#client.api;
+  }
+
+  // Subscriptions -------------------------------------------------------------------------
+
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** Batches the changes of one task into one render. */
+  #changed(): void {
+    if (this.#notifyQueued) return;
+    this.#notifyQueued = true;
+    queueMicrotask(() => {
+      this.#notifyQueued = false;
+      for (const listener of [...this.#listeners]) listener();
+    });
+  }
+
+  // Life cycle ----------------------------------------------------------------------------
+
+  #newClient(): ParleyClient {
+    const client = createClient({
+      url: location.origin,
+      token: this.#session.token,
+      device: this.#session.device,
+      codec: 'json',
+      outbox: new LocalStorageOutbox({ key: outboxKey(this.#session) }),
+      // Bound, so that the SDK's calls reach the browser's fetch with the right `this`.
+      fetch: (input, init) => fetch(input, init),
+    });
+    this.#unsubscribe = [
+      client.on('state', (e) => this.#onState(e)),
+      client.on('message', (m) => this.#onMessage(m)),
+      client.on('sent', (m) => {
+        this.#sentRefs.add(m.ref);
+        this.#onMessage(m);
+        this.#refreshPending();
+      }),
+      client.on('failed', (e) => {
+        this.notify('error', `A message could not be sent: ${e.error.message}`);
+        this.#refreshPending();
+      }),
+      client.on('receipt', (r) => this.#onReceipt(r)),
+      client.on('typing', (t) => this.#onTyping(t.conversation, t.user)),
+      client.on('presence', (p) => {
+        this.presence.set(p.user, p.online);
+        this.#changed();
+      }),
+      client.on('recalled', (r) =>
+        this.#updateMessage(r.conversation, r.seq, (m) => ({
+          ...m,
+          body: { kind: 'recalled' },
+          recalled: true,
+          reactions: [],
+        })),
+      ),
+      client.on('edited', (e) =>
+        this.#updateMessage(e.conversation, e.seq, (m) => ({
+          ...m,
+          body: editedBody(m.body, e.body),
+          editedAt: e.editedAt,
+        })),
+      ),
+      client.on('reaction', (r) =>
+        this.#updateMessage(r.conversation, r.seq, (m) => ({
+          ...m,
+          reactions: applyReaction(m.reactions, r.emoji, r.added, r.user === this.me.id, r.count),
+        })),
+      ),
+      client.on('hidden', (h) =>
+        this.#updateMessage(h.conversation, h.seq, (m) => ({
+          ...m,
+          body: { kind: 'hidden' },
+          reactions: [],
+        })),
+      ),
+      client.on('member', (e) => {
+        const gone =
+          (e.event === 'member.removed' || e.event === 'member.left') &&
+          e.targets.includes(this.me.id);
+        if (gone) this.#dropConversation(e.conversation);
+        else this.#queueDetails(e.conversation, true);
+      }),
+      client.on('synced', (s) => this.#onSynced(s.conversations)),
+      client.on('error', (err) => {
+        if (err.code !== 'kicked') console.warn('parley:', err.code, err.message);
+      }),
+    ];
+    return client;
+  }
+
+  /** Connects and loads the conversation list. */
+  start(): void {
+    void this.#client.connect().catch((err: unknown) => this.#report(err));
+    void this.#loadConversations();
+    document.addEventListener('visibilitychange', this.#onVisible);
+  }
+
+  /** After a kick: take the device back (the other window gets kicked in turn). */
+  useHere(): void {
+    for (const off of this.#unsubscribe) off();
+    this.#client = this.#newClient();
+    this.ending = null;
+    this.#everOnline = false;
+    this.#changed();
+    void this.#client.connect().catch((err: unknown) => this.#report(err));
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.api.logout();
+    } catch (err) {
+      // The token may already be gone (revoked elsewhere); the local session ends either way.
+      console.warn('parley: logout', err);
+    }
+    await this.stop();
+  }
+
+  async stop(): Promise<void> {
+    document.removeEventListener('visibilitychange', this.#onVisible);
+    for (const off of this.#unsubscribe) off();
+    if (this.#typingTimer) clearTimeout(this.#typingTimer);
+    await this.#client.close();
+    const urls = await Promise.allSettled(this.#attachmentUrls.values());
+    for (const u of urls) if (u.status === 'fulfilled') URL.revokeObjectURL(u.value);
+    this.#attachmentUrls.clear();
+  }
+
+  get bannerShown(): boolean {
+    return (
+      this.#everOnline && (this.connection === 'reconnecting' || this.connection === 'connecting')
+    );
+  }
+
+  #onState(e: StateEvent): void {
+    this.connection = e.state;
+    if (e.state === 'online') this.#everOnline = true;
+    if (e.state !== 'online') {
+      // Presence is re-announced after the next welcome; until then nobody is known online.
+      this.presence.clear();
+    } else {
+      this.#refreshPending();
+      this.#maybeMarkRead();
+    }
+    if (e.state === 'closed' && e.code === 4409) {
+      this.ending = 'kicked';
+      this.onEnded('kicked');
+    } else if (e.state === 'closed' && e.code === 4401) {
+      this.ending = 'expired';
+      this.onEnded('expired');
+    }
+    this.#changed();
+  }
+
+  #onVisible = (): void => {
+    if (document.visibilityState === 'visible') this.#maybeMarkRead();
+  };
+
+  // Notices -------------------------------------------------------------------------------
+
+  notify(kind: Notice['kind'], text: string): void {
+    const id = ++this.#noticeId;
+    this.notices = [...this.notices.slice(-2), { kind, text, id }];
+    this.#changed();
+    setTimeout(() => this.dismissNotice(id), 8000);
+  }
+
+  dismissNotice(id: number): void {
+    this.notices = this.notices.filter((n) => n.id !== id);
+    this.#changed();
+  }
+
+  #report(err: unknown): void {
+    const text = isParleyClientError(err) ? err.message : 'Something went wrong.';
+    console.warn('parley:', err);
+    this.notify('error', text);
+  }
+
+  // Names ---------------------------------------------------------------------------------
+
+  nameOf = (userId: string): string => this.names.get(userId) ?? 'someone';
+
+  // Conversations -------------------------------------------------------------------------
+
+  /** The list: pinned first, then most recent activity first. */
+  get sortedConversations(): ConversationView[] {
+    return [...this.conversations.values()].sort(
+      (a, b) => Number(b.pinned) - Number(a.pinned) || b.lastAt - a.lastAt,
+    );
+  }
+
+  unreadOf(c: ConversationView): number {
+    return Math.max(0, c.lastSeq - c.readSeq);
+  }
+
+  async #loadConversations(): Promise<void> {
+    try {
+      const list = await this.api.conversations.list();
+      for (const raw of list) this.#mergeConversation(raw);
+      this.loaded = true;
+      this.#changed();
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  #mergeConversation(raw: Conversation): ConversationView {
+    const old = this.conversations.get(raw.id);
+    const extra = raw as Conversation & {
+      lastMessage?: unknown;
+      mentions?: unknown;
+      preferences?: { pinned?: unknown };
+    };
+    // The newest of: the server's preview, what this page had, a push that came before the list.
+    const orphan = this.#orphans.get(raw.id) ?? null;
+    this.#orphans.delete(raw.id);
+    const last = newest(
+      newest(
+        isWireMessage(extra.lastMessage) ? toView(extra.lastMessage) : null,
+        old?.last ?? null,
+      ),
+      orphan,
+    );
+    let members = old?.members ?? null;
+    if (raw.members) {
+      members = new Map(raw.members.map((m) => [m.id, memberView(m)]));
+      for (const m of raw.members) if (m.username) this.names.set(m.id, m.username);
+    }
+    const peer =
+      raw.kind === 'direct' && members
+        ? ([...members.keys()].find((id) => id !== this.me.id) ?? null)
+        : (old?.peer ?? null);
+    const view: ConversationView = {
+      id: raw.id,
+      kind: raw.kind,
+      title: titleOf(raw, peer ? this.nameOf(peer) : old?.title),
+      peer,
+      lastSeq: Math.max(raw.lastSeq, old?.lastSeq ?? 0, last?.seq ?? 0),
+      readSeq: Math.max(raw.readSeq ?? 0, old?.readSeq ?? 0),
+      deliveredSeq: Math.max(raw.deliveredSeq ?? 0, old?.deliveredSeq ?? 0),
+      lastAt: Math.max(raw.lastAt ?? raw.createdAt, old?.lastAt ?? 0, last?.at ?? 0),
+      mentions: typeof extra.mentions === 'number' ? extra.mentions : (old?.mentions ?? 0),
+      last,
+      role: raw.role ?? old?.role ?? null,
+      members,
+      groupMuted: raw.muted ?? false,
+      dismissed: typeof raw.dismissedAt === 'number',
+      pinned:
+        typeof extra.preferences?.pinned === 'boolean'
+          ? extra.preferences.pinned
+          : (old?.pinned ?? false),
+    };
+    this.conversations.set(raw.id, view);
+    if (!members) this.#queueDetails(raw.id);
+    if (!view.last && view.lastSeq > 0) void this.#loadLast(raw.id);
+    this.#changed();
+    return view;
+  }
+
+  #patchConversation(id: string, patch: (c: ConversationView) => ConversationView): void {
+    const c = this.conversations.get(id);
+    if (!c) return;
+    this.conversations.set(id, patch(c));
+    this.#changed();
+  }
+
+  /** Members and settings: fetched a few at a time, again when the group changes. */
+  #queueDetails(id: string, again = false): void {
+    if (this.#detailsInFlight.has(id) || (!again && this.#detailQueue.includes(id))) return;
+    if (!this.#detailQueue.includes(id)) this.#detailQueue.push(id);
+    this.#pumpDetails();
+  }
+
+  #pumpDetails(): void {
+    while (this.#detailsInFlight.size < DETAIL_FETCHES_MAX && this.#detailQueue.length > 0) {
+      const id = this.#detailQueue.shift();
+      if (id === undefined) break;
+      this.#detailsInFlight.add(id);
+      this.api.conversations
+        .get(id)
+        .then((raw) => void this.#mergeConversation(raw))
+        .catch((err: unknown) => {
+          if (isParleyClientError(err) && (err.code === 'not_member' || err.status === 404)) {
+            this.#dropConversation(id);
+          } else {
+            console.warn('parley: conversation details', err);
+          }
+        })
+        .finally(() => {
+          this.#detailsInFlight.delete(id);
+          this.#pumpDetails();
+        });
+    }
+  }
+
+  async #loadLast(id: string): Promise<void> {
+    try {
+      const page = await this.api.messages.history(id, { limit: 1 });
+      const m = page.messages.at(-1);
+      if (m)
+        this.#patchConversation(id, (c) =>
+          c.last && c.last.seq >= m.seq ? c : { ...c, last: toView(m) },
+        );
+    } catch (err) {
+      console.warn('parley: last message', err);
+    }
+  }
+
+  #dropConversation(id: string): void {
+    this.conversations.delete(id);
+    this.timelines.delete(id);
+    if (this.activeId === id) {
+      this.activeId = null;
+      this.notify('info', 'You are no longer a member of that conversation.');
+      history.replaceState(null, '', '/');
+    }
+    this.#changed();
+  }
+
+  #onSynced(list: readonly ConversationState[]): void {
+    for (const s of list) {
+      if (s.leftSeq !== undefined) {
+        this.#dropConversation(s.id);
+        continue;
+      }
+      const c = this.conversations.get(s.id);
+      if (!c) {
+        this.#queueDetails(s.id);
+        continue;
+      }
+      // Newer servers send the preview, mentions and preferences along (ConversationState).
+      const extra = s as ConversationState & {
+        last?: unknown;
+        mentions?: unknown;
+        preferences?: { pinned?: unknown };
+      };
+      const last = wireToMessage(extra.last);
+      this.conversations.set(s.id, {
+        ...c,
+        lastSeq: Math.max(c.lastSeq, s.lastSeq),
+        readSeq: Math.max(c.readSeq, s.readSeq),
+        deliveredSeq: Math.max(c.deliveredSeq, s.deliveredSeq),
+        lastAt: Math.max(c.lastAt, s.lastAt),
+        last: last && (!c.last || c.last.seq <= last.seq) ? toView(last) : c.last,
+        mentions: typeof extra.mentions === 'number' ? extra.mentions : c.mentions,
+        pinned:
+          typeof extra.preferences?.pinned === 'boolean' ? extra.preferences.pinned : c.pinned,
+      });
+      const now = this.conversations.get(s.id);
+      if (now && (!now.last || now.last.seq < s.lastSeq)) void this.#loadLast(s.id);
+      const newest = this.timelines.get(s.id)?.messages.at(-1)?.seq;
+      if (newest !== undefined && newest < s.lastSeq) {
+        void this.#fillTimeline(s.id, newest, s.lastSeq + 1);
+      }
+    }
+    this.#maybeMarkRead();
+    this.#changed();
+  }
+
+  // Opening and reading -------------------------------------------------------------------
+
+  open(id: string | null): void {
+    if (this.activeId === id) return;
+    this.activeId = id;
+    if (id !== null) {
+      if (!this.conversations.has(id)) this.#queueDetails(id);
+      void this.#ensureTimeline(id);
+    }
+    this.#changed();
+  }
+
+  timeline(id: string): Timeline {
+    return this.timelines.get(id) ?? EMPTY_TIMELINE;
+  }
+
+  #ensureTimeline(id: string): Promise<void> {
+    if (this.timelines.has(id)) {
+      this.#maybeMarkRead();
+      return Promise.resolve();
+    }
+    let load = this.#timelineLoads.get(id);
+    if (!load) {
+      load = this.#client
+        .pull(id, { limit: PAGE_SIZE })
+        .then((page) => {
+          const current = this.timelines.get(id);
+          this.timelines.set(id, {
+            messages: mergeMessages(current?.messages ?? [], page.messages.map(toView)),
+            hasOlder: page.hasMore,
+            loadingOlder: false,
+          });
+          for (const m of page.messages) this.#noteMessage(m);
+          // A message pushed while this page was on its way is past its end: fetch it too.
+          const newest = page.messages.at(-1)?.seq ?? 0;
+          const lastSeq = this.conversations.get(id)?.lastSeq ?? 0;
+          if (newest < lastSeq) void this.#fillTimeline(id, newest, lastSeq + 1);
+          this.#maybeMarkRead();
+          this.#changed();
+        })
+        .catch((err: unknown) => this.#report(err))
+        .finally(() => this.#timelineLoads.delete(id));
+      this.#timelineLoads.set(id, load);
+    }
+    return load;
+  }
+
+  /**
+   * Pulls what a loaded timeline lacks between `after` and `before`. The SDK delivers every
+   * message from the moment it first synced; a timeline loaded just before that, or across a
+   * long absence, may still have a hole, and the merge by seq makes filling it twice harmless.
+   */
+  async #fillTimeline(id: string, after: number, before: number): Promise<void> {
+    if (this.#filling.has(id)) return;
+    this.#filling.add(id);
+    try {
+      let from = after;
+      for (let i = 0; i < TIMELINE_FILL_PAGES_MAX && from < before - 1; i++) {
+        const page = await this.#client.pull(id, { after: from, before, limit: PAGE_SIZE });
+        const t = this.timelines.get(id);
+        if (!t || page.messages.length === 0) break;
+        const messages = mergeMessages(t.messages, page.messages.map(toView));
+        this.timelines.set(id, { ...t, messages });
+        from = page.messages.at(-1)?.seq ?? before;
+        this.#changed();
+        if (!page.hasMore) break;
+      }
+    } catch (err) {
+      console.warn('parley: filling the timeline', err);
+    } finally {
+      this.#filling.delete(id);
+    }
+    this.#maybeMarkRead();
+  }
+
+  /** Infinite scroll: the page before the oldest message shown. */
+  async loadOlder(id: string): Promise<void> {
+    const t = this.timelines.get(id);
+    if (!t || !t.hasOlder || t.loadingOlder) return;
+    const oldest = t.messages[0]?.seq;
+    if (oldest === undefined || oldest <= 1) {
+      this.timelines.set(id, { ...t, hasOlder: false });
+      this.#changed();
+      return;
+    }
+    this.timelines.set(id, { ...t, loadingOlder: true });
+    this.#changed();
+    try {
+      const page = await this.#client.pull(id, { before: oldest, limit: PAGE_SIZE });
+      const now = this.timelines.get(id) ?? t;
+      this.timelines.set(id, {
+        messages: mergeMessages(now.messages, page.messages.map(toView)),
+        hasOlder: page.hasMore,
+        loadingOlder: false,
+      });
+      for (const m of page.messages) this.#noteMessage(m);
+    } catch (err) {
+      const now = this.timelines.get(id) ?? t;
+      this.timelines.set(id, { ...now, loadingOlder: false });
+      this.#report(err);
+    }
+    this.#changed();
+  }
+
+  /** Marks the open conversation read up to its newest message while the page is visible. */
+  #maybeMarkRead(): void {
+    const id = this.activeId;
+    if (id === null || document.visibilityState !== 'visible') return;
+    if (this.connection !== 'online') return;
+    const c = this.conversations.get(id);
+    const newest = this.timelines.get(id)?.messages.at(-1)?.seq ?? 0;
+    if (!c || newest <= c.readSeq) return;
+    this.conversations.set(id, {
+      ...c,
+      readSeq: newest,
+      deliveredSeq: Math.max(newest, c.deliveredSeq),
+      mentions: 0,
+    });
+    this.#changed();
+    // Fire and forget: the SDK sends it now, or after the next welcome.
+    this.#client.markRead(id, newest);
+  }
+
+  // Incoming ------------------------------------------------------------------------------
+
+  /** Names and typing for a message from anywhere (push, own send, history page). */
+  #noteMessage(m: Message): void {
+    const typing = this.#typing.get(m.conversation);
+    if (typing?.delete(m.sender)) this.#changed();
+  }
+
+  #onMessage(m: Message): void {
+    const view = toView(m);
+    const t = this.timelines.get(m.conversation);
+    if (t) {
+      const newest = t.messages.at(-1)?.seq ?? 0;
+      this.timelines.set(m.conversation, { ...t, messages: mergeMessages(t.messages, [view]) });
+      if (m.seq > newest + 1) void this.#fillTimeline(m.conversation, newest, m.seq);
+    }
+    this.#noteMessage(m);
+    const c = this.conversations.get(m.conversation);
+    if (!c) {
+      const orphan = this.#orphans.get(m.conversation);
+      if (!orphan || orphan.seq < m.seq) this.#orphans.set(m.conversation, view);
+      this.#queueDetails(m.conversation);
+    } else {
+      const mine = m.sender === this.me.id;
+      this.conversations.set(m.conversation, {
+        ...c,
+        lastSeq: Math.max(c.lastSeq, m.seq),
+        lastAt: Math.max(c.lastAt, m.at),
+        readSeq: mine ? Math.max(c.readSeq, m.seq) : c.readSeq,
+        last: !c.last || c.last.seq <= m.seq ? view : c.last,
+      });
+      if (m.body.kind === 'system' || !c.members || !c.members.has(m.sender)) {
+        this.#queueDetails(m.conversation, true);
+      }
+    }
+    this.#maybeMarkRead();
+    this.#changed();
+  }
+
+  #onReceipt(r: {
+    conversation: string;
+    user: string;
+    deliveredSeq: number;
+    readSeq: number;
+  }): void {
+    this.#patchConversation(r.conversation, (c) => {
+      const members = new Map(c.members ?? []);
+      const m = members.get(r.user);
+      if (m) {
+        members.set(r.user, {
+          ...m,
+          deliveredSeq: Math.max(m.deliveredSeq, r.deliveredSeq),
+          readSeq: Math.max(m.readSeq, r.readSeq),
+        });
+      }
+      const mine = r.user === this.me.id;
+      return {
+        ...c,
+        members: c.members ? members : null,
+        readSeq: mine ? Math.max(c.readSeq, r.readSeq) : c.readSeq,
+        deliveredSeq: mine ? Math.max(c.deliveredSeq, r.deliveredSeq) : c.deliveredSeq,
+      };
+    });
+  }
+
+  #updateMessage(conversation: string, seq: number, change: (m: MessageView) => MessageView): void {
+    const t = this.timelines.get(conversation);
+    if (t) {
+      const i = t.messages.findIndex((m) => m.seq === seq);
+      const found = t.messages[i];
+      if (found) {
+        const messages = [...t.messages];
+        messages[i] = change(found);
+        this.timelines.set(conversation, { ...t, messages });
+      }
+    }
+    const c = this.conversations.get(conversation);
+    if (c?.last?.seq === seq) this.conversations.set(conversation, { ...c, last: change(c.last) });
+    this.#changed();
+  }
+
+  // Typing --------------------------------------------------------------------------------
+
+  #onTyping(conversation: string, user: string): void {
+    let m = this.#typing.get(conversation);
+    if (!m) this.#typing.set(conversation, (m = new Map<string, number>()));
+    m.set(user, Date.now() + TYPING_SHOWN_MS);
+    this.#scheduleTypingExpiry();
+    this.#changed();
+  }
+
+  #scheduleTypingExpiry(): void {
+    if (this.#typingTimer) clearTimeout(this.#typingTimer);
+    let next = Infinity;
+    for (const m of this.#typing.values())
+      for (const until of m.values()) next = Math.min(next, until);
+    if (next === Infinity) return;
+    this.#typingTimer = setTimeout(
+      () => {
+        const now = Date.now();
+        for (const m of this.#typing.values()) {
+          for (const [user, until] of m) if (until <= now) m.delete(user);
+        }
+        this.#changed();
+        this.#scheduleTypingExpiry();
+      },
+      Math.max(50, next - Date.now()),
+    );
+  }
+
+  typingIn(conversation: string): string[] {
+    const m = this.#typing.get(conversation);
+    if (!m) return [];
+    const now = Date.now();
+    return [...m].filter(([, until]) => until > now).map(([user]) => this.nameOf(user));
+  }
+
+  /** Called as the user types: at most one typing frame per 3 s per conversation. */
+  typing(conversation: string): void {
+    const last = this.#typingSentAt.get(conversation) ?? 0;
+    if (Date.now() - last < TYPING_SEND_EVERY_MS || this.connection !== 'online') return;
+    this.#typingSentAt.set(conversation, Date.now());
+    this.#client.typing(conversation);
+  }
+
+  // Sending -------------------------------------------------------------------------------
+
+  pending(conversation: string): readonly OutboxEntry[] {
+    const all = new Map(this.#pending.map((e) => [e.ref, e]));
+    for (const [ref, e] of this.#localPending) if (!all.has(ref)) all.set(ref, e);
+    return [...all.values()]
+      .filter((e) => e.conversation === conversation && !this.#sentRefs.has(e.ref))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  #refreshPending(): void {
+    this.#pending = this.#client.pending();
+    this.#changed();
+  }
+
+  /** Sends a body; it shows as "sending…" until the server stores it, across reconnects. */
+  send(conversation: string, body: Body): void {
+    this.#typingSentAt.delete(conversation);
+    const ref = `w-${randomHex(12)}`;
+    // Shown at once: the SDK writes its outbox entry asynchronously.
+    this.#localPending.set(ref, { ref, conversation, body, createdAt: Date.now() });
+    this.#changed();
+    this.#client
+      .send(conversation, body, { ref })
+      .catch((err: unknown) => {
+        // A refusal also arrives as a `failed` event, which tells the user; a closed client
+        // keeps the entry in its storage, and the next client resends it.
+        if (isParleyClientError(err) && err.code !== 'client_closed') return;
+        console.warn('parley: send', err);
+      })
+      .finally(() => {
+        this.#localPending.delete(ref);
+        this.#refreshPending();
+      });
+  }
+
+  sendText(conversation: string, text: string, replyTo: number | null): void {
+    const body: Body = replyTo === null ? { kind: 'text', text } : { kind: 'text', text, replyTo };
+    this.send(conversation, body);
+  }
+
+  /** Uploads a file and sends it as an image (with its size) or as a file. */
+  async sendFile(
+    conversation: string,
+    file: File,
+    caption: string,
+    replyTo: number | null,
+  ): Promise<void> {
+    const attachment = await this.api.attachments.upload(file, {
+      contentType: file.type || 'application/octet-stream',
+      ...(file.name ? { name: safeName(file.name) } : {}),
+    });
+    const extra: Record<string, unknown> = {};
+    if (caption) extra.caption = caption;
+    if (replyTo !== null) extra.replyTo = replyTo;
+    if (file.type.startsWith('image/')) {
+      const size = await imageSize(file);
+      this.send(conversation, { kind: 'image', attachment: attachment.id, ...size, ...extra });
+    } else {
+      const { caption: _unused, ...rest } = extra;
+      void _unused;
+      this.send(conversation, {
+        kind: 'file',
+        attachment: attachment.id,
+        ...(file.name ? { name: safeName(file.name) } : {}),
+        ...rest,
+      });
+    }
+  }
+
+  async recall(conversation: string, seq: number): Promise<void> {
+    try {
+      await this.#client.recall(conversation, seq);
+      this.#updateMessage(conversation, seq, (m) => ({
+        ...m,
+        body: { kind: 'recalled' },
+        recalled: true,
+        reactions: [],
+      }));
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  /** Replaces the text of one's own text message (the server keeps its reply and forward). */
+  async edit(conversation: string, seq: number, text: string): Promise<void> {
+    try {
+      const e = await this.#client.edit(conversation, seq, { kind: 'text', text });
+      this.#updateMessage(conversation, seq, (m) => ({
+        ...m,
+        body: editedBody(m.body, e.body),
+        editedAt: e.editedAt,
+      }));
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  async react(conversation: string, seq: number, emoji: string): Promise<void> {
+    const m = this.timelines.get(conversation)?.messages.find((x) => x.seq === seq);
+    const add = !m?.reactions.some((r) => r.emoji === emoji && r.me);
+    try {
+      const r = await this.#client.react(conversation, seq, emoji, add);
+      this.#updateMessage(conversation, seq, (x) => ({
+        ...x,
+        reactions: applyReaction(x.reactions, emoji, r.added, true, r.count),
+      }));
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  /** Delete for me: the message leaves this user's timeline, on every device of theirs. */
+  async hide(conversation: string, seq: number): Promise<void> {
+    try {
+      await this.#client.hide(conversation, seq);
+      this.#updateMessage(conversation, seq, (m) => ({
+        ...m,
+        body: { kind: 'hidden' },
+        reactions: [],
+      }));
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  /** Pins a conversation to the top of this user's list (or unpins it), on every device. */
+  async setPinned(id: string, pinned: boolean): Promise<void> {
+    try {
+      await this.api.call({
+        method: 'PATCH',
+        path: `/v1/conversations/${encodeURIComponent(id)}/preferences`,
+        json: { pinned },
+      });
+      this.#patchConversation(id, (c) => ({ ...c, pinned }));
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  // Ticks ---------------------------------------------------------------------------------
+
+  /** Sent, delivered to every other member, or read by every other member. */
+  tickOf(c: ConversationView, seq: number): TickState {
+    const others = [...(c.members?.values() ?? [])].filter((m) => m.id !== this.me.id);
+    if (others.length === 0) return 'sent';
+    if (others.every((m) => m.readSeq >= seq)) return 'read';
+    if (others.every((m) => m.deliveredSeq >= seq)) return 'delivered';
+    return 'sent';
+  }
+
+  // Starting conversations and managing groups ---------------------------------------------
+
+  async startDirect(username: string): Promise<string | null> {
+    try {
+      const c = await this.api.conversations.openDirect(username.trim().toLowerCase());
+      this.#mergeConversation(c);
+      return c.id;
+    } catch (err) {
+      this.#report(err);
+      return null;
+    }
+  }
+
+  async createGroup(title: string, usernames: string[]): Promise<string | null> {
+    try {
+      const c = await this.api.groups.create({ title, members: usernames });
+      this.#mergeConversation(c);
+      return c.id;
+    } catch (err) {
+      this.#report(err);
+      return null;
+    }
+  }
+
+  /** Runs a group change and reloads the group; false (with a notice) when it was refused. */
+  async groupAction(id: string, action: (api: ParleyApi) => Promise<unknown>): Promise<boolean> {
+    try {
+      await action(this.api);
+      this.#queueDetails(id, true);
+      return true;
+    } catch (err) {
+      this.#report(err);
+      return false;
+    }
+  }
+
+  async leave(id: string): Promise<boolean> {
+    const ok = await this.groupAction(id, (api) => api.groups.leave(id));
+    if (ok) this.#dropConversation(id);
+    return ok;
+  }
+
+  async searchUsers(prefix: string): Promise<string[]> {
+    if (!/^[a-z0-9_.-]{1,32}$/i.test(prefix)) return [];
+    try {
+      const page = await this.api.users.search(prefix.toLowerCase(), { limit: 8 });
+      return page.users.map((u) => u.username).filter((u) => u !== this.me.username);
+    } catch (err) {
+      console.warn('parley: search', err);
+      return [];
+    }
+  }
+
+  // Attachments ---------------------------------------------------------------------------
+
+  /** An object URL of an attachment (downloads need the bearer token, so no plain src). */
+  attachmentUrl(id: string): Promise<string> {
+    let url = this.#attachmentUrls.get(id);
+    if (!url) {
+      url = this.api.attachments.download(id).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.#attachmentUrls.delete(id));
+      this.#attachmentUrls.set(id, url);
+    }
+    return url;
+  }
+}
+
+// Helpers ----------------------------------------------------------------------------------
+
+function newest(a: MessageView | null, b: MessageView | null): MessageView | null {
+  if (!a) return b;
+  if (!b) return a;
+  return b.seq > a.seq ? b : a;
+}
+
+function titleOf(raw: Conversation, peerName: string | undefined): string {
+  if (raw.kind === 'group') return raw.title ?? 'Group';
+  if (raw.kind === 'room') return raw.name ?? 'Room';
+  return peerName ?? 'Direct chat';
+}
+
+function memberView(m: ConversationMember): MemberView {
+  return {
+    id: m.id,
+    username: m.username ?? m.id,
+    role: m.role,
+    muted: m.muted ?? false,
+    deliveredSeq: m.deliveredSeq,
+    readSeq: m.readSeq,
+  };
+}
+
+/** A message in the protocol's shape (`messageId`), as `sync` carries it, in the SDK's shape. */
+function wireToMessage(v: unknown): Message | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const w = v as Record<string, unknown>;
+  if (typeof w.messageId !== 'string') return null;
+  const m = { ...w, id: w.messageId, recalled: w.recalled === true };
+  return isWireMessage(m) ? m : null;
+}
+
+function isWireMessage(v: unknown): v is Message {
+  if (typeof v !== 'object' || v === null) return false;
+  const m = v as Record<string, unknown>;
+  return typeof m.seq === 'number' && typeof m.sender === 'string' && typeof m.body === 'object';
+}
+
+export function toView(m: Message): MessageView {
+  return {
+    conversation: m.conversation,
+    seq: m.seq,
+    id: m.id,
+    sender: m.sender,
+    body: m.body,
+    at: m.at,
+    recalled: m.recalled || m.body.kind === 'recalled',
+    editedAt: m.editedAt ?? null,
+    reactions: (m.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, me: r.me })),
+  };
+}
+
+/** Merges by seq: each seq once, ascending; a newer copy of a seq replaces the older one. */
+export function mergeMessages(
+  current: readonly MessageView[],
+  incoming: readonly MessageView[],
+): MessageView[] {
+  if (incoming.length === 0) return [...current];
+  const bySeq = new Map<number, MessageView>();
+  for (const m of current) bySeq.set(m.seq, m);
+  for (const m of incoming) {
+    const old = bySeq.get(m.seq);
+    // A recall or edit seen live is kept over an older page that still had the old body.
+    bySeq.set(m.seq, old && old.recalled && !m.recalled ? old : m);
+  }
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * One reaction added or removed. With the server's new `count` it is set; without one it is
+ * counted here, and a repeat of this user's own change (its answer, then its push) counts once.
+ */
+function applyReaction(
+  list: readonly ReactionView[],
+  emoji: string,
+  added: boolean,
+  mine: boolean,
+  serverCount: number | undefined,
+): ReactionView[] {
+  const out = [...list];
+  const i = out.findIndex((r) => r.emoji === emoji);
+  const r = out[i];
+  const me = mine ? added : (r?.me ?? false);
+  let count: number;
+  if (typeof serverCount === 'number') count = serverCount;
+  else if (r === undefined) count = added ? 1 : 0;
+  else if (mine && r.me === added) count = r.count;
+  else count = r.count + (added ? 1 : -1);
+  if (count <= 0) {
+    if (i >= 0) out.splice(i, 1);
+  } else if (r === undefined) {
+    out.push({ emoji, count, me });
+  } else {
+    out[i] = { emoji, count, me };
+  }
+  return out;
+}
+
+/** An edit replaces text and mentions; the message keeps its own reply and forward marks. */
+function editedBody(old: Body, edit: Body): Body {
+  const keep: Record<string, unknown> = {};
+  if (old.replyTo !== undefined) keep.replyTo = old.replyTo;
+  if (old.forwardedFrom !== undefined) keep.forwardedFrom = old.forwardedFrom;
+  return { ...keep, ...edit };
+}
+
+/** Attachment names may not hold slashes or control characters (docs/attachments.md). */
+function safeName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 255) || 'file';
+}
+
+async function imageSize(file: File): Promise<{ width?: number; height?: number }> {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const size = { width: bitmap.width, height: bitmap.height };
+    bitmap.close();
+    return size.width > 0 && size.height > 0 ? size : {};
+  } catch (err) {
+    // Not decodable here (an exotic format): sent without a size, shown when it loads.
+    console.warn('parley: image size', err);
+    return {};
+  }
+}

@@ -1,0 +1,144 @@
+// A group's settings: its name, its members and their roles, adding and removing members, and
+// leaving. Buttons appear only for what the user's role allows (docs/groups.md); the server
+// checks again and its refusal shows as a notice.
+import { useState } from 'preact/hooks';
+import type { Role } from 'parley/sdk';
+import type { ChatStore, ConversationView, MemberView } from './chat-store.js';
+import { Modal, parseUsernames } from './dialogs.js';
+import { navigate } from './router.js';
+
+const RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
+
+export function GroupSettings(props: {
+  store: ChatStore;
+  c: ConversationView;
+  onClose: () => void;
+}) {
+  const { store, c } = props;
+  const myRole: Role = c.role ?? 'member';
+  const admin = RANK[myRole] >= RANK.admin && !c.dismissed;
+  const [title, setTitle] = useState(c.title);
+  const [adding, setAdding] = useState('');
+  const members = [...(c.members?.values() ?? [])].sort(
+    (a, b) => RANK[b.role] - RANK[a.role] || a.username.localeCompare(b.username),
+  );
+
+  const rename = async (e: Event) => {
+    e.preventDefault();
+    const t = title.trim();
+    if (t && t !== c.title) await store.groupAction(c.id, (api) => api.groups.title(c.id, t));
+  };
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const names = parseUsernames(adding);
+    if (names.length === 0) return;
+    if (await store.groupAction(c.id, (api) => api.groups.add(c.id, names))) setAdding('');
+  };
+  const leave = async () => {
+    if (!confirm(`Leave “${c.title}”?`)) return;
+    if (await store.leave(c.id)) {
+      props.onClose();
+      navigate(null);
+    }
+  };
+
+  return (
+    <Modal title="Group settings" onClose={props.onClose}>
+      <div class="settings">
+        {admin ? (
+          <form class="dialog-form" onSubmit={(e) => void rename(e)}>
+            <label for="settings-title">Group name</label>
+            <div class="row">
+              <input
+                id="settings-title"
+                value={title}
+                maxLength={128}
+                onInput={(e) => setTitle(e.currentTarget.value)}
+              />
+              <button type="submit">Rename</button>
+            </div>
+          </form>
+        ) : (
+          <p>
+            <strong>{c.title}</strong>
+          </p>
+        )}
+        <h3>Members ({members.length})</h3>
+        <ul class="members">
+          {members.map((m) => (
+            <MemberRow key={m.id} store={store} c={c} m={m} myRole={myRole} />
+          ))}
+        </ul>
+        {admin && (
+          <form class="dialog-form" onSubmit={(e) => void add(e)}>
+            <label for="settings-add">Add members</label>
+            <div class="row">
+              <input
+                id="settings-add"
+                autoComplete="off"
+                autoCapitalize="none"
+                placeholder="usernames"
+                value={adding}
+                onInput={(e) => setAdding(e.currentTarget.value)}
+              />
+              <button type="submit">Add</button>
+            </div>
+          </form>
+        )}
+        <div class="row end">
+          <button type="button" class="danger" onClick={() => void leave()}>
+            Leave group
+          </button>
+        </div>
+      </div>
+    </Modal>
+  );
+}
+
+function MemberRow(props: { store: ChatStore; c: ConversationView; m: MemberView; myRole: Role }) {
+  const { store, c, m, myRole } = props;
+  const me = m.id === store.me.id;
+  const outranks = RANK[myRole] > RANK[m.role] && RANK[myRole] >= RANK.admin && !c.dismissed;
+  const owner = myRole === 'owner' && !c.dismissed;
+  const online = store.presence.get(m.id) === true;
+  return (
+    <li class="member">
+      <span class="avatar small" aria-hidden="true">
+        {m.username.slice(0, 1).toUpperCase()}
+      </span>
+      <span class="member-name">
+        {m.username}
+        {me && ' (you)'}
+        {online && <span class="visually-hidden">, online</span>}
+      </span>
+      <span class={`role role-${m.role}`}>{m.role}</span>
+      {m.muted && <span class="role">muted</span>}
+      {!me && (owner || outranks) && (
+        <span class="member-actions">
+          {owner && m.role !== 'owner' && (
+            <button
+              type="button"
+              onClick={() =>
+                void store.groupAction(c.id, (api) =>
+                  api.groups.role(c.id, m.id, m.role === 'admin' ? 'member' : 'admin'),
+                )
+              }
+            >
+              {m.role === 'admin' ? 'Make member' : 'Make admin'}
+            </button>
+          )}
+          {outranks && (
+            <button
+              type="button"
+              class="danger"
+              aria-label={`Remove ${m.username}`}
+              onClick={() => void store.groupAction(c.id, (api) => api.groups.remove(c.id, m.id))}
+            >
+              Remove
+            </button>
+          )}
+        </span>
+      )}
+    </li>
+  );
+}

@@ -1,0 +1,9 @@
+// Re-renders a component whenever the store says something changed.
+import { useEffect, useState } from 'preact/hooks';
+import type { ChatStore } from './chat-store.js';
+
+export function useStore(store: ChatStore): ChatStore {
+  const [, setVersion] = useState(0);
+  useEffect(() => store.subscribe(() => setVersion((n) => n + 1)), [store]);
+  return store;
+}

@@ -127,7 +127,12 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       refillMs: config.limits.loginRefillMs,
     }),
   });
-  const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax, metrics);
+  // The SQLite append thread commits batches strictly in order, so the next batch can be handed
+  // over while one is written (group-commit.ts); every other store takes one batch at a time.
+  const pipeline = config.store.kind === 'sqlite' && config.store.appendThread ? 2 : 1;
+  const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax, metrics, {
+    pipeline,
+  });
   // Block answers are cached on a single node only: another node's block could not reach them.
   const blockGuard = new BlockGuard(stores.contacts, { cache: cluster === null });
   const messaging: MessagingService = new MessagingService({

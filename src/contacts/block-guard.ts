@@ -21,6 +21,7 @@ export class BlockGuard implements DirectGuard {
   private readonly cache: Map<string, boolean> | null;
   /** Bumped on every forget: an answer read before a change is not cached after it. */
   private epoch = 0;
+  private readonly reading = new Map<string, { epoch: number; answer: Promise<boolean> }>();
 
   constructor(store: ContactStore, options: { cache: boolean }) {
     this.store = store;
@@ -41,7 +42,18 @@ export class BlockGuard implements DirectGuard {
     const cached = this.cache?.get(key);
     if (cached !== undefined) return cached;
     const epoch = this.epoch;
-    const blocked = await this.store.isBlocked(a, b);
+    // Concurrent asks for one pair share one read (a burst of sends at start-up).
+    let reading = this.reading.get(key);
+    if (!reading || reading.epoch !== epoch) {
+      reading = { epoch, answer: this.store.isBlocked(a, b) };
+      const mine = reading;
+      this.reading.set(key, mine);
+      void mine.answer.then(
+        () => this.reading.get(key) === mine && this.reading.delete(key),
+        () => this.reading.get(key) === mine && this.reading.delete(key),
+      );
+    }
+    const blocked = await reading.answer;
     if (this.cache && epoch === this.epoch) {
       if (this.cache.size >= ENTRIES_MAX) this.cache.clear();
       this.cache.set(key, blocked);

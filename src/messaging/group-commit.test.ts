@@ -1,5 +1,7 @@
 // Proves group commit stores a turn's sends in one batch, in submission order, and that one send
-// that makes the store throw fails alone instead of taking its batch down with it.
+// that makes the store throw fails alone instead of taking its batch down with it; and, with a
+// pipeline of 2, that the next batch is handed over while the previous one is written, results
+// come back in batch order, and a failed batch is retried before anything later is committed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ParleyError } from '../core/errors.js';
@@ -78,5 +80,141 @@ describe('GroupCommitter', () => {
     assert.equal(yes?.ok, true);
     assert.equal(no?.ok === false && no.error.code, 'blocked');
     assert.deepEqual(batches, [['yes']]);
+  });
+
+  /**
+   * An in-order store whose commits the test releases one at a time, like the append thread: a
+   * batch handed while an earlier one is pending waits for it. A batch with a "poison" ref fails,
+   * and so does every batch handed before the failure was answered (as when the thread dies).
+   */
+  function gatedStore() {
+    const handed: string[][] = [];
+    const committed: string[] = [];
+    const waiting: { refs: string[]; finish: () => void }[] = [];
+    /** Batches handed before a failure was answered (index below this) fail with it. */
+    let failUpTo = 0;
+    let seq = 0;
+    const append = (batch: readonly AppendRequest[]): Promise<AppendResult[]> => {
+      const refs = batch.map((r) => r.ref);
+      const index = handed.push(refs) - 1;
+      return new Promise((resolve, reject) => {
+        waiting.push({
+          refs,
+          finish: () => {
+            if (refs.includes('poison')) failUpTo = handed.length;
+            if (refs.includes('poison') || index < failUpTo) {
+              return reject(new Error('store failed'));
+            }
+            resolve(
+              batch.map((r) => {
+                committed.push(r.ref);
+                return {
+                  ok: true as const,
+                  duplicate: false,
+                  message: {
+                    id: `m${++seq}`,
+                    conversationId: r.conversationId,
+                    seq,
+                    senderId: r.senderId,
+                    device: r.device,
+                    body: r.body,
+                    atUs: seq,
+                    recalledAtUs: null,
+                  },
+                };
+              }),
+            );
+          },
+        });
+      });
+    };
+    /** Lets the oldest pending batch finish. */
+    const release = async () => {
+      await waitUntil(() => waiting.length > 0);
+      waiting.shift()!.finish();
+    };
+    return { store: { append } as unknown as MessageStore, handed, committed, release, waiting };
+  }
+
+  async function waitUntil(ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setImmediate(r));
+    assert.ok(ok(), 'condition not reached within 200 turns');
+  }
+
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  it('with pipeline 2, hands the next batch over while the previous one is written', async () => {
+    const g = gatedStore();
+    const committer = new GroupCommitter(g.store, 100, undefined, { pipeline: 2 });
+    const first = [committer.submit(request('a')), committer.submit(request('b'))];
+    await waitUntil(() => g.handed.length === 1);
+    const second = committer.submit(request('c'));
+    await waitUntil(() => g.handed.length === 2);
+    assert.deepEqual(g.handed, [['a', 'b'], ['c']], 'c was handed before a and b were committed');
+    const third = committer.submit(request('d'));
+    for (let i = 0; i < 5; i++) await turn();
+    assert.equal(g.handed.length, 2, 'no third batch while two are in flight');
+    await g.release();
+    await g.release();
+    await g.release();
+    const results = await Promise.all([...first, second, third]);
+    assert.deepEqual(
+      results.map((r) => (r.ok ? r.message.seq : -1)),
+      [1, 2, 3, 4],
+    );
+  });
+
+  it('with the default pipeline of 1, waits for each commit before handing the next batch', async () => {
+    const g = gatedStore();
+    const committer = new GroupCommitter(g.store, 100);
+    const first = committer.submit(request('a'));
+    await waitUntil(() => g.handed.length === 1);
+    const second = committer.submit(request('b'));
+    for (let i = 0; i < 5; i++) await turn();
+    assert.equal(g.handed.length, 1);
+    await g.release();
+    await g.release();
+    assert.deepEqual(
+      (await Promise.all([first, second])).map((r) => (r.ok ? r.message.seq : -1)),
+      [1, 2],
+    );
+  });
+
+  it('with pipeline 2, retries a failed batch one by one before anything later commits', async () => {
+    const g = gatedStore();
+    const committer = new GroupCommitter(g.store, 100, undefined, { pipeline: 2 });
+    const outcomes = [committer.submit(request('a')), committer.submit(request('poison'))].map(
+      (p) => p.then((r) => (r.ok ? r.message.seq : -1)),
+    );
+    await waitUntil(() => g.handed.length === 1);
+    const later = committer.submit(request('c')).then((r) => (r.ok ? r.message.seq : -1));
+    const all = Promise.allSettled([...outcomes, later]);
+    await waitUntil(() => g.handed.length === 2);
+    // The first batch fails; the second, handed meanwhile, fails with it (the store died).
+    await g.release();
+    await g.release();
+    // Then: a, poison, c, each alone and in order.
+    for (let i = 0; i < 3; i++) await g.release();
+    const settled = await all;
+    assert.deepEqual(g.handed, [['a', 'poison'], ['c'], ['a'], ['poison'], ['c']]);
+    assert.deepEqual(g.committed, ['a', 'c'], 'c is committed after a, never before');
+    assert.equal(settled[0]?.status === 'fulfilled' && settled[0].value, 1);
+    assert.equal(settled[1]?.status, 'rejected');
+    assert.equal(settled[2]?.status === 'fulfilled' && settled[2].value, 2);
+  });
+
+  it('with pipeline 2 and a store that fails at once, hands nothing later until the retry is done', async () => {
+    const batches: string[][] = [];
+    const committer = new GroupCommitter(recordingStore(batches), 100, undefined, { pipeline: 2 });
+    const first = [committer.submit(request('a')), committer.submit(request('poison'))];
+    const all = Promise.allSettled(first);
+    await waitUntil(() => batches.length >= 1);
+    const later = await committer.submit(request('c'));
+    await all;
+    const aAlone = batches.findIndex((b) => b.length === 1 && b[0] === 'a');
+    const cAlone = batches.findIndex((b) => b.includes('c'));
+    assert.ok(aAlone > 0 && cAlone > aAlone, `c after a's retry: ${JSON.stringify(batches)}`);
+    const a = await first[0]!;
+    assert.ok(a.ok && later.ok && later.message.seq > a.message.seq);
   });
 });

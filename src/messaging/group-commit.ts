@@ -23,21 +23,38 @@ interface Pending {
  * Group commit: every send submitted in one event-loop turn goes into one store transaction.
  * While a batch is being written, new sends queue up and form the next batch, so under load the
  * batch grows with the store's latency instead of each send paying for its own commit.
- * At most `batchMax` sends go into one transaction; one batch is in flight at a time.
+ * At most `batchMax` sends go into one transaction.
+ *
+ * Batches are vetted and handed to the store one at a time, in submission order. With
+ * `pipeline` 1 (the default) the next batch waits for the previous commit. A store that commits
+ * the batches it is given strictly in order (the SQLite append thread) may take `pipeline` 2:
+ * the next batch is handed over while the previous one is being written, so the event loop and
+ * the writer work at once. Results are still delivered in batch order, and if a batch fails,
+ * nothing later is handed over until its sends have been retried one by one (see settle), so a
+ * link's sends keep their order in every case.
  */
 export class GroupCommitter {
   private readonly store: MessageStore;
   private readonly batchMax: number;
+  private readonly pipeline: number;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private vet: Vetter | null = null;
+  /** Set while a failed batch is retried: nothing new is handed to the store meanwhile. */
+  private failing: Promise<void> | null = null;
 
   private readonly metrics: HotMetrics | undefined;
 
-  constructor(store: MessageStore, batchMax: number, metrics?: HotMetrics) {
+  constructor(
+    store: MessageStore,
+    batchMax: number,
+    metrics?: HotMetrics,
+    options: { pipeline?: number } = {},
+  ) {
     this.store = store;
     this.batchMax = batchMax;
     this.metrics = metrics;
+    this.pipeline = Math.max(1, options.pipeline ?? 1);
   }
 
   /** Installs the check every batch passes before it is stored (see Vetter). */
@@ -59,19 +76,34 @@ export class GroupCommitter {
 
   private async drainSoon(): Promise<void> {
     // Let every send of this turn arrive before the first transaction starts.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
+    const inFlight: { readonly done: Promise<void>; settled: boolean }[] = [];
+    let previous: Promise<void> = Promise.resolve();
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.batchMax);
-        await this.commit(batch);
+      while (this.queue.length > 0 || inFlight.length > 0) {
+        if (this.queue.length > 0 && inFlight.length < this.pipeline) {
+          while (this.failing) await this.failing;
+          const handed = await this.hand(this.queue.splice(0, this.batchMax));
+          const entry = { done: this.settle(handed, previous), settled: false };
+          void entry.done.then(() => (entry.settled = true));
+          previous = entry.done;
+          inFlight.push(entry);
+          continue;
+        }
+        // Wait for the oldest commit; while the pipeline has room, also wake at the next turn
+        // to hand over the sends that arrived meanwhile.
+        const oldest = inFlight[0]!.done;
+        if (inFlight.length < this.pipeline) await Promise.race([oldest, nextTurn()]);
+        else await oldest;
+        while (inFlight[0]?.settled) inFlight.shift();
       }
     } finally {
       this.running = null;
     }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
-    let results: AppendResult[];
+  /** Vets a batch and hands what passes to the store; refused sends are answered at once. */
+  private async hand(batch: Pending[], retrying = false): Promise<Handed> {
     let admitted = batch;
     try {
       if (this.vet) {
@@ -83,18 +115,71 @@ export class GroupCommitter {
           else admitted.push(p);
         });
       }
-      results = admitted.length > 0 ? await this.store.append(admitted.map((p) => p.request)) : [];
     } catch (err) {
-      // One bad send must not fail its neighbours: retry them one by one, so only the send that
-      // causes the error (or every send, if the store itself is down) gets it.
-      if (admitted.length > 1) {
-        for (const p of admitted) await this.commit([p]);
-        return;
+      return {
+        admitted,
+        results: Promise.reject(err instanceof Error ? err : new Error(String(err))),
+      };
+    }
+    if (this.pipeline > 1 && !retrying) {
+      // A batch ahead that failed at once (an inline store) is seen by now: wait for its retry.
+      await nextTurn();
+      while (this.failing) await this.failing;
+    }
+    const results =
+      admitted.length > 0 ? this.store.append(admitted.map((p) => p.request)) : Promise.resolve([]);
+    // Observed here so that a rejection is never unhandled while the batch waits its turn.
+    results.catch(() => undefined);
+    return { admitted, results };
+  }
+
+  /**
+   * Answers a handed batch once it and every batch before it are settled. A batch the store
+   * rejects as a whole is retried one send at a time, after the batches before it, and while
+   * it is, the drain hands nothing new to the store: so only the send that causes the error (or
+   * every send, if the store itself is down) gets it, and no later send overtakes it.
+   */
+  private async settle(handed: Handed, previous: Promise<void>): Promise<void> {
+    const { admitted } = handed;
+    let results: AppendResult[];
+    try {
+      results = await handed.results;
+    } catch {
+      // Every send is tried once more alone, also the only send of a batch: with a pipeline, a
+      // batch may have failed for the batch ahead of it (the store died under both).
+      const retry = (async () => {
+        await previous;
+        for (const p of admitted) {
+          // Vetted again, as a batch of its own: the vet itself may have been what failed.
+          const alone = await this.hand([p], true);
+          try {
+            const [result] = await alone.results;
+            if (result) {
+              p.resolve(result);
+              this.metrics?.committed([p]);
+            }
+          } catch (error) {
+            p.reject(error);
+          }
+        }
+      })();
+      this.failing = retry;
+      try {
+        await retry;
+      } finally {
+        if (this.failing === retry) this.failing = null;
       }
-      for (const p of admitted) p.reject(err);
       return;
     }
+    await previous;
     admitted.forEach((p, i) => p.resolve(results[i]!));
     if (admitted.length > 0) this.metrics?.committed(admitted);
   }
 }
+
+interface Handed {
+  readonly admitted: Pending[];
+  readonly results: Promise<AppendResult[]>;
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -191,6 +191,7 @@ export class MessagingService {
   private readonly attachmentUse: AttachmentUse | undefined;
   /** Conversation id → its two members if direct, null if not: neither ever changes. */
   private readonly directMembers = new Map<string, readonly string[] | null>();
+  private readonly directLoading = new Map<string, Promise<readonly string[] | null | undefined>>();
 
   constructor(deps: MessagingDeps) {
     this.store = deps.store;
@@ -726,17 +727,34 @@ export class MessagingService {
    * Asks the guard when the conversation is direct and the sender one of its two members.
    * Anything else (unknown conversation, not a member) is left for the commit to refuse.
    */
+  /** A conversation's two members if direct, null if not, undefined if there is none; cached. */
+  private async loadDirectMembers(
+    conversationId: string,
+  ): Promise<readonly string[] | null | undefined> {
+    const conversation = await this.store.getConversation(conversationId);
+    if (!conversation) return undefined;
+    const members =
+      conversation.kind === 'direct'
+        ? (await this.store.listMembers(conversationId)).map((m) => m.userId)
+        : null;
+    if (this.directMembers.size >= DIRECT_CACHE_ENTRIES_MAX) this.directMembers.clear();
+    this.directMembers.set(conversationId, members);
+    return members;
+  }
+
   private async guardDirect(guard: DirectGuard, senderId: string, conversationId: string) {
     let members = this.directMembers.get(conversationId);
     if (members === undefined) {
-      const conversation = await this.store.getConversation(conversationId);
-      if (!conversation) return;
-      members =
-        conversation.kind === 'direct'
-          ? (await this.store.listMembers(conversationId)).map((m) => m.userId)
-          : null;
-      if (this.directMembers.size >= DIRECT_CACHE_ENTRIES_MAX) this.directMembers.clear();
-      this.directMembers.set(conversationId, members);
+      // One lookup per conversation however many sends wait for it (a burst at start-up).
+      let loading = this.directLoading.get(conversationId);
+      if (!loading) {
+        loading = this.loadDirectMembers(conversationId).finally(() =>
+          this.directLoading.delete(conversationId),
+        );
+        this.directLoading.set(conversationId, loading);
+      }
+      members = await loading;
+      if (members === undefined) return;
     }
     if (members === null || !members.includes(senderId)) return;
     const peer = members.find((id) => id !== senderId);

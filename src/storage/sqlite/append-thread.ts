@@ -63,7 +63,8 @@ export function startAppendThread(options: {
     for (const p of pending.values()) p.reject(new Error(`append thread: ${why}`));
     pending.clear();
   };
-  worker.on('message', (reply: AppendReply) => {
+  worker.on('message', (reply: AppendReply | { warn: string }) => {
+    if ('warn' in reply) return options.onError(reply.warn);
     const p = pending.get(reply.id);
     if (!p) return;
     pending.delete(reply.id);

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../core/clock.js';
 import { isParleyError } from '../../core/errors.js';
-import type { AppendRequest } from '../../messaging/message-store.js';
+import type { AppendRequest, AppendResult } from '../../messaging/message-store.js';
 import type { AppendReply, WireAppendResult } from './append-thread.js';
 import { openSqliteDatabase } from './database.js';
 import { SqliteMessageStore } from './sqlite-message-store.js';
@@ -21,18 +21,44 @@ port.on('message', (msg: { id: number; batch: AppendRequest[] } | { stop: true }
     port.close();
     return;
   }
-  store.append(msg.batch).then(
-    (results) => {
-      const wire: WireAppendResult[] = results.map((r) =>
-        r.ok
-          ? { ok: true, message: r.message, duplicate: r.duplicate }
-          : { ok: false, code: r.error.code, message: r.error.message },
-      );
-      port.postMessage({ id: msg.id, results: wire } satisfies AppendReply);
-    },
-    (err: unknown) => {
-      const message = isParleyError(err) || err instanceof Error ? err.message : String(err);
-      port.postMessage({ id: msg.id, error: message } satisfies AppendReply);
-    },
+  appendEach(msg.batch).then(
+    (results) => port.postMessage({ id: msg.id, results } satisfies AppendReply),
+    (err: unknown) => port.postMessage({ id: msg.id, error: messageOf(err) } satisfies AppendReply),
   );
 });
+
+const messageOf = (err: unknown): string =>
+  isParleyError(err) || err instanceof Error ? err.message : String(err);
+
+const toWire = (r: AppendResult): WireAppendResult =>
+  r.ok
+    ? { ok: true, message: r.message, duplicate: r.duplicate }
+    : { ok: false, code: r.error.code, message: r.error.message };
+
+/**
+ * The batch in one transaction; if that throws, each send alone, so that only a send that breaks
+ * the store fails (with `internal`). A batch therefore fails as a whole only if this thread dies,
+ * which the group committer's pipeline relies on (group-commit.ts): nothing handed after a
+ * failed batch is committed before it is retried.
+ */
+async function appendEach(batch: AppendRequest[]): Promise<WireAppendResult[]> {
+  try {
+    return (await store.append(batch)).map(toWire);
+  } catch {
+    const results: WireAppendResult[] = [];
+    for (const request of batch) {
+      try {
+        const [result] = await store.append([request]);
+        results.push(toWire(result!));
+      } catch (err) {
+        port!.postMessage({ warn: `append failed: ${messageOf(err)}` });
+        results.push({
+          ok: false,
+          code: 'internal',
+          message: 'The store could not take this send.',
+        });
+      }
+    }
+    return results;
+  }
+}

@@ -42,6 +42,8 @@ export class GroupCommitter {
   private vet: Vetter | null = null;
   /** Set while a failed batch is retried: nothing new is handed to the store meanwhile. */
   private failing: Promise<void> | null = null;
+  /** Wakes a drain that waits with room in its pipeline (see drainSoon). */
+  private wake: (() => void) | null = null;
 
   private readonly metrics: HotMetrics | undefined;
 
@@ -66,6 +68,7 @@ export class GroupCommitter {
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject, atMs: metricsNowMs() });
       if (this.running === null) this.running = this.drainSoon();
+      else this.wake?.();
     });
   }
 
@@ -90,11 +93,15 @@ export class GroupCommitter {
           inFlight.push(entry);
           continue;
         }
-        // Wait for the oldest commit; while the pipeline has room, also wake at the next turn
-        // to hand over the sends that arrived meanwhile.
+        // Wait for the oldest commit; while the pipeline has room, also wake when a send
+        // arrives, to hand it over without waiting for the batch ahead.
         const oldest = inFlight[0]!.done;
-        if (inFlight.length < this.pipeline) await Promise.race([oldest, nextTurn()]);
-        else await oldest;
+        if (inFlight.length < this.pipeline) {
+          await Promise.race([oldest, new Promise<void>((resolve) => (this.wake = resolve))]);
+          this.wake = null;
+        } else {
+          await oldest;
+        }
         while (inFlight[0]?.settled) inFlight.shift();
       }
     } finally {

@@ -1,92 +1,21 @@
 // Proves that every send the real server process acknowledged survives a SIGKILL of that process, with the same ids, seqs and send_times, no gaps, and working ref dedupe after restart.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { http, register } from '../src/test-support/server.js';
+import {
+  cleanupServeProcesses,
+  EXIT_TIMEOUT_MS,
+  freshDir,
+  killServeProcess,
+  startServeProcess,
+  type ServerProcess,
+} from '../src/test-support/serve-process.js';
 import { withTimeout } from '../src/test-support/wait.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
-const EXIT_TIMEOUT_MS = 10_000;
 const MESSAGES = 300;
 const PASSWORD = 'correct horse battery';
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<void>;
-}
-
-/** Every child still running, with a promise of its exit. */
-const children = new Map<ChildProcess, Promise<void>>();
-const dirs = new Set<string>();
-
-/** Starts `parley serve` as a child process and resolves once it logs "parley listening". */
-async function startServer(dataDir: string, extraEnv: Record<string, string> = {}) {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARLEY_')) env[k] = v;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...env,
-      PARLEY_PORT: '0',
-      PARLEY_HOST: '127.0.0.1',
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_LOG_LEVEL: 'info',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      children.delete(child);
-      resolve();
-    });
-  });
-  children.set(child, exited);
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => (stderr += chunk));
-
-  const listening = new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      let entry: { msg?: unknown; port?: unknown };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return; // Not a pino line (none are expected); the listening line is what matters.
-      }
-      if (entry.msg === 'parley listening' && typeof entry.port === 'number') resolve(entry.port);
-    });
-    void exited.then(() => reject(new Error(`server exited before listening:\n${stderr}`)));
-  });
-  try {
-    const port = await withTimeout(listening, START_TIMEOUT_MS, 'server start');
-    return { child, url: `http://127.0.0.1:${port}`, exited } satisfies ServerProcess;
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-}
-
-async function kill(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGKILL');
-  }
-  await withTimeout(server.exited, EXIT_TIMEOUT_MS, 'server exit');
-}
-
-function freshDataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-crash-'));
-  dirs.add(dir);
-  return dir;
-}
+const freshDataDir = (): string => freshDir('parley-crash-');
 
 /**
  * Fires `count` requests at once and SIGKILLs the server in the same tick as the last answer,
@@ -110,18 +39,12 @@ async function burstThenKill<T>(
   return results;
 }
 
-after(async () => {
-  for (const [child, exited] of children) {
-    child.kill('SIGKILL');
-    await withTimeout(exited, EXIT_TIMEOUT_MS, 'server exit in cleanup');
-  }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+after(cleanupServeProcesses);
 
 describe('crash recovery of the real server process', () => {
   it('keeps every acknowledged v1 message after SIGKILL and a restart', async () => {
     const dataDir = freshDataDir();
-    let server = await startServer(dataDir);
+    let server = await startServeProcess(dataDir);
     try {
       const alice = await register(server.url, 'alice', PASSWORD, 'laptop');
       await register(server.url, 'bob');
@@ -147,7 +70,7 @@ describe('crash recovery of the real server process', () => {
       });
       assert.equal(acked.size, MESSAGES);
 
-      server = await startServer(dataDir);
+      server = await startServeProcess(dataDir);
       const login = await http('POST', `${server.url}/v1/auth/login`, {
         body: { username: 'alice', password: PASSWORD, device: 'laptop' },
       });
@@ -193,14 +116,14 @@ describe('crash recovery of the real server process', () => {
         MESSAGES,
       );
     } finally {
-      await kill(server);
+      await killServeProcess(server);
     }
   });
 
   it('keeps every acknowledged seed /api/send after SIGKILL and a restart', async () => {
     const dataDir = freshDataDir();
     const env = { PARLEY_SEED_API: 'open' };
-    let server = await startServer(dataDir, env);
+    let server = await startServeProcess(dataDir, env);
     try {
       const chat = 'crash-room';
       const results = await burstThenKill(server, MESSAGES, (i) =>
@@ -216,7 +139,7 @@ describe('crash recovery of the real server process', () => {
       });
       assert.equal(new Set(acked.values()).size, MESSAGES);
 
-      server = await startServer(dataDir, env);
+      server = await startServeProcess(dataDir, env);
       const pulled: { text: string; sender: string; send_time: number }[] = [];
       let cursor = 0;
       for (let pages = 0; ; pages++) {
@@ -240,7 +163,7 @@ describe('crash recovery of the real server process', () => {
       assert.equal(sentAgain.status, 200, sentAgain.text);
       assert.ok(sentAgain.json.send_time > pulled.at(-1)!.send_time);
     } finally {
-      await kill(server);
+      await killServeProcess(server);
     }
   });
 });

@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { postgresSkipReason, startPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { describeWithPostgresAndRedis } from '../test-support/backends.js';
 import { RtClient } from '../test-support/rt-client.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { withTimeout } from '../test-support/wait.js';
@@ -157,50 +156,30 @@ describe('parley admin commands (SQLite)', () => {
   });
 });
 
-describe(
-  'parley admin commands (PostgreSQL and Redis)',
-  { skip: postgresSkipReason() ?? redisSkip() },
-  () => {
-    let pg: TestPostgres | undefined;
-    let redis: RunningRedis | undefined;
-    before(
-      async () => {
-        [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-      },
-      { timeout: 90_000 },
-    );
-    after(async () => {
-      await redis?.stop();
-      await pg?.stop();
-    });
-
-    it('adds a user in PostgreSQL, and disabling closes its live connection on a cluster node', async () => {
-      assert.ok(pg && redis);
-      const env = { PARLEY_DATABASE_URL: await pg.createDatabase(), PARLEY_REDIS_URL: redis.url };
-      const added = await runCli(['user', 'add', 'dora'], { env, stdin: `${PASSWORD}\n` });
-      assert.equal(added.code, 0, added.stderr);
-      const node = await startTestServer(env);
-      try {
-        const session = await login(node.url, 'dora', PASSWORD);
-        assert.equal(session.status, 200, session.text);
-        const link = await RtClient.connect(node, 'ws-json', session.json.token, 'laptop');
-        const disabled = await runCli(['user', 'disable', 'dora'], { env });
-        assert.equal(disabled.code, 0, disabled.stderr);
-        assert.match(disabled.stdout, /live connections closed on every node/);
-        assert.equal(await withTimeout(link.closed, 10_000, 'live link closed'), 4401);
-        assert.equal(
-          (await login(node.url, 'dora', PASSWORD)).json.error?.code,
-          'account_disabled',
-        );
-        const stats = JSON.parse((await runCli(['stats', '--json'], { env })).stdout) as {
-          users: number;
-          disabledUsers: number;
-        };
-        assert.equal(stats.users, 1);
-        assert.equal(stats.disabledUsers, 1);
-      } finally {
-        await node.close();
-      }
-    });
-  },
-);
+describeWithPostgresAndRedis('parley admin commands (PostgreSQL and Redis)', (backends) => {
+  it('adds a user in PostgreSQL, and disabling closes its live connection on a cluster node', async () => {
+    const { pg, redis } = backends();
+    const env = { PARLEY_DATABASE_URL: await pg.createDatabase(), PARLEY_REDIS_URL: redis.url };
+    const added = await runCli(['user', 'add', 'dora'], { env, stdin: `${PASSWORD}\n` });
+    assert.equal(added.code, 0, added.stderr);
+    const node = await startTestServer(env);
+    try {
+      const session = await login(node.url, 'dora', PASSWORD);
+      assert.equal(session.status, 200, session.text);
+      const link = await RtClient.connect(node, 'ws-json', session.json.token, 'laptop');
+      const disabled = await runCli(['user', 'disable', 'dora'], { env });
+      assert.equal(disabled.code, 0, disabled.stderr);
+      assert.match(disabled.stdout, /live connections closed on every node/);
+      assert.equal(await withTimeout(link.closed, 10_000, 'live link closed'), 4401);
+      assert.equal((await login(node.url, 'dora', PASSWORD)).json.error?.code, 'account_disabled');
+      const stats = JSON.parse((await runCli(['stats', '--json'], { env })).stdout) as {
+        users: number;
+        disabledUsers: number;
+      };
+      assert.equal(stats.users, 1);
+      assert.equal(stats.disabledUsers, 1);
+    } finally {
+      await node.close();
+    }
+  });
+});

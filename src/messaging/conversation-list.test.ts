@@ -1,19 +1,12 @@
 // Proves over real sockets that the conversation list follows docs/rest-api.md (GET /v1/conversations) and the real-time `sync`: pinned first, then by last activity; each with the caller's last-message preview (its window, recalls, hidden messages, long texts cut), unread and mentions counts; and per-user pin and mute, set over REST, seen by every device.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+import { startTestServer, type TestServer } from '../test-support/server.js';
+import { callAs, ok, registerUser, type Res, type TestUser as User } from '../test-support/rest.js';
 import { RtClient, TRANSPORTS } from '../test-support/rt-client.js';
 
 const PINS_MAX = 2;
 const PREVIEW_CHARS_MAX = 20;
-
-interface User {
-  readonly token: string;
-  readonly userId: string;
-  readonly device: string;
-  readonly username: string;
-}
-type Res = { status: number; json: any; text: string };
 
 let server: TestServer;
 let n = 0;
@@ -31,18 +24,9 @@ after(async () => {
 });
 
 const call = (method: string, path: string, u: User, body?: unknown): Promise<Res> =>
-  http(method, `${server.url}${path}`, { token: u.token, ...(body !== undefined ? { body } : {}) });
+  callAs(server.url, method, path, u, body);
 
-async function ok(res: Promise<Res>, status = 200): Promise<any> {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.json;
-}
-
-async function user(prefix: string): Promise<User> {
-  const username = `${prefix}${++n}`;
-  return { ...(await register(server.url, username)), username };
-}
+const user = (prefix: string): Promise<User> => registerUser(server.url, `${prefix}${++n}`);
 
 const group = async (owner: User, members: User[], history?: string): Promise<string> =>
   (

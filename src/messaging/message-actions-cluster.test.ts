@@ -1,18 +1,11 @@
 // Proves that the message actions work on the cluster store and reach users on other nodes: two Parley nodes on one real PostgreSQL and one real Redis, where edits, reactions, recalls by an admin, delete-for-me, and invite-code joins made on one node are pushed to sessions on the other, and the conversation list (previews, mentions, pins) reads the same from both.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+import { http, startTestServer, type TestServer } from '../test-support/server.js';
+import { callAs, ok, registerUser, type TestUser as User } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
 import { postgresSkipReason, startPostgres, type TestPostgres } from '../test-support/postgres.js';
 import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
-
-interface User {
-  readonly token: string;
-  readonly userId: string;
-  readonly device: string;
-  readonly username: string;
-}
-type Res = { status: number; json: any; text: string };
 
 const skip = postgresSkipReason() ?? redisSkip();
 
@@ -45,21 +38,8 @@ describe('message actions across two nodes', { skip }, () => {
   });
 
   const call = (s: TestServer, method: string, path: string, u: User, body?: unknown) =>
-    http(method, `${s.url}${path}`, {
-      token: u.token,
-      ...(body !== undefined ? { body } : {}),
-    }) as Promise<Res>;
-
-  async function ok(res: Promise<Res>, status = 200): Promise<any> {
-    const r = await res;
-    assert.equal(r.status, status, r.text);
-    return r.json;
-  }
-
-  async function user(prefix: string): Promise<User> {
-    const username = `${prefix}${++n}`;
-    return { ...(await register(nodeA.url, username)), username };
-  }
+    callAs(s.url, method, path, u, body);
+  const user = (prefix: string): Promise<User> => registerUser(nodeA.url, `${prefix}${++n}`);
 
   it('pushes edits, reactions, recalls, hides and joins to sessions on the other node', async () => {
     const [alice, bob, carol] = await Promise.all([user('al'), user('bo'), user('ca')]);

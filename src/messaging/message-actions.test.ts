@@ -1,47 +1,32 @@
 // Proves over real sockets that the message actions follow docs/messages.md, through both the REST API and the real-time protocol (WebSocket JSON and Protobuf, TCP): edits (and their window, kinds and refusals), recalls by group admins, delete-for-me, reactions with their counts and pushes, and what a block stops in a direct conversation; each refusal changes nothing.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+import { http, startTestServer, type TestServer } from '../test-support/server.js';
+import {
+  assertError,
+  callAs,
+  ok,
+  registerUser,
+  type Res,
+  type TestUser as User,
+} from '../test-support/rest.js';
 import { RtClient, TRANSPORTS, type Transport } from '../test-support/rt-client.js';
 import { sleep } from '../test-support/wait.js';
 
 const REACTIONS_PER_USER_MAX = 3;
-
-interface User {
-  readonly token: string;
-  readonly userId: string;
-  readonly device: string;
-  readonly username: string;
-}
-
-type Res = { status: number; json: any; text: string };
 
 let server: TestServer;
 /** Edit and recall windows of a few milliseconds: for the "too late" cases. */
 let quick: TestServer;
 let n = 0;
 
-function assertError(res: Res, status: number, code: string): void {
-  assert.equal(res.status, status, res.text);
-  assert.equal(res.json?.error?.code, code, res.text);
-}
-
-async function ok(res: Promise<Res>, status = 200): Promise<any> {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.json;
-}
-
 function api(s: TestServer) {
   const call = (method: string, path: string, u: User, body?: unknown): Promise<Res> =>
-    http(method, `${s.url}${path}`, { token: u.token, ...(body !== undefined ? { body } : {}) });
+    callAs(s.url, method, path, u, body);
   const msg = (id: string, seq: number) => `/v1/conversations/${id}/messages/${seq}`;
   return {
     call,
-    user: async (prefix: string): Promise<User> => {
-      const username = `${prefix}${++n}`;
-      return { ...(await register(s.url, username)), username };
-    },
+    user: (prefix: string): Promise<User> => registerUser(s.url, `${prefix}${++n}`),
     group: async (owner: User, members: User[]): Promise<string> =>
       (
         await ok(

@@ -1,16 +1,9 @@
 // Proves the permission matrix of the message actions (edit, recall by sender and by admins, reactions, delete for me) for owner, admin, member, removed member, blocked user and stranger in a group, through both the REST API and the real-time protocol: each action answers as docs/messages.md says, and a refusal changes nothing that the owner or the actor can see.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+import { startTestServer, type TestServer } from '../test-support/server.js';
+import { callAs, ok, registerUser, type Res, type TestUser as User } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
-
-interface User {
-  readonly token: string;
-  readonly userId: string;
-  readonly device: string;
-  readonly username: string;
-}
-type Res = { status: number; json: any; text: string };
 
 let server: TestServer;
 let n = 0;
@@ -24,18 +17,9 @@ after(async () => {
 });
 
 const call = (method: string, path: string, u: User, body?: unknown): Promise<Res> =>
-  http(method, `${server.url}${path}`, { token: u.token, ...(body !== undefined ? { body } : {}) });
+  callAs(server.url, method, path, u, body);
 
-async function ok(res: Promise<Res>, status = 200): Promise<any> {
-  const r = await res;
-  assert.equal(r.status, status, r.text);
-  return r.json;
-}
-
-async function user(prefix: string): Promise<User> {
-  const username = `${prefix}${++n}`;
-  return { ...(await register(server.url, username)), username };
-}
+const user = (prefix: string): Promise<User> => registerUser(server.url, `${prefix}${++n}`);
 
 type Role = 'owner' | 'admin' | 'member' | 'removed' | 'blocked' | 'stranger';
 const ROLES: readonly Role[] = ['owner', 'admin', 'member', 'removed', 'blocked', 'stranger'];

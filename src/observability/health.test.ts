@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServeProcess } from '../admin/cli-process.js';
-import { postgresSkipReason, startPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { describeWithPostgresAndRedis } from '../test-support/backends.js';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
 import { sleep, withTimeout } from '../test-support/wait.js';
 
@@ -89,63 +88,46 @@ describe('health of `parley serve` after SIGTERM', () => {
   });
 });
 
-describe(
-  'readiness against real PostgreSQL and Redis',
-  { skip: postgresSkipReason() ?? redisSkip() },
-  () => {
-    let pg: TestPostgres | undefined;
-    let redis: RunningRedis | undefined;
-    before(
-      async () => {
-        [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-      },
-      { timeout: 90_000 },
-    );
-    after(async () => {
-      await redis?.stop();
-      await pg?.stop();
+describeWithPostgresAndRedis('readiness against real PostgreSQL and Redis', (backends) => {
+  it('is not ready while Redis is down, and ready again when it is back', async () => {
+    const { pg, redis } = backends();
+    const server = await startTestServer({
+      PARLEY_DATABASE_URL: await pg.createDatabase(),
+      PARLEY_REDIS_URL: redis.url,
     });
+    try {
+      const ok = await http<ReadyBody>('GET', `${server.url}/readyz`);
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.json.checks, { store: 'ok', bus: 'ok' });
+      await redis.kill();
+      const down = await readyzUntil(server.url, 503);
+      assert.equal(down.status, 503);
+      assert.deepEqual(down.json.checks, { store: 'ok', bus: 'failed' });
+      assert.equal((await http('GET', `${server.url}/healthz`)).status, 200);
+      await redis.start();
+      assert.equal((await readyzUntil(server.url, 200)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
 
-    it('is not ready while Redis is down, and ready again when it is back', async () => {
-      assert.ok(pg && redis);
-      const server = await startTestServer({
-        PARLEY_DATABASE_URL: await pg.createDatabase(),
-        PARLEY_REDIS_URL: redis.url,
+  // Last: it stops the PostgreSQL server for good.
+  it('is not ready once PostgreSQL stops', async () => {
+    const { pg } = backends();
+    const server = await startTestServer({ PARLEY_DATABASE_URL: await pg.createDatabase() });
+    try {
+      assert.equal((await http('GET', `${server.url}/readyz`)).status, 200);
+      await pg.stop();
+      const down = await readyzUntil(server.url, 503);
+      assert.equal(down.status, 503);
+      assert.deepEqual(down.json, {
+        status: 'not_ready',
+        draining: false,
+        checks: { store: 'failed' },
       });
-      try {
-        const ok = await http<ReadyBody>('GET', `${server.url}/readyz`);
-        assert.equal(ok.status, 200, ok.text);
-        assert.deepEqual(ok.json.checks, { store: 'ok', bus: 'ok' });
-        await redis.kill();
-        const down = await readyzUntil(server.url, 503);
-        assert.equal(down.status, 503);
-        assert.deepEqual(down.json.checks, { store: 'ok', bus: 'failed' });
-        assert.equal((await http('GET', `${server.url}/healthz`)).status, 200);
-        await redis.start();
-        assert.equal((await readyzUntil(server.url, 200)).status, 200);
-      } finally {
-        await server.close();
-      }
-    });
-
-    // Last: it stops the PostgreSQL server for good.
-    it('is not ready once PostgreSQL stops', async () => {
-      assert.ok(pg);
-      const server = await startTestServer({ PARLEY_DATABASE_URL: await pg.createDatabase() });
-      try {
-        assert.equal((await http('GET', `${server.url}/readyz`)).status, 200);
-        await pg.stop();
-        const down = await readyzUntil(server.url, 503);
-        assert.equal(down.status, 503);
-        assert.deepEqual(down.json, {
-          status: 'not_ready',
-          draining: false,
-          checks: { store: 'failed' },
-        });
-        assert.equal((await http('GET', `${server.url}/healthz`)).status, 200);
-      } finally {
-        await server.close();
-      }
-    });
-  },
-);
+      assert.equal((await http('GET', `${server.url}/healthz`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -16,7 +16,7 @@ import { ERRORS, ParleyError, type ErrorCode } from '../core/errors.js';
 import { RtClient } from '../test-support/rt-client.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { RpcClient } from './rpc-client.js';
-import { rpcPackage } from './schema.js';
+import { rpcPackage, type SendMessageRequest } from './schema.js';
 import { GRPC_STATUS_BY_HTTP, PARLEY_CODE_KEY, grpcStatusOf } from './status.js';
 import { USER_TOKEN_KEY } from './im-service.js';
 
@@ -212,6 +212,13 @@ describe('gRPC ParleyService', () => {
     await server.close();
   });
 
+  /** ParleyService.SendMessage into the conversation `id`. */
+  const sendTo = (id: string, fields: Partial<Omit<SendMessageRequest, 'conversation_id'>>) =>
+    rpc.call('ParleyService', 'SendMessage', { conversation_id: id, ...fields });
+  /** ParleyService.SetMemberRole in the group `id`: `actor` gives `member` the `role`. */
+  const setRole = (id: string, actor: string, member: string, role: string) =>
+    rpc.call('ParleyService', 'SetMemberRole', { conversation_id: id, actor, member, role });
+
   const messages = async (token: string, conversation: string) =>
     (
       await http<{ messages: { seq: number; sender: string; device: string; body: unknown }[] }>(
@@ -244,50 +251,21 @@ describe('gRPC ParleyService', () => {
       peer: 'bob',
     });
     const id = conversation!.id;
-    const sent = await rpc.call('ParleyService', 'SendMessage', {
-      conversation_id: id,
-      sender: 'alice',
-      ref: 'crm-1',
-      text: 'your order shipped',
-    });
+    const sent = await sendTo(id, { sender: 'alice', ref: 'crm-1', text: 'your order shipped' });
     assert.equal(sent.duplicate, false);
-    const again = await rpc.call('ParleyService', 'SendMessage', {
-      conversation_id: id,
-      sender: 'alice',
-      ref: 'crm-1',
-      text: 'your order shipped',
-    });
+    const again = await sendTo(id, { sender: 'alice', ref: 'crm-1', text: 'your order shipped' });
     assert.equal(again.duplicate, true);
     assert.equal(again.message_id, sent.message_id);
     assert.equal(again.seq, sent.seq);
-    const located = await rpc.call('ParleyService', 'SendMessage', {
-      conversation_id: id,
+    const located = await sendTo(id, {
       sender: 'alice',
       ref: 'crm-2',
       body_json: JSON.stringify({ kind: 'location', lat: 48.85, lng: 2.35, label: 'Paris' }),
     });
+    await rejectsWith(sendTo(id, { sender: 'carol', text: 'hi' }), 'not_member');
+    await rejectsWith(sendTo(id, { sender: 'alice', body_json: '{' }), 'invalid_json');
     await rejectsWith(
-      rpc.call('ParleyService', 'SendMessage', {
-        conversation_id: id,
-        sender: 'carol',
-        text: 'hi',
-      }),
-      'not_member',
-    );
-    await rejectsWith(
-      rpc.call('ParleyService', 'SendMessage', {
-        conversation_id: id,
-        sender: 'alice',
-        body_json: '{',
-      }),
-      'invalid_json',
-    );
-    await rejectsWith(
-      rpc.call('ParleyService', 'SendMessage', {
-        conversation_id: id,
-        sender: 'alice',
-        body_json: JSON.stringify({ kind: 'nonsense' }),
-      }),
+      sendTo(id, { sender: 'alice', body_json: JSON.stringify({ kind: 'nonsense' }) }),
       'invalid_request',
     );
     const seen = await messages(bob.token, id);
@@ -321,31 +299,10 @@ describe('gRPC ParleyService', () => {
     });
     assert.ok(added.seq >= 1);
     // A plain member may not add or promote.
-    await rejectsWith(
-      rpc.call('ParleyService', 'SetMemberRole', {
-        conversation_id: id,
-        actor: 'bob',
-        member: 'carol',
-        role: 'admin',
-      }),
-      'forbidden',
-    );
-    const promoted = await rpc.call('ParleyService', 'SetMemberRole', {
-      conversation_id: id,
-      actor: 'alice',
-      member: 'bob',
-      role: 'admin',
-    });
+    await rejectsWith(setRole(id, 'bob', 'carol', 'admin'), 'forbidden');
+    const promoted = await setRole(id, 'alice', 'bob', 'admin');
     assert.equal(promoted.seq, added.seq + 1);
-    await rejectsWith(
-      rpc.call('ParleyService', 'SetMemberRole', {
-        conversation_id: id,
-        actor: 'alice',
-        member: 'bob',
-        role: 'king',
-      }),
-      'invalid_request',
-    );
+    await rejectsWith(setRole(id, 'alice', 'bob', 'king'), 'invalid_request');
     const removed = await rpc.call('ParleyService', 'RemoveMember', {
       conversation_id: id,
       actor: 'bob',
@@ -379,22 +336,13 @@ describe('gRPC ParleyService', () => {
       members: ['bob'],
     });
     const id = conversation!.id;
-    await rejectsWith(
-      rpc.call('ParleyService', 'SendMessage', {
-        conversation_id: id,
-        sender: 'pager',
-        bot: true,
-        text: 'disk full',
-      }),
-      'not_member',
-    );
+    await rejectsWith(sendTo(id, { sender: 'pager', bot: true, text: 'disk full' }), 'not_member');
     await rpc.call('ParleyService', 'AddMembers', {
       conversation_id: id,
       actor: 'alice',
       members: ['pager'],
     });
-    const sent = await rpc.call('ParleyService', 'SendMessage', {
-      conversation_id: id,
+    const sent = await sendTo(id, {
       sender: 'pager',
       bot: true,
       ref: 'alert-1',

@@ -3,12 +3,11 @@
 // seq order, starts new conversations at their first message, and reports receipts, typing,
 // presence, recalls and group changes as typed events.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from '../test-support/server.js';
-import { sleep, withTimeout } from '../test-support/wait.js';
+import { describe, it } from 'node:test';
+import { record, sdkTestServer } from '../test-support/sdk.js';
+import { sleep, until, withTimeout } from '../test-support/wait.js';
 import { ParleyApi } from './api.js';
-import { createClient, type ParleyClient } from './client.js';
-import type { ClientEvents, ClientOptions } from './types.js';
+import type { ClientOptions } from './types.js';
 
 const PASSWORD = 'correct horse battery';
 const WAIT_MS = 10_000;
@@ -29,46 +28,14 @@ async function account(url: string, username: string): Promise<Account> {
   return { api, id: r.user.id, username, token: r.token, device: r.device };
 }
 
-/** Resolves once `check` holds, polling every 10 ms; rejects after `ms`. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(10);
-  }
-}
-
-/** Records every payload of the events asked for. */
-function record<K extends keyof ClientEvents>(client: ParleyClient, event: K): ClientEvents[K][] {
-  const seen: ClientEvents[K][] = [];
-  client.on(event, (payload) => seen.push(payload));
-  return seen;
-}
-
 describe('SDK client: gaps, order and live events', () => {
-  let server: TestServer;
-  const clients: ParleyClient[] = [];
+  const server = sdkTestServer();
 
   const connect = async (who: Account, extra: Partial<ClientOptions> = {}) => {
-    const client = createClient({
-      url: server.url,
-      token: who.token,
-      device: who.device,
-      ...extra,
-    });
-    clients.push(client);
+    const client = server.client({ token: who.token, device: who.device, ...extra });
     await withTimeout(client.connect(), WAIT_MS, `${who.username} connects`);
     return client;
   };
-
-  before(async () => {
-    server = await startTestServer();
-  });
-
-  after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-  });
 
   it('closes a forced seq gap by itself: every message once, in order', async () => {
     const alice = await account(server.url, 'gap_alice');

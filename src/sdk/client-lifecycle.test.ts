@@ -3,12 +3,12 @@
 // settles what waits and keeps the outbox, and pushes delivered twice by the socket still reach
 // the application once.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { startTestServer, type TestServer } from '../test-support/server.js';
-import { sleep, withTimeout } from '../test-support/wait.js';
+import { sdkTestServer } from '../test-support/sdk.js';
+import { sleep, until, withTimeout } from '../test-support/wait.js';
 import { ParleyApi } from './api.js';
-import { createClient, type ParleyClient } from './client.js';
+import { createClient } from './client.js';
 import { ParleyClientError } from './errors.js';
 import { MemoryOutbox } from './outbox.js';
 import type { ClientState, Message, WebSocketConstructor, WebSocketLike } from './types.js';
@@ -16,14 +16,6 @@ import type { ClientState, Message, WebSocketConstructor, WebSocketLike } from '
 const PASSWORD = 'correct horse battery';
 const WAIT_MS = 10_000;
 const QUIET_MS = 300;
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(10);
-  }
-}
 
 /**
  * TEST ONLY: the `ws` client, except that every `message` push it receives is handed to the SDK
@@ -71,17 +63,7 @@ class DoublingWebSocket implements WebSocketLike {
 }
 
 describe('SDK client lifecycle', () => {
-  let server: TestServer;
-  const clients: ParleyClient[] = [];
-
-  before(async () => {
-    server = await startTestServer();
-  });
-
-  after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-  });
+  const server = sdkTestServer();
 
   const user = async (username: string) => {
     const api = new ParleyApi({ url: server.url });
@@ -89,11 +71,8 @@ describe('SDK client lifecycle', () => {
     return { api, ...r };
   };
 
-  const client = (token: string, device: string, extra: object = {}) => {
-    const c = createClient({ url: server.url, token, device, ...extra });
-    clients.push(c);
-    return c;
-  };
+  const client = (token: string, device: string, extra: object = {}) =>
+    server.client({ token, device, ...extra });
 
   it('stops for good when a newer login of the same device kicks it (4409)', async () => {
     const u = await user('life_kick');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../test-support/server.js';
-import { sleep, withTimeout } from '../test-support/wait.js';
+import { sleep, until, withTimeout } from '../test-support/wait.js';
 import { ParleyApi } from './api.js';
 import { createClient, type ParleyClient } from './client.js';
 import type { ClientState, CodecName, Message, SentMessage } from './types.js';
@@ -84,14 +84,6 @@ class CuttingProxy {
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(10);
   }
 }
 

@@ -3,111 +3,29 @@
 // directory and port): every send is acknowledged once and delivered once, in order. And that a
 // FileOutbox carries unsent messages across a restart of the client itself.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { sleep, withTimeout } from '../test-support/wait.js';
+import {
+  cleanupServeProcesses,
+  freshDir,
+  killServeProcess,
+  startServeProcess,
+} from '../test-support/serve-process.js';
+import { sleep, until, withTimeout } from '../test-support/wait.js';
 import { ParleyApi } from './api.js';
 import { createClient, type ParleyClient } from './client.js';
 import { FileOutbox } from './file-outbox.js';
 import type { Message, SentMessage } from './types.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
-const EXIT_TIMEOUT_MS = 10_000;
 const WAIT_MS = 30_000;
 const QUIET_MS = 500;
 const PASSWORD = 'correct horse battery';
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly url: string;
-  readonly exited: Promise<void>;
-}
-
-const children = new Map<ChildProcess, Promise<void>>();
-const dirs = new Set<string>();
 const clients: ParleyClient[] = [];
-
-/** Starts `parley serve` on `dataDir` (and `port`, 0 for any) and resolves once it listens. */
-async function startServer(dataDir: string, port = 0): Promise<ServerProcess> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARLEY_')) env[k] = v;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...env,
-      PARLEY_PORT: String(port),
-      PARLEY_HOST: '127.0.0.1',
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      children.delete(child);
-      resolve();
-    }),
-  );
-  children.set(child, exited);
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => (stderr += chunk));
-  const listening = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let entry: { msg?: unknown; port?: unknown };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return; // Only pino lines are expected; the listening line is what matters.
-      }
-      if (entry.msg === 'parley listening' && typeof entry.port === 'number') resolve(entry.port);
-    });
-    void exited.then(() => reject(new Error(`server exited before listening:\n${stderr}`)));
-  });
-  try {
-    const actual = await withTimeout(listening, START_TIMEOUT_MS, 'server start');
-    return { child, port: actual, url: `http://127.0.0.1:${actual}`, exited };
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-}
-
-async function kill(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGKILL');
-  }
-  await withTimeout(server.exited, EXIT_TIMEOUT_MS, 'server exit');
-}
-
-function freshDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  dirs.add(dir);
-  return dir;
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(10);
-  }
-}
 
 after(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  for (const [child, exited] of children) {
-    child.kill('SIGKILL');
-    await withTimeout(exited, EXIT_TIMEOUT_MS, 'server exit in cleanup');
-  }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await cleanupServeProcesses();
 });
 
 async function twoUsers(url: string, tag: string) {
@@ -122,7 +40,7 @@ async function twoUsers(url: string, tag: string) {
 describe('SDK outbox across restarts', () => {
   it('survives a SIGKILL and restart of the server: each send acknowledged and delivered once', async () => {
     const dataDir = freshDir('parley-sdk-restart-');
-    let server = await startServer(dataDir);
+    let server = await startServeProcess(dataDir);
     const port = server.port;
     const { alice, bob, bobApi, conversation } = await twoUsers(server.url, 'rs');
     const options = { url: server.url, backoffBaseMs: 100, backoffMaxMs: 500 };
@@ -142,7 +60,7 @@ describe('SDK outbox across restarts', () => {
     const sends = Array.from({ length: BEFORE }, (_, i) => send(i).finally(() => (acked += 1)));
     await until(() => acked >= 20, WAIT_MS, '20 acks');
     const unackedAtKill = sender.pending().length;
-    await kill(server);
+    await killServeProcess(server);
     await until(() => sender.state === 'reconnecting', WAIT_MS, 'the sender notices');
 
     // More sends while the server is down: they wait in the outbox.
@@ -152,7 +70,7 @@ describe('SDK outbox across restarts', () => {
     assert.ok(sender.pending().length >= DOWN, 'the sends made while down wait in the outbox');
     assert.notEqual(sender.state, 'online');
 
-    server = await startServer(dataDir, port);
+    server = await startServeProcess(dataDir, { PARLEY_PORT: String(port) });
     const results = await withTimeout(Promise.all(sends), WAIT_MS, 'every send resolves');
     const total = BEFORE + DOWN;
     assert.ok(unackedAtKill > 0, 'the kill came with sends unacknowledged');
@@ -182,13 +100,13 @@ describe('SDK outbox across restarts', () => {
     }
     assert.equal(stored.length, total, 'the store holds each message once');
     assert.equal(new Set(stored).size, total);
-    await kill(server);
+    await killServeProcess(server);
   });
 
   it('keeps unsent messages in a FileOutbox across a restart of the client', async () => {
     const dataDir = freshDir('parley-sdk-client-restart-');
     const outboxPath = join(freshDir('parley-sdk-outbox-'), 'outbox.jsonl');
-    let server = await startServer(dataDir);
+    let server = await startServeProcess(dataDir);
     const port = server.port;
     const { alice, bob, conversation } = await twoUsers(server.url, 'cr');
     const options = { url: server.url, backoffBaseMs: 100, backoffMaxMs: 500 };
@@ -208,7 +126,7 @@ describe('SDK outbox across restarts', () => {
     clients.push(first);
     await first.connect();
     await first.send(conversation, { kind: 'text', text: 'before' });
-    await kill(server);
+    await killServeProcess(server);
     await until(() => first.state === 'reconnecting', WAIT_MS, 'the first client notices');
     const COUNT = 10;
     const doomed = Array.from({ length: COUNT }, (_, i) =>
@@ -220,7 +138,7 @@ describe('SDK outbox across restarts', () => {
     for (const p of doomed) await assert.rejects(p, { code: 'client_closed' });
 
     // A new process would do exactly this: a new client on the same outbox file.
-    server = await startServer(dataDir, port);
+    server = await startServeProcess(dataDir, { PARLEY_PORT: String(port) });
     const second = createClient({
       ...options,
       token: alice.token,
@@ -253,6 +171,6 @@ describe('SDK outbox across restarts', () => {
     );
     assert.deepEqual(second.pending(), []);
     assert.deepEqual(await new FileOutbox({ path: outboxPath }).load(), [], 'the file is empty');
-    await kill(server);
+    await killServeProcess(server);
   });
 });

@@ -2,43 +2,18 @@
 // messages (answers and pushes reported as typed events, pulls showing the result), and that the
 // REST helpers for message actions, conversation preferences, group avatars and invite codes work.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from '../test-support/server.js';
-import { sleep, withTimeout } from '../test-support/wait.js';
+import { describe, it } from 'node:test';
+import { record, sdkTestServer } from '../test-support/sdk.js';
+import { sleep, until, withTimeout } from '../test-support/wait.js';
 import { ParleyApi } from './api.js';
-import { createClient, type ParleyClient } from './client.js';
-import type { ClientEvents, CodecName } from './types.js';
+import type { CodecName } from './types.js';
 
 const PASSWORD = 'correct horse battery';
 const WAIT_MS = 10_000;
 const QUIET_MS = 300;
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await sleep(10);
-  }
-}
-
-function record<K extends keyof ClientEvents>(client: ParleyClient, event: K): ClientEvents[K][] {
-  const seen: ClientEvents[K][] = [];
-  client.on(event, (payload) => seen.push(payload));
-  return seen;
-}
-
 describe('SDK message actions', () => {
-  let server: TestServer;
-  const clients: ParleyClient[] = [];
-
-  before(async () => {
-    server = await startTestServer();
-  });
-
-  after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    await server.close();
-  });
+  const server = sdkTestServer();
 
   const user = async (username: string, device = `${username}-laptop`) => {
     const api = new ParleyApi({ url: server.url });
@@ -47,8 +22,7 @@ describe('SDK message actions', () => {
   };
 
   const connect = async (token: string, device: string, codec: CodecName) => {
-    const c = createClient({ url: server.url, token, device, codec });
-    clients.push(c);
+    const c = server.client({ token, device, codec });
     await withTimeout(c.connect(), WAIT_MS, 'connect');
     return c;
   };

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { Attachment } from '../attachments/attachment-store.js';
-import type { User } from '../auth/auth-store.js';
+import type { User, UserWithSecret } from '../auth/auth-store.js';
 import type {
   Conversation,
   ConversationKind,
@@ -130,10 +130,17 @@ export function toReactions(rows: readonly ReactionRow[]): Map<number, ReactionC
   return bySeq;
 }
 
-/** The viewer's window in a view, as bounds for the summaries: (after, upTo]. */
-export function viewWindow(v: ConversationView): { after: number; upTo: number } {
+/**
+ * The viewer's window in a view, as bounds for the summaries: (after, upTo]; its mentions count
+ * from (mentionsAfter, upTo], the part not read yet.
+ */
+export function viewWindow(v: ConversationView): {
+  after: number;
+  mentionsAfter: number;
+  upTo: number;
+} {
   const after = v.kind === 'group' && v.history === 'join' ? v.joinedSeq : 0;
-  return { after, upTo: v.lastSeq };
+  return { after, mentionsAfter: Math.max(after, v.readSeq), upTo: v.lastSeq };
 }
 
 /** What a recalled message's body becomes. */
@@ -149,6 +156,13 @@ export const toUser = (row: UserRow): User => ({
   id: row.id,
   username: row.username,
   createdAtMs: row.created_at_ms,
+});
+
+/** The user with its password hash and when it was disabled (null: never, or enabled again). */
+export const toUserWithSecret = (row: UserRow): UserWithSecret => ({
+  ...toUser(row),
+  passwordHash: row.password_hash,
+  disabledAtMs: row.disabled_at_ms ?? null,
 });
 
 export function toConversation(row: ConversationRow): Conversation {

@@ -12,3 +12,12 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export function sleep(ms: number): Promise<void> {
   return new Promise<void>((resolve) => setTimeout(resolve, ms));
 }
+
+/** Resolves once `check` holds, polling every 10 ms; rejects after `ms` naming `what`. */
+export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await sleep(10);
+  }
+}

@@ -1,24 +1,18 @@
 // Proves, in a real browser, that the web client's main screens pass axe-core's accessibility
 // rules (labels, roles, contrast, …) at desktop and phone widths, and that a chat can be started
 // and a message sent with the keyboard alone, with a visible focus ring on the way.
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../../src/test-support/server.js';
+import type { Page } from 'playwright-core';
 import {
-  ensureWebBuilt,
+  describeInBrowser,
   expectEventually,
-  launchChromium,
   messageTexts,
   REPO,
   registerPerson,
-  screenshotsOnFailure,
-  skipReason,
 } from './browser.js';
 
-const skip = skipReason();
 const AXE = readFileSync(join(REPO, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 interface Violation {
@@ -88,114 +82,95 @@ function focusedLabel(page: Page): Promise<string> {
   });
 }
 
-describe('web client: accessibility', { skip: skip ?? false, timeout: 180_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Record<string, Page> = {};
+describeInBrowser('web client: accessibility', (test) => {
+  test(
+    'the main screens pass axe at desktop and phone widths',
+    'accessibility axe',
+    async ({ server, browser, pages }) => {
+      const visitor = await browser.newPage({ baseURL: server.url });
+      pages.visitor = visitor;
+      await visitor.goto('/');
+      await visitor.getByLabel('Username').waitFor();
+      await assertAccessible(visitor, 'login');
 
-  before(async () => {
-    await ensureWebBuilt();
-    server = await startTestServer();
-    browser = await launchChromium();
-  });
+      const alice = await registerPerson(browser, server.url, 'alice');
+      pages.alice = alice.page;
+      const bob = await registerPerson(browser, server.url, 'bob', {
+        viewport: { width: 390, height: 844 },
+      });
+      pages.bob = bob.page;
+      await registerPerson(browser, server.url, 'carol');
+      await alice.page.getByRole('button', { name: 'New group' }).click();
+      await alice.page.getByLabel('Group name').fill('Climbing');
+      await alice.page.getByLabel('Members').fill('bob carol');
+      await alice.page.getByRole('button', { name: 'Create group' }).click();
+      const box = alice.page.getByLabel('Message', { exact: true });
+      const long = 'Saturday? We could leave early, take the long ridge and be back by dark.';
+      await box.fill(long);
+      await box.press('Enter');
+      await expectEventually('sent', () => messageTexts(alice.page), [long]);
+      await assertAccessible(alice.page, 'chat, desktop');
+      await alice.page.getByRole('button', { name: 'Group settings' }).click();
+      await alice.page.getByRole('dialog').waitFor();
+      await assertAccessible(alice.page, 'group settings, desktop');
+      await alice.page.keyboard.press('Escape');
+      await alice.page.getByRole('dialog').waitFor({ state: 'detached' });
+      await alice.page.getByRole('button', { name: 'New chat' }).click();
+      await assertAccessible(alice.page, 'new chat dialog');
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+      await bob.page.locator('.conversation', { hasText: 'Climbing' }).waitFor();
+      await assertAccessible(bob.page, 'conversation list, phone');
+      await assertFitsWidth(bob.page, 'conversation list, phone');
+      await bob.page.locator('.conversation', { hasText: 'Climbing' }).getByRole('link').click();
+      await expectEventually('bob sees it', () => messageTexts(bob.page), [long]);
+      await assertAccessible(bob.page, 'chat, phone');
+      await assertFitsWidth(bob.page, 'chat, phone');
+    },
+  );
 
-  test('the main screens pass axe at desktop and phone widths', async () => {
-    await screenshotsOnFailure(
-      'accessibility axe',
-      () => pages,
-      async () => {
-        const visitor = await browser.newPage({ baseURL: server.url });
-        pages.visitor = visitor;
-        await visitor.goto('/');
-        await visitor.getByLabel('Username').waitFor();
-        await assertAccessible(visitor, 'login');
+  test(
+    'a chat is started and a message sent with the keyboard alone, focus always visible',
+    'accessibility keyboard',
+    async ({ server, browser, pages }) => {
+      const dave = await registerPerson(browser, server.url, 'dave');
+      pages.dave = dave.page;
+      const page = dave.page;
+      const keys = page.keyboard;
 
-        const alice = await registerPerson(browser, server.url, 'alice');
-        pages.alice = alice.page;
-        const bob = await registerPerson(browser, server.url, 'bob', {
-          viewport: { width: 390, height: 844 },
-        });
-        pages.bob = bob.page;
-        await registerPerson(browser, server.url, 'carol');
-        await alice.page.getByRole('button', { name: 'New group' }).click();
-        await alice.page.getByLabel('Group name').fill('Climbing');
-        await alice.page.getByLabel('Members').fill('bob carol');
-        await alice.page.getByRole('button', { name: 'Create group' }).click();
-        const box = alice.page.getByLabel('Message', { exact: true });
-        const long = 'Saturday? We could leave early, take the long ridge and be back by dark.';
-        await box.fill(long);
-        await box.press('Enter');
-        await expectEventually('sent', () => messageTexts(alice.page), [long]);
-        await assertAccessible(alice.page, 'chat, desktop');
-        await alice.page.getByRole('button', { name: 'Group settings' }).click();
-        await alice.page.getByRole('dialog').waitFor();
-        await assertAccessible(alice.page, 'group settings, desktop');
-        await alice.page.keyboard.press('Escape');
-        await alice.page.getByRole('dialog').waitFor({ state: 'detached' });
-        await alice.page.getByRole('button', { name: 'New chat' }).click();
-        await assertAccessible(alice.page, 'new chat dialog');
+      // Tab from the top of the page to "New chat"; each stop shows a focus ring.
+      await page.locator('body').focus();
+      let label = '';
+      for (let i = 0; i < 10 && label !== 'New chat'; i++) {
+        await keys.press('Tab');
+        label = await focusedLabel(page);
+        assert.ok(await focusRingShown(page), `focus ring on "${label}"`);
+      }
+      assert.equal(label, 'New chat');
+      await keys.press('Enter');
+      // The dialog puts focus in its field; Enter submits it.
+      await expectEventually('focus in the dialog', () => focusedLabel(page), 'direct-username');
+      await keys.type('alice');
+      await keys.press('Enter');
+      await page.getByRole('heading', { name: 'alice', level: 2 }).waitFor();
 
-        await bob.page.locator('.conversation', { hasText: 'Climbing' }).waitFor();
-        await assertAccessible(bob.page, 'conversation list, phone');
-        await assertFitsWidth(bob.page, 'conversation list, phone');
-        await bob.page.locator('.conversation', { hasText: 'Climbing' }).getByRole('link').click();
-        await expectEventually('bob sees it', () => messageTexts(bob.page), [long]);
-        await assertAccessible(bob.page, 'chat, phone');
-        await assertFitsWidth(bob.page, 'chat, phone');
-      },
-    );
-  });
-
-  test('a chat is started and a message sent with the keyboard alone, focus always visible', async () => {
-    await screenshotsOnFailure(
-      'accessibility keyboard',
-      () => pages,
-      async () => {
-        const dave = await registerPerson(browser, server.url, 'dave');
-        pages.dave = dave.page;
-        const page = dave.page;
-        const keys = page.keyboard;
-
-        // Tab from the top of the page to "New chat"; each stop shows a focus ring.
-        await page.locator('body').focus();
-        let label = '';
-        for (let i = 0; i < 10 && label !== 'New chat'; i++) {
-          await keys.press('Tab');
-          label = await focusedLabel(page);
-          assert.ok(await focusRingShown(page), `focus ring on "${label}"`);
-        }
-        assert.equal(label, 'New chat');
-        await keys.press('Enter');
-        // The dialog puts focus in its field; Enter submits it.
-        await expectEventually('focus in the dialog', () => focusedLabel(page), 'direct-username');
-        await keys.type('alice');
-        await keys.press('Enter');
-        await page.getByRole('heading', { name: 'alice', level: 2 }).waitFor();
-
-        // From the chat, Tab reaches the message box; Enter sends, Shift+Enter is a new line.
-        for (let i = 0; i < 15 && label !== 'composer-input'; i++) {
-          await keys.press('Tab');
-          label = await focusedLabel(page);
-          assert.ok(await focusRingShown(page), `focus ring on "${label}"`);
-        }
-        assert.equal(label, 'composer-input');
-        await keys.type('two');
-        await keys.press('Shift+Enter');
-        await keys.type('lines');
-        await keys.press('Enter');
-        await expectEventually('sent from the keyboard', () => messageTexts(page), ['two\nlines']);
-        // Escape closes a dialog and gives focus back.
-        await page.getByRole('button', { name: 'New group' }).focus();
-        await keys.press('Enter');
-        await page.getByRole('dialog').waitFor();
-        await keys.press('Escape');
-        await page.getByRole('dialog').waitFor({ state: 'detached' });
-      },
-    );
-  });
+      // From the chat, Tab reaches the message box; Enter sends, Shift+Enter is a new line.
+      for (let i = 0; i < 15 && label !== 'composer-input'; i++) {
+        await keys.press('Tab');
+        label = await focusedLabel(page);
+        assert.ok(await focusRingShown(page), `focus ring on "${label}"`);
+      }
+      assert.equal(label, 'composer-input');
+      await keys.type('two');
+      await keys.press('Shift+Enter');
+      await keys.type('lines');
+      await keys.press('Enter');
+      await expectEventually('sent from the keyboard', () => messageTexts(page), ['two\nlines']);
+      // Escape closes a dialog and gives focus back.
+      await page.getByRole('button', { name: 'New group' }).focus();
+      await keys.press('Enter');
+      await page.getByRole('dialog').waitFor();
+      await keys.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+    },
+  );
 });

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
 import {
   chromium,
   type Browser,
@@ -15,6 +16,7 @@ import {
   type Page,
   type WebSocketRoute,
 } from 'playwright-core';
+import { startTestServer, type TestServer } from '../../src/test-support/server.js';
 import { sleep } from '../../src/test-support/wait.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -273,4 +275,53 @@ export async function screenshotsOnFailure(
     }
     throw err;
   }
+}
+
+/** What a browser suite's tests get: its server, its Chromium, and the pages to screenshot. */
+export interface BrowserSuite {
+  readonly server: TestServer;
+  readonly browser: Browser;
+  /** The pages a failing test screenshots; tests add theirs (shared by the suite's tests). */
+  readonly pages: Record<string, Page>;
+}
+
+/**
+ * Declares a suite of browser tests (skipped, saying why, where they cannot run): before them it
+ * builds the web client, starts a test server and launches Chromium, and after them closes both.
+ * `body` declares the tests with the given `test`, whose body runs under `screenshotsOnFailure`
+ * (named `shot`) and gets the suite's server, browser and pages.
+ */
+export function describeInBrowser(
+  name: string,
+  body: (
+    test: (title: string, shot: string, run: (suite: BrowserSuite) => Promise<void>) => void,
+  ) => void,
+): void {
+  const skip = skipReason();
+  describe(name, { skip: skip ?? false, timeout: 180_000 }, () => {
+    let server: TestServer;
+    let browser: Browser;
+    const pages: Record<string, Page> = {};
+
+    before(async () => {
+      await ensureWebBuilt();
+      server = await startTestServer();
+      browser = await launchChromium();
+    });
+
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    body((title, shot, run) => {
+      test(title, async () => {
+        await screenshotsOnFailure(
+          shot,
+          () => pages,
+          () => run({ server, browser, pages }),
+        );
+      });
+    });
+  });
 }

@@ -1,21 +1,9 @@
 // Proves, in a real browser against a real server, the actions on single messages: a reply
 // quotes its message, a reaction, an edit and a recall show on both pages live, and "delete for
 // me" removes a message from one page only. The actions menu is driven from the keyboard.
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../../src/test-support/server.js';
-import {
-  ensureWebBuilt,
-  expectEventually,
-  launchChromium,
-  messageTexts,
-  registerPerson,
-  screenshotsOnFailure,
-  skipReason,
-} from './browser.js';
-
-const skip = skipReason();
+import type { Locator, Page } from 'playwright-core';
+import { describeInBrowser, expectEventually, messageTexts, registerPerson } from './browser.js';
 
 /** The message whose own text (not a quote of it) is `text`. */
 function message(page: Page, text: string): Locator {
@@ -34,113 +22,93 @@ async function act(page: Page, text: string, action: string): Promise<void> {
   await menu.getByRole('button', { name: action, exact: true }).click();
 }
 
-describe('web client: message actions', { skip: skip ?? false, timeout: 180_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Record<string, Page> = {};
+describeInBrowser('web client: message actions', (test) => {
+  test(
+    'reply, react, edit, recall and delete for me',
+    'message actions',
+    async ({ server, browser, pages }) => {
+      const alice = await registerPerson(browser, server.url, 'alice');
+      pages.alice = alice.page;
+      const bob = await registerPerson(browser, server.url, 'bob');
+      pages.bob = bob.page;
+      await alice.page.getByRole('button', { name: 'New chat' }).click();
+      await alice.page.getByLabel('Username').fill('bob');
+      await alice.page.getByRole('button', { name: 'Start chat' }).click();
+      const aliceBox = alice.page.getByLabel('Message', { exact: true });
+      await aliceBox.fill('first draft');
+      await aliceBox.press('Enter');
+      await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
+      await expectEventually('bob sees it', () => messageTexts(bob.page), ['first draft']);
 
-  before(async () => {
-    await ensureWebBuilt();
-    server = await startTestServer();
-    browser = await launchChromium();
-  });
+      // Reply: the composer says what it answers, and the reply quotes it on both pages.
+      await act(bob.page, 'first draft', 'Reply');
+      await bob.page.getByText('Replying to alice').waitFor();
+      const bobBox = bob.page.getByLabel('Message', { exact: true });
+      await bobBox.fill('a reply');
+      await bobBox.press('Enter');
+      for (const page of [alice.page, bob.page]) {
+        const reply = message(page, 'a reply');
+        await reply.waitFor();
+        assert.equal(await reply.locator('.quote-sender').textContent(), 'alice');
+        assert.equal(await reply.locator('.quote-text').textContent(), 'first draft');
+      }
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+      // React: Alice likes Bob's reply; both pages show one 👍, pressed only on hers.
+      await act(alice.page, 'a reply', 'React with 👍');
+      const mine = message(alice.page, 'a reply').getByRole('button', {
+        name: '👍 1, including you',
+      });
+      await mine.waitFor();
+      assert.equal(await mine.getAttribute('aria-pressed'), 'true');
+      const theirs = message(bob.page, 'a reply').getByRole('button', {
+        name: '👍 1',
+        exact: true,
+      });
+      await theirs.waitFor();
+      assert.equal(await theirs.getAttribute('aria-pressed'), 'false');
 
-  test('reply, react, edit, recall and delete for me', async () => {
-    await screenshotsOnFailure(
-      'message actions',
-      () => pages,
-      async () => {
-        const alice = await registerPerson(browser, server.url, 'alice');
-        pages.alice = alice.page;
-        const bob = await registerPerson(browser, server.url, 'bob');
-        pages.bob = bob.page;
-        await alice.page.getByRole('button', { name: 'New chat' }).click();
-        await alice.page.getByLabel('Username').fill('bob');
-        await alice.page.getByRole('button', { name: 'Start chat' }).click();
-        const aliceBox = alice.page.getByLabel('Message', { exact: true });
-        await aliceBox.fill('first draft');
-        await aliceBox.press('Enter');
-        await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
-        await expectEventually('bob sees it', () => messageTexts(bob.page), ['first draft']);
-
-        // Reply: the composer says what it answers, and the reply quotes it on both pages.
-        await act(bob.page, 'first draft', 'Reply');
-        await bob.page.getByText('Replying to alice').waitFor();
-        const bobBox = bob.page.getByLabel('Message', { exact: true });
-        await bobBox.fill('a reply');
-        await bobBox.press('Enter');
-        for (const page of [alice.page, bob.page]) {
-          const reply = message(page, 'a reply');
-          await reply.waitFor();
-          assert.equal(await reply.locator('.quote-sender').textContent(), 'alice');
-          assert.equal(await reply.locator('.quote-text').textContent(), 'first draft');
-        }
-
-        // React: Alice likes Bob's reply; both pages show one 👍, pressed only on hers.
-        await act(alice.page, 'a reply', 'React with 👍');
-        const mine = message(alice.page, 'a reply').getByRole('button', {
-          name: '👍 1, including you',
-        });
-        await mine.waitFor();
-        assert.equal(await mine.getAttribute('aria-pressed'), 'true');
-        const theirs = message(bob.page, 'a reply').getByRole('button', {
-          name: '👍 1',
-          exact: true,
-        });
-        await theirs.waitFor();
-        assert.equal(await theirs.getAttribute('aria-pressed'), 'false');
-
-        // Edit: the composer takes the text; saving shows the new text as edited on both pages,
-        // and the reply's quote follows.
-        await act(alice.page, 'first draft', 'Edit');
+      // Edit: the composer takes the text; saving shows the new text as edited on both pages,
+      // and the reply's quote follows.
+      await act(alice.page, 'first draft', 'Edit');
+      await expectEventually(
+        'the composer takes the text',
+        () => aliceBox.inputValue(),
+        'first draft',
+      );
+      await aliceBox.fill('final text');
+      await aliceBox.press('Enter');
+      for (const page of [alice.page, bob.page]) {
+        await expectEventually('the edit shows', () => messageTexts(page), [
+          'final text',
+          'a reply',
+        ]);
+        await message(page, 'final text').locator('.edited').waitFor();
         await expectEventually(
-          'the composer takes the text',
-          () => aliceBox.inputValue(),
-          'first draft',
+          'the quote follows the edit',
+          () => message(page, 'a reply').locator('.quote-text').textContent(),
+          'final text',
         );
-        await aliceBox.fill('final text');
-        await aliceBox.press('Enter');
-        for (const page of [alice.page, bob.page]) {
-          await expectEventually('the edit shows', () => messageTexts(page), [
-            'final text',
-            'a reply',
-          ]);
-          await message(page, 'final text').locator('.edited').waitFor();
-          await expectEventually(
-            'the quote follows the edit',
-            () => message(page, 'a reply').locator('.quote-text').textContent(),
-            'final text',
-          );
-        }
+      }
 
-        // Recall: Bob takes his reply back; both pages show that it was recalled.
-        await act(bob.page, 'a reply', 'Recall');
-        for (const page of [alice.page, bob.page]) {
-          await expectEventually('the recall shows', () => messageTexts(page), [
-            'final text',
-            'This message was recalled.',
-          ]);
-        }
-
-        // Delete for me: gone from Alice's page (even after a reload), still on Bob's.
-        await act(alice.page, 'final text', 'Delete for me');
-        await expectEventually('alice no longer sees it', () => messageTexts(alice.page), [
-          'This message was recalled.',
-        ]);
-        await alice.page.reload();
-        await expectEventually('not after a reload either', () => messageTexts(alice.page), [
-          'This message was recalled.',
-        ]);
-        assert.deepEqual(await messageTexts(bob.page), [
+      // Recall: Bob takes his reply back; both pages show that it was recalled.
+      await act(bob.page, 'a reply', 'Recall');
+      for (const page of [alice.page, bob.page]) {
+        await expectEventually('the recall shows', () => messageTexts(page), [
           'final text',
           'This message was recalled.',
         ]);
-      },
-    );
-  });
+      }
+
+      // Delete for me: gone from Alice's page (even after a reload), still on Bob's.
+      await act(alice.page, 'final text', 'Delete for me');
+      await expectEventually('alice no longer sees it', () => messageTexts(alice.page), [
+        'This message was recalled.',
+      ]);
+      await alice.page.reload();
+      await expectEventually('not after a reload either', () => messageTexts(alice.page), [
+        'This message was recalled.',
+      ]);
+      assert.deepEqual(await messageTexts(bob.page), ['final text', 'This message was recalled.']);
+    },
+  );
 });

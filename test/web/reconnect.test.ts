@@ -1,128 +1,103 @@
 // Proves, in a real browser against a real server, that a page whose network is cut shows the
 // "reconnecting…" banner, and after the network returns shows every message sent meanwhile (to it
 // and by it) exactly once, in order, and the banner goes away.
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../../src/test-support/server.js';
 import { sleep } from '../../src/test-support/wait.js';
 import {
-  ensureWebBuilt,
+  describeInBrowser,
   expectEventually,
-  launchChromium,
   messageTexts,
   ownMessage,
   registerPerson,
-  screenshotsOnFailure,
-  skipReason,
   waitOnline,
 } from './browser.js';
 
-const skip = skipReason();
+describeInBrowser('web client: reconnecting', (test) => {
+  test(
+    'messages sent while a page is offline show once, in order, after it reconnects',
+    'reconnect',
+    async ({ server, browser, pages }) => {
+      const alice = await registerPerson(browser, server.url, 'alice');
+      pages.alice = alice.page;
+      const bob = await registerPerson(browser, server.url, 'bob', { network: true });
+      pages.bob = bob.page;
+      const cut = bob.network;
+      assert.ok(cut);
 
-describe('web client: reconnecting', { skip: skip ?? false, timeout: 180_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Record<string, Page> = {};
+      await alice.page.getByRole('button', { name: 'New chat' }).click();
+      await alice.page.getByLabel('Username').fill('bob');
+      await alice.page.getByRole('button', { name: 'Start chat' }).click();
+      const aliceBox = alice.page.getByLabel('Message', { exact: true });
+      await aliceBox.fill('before the cut');
+      await aliceBox.press('Enter');
+      await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
+      await expectEventually('bob sees the first message', () => messageTexts(bob.page), [
+        'before the cut',
+      ]);
+      assert.equal(cut.openSockets, 1, "bob's page has one socket, through the switch");
 
-  before(async () => {
-    await ensureWebBuilt();
-    server = await startTestServer();
-    browser = await launchChromium();
-  });
+      // Cut Bob's network: the banner appears.
+      await cut.offline();
+      const banner = bob.page.getByTestId('reconnecting');
+      await banner.waitFor({ state: 'visible' });
+      assert.equal(await banner.textContent(), 'Reconnecting…');
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  test('messages sent while a page is offline show once, in order, after it reconnects', async () => {
-    await screenshotsOnFailure(
-      'reconnect',
-      () => pages,
-      async () => {
-        const alice = await registerPerson(browser, server.url, 'alice');
-        pages.alice = alice.page;
-        const bob = await registerPerson(browser, server.url, 'bob', { network: true });
-        pages.bob = bob.page;
-        const cut = bob.network;
-        assert.ok(cut);
-
-        await alice.page.getByRole('button', { name: 'New chat' }).click();
-        await alice.page.getByLabel('Username').fill('bob');
-        await alice.page.getByRole('button', { name: 'Start chat' }).click();
-        const aliceBox = alice.page.getByLabel('Message', { exact: true });
-        await aliceBox.fill('before the cut');
+      // Alice sends three messages while Bob is away; Bob writes one too, which waits as "sending".
+      const during = ['while away 1', 'while away 2', 'while away 3'];
+      for (const text of during) {
+        await aliceBox.fill(text);
         await aliceBox.press('Enter');
-        await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
-        await expectEventually('bob sees the first message', () => messageTexts(bob.page), [
-          'before the cut',
-        ]);
-        assert.equal(cut.openSockets, 1, "bob's page has one socket, through the switch");
+      }
+      await expectEventually(
+        'alice’s sends are stored',
+        async () => {
+          const n = await alice.page
+            .locator('.messages [data-tick]:not([data-tick=sending])')
+            .count();
+          return n;
+        },
+        4,
+      );
+      const bobBox = bob.page.getByLabel('Message', { exact: true });
+      await bobBox.fill('written offline');
+      await bobBox.press('Enter');
+      await ownMessage(bob.page, 'written offline').locator('[data-tick=sending]').waitFor();
+      // Nothing reached Bob's page while it was cut off.
+      await sleep(500);
+      assert.deepEqual(await messageTexts(bob.page), ['before the cut', 'written offline']);
 
-        // Cut Bob's network: the banner appears.
-        await cut.offline();
-        const banner = bob.page.getByTestId('reconnecting');
-        await banner.waitFor({ state: 'visible' });
-        assert.equal(await banner.textContent(), 'Reconnecting…');
+      // The network comes back: the banner goes, and every message is there once, in seq order
+      // (Bob's own message was stored after Alice's three, so it comes last).
+      await cut.online();
+      await banner.waitFor({ state: 'detached' });
+      await waitOnline(bob.page);
+      const expected = ['before the cut', ...during, 'written offline'];
+      await expectEventually(
+        'bob’s timeline after the reconnect',
+        () => messageTexts(bob.page),
+        expected,
+      );
+      await ownMessage(bob.page, 'written offline').locator('[data-tick=sending]').waitFor({
+        state: 'detached',
+      });
+      await expectEventually(
+        'alice gets bob’s offline message once',
+        () => messageTexts(alice.page),
+        expected,
+      );
 
-        // Alice sends three messages while Bob is away; Bob writes one too, which waits as "sending".
-        const during = ['while away 1', 'while away 2', 'while away 3'];
-        for (const text of during) {
-          await aliceBox.fill(text);
-          await aliceBox.press('Enter');
-        }
-        await expectEventually(
-          'alice’s sends are stored',
-          async () => {
-            const n = await alice.page
-              .locator('.messages [data-tick]:not([data-tick=sending])')
-              .count();
-            return n;
-          },
-          4,
-        );
-        const bobBox = bob.page.getByLabel('Message', { exact: true });
-        await bobBox.fill('written offline');
-        await bobBox.press('Enter');
-        await ownMessage(bob.page, 'written offline').locator('[data-tick=sending]').waitFor();
-        // Nothing reached Bob's page while it was cut off.
-        await sleep(500);
-        assert.deepEqual(await messageTexts(bob.page), ['before the cut', 'written offline']);
+      // Still once each a moment later: no late duplicate from a push racing the catch-up.
+      await sleep(1500);
+      assert.deepEqual(await messageTexts(bob.page), expected);
+      assert.deepEqual(await messageTexts(alice.page), expected);
 
-        // The network comes back: the banner goes, and every message is there once, in seq order
-        // (Bob's own message was stored after Alice's three, so it comes last).
-        await cut.online();
-        await banner.waitFor({ state: 'detached' });
-        await waitOnline(bob.page);
-        const expected = ['before the cut', ...during, 'written offline'];
-        await expectEventually(
-          'bob’s timeline after the reconnect',
-          () => messageTexts(bob.page),
-          expected,
-        );
-        await ownMessage(bob.page, 'written offline').locator('[data-tick=sending]').waitFor({
-          state: 'detached',
-        });
-        await expectEventually(
-          'alice gets bob’s offline message once',
-          () => messageTexts(alice.page),
-          expected,
-        );
-
-        // Still once each a moment later: no late duplicate from a push racing the catch-up.
-        await sleep(1500);
-        assert.deepEqual(await messageTexts(bob.page), expected);
-        assert.deepEqual(await messageTexts(alice.page), expected);
-
-        // A reload starts from the server's history alone: the same messages, once each.
-        await bob.page.reload();
-        await expectEventually(
-          'bob’s timeline after a reload',
-          () => messageTexts(bob.page),
-          expected,
-        );
-      },
-    );
-  });
+      // A reload starts from the server's history alone: the same messages, once each.
+      await bob.page.reload();
+      await expectEventually(
+        'bob’s timeline after a reload',
+        () => messageTexts(bob.page),
+        expected,
+      );
+    },
+  );
 });

@@ -2,90 +2,60 @@
 // same browser takes the device over and the first offers "Use here" (which takes it back)
 // instead of reconnecting by itself; a revoked token returns to the login screen saying so; and
 // logging out forgets the session across a reload.
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { http, startTestServer, type TestServer } from '../../src/test-support/server.js';
-import {
-  ensureWebBuilt,
-  launchChromium,
-  registerPerson,
-  screenshotsOnFailure,
-  skipReason,
-  waitOnline,
-} from './browser.js';
+import { http } from '../../src/test-support/server.js';
+import { describeInBrowser, registerPerson, waitOnline } from './browser.js';
 
-const skip = skipReason();
 const KICKED = 'Parley is open in another window';
 
-describe('web client: sessions', { skip: skip ?? false, timeout: 180_000 }, () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Record<string, Page> = {};
+describeInBrowser('web client: sessions', (test) => {
+  test(
+    'a second tab takes the device; "Use here" takes it back',
+    'session tabs',
+    async ({ server, browser, pages }) => {
+      const erin = await registerPerson(browser, server.url, 'erin');
+      pages.first = erin.page;
+      const second = await erin.context.newPage();
+      pages.second = second;
+      await second.goto('/');
+      await waitOnline(second);
 
-  before(async () => {
-    await ensureWebBuilt();
-    server = await startTestServer();
-    browser = await launchChromium();
-  });
+      const first = erin.page;
+      await first.getByRole('heading', { name: KICKED }).waitFor();
+      await first.getByRole('button', { name: 'Use here' }).click();
+      await waitOnline(first);
+      await second.getByRole('heading', { name: KICKED }).waitFor();
+      // The first tab does not bounce back by itself: it stays kicked until asked.
+      assert.equal(await first.getByRole('heading', { name: KICKED }).count(), 0);
+      await second.close();
+    },
+  );
 
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  test(
+    'a revoked token returns to the login screen; logging out forgets the session',
+    'session end',
+    async ({ server, browser, pages }) => {
+      const fay = await registerPerson(browser, server.url, 'fay');
+      pages.fay = fay.page;
+      const token = await fay.page.evaluate(() => {
+        const storage = (globalThis as unknown as { localStorage: { getItem(k: string): string } })
+          .localStorage;
+        return (JSON.parse(storage.getItem('parley.session')) as { token: string }).token;
+      });
+      // Revoked from elsewhere (as a logout on another device of this token would).
+      const out = await http('POST', `${server.url}/v1/auth/logout`, { token });
+      assert.equal(out.status, 204);
+      await fay.page.getByText('Your session ended. Please log in again.').waitFor();
 
-  test('a second tab takes the device; "Use here" takes it back', async () => {
-    await screenshotsOnFailure(
-      'session tabs',
-      () => pages,
-      async () => {
-        const erin = await registerPerson(browser, server.url, 'erin');
-        pages.first = erin.page;
-        const second = await erin.context.newPage();
-        pages.second = second;
-        await second.goto('/');
-        await waitOnline(second);
-
-        const first = erin.page;
-        await first.getByRole('heading', { name: KICKED }).waitFor();
-        await first.getByRole('button', { name: 'Use here' }).click();
-        await waitOnline(first);
-        await second.getByRole('heading', { name: KICKED }).waitFor();
-        // The first tab does not bounce back by itself: it stays kicked until asked.
-        assert.equal(await first.getByRole('heading', { name: KICKED }).count(), 0);
-        await second.close();
-      },
-    );
-  });
-
-  test('a revoked token returns to the login screen; logging out forgets the session', async () => {
-    await screenshotsOnFailure(
-      'session end',
-      () => pages,
-      async () => {
-        const fay = await registerPerson(browser, server.url, 'fay');
-        pages.fay = fay.page;
-        const token = await fay.page.evaluate(() => {
-          const storage = (
-            globalThis as unknown as { localStorage: { getItem(k: string): string } }
-          ).localStorage;
-          return (JSON.parse(storage.getItem('parley.session')) as { token: string }).token;
-        });
-        // Revoked from elsewhere (as a logout on another device of this token would).
-        const out = await http('POST', `${server.url}/v1/auth/logout`, { token });
-        assert.equal(out.status, 204);
-        await fay.page.getByText('Your session ended. Please log in again.').waitFor();
-
-        await fay.page.getByLabel('Username').fill('fay');
-        await fay.page.getByLabel('Password').fill('correct horse battery');
-        await fay.page.getByRole('button', { name: 'Log in' }).click();
-        await waitOnline(fay.page);
-        await fay.page.getByRole('button', { name: 'Log out' }).click();
-        await fay.page.getByRole('heading', { name: 'Log in' }).waitFor();
-        await fay.page.reload();
-        await fay.page.getByRole('heading', { name: 'Log in' }).waitFor();
-        assert.equal(await fay.page.getByRole('button', { name: 'New chat' }).count(), 0);
-      },
-    );
-  });
+      await fay.page.getByLabel('Username').fill('fay');
+      await fay.page.getByLabel('Password').fill('correct horse battery');
+      await fay.page.getByRole('button', { name: 'Log in' }).click();
+      await waitOnline(fay.page);
+      await fay.page.getByRole('button', { name: 'Log out' }).click();
+      await fay.page.getByRole('heading', { name: 'Log in' }).waitFor();
+      await fay.page.reload();
+      await fay.page.getByRole('heading', { name: 'Log in' }).waitFor();
+      assert.equal(await fay.page.getByRole('button', { name: 'New chat' }).count(), 0);
+    },
+  );
 });

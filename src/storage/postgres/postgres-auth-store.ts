@@ -3,7 +3,7 @@ import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
-import { toUser, type UserRow } from '../rows.js';
+import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { isUniqueViolation } from './database.js';
 
 /** The cluster AuthStore: accounts and sessions in PostgreSQL, shared by every node. */
@@ -58,13 +58,7 @@ export class PostgresAuthStore implements AuthStore {
       username,
     ]);
     const row = rows[0];
-    return row
-      ? {
-          ...toUser(row),
-          passwordHash: row.password_hash,
-          disabledAtMs: row.disabled_at_ms ?? null,
-        }
-      : null;
+    return row ? toUserWithSecret(row) : null;
   }
 
   async findUsersByUsernames(usernames: readonly string[]): Promise<User[]> {

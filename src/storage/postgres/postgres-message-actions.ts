@@ -16,12 +16,11 @@ import type {
   StoredMessage,
 } from '../../messaging/message-store.js';
 import { inTransaction } from './database.js';
+import { actionState, actorSees, toMemberOrNull, type MessageActions } from '../message-actions.js';
 import {
   MESSAGE_COLUMNS,
   VIEW_MEMBER_COLUMNS,
-  readWindow,
   toConversation,
-  toMember,
   toMessage,
   toReactions,
   toView,
@@ -47,7 +46,7 @@ const NOT_HIDDEN = (alias: string, user: string) => `NOT EXISTS (
  * wait for it) and the message row FOR UPDATE (so edits, reactions and recalls of one message
  * take turns). PostgresMessageStore delegates to it.
  */
-export class PostgresMessageActions {
+export class PostgresMessageActions implements MessageActions {
   private readonly pool: pg.Pool;
   private readonly clock: Clock;
 
@@ -169,7 +168,7 @@ export class PostgresMessageActions {
         userId,
         views.map((v) => v.id),
         windows.map((w) => w.after),
-        views.map((v, i) => Math.max(windows[i]!.after, v.readSeq)),
+        windows.map((w) => w.mentionsAfter),
         windows.map((w) => w.upTo),
       ],
     );
@@ -245,7 +244,7 @@ export class PostgresMessageActions {
       const row = rows[0];
       if (!row) throw new ParleyError('conversation_not_found');
       const actor = await this.currentMember(client, conversationId, actorId);
-      judge(toConversation(row), actor ? toMember(actor) : null, row.invite_code);
+      judge(toConversation(row), toMemberOrNull(actor), row.invite_code);
       await client.query('UPDATE conversations SET invite_code = $1 WHERE id = $2', [
         code,
         conversationId,
@@ -299,11 +298,7 @@ export class PostgresMessageActions {
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE`,
       [conversationId, seq],
     );
-    let message: StoredMessage | null = null;
-    if (actor && messages[0]) {
-      const w = readWindow(conv, actor);
-      if (seq > w.after && seq < w.before) message = toMessage(messages[0]);
-    }
+    const message = messages[0] && actorSees(conv, actor, seq) ? toMessage(messages[0]) : null;
     let actorReactions: string[] = [];
     if (message) {
       const { rows } = await client.query<{ emoji: string }>(
@@ -313,11 +308,6 @@ export class PostgresMessageActions {
       );
       actorReactions = rows.map((r) => r.emoji);
     }
-    return {
-      conversation: toConversation(conv),
-      actor: actor ? toMember(actor) : null,
-      message,
-      actorReactions,
-    };
+    return actionState(conv, actor, message, actorReactions);
   }
 }

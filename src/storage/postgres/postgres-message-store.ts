@@ -7,7 +7,6 @@ import type {
   AppendResult,
   Conversation,
   ConversationKind,
-  ConversationSummary,
   ConversationView,
   GroupChange,
   GroupChangeResult,
@@ -15,20 +14,15 @@ import type {
   GroupPlanner,
   Member,
   MemberRole,
-  MessageBody,
-  MessageJudge,
-  MessageMarks,
   MessageStore,
   NewGroup,
   Page,
-  PreferencesChange,
-  ReactionChange,
-  ReactionResult,
   SeqPage,
   StoredMessage,
   TimePage,
 } from '../../messaging/message-store.js';
 import { inTransaction, isDeadlock, isUniqueViolation } from './database.js';
+import { ForwardsMessageActions } from '../message-actions.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
 import {
   MESSAGE_COLUMNS,
@@ -92,16 +86,14 @@ interface Writes {
  * lock on the conversation, inside the transaction that inserts the messages, so nodes never
  * hand out a seq twice or leave a gap.
  */
-export class PostgresMessageStore implements MessageStore {
+export class PostgresMessageStore extends ForwardsMessageActions implements MessageStore {
   private readonly pool: pg.Pool;
   private readonly clock: Clock;
-  /** Edits, reactions, hidden messages, summaries, preferences and invites. */
-  private readonly actions: PostgresMessageActions;
 
   constructor(pool: pg.Pool, clock: Clock) {
+    super(new PostgresMessageActions(pool, clock));
     this.pool = pool;
     this.clock = clock;
-    this.actions = new PostgresMessageActions(pool, clock);
   }
 
   async openDirect(
@@ -263,65 +255,6 @@ export class PostgresMessageStore implements MessageStore {
       ]);
       return rows[0] ? toMessage(rows[0]) : null;
     });
-  }
-
-  editMessage(
-    conversationId: string,
-    seq: number,
-    actorId: string,
-    judge: MessageJudge<MessageBody>,
-  ): Promise<StoredMessage> {
-    return this.actions.editMessage(conversationId, seq, actorId, judge);
-  }
-
-  react(change: ReactionChange, judge: MessageJudge<void>): Promise<ReactionResult> {
-    return this.actions.react(change, judge);
-  }
-
-  hideMessage(conversationId: string, seq: number, userId: string): Promise<boolean> {
-    return this.actions.hideMessage(conversationId, seq, userId);
-  }
-
-  marks(
-    conversationId: string,
-    viewerId: string,
-    fromSeq: number,
-    toSeq: number,
-  ): Promise<MessageMarks> {
-    return this.actions.marks(conversationId, viewerId, fromSeq, toSeq);
-  }
-
-  summaries(
-    userId: string,
-    views: readonly ConversationView[],
-  ): Promise<Map<string, ConversationSummary>> {
-    return this.actions.summaries(userId, views);
-  }
-
-  setPreferences(
-    conversationId: string,
-    userId: string,
-    change: PreferencesChange,
-    pinsMax: number,
-  ): Promise<ConversationView> {
-    return this.actions.setPreferences(conversationId, userId, change, pinsMax);
-  }
-
-  setInvite(
-    conversationId: string,
-    actorId: string,
-    code: string | null,
-    judge: (conversation: Conversation, actor: Member | null, current: string | null) => void,
-  ): Promise<void> {
-    return this.actions.setInvite(conversationId, actorId, code, judge);
-  }
-
-  getInvite(conversationId: string): Promise<string | null> {
-    return this.actions.getInvite(conversationId);
-  }
-
-  findByInvite(code: string): Promise<Conversation | null> {
-    return this.actions.findByInvite(code);
   }
 
   async append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {

@@ -3,7 +3,7 @@ import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
-import { toUser, type UserRow } from '../rows.js';
+import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
 import { isUniqueViolation } from './errors.js';
 
@@ -69,13 +69,7 @@ export class SqliteAuthStore implements AuthStore {
   findUserByUsername(username: string): Promise<UserWithSecret | null> {
     return settle(() => {
       const row = this.q.userByName!.get(username) as UserRow | undefined;
-      return row
-        ? {
-            ...toUser(row),
-            passwordHash: row.password_hash,
-            disabledAtMs: row.disabled_at_ms ?? null,
-          }
-        : null;
+      return row ? toUserWithSecret(row) : null;
     });
   }
 

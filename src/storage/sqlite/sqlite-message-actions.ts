@@ -16,12 +16,11 @@ import type {
   StoredMessage,
 } from '../../messaging/message-store.js';
 import { settle, type SqliteDb } from './database.js';
+import { actionState, actorSees, toMemberOrNull, type MessageActions } from '../message-actions.js';
 import {
   MESSAGE_COLUMNS,
   VIEW_MEMBER_COLUMNS,
-  readWindow,
   toConversation,
-  toMember,
   toMessage,
   toReactions,
   toView,
@@ -39,7 +38,7 @@ import {
  * delegates to it; every write runs in an IMMEDIATE transaction, which SQLite serializes with
  * appends and group changes.
  */
-export class SqliteMessageActions {
+export class SqliteMessageActions implements MessageActions {
   private readonly db: SqliteDb;
   private readonly clock: Clock;
   private readonly q: Record<string, Statement>;
@@ -201,13 +200,10 @@ export class SqliteMessageActions {
       const read = this.db.transaction(() => {
         const out = new Map<string, ConversationSummary>();
         for (const v of views) {
-          const { after, upTo } = viewWindow(v);
+          const { after, mentionsAfter, upTo } = viewWindow(v);
           const params = { conversationId: v.id, userId, upTo };
           const last = this.q.lastVisible!.get({ ...params, after }) as MessageRow | undefined;
-          const mentions = this.q.mentionCount!.get({
-            ...params,
-            after: Math.max(after, v.readSeq),
-          }) as number;
+          const mentions = this.q.mentionCount!.get({ ...params, after: mentionsAfter }) as number;
           out.set(v.id, { last: last ? toMessage(last) : null, mentions });
         }
         return out;
@@ -257,7 +253,7 @@ export class SqliteMessageActions {
           const row = this.q.conversation!.get(conversationId) as ConversationRow | undefined;
           if (!row) throw new ParleyError('conversation_not_found');
           const actor = this.q.member!.get(conversationId, actorId) as MemberRow | undefined;
-          judge(toConversation(row), actor ? toMember(actor) : null, row.invite_code);
+          judge(toConversation(row), toMemberOrNull(actor), row.invite_code);
           this.q.setInvite!.run(code, conversationId);
         })
         .immediate(),
@@ -280,21 +276,15 @@ export class SqliteMessageActions {
     const conv = this.q.conversation!.get(conversationId) as ConversationRow | undefined;
     if (!conv) throw new ParleyError('conversation_not_found');
     const actor = this.q.member!.get(conversationId, actorId) as MemberRow | undefined;
-    let message: StoredMessage | null = null;
-    if (actor) {
-      const w = readWindow(conv, actor);
-      if (seq > w.after && seq < w.before) {
-        const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
-        message = row ? toMessage(row) : null;
-      }
-    }
-    return {
-      conversation: toConversation(conv),
-      actor: actor ? toMember(actor) : null,
+    const row = actorSees(conv, actor, seq)
+      ? (this.q.message!.get(conversationId, seq) as MessageRow | undefined)
+      : undefined;
+    const message = row ? toMessage(row) : null;
+    return actionState(
+      conv,
+      actor,
       message,
-      actorReactions: message
-        ? (this.q.actorReactions!.all(conversationId, seq, actorId) as string[])
-        : [],
-    };
+      message ? (this.q.actorReactions!.all(conversationId, seq, actorId) as string[]) : [],
+    );
   }
 }

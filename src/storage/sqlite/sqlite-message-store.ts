@@ -7,7 +7,6 @@ import type {
   AppendResult,
   Conversation,
   ConversationKind,
-  ConversationSummary,
   ConversationView,
   GroupChange,
   GroupChangeResult,
@@ -15,20 +14,15 @@ import type {
   GroupPlanner,
   Member,
   MemberRole,
-  MessageBody,
-  MessageJudge,
-  MessageMarks,
   MessageStore,
   NewGroup,
   Page,
-  PreferencesChange,
-  ReactionChange,
-  ReactionResult,
   SeqPage,
   StoredMessage,
   TimePage,
 } from '../../messaging/message-store.js';
 import { settle, type SqliteDb } from './database.js';
+import { ForwardsMessageActions } from '../message-actions.js';
 import { SqliteMessageActions } from './sqlite-message-actions.js';
 import {
   MESSAGE_COLUMNS,
@@ -59,19 +53,17 @@ type SendHeadRow = Pick<
   Pick<MemberRow, 'role' | 'muted' | 'left_seq'> & { member_id: string | null };
 
 /** The embedded MessageStore: one SQLite file in WAL mode; writes are serialized by SQLite. */
-export class SqliteMessageStore implements MessageStore {
+export class SqliteMessageStore extends ForwardsMessageActions implements MessageStore {
   private readonly db: SqliteDb;
   private readonly clock: Clock;
   private readonly q: Record<string, Statement>;
   private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
   private appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null = null;
-  /** Edits, reactions, hidden messages, summaries, preferences and invites. */
-  private readonly actions: SqliteMessageActions;
 
   constructor(db: SqliteDb, clock: Clock) {
+    super(new SqliteMessageActions(db, clock));
     this.db = db;
     this.clock = clock;
-    this.actions = new SqliteMessageActions(db, clock);
     this.q = {
       conversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
       conversationByName: db.prepare('SELECT * FROM conversations WHERE name = ?'),
@@ -332,65 +324,6 @@ export class SqliteMessageStore implements MessageStore {
         })
         .immediate(),
     );
-  }
-
-  editMessage(
-    conversationId: string,
-    seq: number,
-    actorId: string,
-    judge: MessageJudge<MessageBody>,
-  ): Promise<StoredMessage> {
-    return this.actions.editMessage(conversationId, seq, actorId, judge);
-  }
-
-  react(change: ReactionChange, judge: MessageJudge<void>): Promise<ReactionResult> {
-    return this.actions.react(change, judge);
-  }
-
-  hideMessage(conversationId: string, seq: number, userId: string): Promise<boolean> {
-    return this.actions.hideMessage(conversationId, seq, userId);
-  }
-
-  marks(
-    conversationId: string,
-    viewerId: string,
-    fromSeq: number,
-    toSeq: number,
-  ): Promise<MessageMarks> {
-    return this.actions.marks(conversationId, viewerId, fromSeq, toSeq);
-  }
-
-  summaries(
-    userId: string,
-    views: readonly ConversationView[],
-  ): Promise<Map<string, ConversationSummary>> {
-    return this.actions.summaries(userId, views);
-  }
-
-  setPreferences(
-    conversationId: string,
-    userId: string,
-    change: PreferencesChange,
-    pinsMax: number,
-  ): Promise<ConversationView> {
-    return this.actions.setPreferences(conversationId, userId, change, pinsMax);
-  }
-
-  setInvite(
-    conversationId: string,
-    actorId: string,
-    code: string | null,
-    judge: (conversation: Conversation, actor: Member | null, current: string | null) => void,
-  ): Promise<void> {
-    return this.actions.setInvite(conversationId, actorId, code, judge);
-  }
-
-  getInvite(conversationId: string): Promise<string | null> {
-    return this.actions.getInvite(conversationId);
-  }
-
-  findByInvite(code: string): Promise<Conversation | null> {
-    return this.actions.findByInvite(code);
   }
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {

@@ -129,8 +129,9 @@ export class GroupCommitter {
       };
     }
     if (this.pipeline > 1 && !retrying) {
-      // A batch ahead that failed at once (an inline store) is seen by now: wait for its retry.
-      await nextTurn();
+      // One microtask is enough for the batch ahead, if it failed at once (an inline store), to
+      // have been caught by settle(), which then set `failing`: wait for its retry.
+      await Promise.resolve();
       while (this.failing) await this.failing;
     }
     const results =

@@ -11,9 +11,15 @@ import type { AppendRequest, AppendResult, StoredMessage } from '../../messaging
 // statement; once a batch resolves, its reads see the commit (WAL: each read is a fresh
 // snapshot). If the thread dies, the batches in flight reject and later ones run in-thread.
 
-/** What crosses the thread boundary: a ParleyError becomes its code and message. */
+/**
+ * What crosses the thread boundary. A newly stored message comes back as what the store added
+ * to its request (id, seq, time): the rest is the request, which this side still holds, so the
+ * body is not copied back. A duplicate carries its stored twin whole; a ParleyError becomes its
+ * code and message.
+ */
 export type WireAppendResult =
-  | { readonly ok: true; readonly message: StoredMessage; readonly duplicate: boolean }
+  | { readonly ok: true; readonly id: string; readonly seq: number; readonly atUs: number }
+  | { readonly ok: true; readonly message: StoredMessage; readonly duplicate: true }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 export type AppendReply =
@@ -25,10 +31,21 @@ export interface AppendThread {
   stop(): Promise<void>;
 }
 
-const fromWire = (r: WireAppendResult): AppendResult =>
-  r.ok
-    ? { ok: true, message: r.message, duplicate: r.duplicate }
-    : { ok: false, error: new ParleyError(r.code, r.message) };
+function fromWire(r: WireAppendResult, request: AppendRequest): AppendResult {
+  if (!r.ok) return { ok: false, error: new ParleyError(r.code, r.message) };
+  if ('duplicate' in r) return { ok: true, message: r.message, duplicate: true };
+  const message: StoredMessage = {
+    id: r.id,
+    conversationId: request.conversationId,
+    seq: r.seq,
+    senderId: request.senderId,
+    device: request.device,
+    body: request.body,
+    atUs: r.atUs,
+    recalledAtUs: null,
+  };
+  return { ok: true, message, duplicate: false };
+}
 
 /**
  * Starts the append thread on `file`. `fallback` runs a batch in this thread once the worker is
@@ -53,7 +70,11 @@ export function startAppendThread(options: {
   worker.unref();
   const pending = new Map<
     number,
-    { resolve: (r: AppendResult[]) => void; reject: (err: Error) => void }
+    {
+      batch: readonly AppendRequest[];
+      resolve: (r: AppendResult[]) => void;
+      reject: (err: Error) => void;
+    }
   >();
   let nextId = 1;
   let alive = true;
@@ -70,7 +91,7 @@ export function startAppendThread(options: {
     pending.delete(reply.id);
     if (pending.size === 0) worker.unref();
     if ('error' in reply) p.reject(new Error(reply.error));
-    else p.resolve(reply.results.map(fromWire));
+    else p.resolve(reply.results.map((r, i) => fromWire(r, p.batch[i]!)));
   });
   worker.on('error', (err) => {
     options.onError(String(err));
@@ -86,7 +107,7 @@ export function startAppendThread(options: {
       if (!alive) return options.fallback(batch);
       return new Promise((resolve, reject) => {
         const id = nextId++;
-        pending.set(id, { resolve, reject });
+        pending.set(id, { batch, resolve, reject });
         // Ref'd while a batch is in flight, so the process waits for its commit.
         if (pending.size === 1) worker.ref();
         worker.postMessage({ id, batch });

@@ -31,9 +31,11 @@ const messageOf = (err: unknown): string =>
   isParleyError(err) || err instanceof Error ? err.message : String(err);
 
 const toWire = (r: AppendResult): WireAppendResult =>
-  r.ok
-    ? { ok: true, message: r.message, duplicate: r.duplicate }
-    : { ok: false, code: r.error.code, message: r.error.message };
+  !r.ok
+    ? { ok: false, code: r.error.code, message: r.error.message }
+    : r.duplicate
+      ? { ok: true, message: r.message, duplicate: true }
+      : { ok: true, id: r.message.id, seq: r.message.seq, atUs: r.message.atUs };
 
 /**
  * The batch in one transaction; if that throws, each send alone, so that only a send that breaks

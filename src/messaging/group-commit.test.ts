@@ -145,7 +145,10 @@ describe('GroupCommitter', () => {
 
   it('with pipeline 2, hands the next batch over while the previous one is written', async () => {
     const g = gatedStore();
-    const committer = new GroupCommitter(g.store, 100, undefined, { pipeline: 2 });
+    const committer = new GroupCommitter(g.store, 100, undefined, {
+      pipeline: 2,
+      pipelinedBatchMin: 1,
+    });
     const first = [committer.submit(request('a')), committer.submit(request('b'))];
     await waitUntil(() => g.handed.length === 1);
     const second = committer.submit(request('c'));
@@ -182,7 +185,10 @@ describe('GroupCommitter', () => {
 
   it('with pipeline 2, retries a failed batch one by one before anything later commits', async () => {
     const g = gatedStore();
-    const committer = new GroupCommitter(g.store, 100, undefined, { pipeline: 2 });
+    const committer = new GroupCommitter(g.store, 100, undefined, {
+      pipeline: 2,
+      pipelinedBatchMin: 1,
+    });
     const outcomes = [committer.submit(request('a')), committer.submit(request('poison'))].map(
       (p) => p.then((r) => (r.ok ? r.message.seq : -1)),
     );
@@ -205,7 +211,10 @@ describe('GroupCommitter', () => {
 
   it('with pipeline 2 and a store that fails at once, hands nothing later until the retry is done', async () => {
     const batches: string[][] = [];
-    const committer = new GroupCommitter(recordingStore(batches), 100, undefined, { pipeline: 2 });
+    const committer = new GroupCommitter(recordingStore(batches), 100, undefined, {
+      pipeline: 2,
+      pipelinedBatchMin: 1,
+    });
     const first = [committer.submit(request('a')), committer.submit(request('poison'))];
     const all = Promise.allSettled(first);
     await waitUntil(() => batches.length >= 1);
@@ -216,5 +225,27 @@ describe('GroupCommitter', () => {
     assert.ok(aAlone > 0 && cAlone > aAlone, `c after a's retry: ${JSON.stringify(batches)}`);
     const a = await first[0]!;
     assert.ok(a.ok && later.ok && later.message.seq > a.message.seq);
+  });
+
+  it('with a pipeline, hands a batch ahead of one in flight only once it has pipelinedBatchMin sends', async () => {
+    const g = gatedStore();
+    const committer = new GroupCommitter(g.store, 100, undefined, {
+      pipeline: 2,
+      pipelinedBatchMin: 3,
+    });
+    const sends = [committer.submit(request('a'))];
+    await waitUntil(() => g.handed.length === 1);
+    sends.push(committer.submit(request('b')));
+    for (let i = 0; i < 5; i++) await turn();
+    assert.equal(g.handed.length, 1, 'one send waits for the batch ahead');
+    sends.push(committer.submit(request('c')), committer.submit(request('d')));
+    await waitUntil(() => g.handed.length === 2);
+    assert.deepEqual(g.handed[1], ['b', 'c', 'd']);
+    await g.release();
+    await g.release();
+    assert.deepEqual(
+      (await Promise.all(sends)).map((r) => (r.ok ? r.message.seq : -1)),
+      [1, 2, 3, 4],
+    );
   });
 });

@@ -37,6 +37,7 @@ export class GroupCommitter {
   private readonly store: MessageStore;
   private readonly batchMax: number;
   private readonly pipeline: number;
+  private readonly pipelinedBatchMin: number;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private vet: Vetter | null = null;
@@ -51,12 +52,13 @@ export class GroupCommitter {
     store: MessageStore,
     batchMax: number,
     metrics?: HotMetrics,
-    options: { pipeline?: number } = {},
+    options: { pipeline?: number; pipelinedBatchMin?: number } = {},
   ) {
     this.store = store;
     this.batchMax = batchMax;
     this.metrics = metrics;
     this.pipeline = Math.max(1, options.pipeline ?? 1);
+    this.pipelinedBatchMin = Math.max(1, options.pipelinedBatchMin ?? PIPELINED_BATCH_MIN);
   }
 
   /** Installs the check every batch passes before it is stored (see Vetter). */
@@ -68,7 +70,7 @@ export class GroupCommitter {
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject, atMs: metricsNowMs() });
       if (this.running === null) this.running = this.drainSoon();
-      else this.wake?.();
+      else if (this.queue.length >= this.pipelinedBatchMin) this.wake?.();
     });
   }
 
@@ -84,7 +86,13 @@ export class GroupCommitter {
     let previous: Promise<void> = Promise.resolve();
     try {
       while (this.queue.length > 0 || inFlight.length > 0) {
-        if (this.queue.length > 0 && inFlight.length < this.pipeline) {
+        // A batch goes ahead of another still in flight only if it is big enough to be worth a
+        // handoff of its own; small ones wait and grow (each handoff has a fixed cost).
+        const ready =
+          inFlight.length === 0
+            ? this.queue.length > 0
+            : inFlight.length < this.pipeline && this.queue.length >= this.pipelinedBatchMin;
+        if (ready) {
           while (this.failing) await this.failing;
           const handed = await this.hand(this.queue.splice(0, this.batchMax));
           const entry = { done: this.settle(handed, previous), settled: false };
@@ -189,5 +197,8 @@ interface Handed {
   readonly admitted: Pending[];
   readonly results: Promise<AppendResult[]>;
 }
+
+/** The smallest batch handed over while another is still in flight (see drainSoon). */
+const PIPELINED_BATCH_MIN = 64;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -27,9 +27,10 @@ interface Pending {
  *
  * Batches are vetted and handed to the store one at a time, in submission order. With
  * `pipeline` 1 (the default) the next batch waits for the previous commit. A store that commits
- * the batches it is given strictly in order (the SQLite append thread) may take `pipeline` 2:
- * the next batch is handed over while the previous one is being written, so the event loop and
- * the writer work at once. Results are still delivered in batch order, and if a batch fails,
+ * the batches it is given strictly in order may take a deeper pipeline (the SQLite append thread
+ * takes 4): later batches are handed over while one is being written, so the event loop and the
+ * writer work at once; a batch goes ahead of one in flight only once it has `pipelinedBatchMin`
+ * sends. Results are still delivered in batch order, and if a batch fails,
  * nothing later is handed over until its sends have been retried one by one (see settle), so a
  * link's sends keep their order in every case.
  */

@@ -15,16 +15,22 @@ const { file, synchronous } = workerData as { file: string; synchronous: 'normal
 const db = openSqliteDatabase({ file, synchronous });
 const store = new SqliteMessageStore(db, systemClock);
 
+// One message at a time, in arrival order, even where a batch is retried send by send: a batch
+// never starts before the one ahead of it has been answered.
+let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: { id: number; batch: AppendRequest[] } | { stop: true }) => {
-  if ('stop' in msg) {
-    db.close();
-    port.close();
-    return;
-  }
-  appendEach(msg.batch).then(
-    (results) => port.postMessage({ id: msg.id, results } satisfies AppendReply),
-    (err: unknown) => port.postMessage({ id: msg.id, error: messageOf(err) } satisfies AppendReply),
-  );
+  queue = queue.then(() => {
+    if ('stop' in msg) {
+      db.close();
+      port.close();
+      return;
+    }
+    return appendEach(msg.batch).then(
+      (results) => port.postMessage({ id: msg.id, results } satisfies AppendReply),
+      (err: unknown) =>
+        port.postMessage({ id: msg.id, error: messageOf(err) } satisfies AppendReply),
+    );
+  });
 });
 
 const messageOf = (err: unknown): string =>

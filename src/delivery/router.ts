@@ -11,7 +11,7 @@ import type {
   StoredMessage,
   ViewedMessage,
 } from '../messaging/index.js';
-import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
+import type { Codec, MessageFrame, ServerFrame, WireMessage } from '../protocol/index.js';
 import { ParleyError } from '../core/errors.js';
 import type { Presence } from './presence.js';
 import { Sequencer } from './sequencer.js';
@@ -43,7 +43,7 @@ export interface LiveSession {
 const MEMBER_CACHE_ENTRIES_MAX = 50_000;
 
 export function wireMessage(m: ViewedMessage): WireMessage {
-  const wire: WireMessage = {
+  return withExtras(m, {
     conversation: m.conversationId,
     seq: m.seq,
     messageId: m.id,
@@ -51,8 +51,25 @@ export function wireMessage(m: ViewedMessage): WireMessage {
     device: m.device,
     body: m.body,
     at: Math.floor(m.atUs / 1000),
-  };
-  // Plain assignments: this runs for every message push, where spreads cost.
+  });
+}
+
+/** A `message` push: the wire message with its type, built as one object (it runs per push). */
+function messageFrame(m: StoredMessage): MessageFrame {
+  return withExtras(m, {
+    type: 'message',
+    conversation: m.conversationId,
+    seq: m.seq,
+    messageId: m.id,
+    sender: m.senderId,
+    device: m.device,
+    body: m.body,
+    at: Math.floor(m.atUs / 1000),
+  });
+}
+
+/** Adds the optional fields in place: plain assignments, since this runs for every push. */
+function withExtras<T extends WireMessage>(m: ViewedMessage, wire: T): T {
   if (m.recalledAtUs !== null) wire.recalled = true;
   if (m.editedAtUs !== undefined) wire.editedAt = Math.floor(m.editedAtUs / 1000);
   if (m.reactions) wire.reactions = m.reactions.map((r) => ({ ...r }));
@@ -63,17 +80,19 @@ export function wireMessage(m: ViewedMessage): WireMessage {
 /** Encodes a frame at most once per codec, however many sessions it goes to. */
 class EncodedFrame {
   readonly frame: ServerFrame;
-  private readonly bytes = new Map<Codec, string | Uint8Array>();
+  // One slot per codec (a server has one text and one binary codec): no map per frame.
+  private text: { codec: Codec; data: string | Uint8Array } | undefined;
+  private binary: { codec: Codec; data: string | Uint8Array } | undefined;
   constructor(frame: ServerFrame) {
     this.frame = frame;
   }
   for(codec: Codec): string | Uint8Array {
-    let data = this.bytes.get(codec);
-    if (data === undefined) {
-      data = codec.encode(this.frame);
-      this.bytes.set(codec, data);
-    }
-    return data;
+    const slot = codec.binary ? this.binary : this.text;
+    if (slot !== undefined && slot.codec === codec) return slot.data;
+    const encoded = { codec, data: codec.encode(this.frame) };
+    if (codec.binary) this.binary = encoded;
+    else this.text = encoded;
+    return encoded.data;
   }
 }
 
@@ -217,7 +236,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   messageStored(message: StoredMessage): void {
     this.toMembers(
       message.conversationId,
-      new EncodedFrame({ type: 'message', ...wireMessage(message) }),
+      new EncodedFrame(messageFrame(message)),
       { user: message.senderId, device: message.device },
       message.seq,
     );

@@ -12,6 +12,7 @@ import {
   type ClientFrame,
   type ConversationState,
   type HelloFrame,
+  type SentFrame,
 } from '../protocol/index.js';
 import { ClientSession, EARLY_FRAMES_MAX } from './client-session.js';
 import { messageAction } from './message-actions.js';
@@ -254,16 +255,18 @@ export class Gateway {
           frame.ref,
           frame.body,
         );
-        return session.reply({
+        // Built as one object, without a spread: this runs for every send.
+        const sent: SentFrame = {
           type: 'sent',
-          ...id,
           ref: frame.ref,
           conversation: message.conversationId,
           seq: message.seq,
           messageId: message.id,
           at: Math.floor(message.atUs / 1000),
           duplicate,
-        });
+        };
+        if (frame.id !== undefined) sent.id = frame.id;
+        return session.reply(sent);
       }
       case 'ack':
         await messaging.markDelivered(caller, frame.conversation, frame.seq);

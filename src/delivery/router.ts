@@ -11,7 +11,7 @@ import type {
   StoredMessage,
   ViewedMessage,
 } from '../messaging/index.js';
-import type { Codec, MessageFrame, ServerFrame, WireMessage } from '../protocol/index.js';
+import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
 import { ParleyError } from '../core/errors.js';
 import type { Presence } from './presence.js';
 import { Sequencer } from './sequencer.js';
@@ -43,7 +43,7 @@ export interface LiveSession {
 const MEMBER_CACHE_ENTRIES_MAX = 50_000;
 
 export function wireMessage(m: ViewedMessage): WireMessage {
-  return withExtras(m, {
+  const wire: WireMessage = {
     conversation: m.conversationId,
     seq: m.seq,
     messageId: m.id,
@@ -51,25 +51,8 @@ export function wireMessage(m: ViewedMessage): WireMessage {
     device: m.device,
     body: m.body,
     at: Math.floor(m.atUs / 1000),
-  });
-}
-
-/** A `message` push: the wire message with its type, built as one object (it runs per push). */
-function messageFrame(m: StoredMessage): MessageFrame {
-  return withExtras(m, {
-    type: 'message',
-    conversation: m.conversationId,
-    seq: m.seq,
-    messageId: m.id,
-    sender: m.senderId,
-    device: m.device,
-    body: m.body,
-    at: Math.floor(m.atUs / 1000),
-  });
-}
-
-/** Adds the optional fields in place: plain assignments, since this runs for every push. */
-function withExtras<T extends WireMessage>(m: ViewedMessage, wire: T): T {
+  };
+  // Plain assignments: this runs for every message push, where spreads cost.
   if (m.recalledAtUs !== null) wire.recalled = true;
   if (m.editedAtUs !== undefined) wire.editedAt = Math.floor(m.editedAtUs / 1000);
   if (m.reactions) wire.reactions = m.reactions.map((r) => ({ ...r }));
@@ -236,7 +219,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   messageStored(message: StoredMessage): void {
     this.toMembers(
       message.conversationId,
-      new EncodedFrame(messageFrame(message)),
+      new EncodedFrame({ type: 'message', ...wireMessage(message) }),
       { user: message.senderId, device: message.device },
       message.seq,
     );

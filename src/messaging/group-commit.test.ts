@@ -8,28 +8,29 @@ import { ParleyError } from '../core/errors.js';
 import { GroupCommitter } from './group-commit.js';
 import type { AppendRequest, AppendResult, MessageStore } from './message-store.js';
 
+/** The result of storing a request as message `seq` (the stand-in stores below number them). */
+const stored = (r: AppendRequest, seq: number): AppendResult => ({
+  ok: true,
+  duplicate: false,
+  message: {
+    id: `m${seq}`,
+    conversationId: r.conversationId,
+    seq,
+    senderId: r.senderId,
+    device: r.device,
+    body: r.body,
+    atUs: seq,
+    recalledAtUs: null,
+  },
+});
+
 /** A store whose append records each batch and throws for any batch holding a "poison" ref. */
 function recordingStore(batches: string[][]): MessageStore {
   let seq = 0;
   const append = (batch: readonly AppendRequest[]): Promise<AppendResult[]> => {
     batches.push(batch.map((r) => r.ref));
     if (batch.some((r) => r.ref === 'poison')) return Promise.reject(new Error('store refused'));
-    return Promise.resolve(
-      batch.map((r) => ({
-        ok: true as const,
-        duplicate: false,
-        message: {
-          id: `m${++seq}`,
-          conversationId: r.conversationId,
-          seq,
-          senderId: r.senderId,
-          device: r.device,
-          body: r.body,
-          atUs: seq,
-          recalledAtUs: null,
-        },
-      })),
-    );
+    return Promise.resolve(batch.map((r) => stored(r, ++seq)));
   };
   return { append } as unknown as MessageStore;
 }
@@ -108,20 +109,7 @@ describe('GroupCommitter', () => {
             resolve(
               batch.map((r) => {
                 committed.push(r.ref);
-                return {
-                  ok: true as const,
-                  duplicate: false,
-                  message: {
-                    id: `m${++seq}`,
-                    conversationId: r.conversationId,
-                    seq,
-                    senderId: r.senderId,
-                    device: r.device,
-                    body: r.body,
-                    atUs: seq,
-                    recalledAtUs: null,
-                  },
-                };
+                return stored(r, ++seq);
               }),
             );
           },

@@ -201,12 +201,10 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   messaging.subscribeActions(seed.pageActionEvents);
   contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
   messaging.subscribe(seed.pageEvents);
-  const events = new EventPublisher({
-    sinks: eventSinks(config, cluster, log),
-    node: config.node.id,
-    clock: systemClock,
-  });
-  messaging.subscribe(events);
+  const sinks = eventSinks(config, cluster, log);
+  const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
+  // Without a sink (a single node with no webhook) every event would be built for nobody.
+  if (sinks.length > 0) messaging.subscribe(events);
   let presenceTimer: NodeJS.Timeout | null = null;
   if (cluster) {
     try {

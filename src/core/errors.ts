@@ -213,6 +213,11 @@ export function isParleyError(err: unknown): err is ParleyError {
   return err instanceof ParleyError;
 }
 
+/** `err` as an Error, for rejecting a promise with what a callback was handed. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /** The shape every transport puts on the wire for an error. */
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };

@@ -12,6 +12,7 @@ import {
   type ClientFrame,
   type ConversationState,
   type HelloFrame,
+  type SendFrame,
   type SentFrame,
 } from '../protocol/index.js';
 import { ClientSession, EARLY_FRAMES_MAX } from './client-session.js';
@@ -167,23 +168,61 @@ export class Gateway {
         ...(frame.type === 'send' ? { ref: frame.ref } : {}),
       });
     }
-    this.dispatch(session, frame).catch((err: unknown) => {
-      if (!isParleyError(err)) {
-        return this.internalError(
-          session,
-          err,
-          frame.id,
-          frame.type === 'send' ? frame.ref : undefined,
-        );
-      }
-      session.reply({
-        type: 'error',
-        ...idOf(frame.id),
-        code: err.code,
-        message: err.message,
-        ...(frame.type === 'send' ? { ref: frame.ref } : {}),
-      });
+    if (frame.type === 'send') return this.send(session, frame);
+    this.dispatch(session, frame).catch((err: unknown) => this.refused(session, frame, err));
+  }
+
+  /** Answers a frame that failed: a coded error as itself, anything else as `internal`. */
+  private refused(session: ClientSession, frame: ClientFrame, err: unknown): void {
+    if (!isParleyError(err)) {
+      return this.internalError(
+        session,
+        err,
+        frame.id,
+        frame.type === 'send' ? frame.ref : undefined,
+      );
+    }
+    session.reply({
+      type: 'error',
+      ...idOf(frame.id),
+      code: err.code,
+      message: err.message,
+      ...(frame.type === 'send' ? { ref: frame.ref } : {}),
     });
+  }
+
+  /**
+   * A send, the hottest frame: answered from the commit's callback, with no promise or async
+   * frame held while it waits for its group commit (see MessagingService.sendThen).
+   */
+  private send(session: ClientSession, frame: SendFrame): void {
+    const caller: Caller = { userId: session.userId, device: session.device };
+    try {
+      this.deps.messaging.sendThen(
+        caller,
+        frame.conversation,
+        frame.ref,
+        frame.body,
+        (err, outcome) => {
+          if (!outcome) return this.refused(session, frame, err);
+          const { message, duplicate } = outcome;
+          // Built as one object, without a spread: this runs for every send.
+          const sent: SentFrame = {
+            type: 'sent',
+            ref: frame.ref,
+            conversation: message.conversationId,
+            seq: message.seq,
+            messageId: message.id,
+            at: Math.floor(message.atUs / 1000),
+            duplicate,
+          };
+          if (frame.id !== undefined) sent.id = frame.id;
+          session.reply(sent);
+        },
+      );
+    } catch (err) {
+      this.refused(session, frame, err);
+    }
   }
 
   private async hello(session: ClientSession, frame: HelloFrame): Promise<void> {
@@ -248,26 +287,8 @@ export class Gateway {
     switch (frame.type) {
       case 'hello':
         throw new ParleyError('bad_frame', 'hello was already said on this connection.');
-      case 'send': {
-        const { message, duplicate } = await messaging.send(
-          caller,
-          frame.conversation,
-          frame.ref,
-          frame.body,
-        );
-        // Built as one object, without a spread: this runs for every send.
-        const sent: SentFrame = {
-          type: 'sent',
-          ref: frame.ref,
-          conversation: message.conversationId,
-          seq: message.seq,
-          messageId: message.id,
-          at: Math.floor(message.atUs / 1000),
-          duplicate,
-        };
-        if (frame.id !== undefined) sent.id = frame.id;
-        return session.reply(sent);
-      }
+      case 'send':
+        return this.send(session, frame);
       case 'ack':
         await messaging.markDelivered(caller, frame.conversation, frame.seq);
         return;

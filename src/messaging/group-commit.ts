@@ -1,4 +1,4 @@
-import type { ParleyError } from '../core/errors.js';
+import { asError, type ParleyError } from '../core/errors.js';
 import { metricsNowMs, type HotMetrics } from '../core/metrics.js';
 import type { AppendRequest, AppendResult, MessageStore } from './message-store.js';
 
@@ -11,10 +11,15 @@ export type Vetter = (
   requests: readonly AppendRequest[],
 ) => (ParleyError | null)[] | Promise<(ParleyError | null)[]>;
 
+/**
+ * Called once with a send's result, or with the error that kept it from being stored (its batch
+ * failed, also when retried alone). A refusal (a vetter's or the store's) is a result.
+ */
+export type Committed = (result: AppendResult | undefined, error?: unknown) => void;
+
 interface Pending {
   readonly request: AppendRequest;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (err: unknown) => void;
+  readonly done: Committed;
   /** When it was submitted (metricsNowMs), for the send-to-commit latency. */
   readonly atMs: number;
 }
@@ -68,11 +73,20 @@ export class GroupCommitter {
   }
 
   submit(request: AppendRequest): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject, atMs: metricsNowMs() });
-      if (this.running === null) this.running = this.drainSoon();
-      else if (this.queue.length >= this.pipelinedBatchMin) this.wake?.();
-    });
+    return new Promise((resolve, reject) =>
+      this.enqueue(request, (result, error) => (result ? resolve(result) : reject(asError(error)))),
+    );
+  }
+
+  /**
+   * submit() without a promise: `done` is called once the send is committed or refused. The
+   * real-time send path uses it, so that a send in flight holds one small record, not a chain
+   * of promises (under load tens of thousands are in flight, and each one is garbage to collect).
+   */
+  enqueue(request: AppendRequest, done: Committed): void {
+    this.queue.push({ request, done, atMs: metricsNowMs() });
+    if (this.running === null) this.running = this.drainSoon();
+    else if (this.queue.length >= this.pipelinedBatchMin) this.wake?.();
   }
 
   /** Resolves once everything submitted so far is committed (or failed). */
@@ -127,14 +141,14 @@ export class GroupCommitter {
         admitted = [];
         batch.forEach((p, i) => {
           const error = verdicts[i];
-          if (error) p.resolve({ ok: false, error });
+          if (error) p.done({ ok: false, error });
           else admitted.push(p);
         });
       }
     } catch (err) {
       return {
         admitted,
-        results: Promise.reject(err instanceof Error ? err : new Error(String(err))),
+        results: Promise.reject(asError(err)),
       };
     }
     if (this.pipeline > 1 && !retrying) {
@@ -172,11 +186,11 @@ export class GroupCommitter {
           try {
             const [result] = await alone.results;
             if (result) {
-              p.resolve(result);
+              p.done(result);
               this.metrics?.committed([p]);
             }
           } catch (error) {
-            p.reject(error);
+            p.done(undefined, error);
           }
         }
       })();
@@ -189,7 +203,7 @@ export class GroupCommitter {
       return;
     }
     await previous;
-    admitted.forEach((p, i) => p.resolve(results[i]!));
+    admitted.forEach((p, i) => p.done(results[i]));
     if (admitted.length > 0) this.metrics?.committed(admitted);
   }
 }

@@ -23,6 +23,10 @@ const FIELDS = {
 
 export type ClientKind = keyof typeof FIELDS;
 const KINDS = Object.keys(FIELDS) as ClientKind[];
+/** Each kind's allowed fields (COMMON and its own), built once. */
+const ALLOWED = new Map<string, ReadonlySet<string>>(
+  KINDS.map((kind) => [kind, new Set<string>([...COMMON, ...FIELDS[kind]])]),
+);
 
 /** Kinds whose body names an attachment (`attachment`) that a send must be allowed to use. */
 export const ATTACHMENT_KINDS: ReadonlySet<string> = new Set(['image', 'file', 'audio', 'video']);
@@ -67,7 +71,7 @@ export function validateBody(body: unknown, limits: Limits): MessageBody {
   if (typeof kind !== 'string' || !Object.hasOwn(FIELDS, kind)) {
     invalid(`body.kind must be one of: ${KINDS.join(', ')}.`);
   }
-  const allowed = new Set<string>([...COMMON, ...FIELDS[kind as ClientKind]]);
+  const allowed = ALLOWED.get(kind)!;
   for (const key of Object.keys(body)) {
     if (!allowed.has(key)) invalid(`body.${key} is not a field of a ${kind} message.`);
   }

@@ -1,4 +1,4 @@
-import { ParleyError } from '../core/errors.js';
+import { ParleyError, asError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { isId } from '../core/ids.js';
@@ -216,12 +216,26 @@ export class MessagingService {
   }
 
   /** Validates, then stores through group commit. Resolves only after the commit. */
-  async send(
+  send(caller: Caller, conversationId: string, ref: unknown, body: unknown): Promise<SendOutcome> {
+    return new Promise((resolve, reject) =>
+      this.sendThen(caller, conversationId, ref, body, (err, outcome) =>
+        outcome ? resolve(outcome) : reject(asError(err)),
+      ),
+    );
+  }
+
+  /**
+   * send() for the real-time hot path, without a promise: throws a coded error at once for a
+   * request that fails validation, else calls `done` once, after the commit (or with the error
+   * that refused or failed the send). `done` must not throw.
+   */
+  sendThen(
     caller: Caller,
     conversationId: string,
     ref: unknown,
     body: unknown,
-  ): Promise<SendOutcome> {
+    done: (err: unknown, outcome?: SendOutcome) => void,
+  ): void {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     const request = {
       conversationId,
@@ -230,10 +244,18 @@ export class MessagingService {
       ref: validateRef(ref, this.limits),
       body: validateBody(body, this.limits),
     };
-    const result = await this.committer.submit(request);
-    if (!result.ok) throw result.error;
-    if (!result.duplicate) for (const s of this.subscribers) s.messageStored(result.message);
-    return { message: result.message, duplicate: result.duplicate };
+    this.committer.enqueue(request, (result, error) => {
+      if (!result) return done(error);
+      if (!result.ok) return done(result.error);
+      if (!result.duplicate) {
+        try {
+          for (const s of this.subscribers) s.messageStored(result.message);
+        } catch (err) {
+          return done(err);
+        }
+      }
+      done(null, { message: result.message, duplicate: result.duplicate });
+    });
   }
 
   /**

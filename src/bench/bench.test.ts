@@ -58,6 +58,20 @@ describe('bench harness', () => {
     assertFlow(await report(['direct', '--connections', '4', '--messages', '5']), 4 * 5);
   });
 
+  test('direct --warmup-s: messages of the warm-up are delivered but not timed', async () => {
+    // 10 sends a second for 0.8 s each: those sent in the first 0.5 s are not timed.
+    const argv = ['direct', '--connections', '4', '--messages', '8', '--rate', '10'];
+    const r = await report([...argv, '--warmup-s', '0.5']);
+    assertFlow(r, 4 * 8);
+    const measured = r.figures.latencyMeasured as number;
+    assert.ok(measured > 0 && measured < 4 * 8, `${measured} of 32 latencies measured`);
+    assert.equal(r.params.warmupS, 0.5);
+
+    const all = await report([...argv, '--messages', '2', '--warmup-s', '30']);
+    assert.equal(all.ok, false);
+    assert.match(all.failures.join('\n'), /warm-up: no latency measured/);
+  });
+
   test('group: every message reaches every other member', async () => {
     const r = await report(['group', '--members', '5', '--senders', '2', '--messages', '5']);
     assertFlow(r, 2 * 5 * 4);

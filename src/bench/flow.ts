@@ -10,7 +10,8 @@ import type { BenchClient, Frame } from './ws-client.js';
 // ("bench message <ref> t=<ms>"; bodies take no extra fields), so end-to-end latency is measured
 // on the receiving client, in this process.
 // The run ends when every send is answered and every acked message delivered, or on the time cap,
-// or when nothing has moved for STALL_MS.
+// or when nothing has moved for STALL_MS. With --warmup-s, messages sent in the first seconds
+// (while the server's code is still being optimized) count for everything but the latencies.
 
 const STALL_MS = 5_000;
 const TICK_MS = 10;
@@ -55,6 +56,8 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
   let duplicates = 0;
   let lostLinks = 0;
   let startMs = 0;
+  /** Sends before this time (performance.now()) are warm-up: their latencies are not counted. */
+  let measureFromMs = 0;
   let lastAckMs = 0;
   let lastDeliveryMs = 0;
   let lastMoveMs = 0;
@@ -91,7 +94,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
     if (frame.type === 'sent') {
       acked += 1;
       lastAckMs = now;
-      ackLatency.recordMs(now - sentAt);
+      if (sentAt >= measureFromMs) ackLatency.recordMs(now - sentAt);
     } else {
       refused += 1;
       const code = String(frame.code);
@@ -123,7 +126,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
         delivered += 1;
         lastDeliveryMs = lastMoveMs = now;
         const t = sendTimeOf(frame.body);
-        if (t !== null) latency.recordMs(now - t);
+        if (t !== null && t >= measureFromMs) latency.recordMs(now - t);
         if (settled()) finish(null);
       } else if (sender && (frame.type === 'sent' || frame.type === 'error')) {
         answered(sender, frame);
@@ -143,6 +146,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
   const sampler = new ProcSampler(ctx.target.pids, () => ctx.target.supportPids());
   sampler.start();
   startMs = lastMoveMs = performance.now();
+  measureFromMs = startMs + options.warmupS * 1000;
   ctx.progress.start(
     () =>
       `sent ${acked}/${total}  delivered ${delivered}  ` +
@@ -173,6 +177,9 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
     );
   }
   if (acked < total) failures.push(`only ${acked} of ${total} sends acknowledged`);
+  if (delivered > 0 && latency.count === 0) {
+    failures.push(`every message was sent in the ${options.warmupS} s warm-up: no latency measured`);
+  }
   if (refused > 0)
     failures.push(`sends refused: ${[...errorCodes].map(([c, n]) => `${c}×${n}`).join(', ')}`);
   if (lostLinks > 0) failures.push(`${lostLinks} connection(s) lost`);
@@ -187,6 +194,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
       deliveredPerSec: delivered / deliverySpanS,
       deliveryRate: expected > 0 ? delivered / expected : 0,
       ...latencyFigures('latency', latency.percentiles()),
+      latencyMeasured: latency.count,
       ackP50Ms: ackLatency.percentiles()?.p50 ?? null,
       ackP99Ms: ackLatency.percentiles()?.p99 ?? null,
       sent: acked,

@@ -20,6 +20,8 @@ export interface BenchOptions {
   /** Sends per second per sender; 0 = as fast as acks allow. */
   readonly rate: number;
   readonly inflight: number;
+  /** direct and group: latencies of messages sent in the first this many seconds are not counted. */
+  readonly warmupS: number;
   readonly members: number;
   readonly senders: number;
   /** The cap of a WebSocket scenario, or the length of an HTTP one. */
@@ -62,6 +64,8 @@ Flags:
   --messages M      messages per sender (default 100)
   --rate R          sends per second per sender; 0 = as fast as acks allow (default 0)
   --inflight K      unacknowledged sends per connection at most (default 10)
+  --warmup-s W      direct and group: messages sent in the first W seconds are delivered and
+                    checked, but their latencies are not counted (default 0)
   --members G       group members (default 100)
   --senders S       group senders (default 10)
   --duration-s D    time cap of a WebSocket scenario (default 60); length of an HTTP one (default 10)
@@ -102,6 +106,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
         messages: { type: 'string' },
         rate: { type: 'string' },
         inflight: { type: 'string' },
+        'warmup-s': { type: 'string' },
         members: { type: 'string' },
         senders: { type: 'string' },
         'duration-s': { type: 'string' },
@@ -163,6 +168,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     messages: intFlag(v.messages, 'messages', 100, 1),
     rate: intFlag(v.rate, 'rate', 0, 0),
     inflight: intFlag(v.inflight, 'inflight', 10, 1),
+    warmupS: intFlag(v['warmup-s'], 'warmup-s', 0, 0),
     members,
     senders,
     durationS: intFlag(v['duration-s'], 'duration-s', http ? 10 : 60, 0.1),

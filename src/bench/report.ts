@@ -38,6 +38,7 @@ const LABELS: Record<string, string> = {
   latencyP90Ms: 'latency p90 ms',
   latencyP99Ms: 'latency p99 ms',
   latencyMaxMs: 'latency max ms',
+  latencyMeasured: 'latencies measured',
   ackP50Ms: 'ack p50 ms',
   ackP99Ms: 'ack p99 ms',
   sent: 'sent (acked)',

@@ -13,6 +13,7 @@ export const direct: Scenario = {
     messages: o.messages,
     rate: o.rate,
     inflight: o.inflight,
+    ...(o.warmupS > 0 ? { warmupS: o.warmupS } : {}),
     durationCapS: o.durationS,
   }),
   async run(ctx: RunContext): Promise<Outcome> {

@@ -14,6 +14,7 @@ export const group: Scenario = {
     messages: o.messages,
     rate: o.rate,
     inflight: o.inflight,
+    ...(o.warmupS > 0 ? { warmupS: o.warmupS } : {}),
     durationCapS: o.durationS,
   }),
   async run(ctx: RunContext): Promise<Outcome> {

@@ -459,6 +459,32 @@ export function runMessageStoreContract(opts: {
         assert.equal(backward.hasMore, false);
       });
 
+      it('pages by time from a cursor inside, after and before the history', async () => {
+        const { conv, sent } = await conversationOf25();
+        const at = (seq: number) => sent[seq - 1]!.atUs;
+        const page = (cursorUs: number, newestFirst: boolean) =>
+          b.messages.pageByTime(conv, { cursorUs, newestFirst, limit: 10 });
+
+        const older = await page(at(13), true);
+        assert.deepEqual(seqs(older.messages), range(3, 12).reverse());
+        assert.equal(older.hasMore, true);
+        const newer = await page(at(13), false);
+        assert.deepEqual(seqs(newer.messages), range(14, 23));
+        assert.equal(newer.hasMore, true);
+
+        const afterAll = at(25) + 1_000_000;
+        assert.deepEqual(seqs((await page(afterAll, true)).messages), range(16, 25).reverse());
+        const none = await page(afterAll, false);
+        assert.deepEqual(none.messages, []);
+        assert.equal(none.hasMore, false);
+
+        assert.deepEqual((await page(at(1), true)).messages, []);
+        assert.deepEqual(seqs((await page(1, false)).messages), range(1, 10));
+        const lastTwo = await page(at(23), false);
+        assert.deepEqual(seqs(lastTwo.messages), [24, 25]);
+        assert.equal(lastTwo.hasMore, false);
+      });
+
       it('pages by time newest first with an exclusive cursor, covering every message once', async () => {
         const { conv, sent } = await conversationOf25();
         const first = await b.messages.pageByTime(conv, {

@@ -58,6 +58,7 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
   private readonly clock: Clock;
   private readonly q: Record<string, Statement>;
   private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
+  private readonly timePageTx: Transaction<(conversationId: string, page: TimePage) => Page>;
   private appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null = null;
 
   constructor(db: SqliteDb, clock: Clock) {
@@ -170,15 +171,9 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
         `SELECT ${MESSAGE_COLUMNS} FROM messages
           WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
       ),
-      newerThan: db.prepare(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages
-          WHERE conversation_id = ? AND at_us > ? AND seq > ? AND seq < ?
-          ORDER BY at_us ASC LIMIT ?`,
-      ),
-      olderThan: db.prepare(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages
-          WHERE conversation_id = ? AND at_us < ? AND seq > ? AND seq < ?
-          ORDER BY at_us DESC LIMIT ?`,
+      // The time of the first message at or above a seq: one step of pageByTime's search.
+      stampFrom: db.prepare(
+        `SELECT at_us FROM messages WHERE conversation_id = ? AND seq >= ? ORDER BY seq LIMIT 1`,
       ),
       raiseRead: db.prepare(
         `UPDATE members SET read_seq = MAX(read_seq, @seq), delivered_seq = MAX(delivered_seq, @seq),
@@ -191,6 +186,9 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       ),
     };
     this.appendTx = db.transaction((batch: readonly AppendRequest[]) => this.appendAll(batch));
+    this.timePageTx = db.transaction((conversationId: string, page: TimePage) =>
+      this.readTimePage(conversationId, page),
+    );
   }
 
   openDirect(
@@ -358,23 +356,54 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
   }
 
   pageByTime(conversationId: string, page: TimePage): Promise<Page> {
-    return settle(() => {
-      const cursor =
-        page.cursorUs > 0 ? page.cursorUs : page.newestFirst ? Number.MAX_SAFE_INTEGER : 0;
-      const w = page.viewerId === undefined ? null : this.window(conversationId, page.viewerId);
-      const stmt = page.newestFirst ? this.q.olderThan! : this.q.newerThan!;
-      const rows = stmt.all(
-        conversationId,
-        cursor,
-        w?.after ?? 0,
-        w?.before ?? SEQ_END,
-        page.limit + 1,
-      ) as MessageRow[];
-      return {
-        messages: rows.slice(0, page.limit).map(toMessage),
-        hasMore: rows.length > page.limit,
-      };
-    });
+    return settle(() => this.timePageTx(conversationId, page));
+  }
+
+  /**
+   * pageByTime's body, in one deferred (read) transaction, so that every step sees one snapshot.
+   * There is no index on the time: in a conversation a message's at_us grows with its seq (each is
+   * stamped max(now, previous + 1)), so the cursor becomes a seq bound by a binary search over the
+   * primary key, and the page is read by seq. (An index on (conversation, at_us) cost every send
+   * a third random B-tree page in the WAL; see docs/architecture.md.)
+   */
+  private readTimePage(conversationId: string, page: TimePage): Page {
+    const w = page.viewerId === undefined ? null : this.window(conversationId, page.viewerId);
+    // Exclusive seq bounds, as for pageBySeq.
+    let lower = w?.after ?? 0;
+    let upper = w?.before ?? SEQ_END;
+    if (page.cursorUs > 0) {
+      // Newest first: stamped before the cursor. Oldest first: stamped after it.
+      if (page.newestFirst) {
+        upper = Math.min(upper, this.seqStampedFrom(conversationId, page.cursorUs));
+      } else {
+        lower = Math.max(lower, this.seqStampedFrom(conversationId, page.cursorUs, true) - 1);
+      }
+    }
+    const stmt = page.newestFirst ? this.q.backward! : this.q.forward!;
+    const rows = stmt.all(conversationId, lower, upper, page.limit + 1) as MessageRow[];
+    return {
+      messages: rows.slice(0, page.limit).map(toMessage),
+      hasMore: rows.length > page.limit,
+    };
+  }
+
+  /**
+   * The smallest seq s such that every message at or above s is stamped at or after `us` (after
+   * it, if `strict`) and every one below s is not (last_seq + 1 when none is). About
+   * log2(last_seq) lookups.
+   */
+  private seqStampedFrom(conversationId: string, us: number, strict = false): number {
+    const head = this.q.conversation!.get(conversationId) as ConversationRow | undefined;
+    let lo = 1;
+    let hi = (head?.last_seq ?? 0) + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = this.q.stampFrom!.get(conversationId, mid) as { at_us: number } | undefined;
+      // No message at or above mid counts as stamped at the end of time.
+      if (row === undefined || row.at_us > us || (!strict && row.at_us === us)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   markRead(conversationId: string, userId: string, seq: number): Promise<Member> {

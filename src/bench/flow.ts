@@ -178,7 +178,9 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
   }
   if (acked < total) failures.push(`only ${acked} of ${total} sends acknowledged`);
   if (delivered > 0 && latency.count === 0) {
-    failures.push(`every message was sent in the ${options.warmupS} s warm-up: no latency measured`);
+    failures.push(
+      `every message was sent in the ${options.warmupS} s warm-up: no latency measured`,
+    );
   }
   if (refused > 0)
     failures.push(`sends refused: ${[...errorCodes].map(([c, n]) => `${c}×${n}`).join(', ')}`);

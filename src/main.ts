@@ -15,6 +15,7 @@ import {
   MessagingService,
   SeedApi,
   registerMessagingRoutes,
+  SendBudget,
   registerGroupRoutes,
   registerSeedRoutes,
 } from './messaging/index.js';
@@ -183,7 +184,11 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const health = new Health({ checks: readiness, logger: log });
   registerOperationsRoutes(app, { metrics, health });
   registerAuthRoutes(app, auth);
-  registerMessagingRoutes(app, { messaging, users, authenticate });
+  const sendBudget = new SendBudget({
+    ratePerSec: config.limits.sendRatePerSec,
+    burstMax: config.limits.sendBurstMax,
+  });
+  registerMessagingRoutes(app, { messaging, users, authenticate, sendBudget });
   registerGroupRoutes(app, { messaging, authenticate });
   registerAttachmentRoutes(app, { attachments, authenticate });
   registerContactRoutes(app, { contacts, authenticate });

@@ -44,7 +44,9 @@ after(cleanupServeProcesses);
 describe('crash recovery of the real server process', () => {
   it('keeps every acknowledged v1 message after SIGKILL and a restart', async () => {
     const dataDir = freshDataDir();
-    let server = await startServeProcess(dataDir);
+    // One user sends the whole burst over REST: above the default send budget (100).
+    const env = { PARLEY_SEND_BURST_MAX: String(MESSAGES * 2) };
+    let server = await startServeProcess(dataDir, env);
     try {
       const alice = await register(server.url, 'alice', PASSWORD, 'laptop');
       await register(server.url, 'bob');
@@ -70,7 +72,7 @@ describe('crash recovery of the real server process', () => {
       });
       assert.equal(acked.size, MESSAGES);
 
-      server = await startServeProcess(dataDir);
+      server = await startServeProcess(dataDir, env);
       const login = await http('POST', `${server.url}/v1/auth/login`, {
         body: { username: 'alice', password: PASSWORD, device: 'laptop' },
       });

@@ -1,4 +1,4 @@
-import { TokenBucket } from '../core/token-bucket.js';
+import { KeyedBuckets } from '../core/keyed-buckets.js';
 
 // Slows down password guessing. Every failed login takes a token from two buckets: the
 // username's and the client address's. While either is empty, logins for that username or from
@@ -17,14 +17,13 @@ export interface LoginThrottleOptions {
   readonly entriesMax?: number;
 }
 
-const ENTRIES_MAX = 100_000;
-
 export class LoginThrottle {
   private readonly options: LoginThrottleOptions;
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly buckets: KeyedBuckets;
 
   constructor(options: LoginThrottleOptions) {
     this.options = options;
+    this.buckets = new KeyedBuckets(1000 / options.refillMs, options.entriesMax);
   }
 
   /** Milliseconds until a login for this username from this address may be tried; 0: now. */
@@ -32,7 +31,7 @@ export class LoginThrottle {
     const keys = this.keysOf(username, address);
     let wait = 0;
     for (const [key] of keys) {
-      const bucket = this.buckets.get(key);
+      const bucket = this.buckets.peek(key);
       if (bucket && !bucket.has(nowMs)) wait = Math.max(wait, bucket.msUntilToken(nowMs));
     }
     return wait;
@@ -41,13 +40,7 @@ export class LoginThrottle {
   /** Records a failed login. */
   failed(username: string, address: string | undefined, nowMs: number): void {
     for (const [key, burst] of this.keysOf(username, address)) {
-      let bucket = this.buckets.get(key);
-      if (!bucket) {
-        this.evictIfFull();
-        bucket = new TokenBucket(1000 / this.options.refillMs, burst, nowMs);
-        this.buckets.set(key, bucket);
-      }
-      bucket.take(nowMs);
+      this.buckets.of(key, burst, nowMs).take(nowMs);
     }
   }
 
@@ -55,16 +48,5 @@ export class LoginThrottle {
     const keys: [string, number][] = [[`u:${username}`, this.options.userBurst]];
     if (address) keys.push([`a:${address}`, this.options.addressBurst]);
     return keys;
-  }
-
-  private evictIfFull(): void {
-    const max = this.options.entriesMax ?? ENTRIES_MAX;
-    if (this.buckets.size < max) return;
-    // Maps iterate in insertion order: drop the oldest tenth.
-    let drop = Math.max(1, Math.floor(max / 10));
-    for (const key of this.buckets.keys()) {
-      this.buckets.delete(key);
-      if (--drop === 0) break;
-    }
   }
 }

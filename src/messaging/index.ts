@@ -20,6 +20,7 @@ export type { DirectGuard } from './direct-guard.js';
 export { SeedApi, parseChat, SEED_DEVICE } from './seed-api.js';
 export type { SeedMode, SeedPage, SeedMessage } from './seed-api.js';
 export { registerMessagingRoutes, messageView } from './messaging-routes.js';
+export { SendBudget } from './send-budget.js';
 export { registerSeedRoutes } from './seed-routes.js';
 export { registerGroupRoutes } from './groups-routes.js';
 export {

@@ -24,15 +24,21 @@ const callerOf = (request: FastifyRequest): Caller => {
 
 export function registerMessageActionRoutes(
   app: HttpApp,
-  deps: { messaging: MessagingService; authenticate: Authenticate },
+  deps: {
+    messaging: MessagingService;
+    authenticate: Authenticate;
+    /** Spends the caller's send budget (edit, recall and reactions write messages too). */
+    preHandler: (request: FastifyRequest) => Promise<void>;
+  },
 ): void {
-  const { messaging } = deps;
+  const { messaging, preHandler } = deps;
   const onRequest = requireSession(deps.authenticate);
 
   app.patch(
     '/v1/conversations/:id/messages/:seq',
     {
       onRequest,
+      preHandler,
       schema: {
         params: Params,
         body: Type.Object({ body: Type.Object({}, { additionalProperties: true }) }),
@@ -47,7 +53,7 @@ export function registerMessageActionRoutes(
 
   app.post(
     '/v1/conversations/:id/messages/:seq/recall',
-    { onRequest, schema: { params: Params } },
+    { onRequest, preHandler, schema: { params: Params } },
     async (request) => {
       const { id, seq } = request.params;
       return { message: messageView(await messaging.recall(callerOf(request), id, seq)) };
@@ -66,7 +72,7 @@ export function registerMessageActionRoutes(
 
   app.post(
     '/v1/conversations/:id/messages/:seq/reactions',
-    { onRequest, schema: { params: Params, body: Type.Object({ emoji: Emoji }) } },
+    { onRequest, preHandler, schema: { params: Params, body: Type.Object({ emoji: Emoji }) } },
     async (request) => {
       const { id, seq } = request.params;
       const r = await messaging.react(callerOf(request), id, seq, request.body.emoji, true);
@@ -78,7 +84,11 @@ export function registerMessageActionRoutes(
   // sequence can take more once URL-encoded.
   app.delete(
     '/v1/conversations/:id/messages/:seq/reactions',
-    { onRequest, schema: { params: Params, querystring: Type.Object({ emoji: Emoji }) } },
+    {
+      onRequest,
+      preHandler,
+      schema: { params: Params, querystring: Type.Object({ emoji: Emoji }) },
+    },
     async (request) => {
       const { id, seq } = request.params;
       const r = await messaging.react(callerOf(request), id, seq, request.query.emoji, false);

@@ -11,6 +11,7 @@ import type {
 } from './messaging-service.js';
 import type { Conversation, ConversationView, Member } from './message-store.js';
 import { registerMessageActionRoutes } from './message-actions-routes.js';
+import type { SendBudget } from './send-budget.js';
 
 // REST for conversations and messages (docs/rest-api.md). Times are epoch milliseconds (`at`,
 // `createdAt`); the seed API alone speaks microseconds.
@@ -28,6 +29,19 @@ const CreateConversation = Type.Union([
   }),
   Type.Object({ kind: Type.Literal('room'), name: Type.String() }),
 ]);
+
+/**
+ * A preHandler for the routes that write messages: takes one send from the caller's budget (after
+ * authentication and validation, so a refused request costs nothing), or answers 429.
+ */
+export function spendsBudget(budget: SendBudget) {
+  // A throw in the executor rejects: the refusal goes to the error handler like any other.
+  return (request: FastifyRequest): Promise<void> =>
+    new Promise((resolve) => {
+      budget.take(sessionOf(request).userId, Date.now());
+      resolve();
+    });
+}
 
 export function messageView(m: ViewedMessage) {
   return {
@@ -90,11 +104,17 @@ const callerOf = (request: FastifyRequest): Caller => {
 
 export function registerMessagingRoutes(
   app: HttpApp,
-  deps: { messaging: MessagingService; users: UserDirectory; authenticate: Authenticate },
+  deps: {
+    messaging: MessagingService;
+    users: UserDirectory;
+    authenticate: Authenticate;
+    sendBudget: SendBudget;
+  },
 ): void {
   const { messaging, users } = deps;
   const onRequest = requireSession(deps.authenticate);
-  registerMessageActionRoutes(app, { messaging, authenticate: deps.authenticate });
+  const preHandler = spendsBudget(deps.sendBudget);
+  registerMessageActionRoutes(app, { messaging, authenticate: deps.authenticate, preHandler });
 
   app.post(
     '/v1/conversations',
@@ -142,6 +162,7 @@ export function registerMessagingRoutes(
     '/v1/conversations/:id/messages',
     {
       onRequest,
+      preHandler,
       schema: {
         params: Id,
         body: Type.Object({

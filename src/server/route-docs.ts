@@ -280,6 +280,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       'muted',
       'group_muted',
       'group_dismissed',
+      'rate_limited',
     ],
     body: { example: { ref: 'c-81f2', body: { kind: 'text', text: 'hi' } } },
     response: {
@@ -315,6 +316,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       'not_editable',
       'message_recalled',
       'body_too_large',
+      'rate_limited',
     ],
     body: { example: { body: { kind: 'text', text: 'hi, fixed' } } },
     response: {
@@ -333,6 +335,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       'message_not_found',
       'forbidden',
       'recall_expired',
+      'rate_limited',
     ],
     response: {
       status: 200,
@@ -361,6 +364,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       'message_not_found',
       'message_recalled',
       'too_many_reactions',
+      'rate_limited',
     ],
     body: { example: { emoji: '👍' } },
     response: {
@@ -373,7 +377,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     summary: 'Take back a reaction (?emoji=)',
     tag: 'messages',
     auth: 'bearer',
-    errors: ['conversation_not_found', 'not_member', 'message_not_found'],
+    errors: ['conversation_not_found', 'not_member', 'message_not_found', 'rate_limited'],
     response: {
       status: 200,
       description: 'The reaction count.',

@@ -12,7 +12,12 @@ export interface TestUser {
 }
 
 /** An answer; its JSON is loosely typed, tests read what they assert. */
-export type Res = { status: number; json: any; text: string };
+export type Res = {
+  status: number;
+  json: any;
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
+};
 
 /** Registers `username` (with register's default password); keeps the name with the session. */
 export async function registerUser(baseUrl: string, username: string): Promise<TestUser> {

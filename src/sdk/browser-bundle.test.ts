@@ -38,11 +38,11 @@ describe('the SDK in a browser bundle', () => {
   it('is what package.json exports as parley/sdk and parley/sdk/node', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     assert.deepEqual(pkg.exports['./sdk'], {
-      types: './src/sdk/index.ts',
+      types: './dist/sdk/index.d.ts',
       default: './dist/sdk/index.js',
     });
     assert.deepEqual(pkg.exports['./sdk/node'], {
-      types: './src/sdk/node.ts',
+      types: './dist/sdk/node.d.ts',
       default: './dist/sdk/node.js',
     });
   });

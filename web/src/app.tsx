@@ -5,7 +5,7 @@ import { ChatStore, type Ending } from './chat-store.js';
 import { AuthScreen } from './auth-screen.js';
 import { ConversationList } from './conversation-list.js';
 import { ChatView } from './chat-view.js';
-import { NewDirectDialog, NewGroupDialog } from './dialogs.js';
+import { JoinGroupDialog, NewDirectDialog, NewGroupDialog } from './dialogs.js';
 import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { navigate, useRoute } from './router.js';
 import { useStore } from './use-store.js';
@@ -39,7 +39,7 @@ export function App() {
   );
 }
 
-type DialogName = 'direct' | 'group' | null;
+type DialogName = 'direct' | 'group' | 'join' | null;
 
 function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const store = useMemo(
@@ -94,6 +94,9 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
             <button type="button" onClick={() => setDialog('group')}>
               New group
             </button>
+            <button type="button" onClick={() => setDialog('join')}>
+              Join with code
+            </button>
             <button type="button" class="quiet" onClick={() => void logout()}>
               Log out
             </button>
@@ -141,6 +144,16 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
       )}
       {dialog === 'group' && (
         <NewGroupDialog
+          store={store}
+          onClose={() => setDialog(null)}
+          onOpened={(id) => {
+            setDialog(null);
+            navigate(id);
+          }}
+        />
+      )}
+      {dialog === 'join' && (
+        <JoinGroupDialog
           store={store}
           onClose={() => setDialog(null)}
           onOpened={(id) => {

@@ -938,6 +938,45 @@ export class ChatStore {
     }
   }
 
+  /** Joins a group with an invite code; the group's id, or null (with a notice) if refused. */
+  async joinWithCode(code: string): Promise<string | null> {
+    try {
+      const { message } = await this.api.groups.join(code.trim());
+      this.#mergeConversation(await this.api.conversations.get(message.conversation));
+      return message.conversation;
+    } catch (err) {
+      this.#report(err);
+      return null;
+    }
+  }
+
+  /**
+   * A group's invite code (admins): the current one, a new one (`renew`, replacing it), or none
+   * when there is none. Undefined (with a notice) when the server refused.
+   */
+  async inviteCode(id: string, renew: boolean): Promise<string | null | undefined> {
+    try {
+      const invite = renew
+        ? await this.api.groups.createInvite(id)
+        : await this.api.groups.invite(id);
+      return invite.code;
+    } catch (err) {
+      if (!renew && isParleyClientError(err) && err.code === 'invite_not_found') return null;
+      this.#report(err);
+      return undefined;
+    }
+  }
+
+  async revokeInviteCode(id: string): Promise<boolean> {
+    try {
+      await this.api.groups.revokeInvite(id);
+      return true;
+    } catch (err) {
+      this.#report(err);
+      return false;
+    }
+  }
+
   async leave(id: string): Promise<boolean> {
     const ok = await this.groupAction(id, (api) => api.groups.leave(id));
     if (ok) this.#dropConversation(id);

@@ -161,3 +161,46 @@ export function NewGroupDialog(props: {
     </Modal>
   );
 }
+
+/** Joins a group with an invite code that an admin of the group handed out. */
+export function JoinGroupDialog(props: {
+  store: ChatStore;
+  onClose: () => void;
+  onOpened: (id: string) => void;
+}) {
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    const id = await props.store.joinWithCode(code);
+    setBusy(false);
+    if (id) props.onOpened(id);
+  };
+  return (
+    <Modal title="Join a group" onClose={props.onClose}>
+      <form class="dialog-form" onSubmit={(e) => void submit(e)}>
+        <label for="join-code">Invite code</label>
+        <input
+          id="join-code"
+          required
+          maxLength={64}
+          autoFocus
+          autoComplete="off"
+          autoCapitalize="none"
+          spellcheck={false}
+          value={code}
+          onInput={(e) => setCode(e.currentTarget.value)}
+        />
+        <div class="row end">
+          <button type="button" class="quiet" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={busy || code.trim() === ''}>
+            Join group
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,7 +1,7 @@
-// A group's settings: its name, its members and their roles, adding and removing members, and
-// leaving. Buttons appear only for what the user's role allows (docs/groups.md); the server
+// A group's settings: its name, its members and their roles, adding and removing members, its
+// invite code, and leaving. Buttons appear only for what the user's role allows (docs/groups.md); the server
 // checks again and its refusal shows as a notice.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Role } from 'parley/sdk';
 import type { ChatStore, ConversationView, MemberView } from './chat-store.js';
 import { Modal, parseUsernames } from './dialogs.js';
@@ -85,6 +85,7 @@ export function GroupSettings(props: {
             </div>
           </form>
         )}
+        {admin && <InviteCode store={store} c={c} />}
         <div class="row end">
           <button type="button" class="danger" onClick={() => void leave()}>
             Leave group
@@ -140,5 +141,47 @@ function MemberRow(props: { store: ChatStore; c: ConversationView; m: MemberView
         </span>
       )}
     </li>
+  );
+}
+
+/**
+ * The group's invite code (admins): shown for copying, replaced by a new one, or revoked. Anyone
+ * holding the code joins with "Join with code"; a replaced or revoked code stops working at once.
+ */
+function InviteCode(props: { store: ChatStore; c: ConversationView }) {
+  const { store, c } = props;
+  // undefined: not loaded yet (or the server refused); null: the group has no code.
+  const [code, setCode] = useState<string | null | undefined>(undefined);
+  useEffect(() => {
+    void store.inviteCode(c.id, false).then(setCode);
+  }, [store, c.id]);
+  const renew = async () => {
+    const fresh = await store.inviteCode(c.id, true);
+    if (fresh !== undefined) setCode(fresh);
+  };
+  const revoke = async () => {
+    if (await store.revokeInviteCode(c.id)) setCode(null);
+  };
+  return (
+    <div class="dialog-form">
+      <label for="settings-invite">Invite code</label>
+      <div class="row">
+        <input
+          id="settings-invite"
+          readOnly
+          value={code ?? ''}
+          placeholder={code === null ? 'No invite code' : ''}
+          onFocus={(e) => e.currentTarget.select()}
+        />
+        <button type="button" onClick={() => void renew()}>
+          {code ? 'New code' : 'Create code'}
+        </button>
+        {code && (
+          <button type="button" class="danger" onClick={() => void revoke()}>
+            Revoke
+          </button>
+        )}
+      </div>
+    </div>
   );
 }

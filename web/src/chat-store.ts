@@ -11,6 +11,7 @@ import {
   type Conversation,
   type ConversationMember,
   type ConversationState,
+  type HistoryVisibility,
   type Message,
   type OutboxEntry,
   type ParleyApi,
@@ -64,6 +65,8 @@ export interface ConversationView {
   readonly role: Role | null;
   readonly members: ReadonlyMap<string, MemberView> | null;
   readonly groupMuted: boolean;
+  /** Groups: what a new member may read (docs/groups.md). */
+  readonly history: HistoryVisibility;
   readonly dismissed: boolean;
   readonly pinned: boolean;
 }
@@ -390,6 +393,7 @@ export class ChatStore {
       role: raw.role ?? old?.role ?? null,
       members,
       groupMuted: raw.muted ?? false,
+      history: raw.history ?? old?.history ?? 'join',
       dismissed: typeof raw.dismissedAt === 'number',
       pinned:
         typeof extra.preferences?.pinned === 'boolean'

@@ -1,8 +1,9 @@
-// A group's settings: its name, its members and their roles, adding and removing members, its
-// invite code, and leaving. Buttons appear only for what the user's role allows (docs/groups.md); the server
+// A group's settings: its name, who may send and what new members may read, its members and their
+// roles (with ownership transfer and member mutes), adding and removing members, its invite code,
+// and leaving. Buttons appear only for what the user's role allows (docs/groups.md); the server
 // checks again and its refusal shows as a notice.
 import { useEffect, useState } from 'preact/hooks';
-import type { Role } from 'parley/sdk';
+import type { HistoryVisibility, Role } from 'parley/sdk';
 import type { ChatStore, ConversationView, MemberView } from './chat-store.js';
 import { Modal, parseUsernames } from './dialogs.js';
 import { navigate } from './router.js';
@@ -62,6 +63,34 @@ export function GroupSettings(props: {
           <p>
             <strong>{c.title}</strong>
           </p>
+        )}
+        {admin && (
+          <fieldset class="dialog-form">
+            <legend>Rules</legend>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={c.groupMuted}
+                onChange={(e) => {
+                  const muted = e.currentTarget.checked;
+                  void store.groupAction(c.id, (api) => api.groups.muteAll(c.id, muted));
+                }}
+              />
+              Only admins may send
+            </label>
+            <label for="settings-history">New members see</label>
+            <select
+              id="settings-history"
+              value={c.history}
+              onChange={(e) => {
+                const history = e.currentTarget.value as HistoryVisibility;
+                void store.groupAction(c.id, (api) => api.groups.history(c.id, history));
+              }}
+            >
+              <option value="join">messages from when they join</option>
+              <option value="full">the whole history</option>
+            </select>
+          </fieldset>
         )}
         <h3>Members ({members.length})</h3>
         <ul class="members">
@@ -126,6 +155,28 @@ function MemberRow(props: { store: ChatStore; c: ConversationView; m: MemberView
               }
             >
               {m.role === 'admin' ? 'Make member' : 'Make admin'}
+            </button>
+          )}
+          {owner && (
+            <button
+              type="button"
+              onClick={() => {
+                if (!confirm(`Make ${m.username} the owner? You will become an admin.`)) return;
+                void store.groupAction(c.id, (api) => api.groups.role(c.id, m.id, 'owner'));
+              }}
+            >
+              Make owner
+            </button>
+          )}
+          {outranks && (
+            <button
+              type="button"
+              aria-label={`${m.muted ? 'Unmute' : 'Mute'} ${m.username}`}
+              onClick={() =>
+                void store.groupAction(c.id, (api) => api.groups.mute(c.id, m.id, !m.muted))
+              }
+            >
+              {m.muted ? 'Unmute' : 'Mute'}
             </button>
           )}
           {outranks && (

@@ -791,6 +791,17 @@ export class ChatStore {
       });
   }
 
+  /**
+   * Forwards a message to another conversation: its content again, marked `forwardedFrom` with
+   * where it came from. A reply mark and mentions belong to the first conversation and are not
+   * carried; an attachment is sent again by id (the server allows it when the forwarder can
+   * download it).
+   */
+  forward(from: string, m: MessageView, to: string): void {
+    const { replyTo: _reply, mentions: _mentions, forwardedFrom: _from, ...content } = m.body;
+    this.send(to, { ...content, forwardedFrom: { conversation: from, seq: m.seq } });
+  }
+
   sendText(conversation: string, text: string, replyTo: number | null): void {
     const body: Body = replyTo === null ? { kind: 'text', text } : { kind: 'text', text, replyTo };
     this.send(conversation, body);

@@ -1,10 +1,12 @@
 // One message in a timeline: sender, reply quote, body (text, image preview, file, …), time,
-// ticks, reactions, and a menu of actions (reply, react, edit, recall) behind one button, so that
+// ticks, reactions, and a menu of actions (reply, react, forward, edit, recall) behind one button, so that
 // the keyboard reaches each message's actions with one tab stop.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Body, OutboxEntry } from 'parley/sdk';
 import type { ChatStore, ConversationView, MessageView, TickState } from './chat-store.js';
+import { Modal } from './dialogs.js';
 import { fullTime, previewOf, shortTime, systemText } from './format.js';
+import { navigate } from './router.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢'];
 /** The server's default windows (PARLEY_RECALL_WINDOW_MS, PARLEY_EDIT_WINDOW_MS); it has the last word. */
@@ -146,6 +148,7 @@ function Quote(props: {
 function Actions(props: ItemProps & { mine: boolean }) {
   const { store, c, m, mine } = props;
   const [open, setOpen] = useState(false);
+  const [forwarding, setForwarding] = useState(false);
   const toggle = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -207,6 +210,17 @@ function Actions(props: ItemProps & { mine: boolean }) {
           >
             Reply
           </button>
+          {!m.recalled && (
+            <button
+              type="button"
+              onClick={() => {
+                setOpen(false);
+                setForwarding(true);
+              }}
+            >
+              Forward
+            </button>
+          )}
           {canEdit && (
             <button
               type="button"
@@ -241,7 +255,50 @@ function Actions(props: ItemProps & { mine: boolean }) {
           )}
         </div>
       )}
+      {forwarding && (
+        <ForwardDialog
+          store={store}
+          from={c}
+          m={m}
+          onClose={() => {
+            setForwarding(false);
+            toggle.current?.focus();
+          }}
+        />
+      )}
     </div>
+  );
+}
+
+/** Picks the conversation a message is forwarded to; the chat then opens there. */
+function ForwardDialog(props: {
+  store: ChatStore;
+  from: ConversationView;
+  m: MessageView;
+  onClose: () => void;
+}) {
+  const { store, from, m } = props;
+  const targets = store.sortedConversations.filter((t) => !t.dismissed);
+  return (
+    <Modal title="Forward to" onClose={props.onClose}>
+      <p class="hint">{previewOf(m.body, store.nameOf)}</p>
+      <ul class="forward-targets">
+        {targets.map((t) => (
+          <li key={t.id}>
+            <button
+              type="button"
+              onClick={() => {
+                store.forward(from.id, m, t.id);
+                props.onClose();
+                navigate(t.id);
+              }}
+            >
+              {t.title}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </Modal>
   );
 }
 

@@ -824,6 +824,10 @@ export class ChatStore {
     if (file.type.startsWith('image/')) {
       const size = await imageSize(file);
       this.send(conversation, { kind: 'image', attachment: attachment.id, ...size, ...extra });
+    } else if (file.type.startsWith('audio/') || file.type.startsWith('video/')) {
+      const kind = file.type.startsWith('audio/') ? 'audio' : 'video';
+      const meta = await mediaMeta(file, kind);
+      this.send(conversation, { kind, attachment: attachment.id, ...meta, ...extra });
     } else {
       const { caption: _unused, ...rest } = extra;
       void _unused;
@@ -1135,6 +1139,48 @@ function editedBody(old: Body, edit: Body): Body {
 function safeName(name: string): string {
   // eslint-disable-next-line no-control-regex
   return name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 255) || 'file';
+}
+
+/**
+ * An audio or video file's length (and a video's size), read by the browser's own player, so the
+ * message can show them before anything is downloaded. Empty when it cannot tell within 5 s.
+ */
+async function mediaMeta(
+  file: File,
+  kind: 'audio' | 'video',
+): Promise<{ durationMs?: number; width?: number; height?: number }> {
+  const url = URL.createObjectURL(file);
+  const el = document.createElement(kind);
+  el.preload = 'metadata';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no metadata within 5 s')), 5_000);
+      el.onloadedmetadata = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      el.onerror = () => {
+        clearTimeout(timer);
+        reject(new Error('not playable here'));
+      };
+      el.src = url;
+    });
+    const meta: { durationMs?: number; width?: number; height?: number } = {};
+    if (Number.isFinite(el.duration) && el.duration >= 0) {
+      meta.durationMs = Math.round(el.duration * 1000);
+    }
+    if (el instanceof HTMLVideoElement && el.videoWidth > 0 && el.videoHeight > 0) {
+      meta.width = el.videoWidth;
+      meta.height = el.videoHeight;
+    }
+    return meta;
+  } catch (err) {
+    console.warn('parley: media metadata', err);
+    return {};
+  } finally {
+    el.removeAttribute('src');
+    URL.revokeObjectURL(url);
+  }
 }
 
 async function imageSize(file: File): Promise<{ width?: number; height?: number }> {

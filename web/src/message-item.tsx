@@ -317,9 +317,15 @@ export function BodyView(props: { store: ChatStore; body: Body }) {
           {caption && <p class="text caption">{caption}</p>}
         </>
       );
-    case 'file':
     case 'audio':
     case 'video':
+      return (
+        <>
+          <AttachmentMedia store={store} body={body} />
+          {caption && <p class="text caption">{caption}</p>}
+        </>
+      );
+    case 'file':
       return (
         <>
           <AttachmentFile store={store} body={body} />
@@ -382,6 +388,53 @@ function AttachmentImage(props: { store: ChatStore; body: Body }) {
         style={{ aspectRatio: ratio }}
       />
     </a>
+  );
+}
+
+/**
+ * An audio or video message as the browser's own player (its controls are keyboard-usable), from
+ * a blob: URL since downloads need the bearer token. A video reserves its size when the message
+ * says it; one that cannot be fetched falls back to the download button.
+ */
+function AttachmentMedia(props: { store: ChatStore; body: Body }) {
+  const { body } = props;
+  const id = typeof body.attachment === 'string' ? body.attachment : null;
+  const { url, failed } = useAttachmentUrl(props.store, id);
+  if (failed || id === null) return <AttachmentFile store={props.store} body={body} />;
+  const seconds =
+    typeof body.durationMs === 'number' ? ` (${Math.round(body.durationMs / 1000)} s)` : '';
+  if (body.kind === 'audio') {
+    return url ? (
+      <audio
+        class="media audio"
+        controls
+        preload="metadata"
+        src={url}
+        aria-label={`Audio message${seconds}`}
+      />
+    ) : (
+      <div class="media loading">Loading audio…</div>
+    );
+  }
+  const width = typeof body.width === 'number' ? body.width : undefined;
+  const height = typeof body.height === 'number' ? body.height : undefined;
+  return url ? (
+    <video
+      class="media video"
+      controls
+      preload="metadata"
+      src={url}
+      width={width}
+      height={height}
+      aria-label={`Video${seconds}`}
+    />
+  ) : (
+    <div
+      class="media loading"
+      style={width && height ? { aspectRatio: `${width} / ${height}` } : undefined}
+    >
+      Loading video…
+    </div>
   );
 }
 

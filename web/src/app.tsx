@@ -57,6 +57,17 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const route = useRoute();
   useEffect(() => store.open(route), [store, route]);
   const [dialog, setDialog] = useState<DialogName>(null);
+  // Unread messages in the tab's title, outside muted conversations.
+  const unread = store.unreadTotal;
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+  }, [unread]);
+  const [permission, setPermission] = useState<NotificationPermission | 'unsupported'>(() =>
+    typeof Notification === 'undefined' ? 'unsupported' : Notification.permission,
+  );
+  const askForNotifications = async () => {
+    setPermission(await Notification.requestPermission());
+  };
 
   const logout = async () => {
     await store.logout();
@@ -97,6 +108,11 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
             <button type="button" onClick={() => setDialog('join')}>
               Join with code
             </button>
+            {permission === 'default' && (
+              <button type="button" onClick={() => void askForNotifications()}>
+                Turn on notifications
+              </button>
+            )}
             <button type="button" class="quiet" onClick={() => void logout()}>
               Log out
             </button>

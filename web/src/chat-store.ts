@@ -19,6 +19,8 @@ import {
   type Role,
   type StateEvent,
 } from 'parley/sdk';
+import { previewOf } from './format.js';
+import { navigate } from './router.js';
 import { outboxKey, randomHex, type Session } from './session.js';
 
 /** One emoji's reactions on a message, as this user sees them. */
@@ -69,6 +71,8 @@ export interface ConversationView {
   readonly history: HistoryVisibility;
   readonly dismissed: boolean;
   readonly pinned: boolean;
+  /** This user muted the conversation's notifications (on every device). */
+  readonly notificationsMuted: boolean;
 }
 
 export interface Timeline {
@@ -128,6 +132,8 @@ export class ChatStore {
   /** Refs already stored: the outbox may still list one for a moment after its `sent`. */
   readonly #sentRefs = new Set<string>();
   #detailsInFlight = new Set<string>();
+  /** A message to announce once its conversation's members (and so its sender's name) load. */
+  #notifyLater = new Map<string, Message>();
   #detailQueue: string[] = [];
   #timelineLoads = new Map<string, Promise<void>>();
   readonly #filling = new Set<string>();
@@ -358,7 +364,7 @@ export class ChatStore {
     const extra = raw as Conversation & {
       lastMessage?: unknown;
       mentions?: unknown;
-      preferences?: { pinned?: unknown };
+      preferences?: { pinned?: unknown; muted?: unknown };
     };
     // The newest of: the server's preview, what this page had, a push that came before the list.
     const orphan = this.#orphans.get(raw.id) ?? null;
@@ -399,9 +405,18 @@ export class ChatStore {
         typeof extra.preferences?.pinned === 'boolean'
           ? extra.preferences.pinned
           : (old?.pinned ?? false),
+      notificationsMuted:
+        typeof extra.preferences?.muted === 'boolean'
+          ? extra.preferences.muted
+          : (old?.notificationsMuted ?? false),
     };
     this.conversations.set(raw.id, view);
     if (!members) this.#queueDetails(raw.id);
+    const later = this.#notifyLater.get(raw.id);
+    if (later && this.names.has(later.sender)) {
+      this.#notifyLater.delete(raw.id);
+      this.#maybeNotify(later, view);
+    }
     if (!view.last && view.lastSeq > 0) void this.#loadLast(raw.id);
     this.#changed();
     return view;
@@ -482,7 +497,7 @@ export class ChatStore {
       const extra = s as ConversationState & {
         last?: unknown;
         mentions?: unknown;
-        preferences?: { pinned?: unknown };
+        preferences?: { pinned?: unknown; muted?: unknown };
       };
       const last = wireToMessage(extra.last);
       this.conversations.set(s.id, {
@@ -495,6 +510,10 @@ export class ChatStore {
         mentions: typeof extra.mentions === 'number' ? extra.mentions : c.mentions,
         pinned:
           typeof extra.preferences?.pinned === 'boolean' ? extra.preferences.pinned : c.pinned,
+        notificationsMuted:
+          typeof extra.preferences?.muted === 'boolean'
+            ? extra.preferences.muted
+            : c.notificationsMuted,
       });
       const now = this.conversations.get(s.id);
       if (now && (!now.last || now.last.seq < s.lastSeq)) void this.#loadLast(s.id);
@@ -648,6 +667,7 @@ export class ChatStore {
     }
     this.#noteMessage(m);
     const c = this.conversations.get(m.conversation);
+    this.#maybeNotify(m, c);
     if (!c) {
       const orphan = this.#orphans.get(m.conversation);
       if (!orphan || orphan.seq < m.seq) this.#orphans.set(m.conversation, view);
@@ -898,15 +918,68 @@ export class ChatStore {
 
   /** Pins a conversation to the top of this user's list (or unpins it), on every device. */
   async setPinned(id: string, pinned: boolean): Promise<void> {
-    try {
-      await this.api.call({
-        method: 'PATCH',
-        path: `/v1/conversations/${encodeURIComponent(id)}/preferences`,
-        json: { pinned },
-      });
+    if (await this.#setPreferences(id, { pinned }))
       this.#patchConversation(id, (c) => ({ ...c, pinned }));
+  }
+
+  /** Mutes a conversation's notifications for this user (or unmutes them), on every device. */
+  async setNotificationsMuted(id: string, muted: boolean): Promise<void> {
+    if (await this.#setPreferences(id, { muted })) {
+      this.#patchConversation(id, (c) => ({ ...c, notificationsMuted: muted }));
+    }
+  }
+
+  async #setPreferences(
+    id: string,
+    preferences: { pinned?: boolean; muted?: boolean },
+  ): Promise<boolean> {
+    try {
+      await this.api.conversations.setPreferences(id, preferences);
+      return true;
     } catch (err) {
       this.#report(err);
+      return false;
+    }
+  }
+
+  /** Unread messages over every conversation whose notifications are not muted. */
+  get unreadTotal(): number {
+    let n = 0;
+    for (const c of this.conversations.values()) {
+      if (!c.notificationsMuted) n += Math.max(0, c.lastSeq - c.readSeq);
+    }
+    return n;
+  }
+
+  /**
+   * A system notification for someone else's message, when the page is hidden or shows another
+   * conversation, the conversation's notifications are not muted, and the user allowed them.
+   */
+  #maybeNotify(m: Message, c: ConversationView | undefined): void {
+    if (m.sender === this.me.id || m.body.kind === 'system' || c?.notificationsMuted) return;
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    if (document.visibilityState === 'visible' && this.activeId === m.conversation) return;
+    if (!this.names.has(m.sender)) {
+      // A conversation new to this page: say who wrote once its members are loaded.
+      this.#notifyLater.set(m.conversation, m);
+      this.#queueDetails(m.conversation, true);
+      return;
+    }
+    const from = this.nameOf(m.sender);
+    const title = c && c.kind !== 'direct' ? `${from} in ${c.title}` : from;
+    try {
+      const n = new Notification(title, {
+        body: previewOf(m.body, this.nameOf),
+        tag: m.conversation,
+      });
+      n.onclick = () => {
+        window.focus();
+        navigate(m.conversation);
+        n.close();
+      };
+    } catch (err) {
+      // Some browsers allow notifications only from a service worker.
+      console.warn('parley: notification', err);
     }
   }
 

@@ -55,6 +55,19 @@ export function ChatView(props: { store: ChatStore; id: string }) {
         >
           {c.pinned ? 'Unpin' : 'Pin'}
         </button>
+        <button
+          type="button"
+          class="quiet pin"
+          aria-pressed={c.notificationsMuted}
+          title={
+            c.notificationsMuted
+              ? 'Notify me of new messages here again'
+              : 'No notifications for this conversation'
+          }
+          onClick={() => void store.setNotificationsMuted(c.id, !c.notificationsMuted)}
+        >
+          {c.notificationsMuted ? 'Unmute' : 'Mute'}
+        </button>
         {c.kind === 'group' && (
           <button type="button" onClick={() => setSettings(true)}>
             Group settings

@@ -17,6 +17,8 @@ import type { SendBudget } from './send-budget.js';
 // `createdAt`); the seed API alone speaks microseconds.
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+/** The most conversations one page of GET /v1/conversations holds. */
+const CONVERSATION_PAGE_MAX = 200;
 const Seq = Type.Integer({ minimum: 0 });
 
 const CreateConversation = Type.Union([
@@ -147,10 +149,31 @@ export function registerMessagingRoutes(
     },
   );
 
-  app.get('/v1/conversations', { onRequest }, async (request) => {
-    const list = await messaging.list(callerOf(request));
-    return { conversations: list.map(listItemView) };
-  });
+  app.get(
+    '/v1/conversations',
+    {
+      onRequest,
+      schema: {
+        querystring: Type.Object({
+          after: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: CONVERSATION_PAGE_MAX })),
+        }),
+      },
+    },
+    async (request) => {
+      const { after, limit } = request.query;
+      // Without a limit or a cursor, the whole list (as before paging existed).
+      if (after === undefined && limit === undefined) {
+        const list = await messaging.list(callerOf(request));
+        return { conversations: list.map(listItemView), next: null };
+      }
+      const page = await messaging.listPage(callerOf(request), {
+        after,
+        limit: limit ?? CONVERSATION_PAGE_MAX,
+      });
+      return { conversations: page.conversations.map(listItemView), next: page.next };
+    },
+  );
 
   app.get('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) => {
     const caller = callerOf(request);

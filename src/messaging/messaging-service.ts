@@ -139,6 +139,33 @@ function decodeCursor(cursor: string | undefined): number {
   return us;
 }
 
+/** A conversation's place in a list: pinned first, then newest activity, then id. */
+type ListKey = readonly [pinned: 0 | 1, activityUs: number, id: string];
+
+const listKey = (v: ConversationView): ListKey => [
+  v.pinned ? 1 : 0,
+  Math.max(v.lastAtUs, v.createdAtMs * 1000),
+  v.id,
+];
+
+/** Negative when `a` comes first in the list. */
+function compareListKeys(a: ListKey, b: ListKey): number {
+  return b[0] - a[0] || b[1] - a[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+}
+
+function encodeListCursor(key: ListKey): string {
+  return `${key[0]}.${key[1].toString(36)}.${key[2]}`;
+}
+
+function decodeListCursor(cursor: string): ListKey {
+  const m = /^([01])\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{1,64})$/.exec(cursor);
+  const us = m ? parseInt(m[2]!, 36) : NaN;
+  if (!m || !Number.isSafeInteger(us)) {
+    throw new ParleyError('invalid_cursor', "The list cursor is not valid: use a page's next.");
+  }
+  return [m[1] === '1' ? 1 : 0, us, m[3]!];
+}
+
 export interface MessagingDeps {
   readonly store: MessageStore;
   readonly committer: GroupCommitter;
@@ -444,6 +471,32 @@ export class MessagingService {
    */
   async list(caller: Caller): Promise<ConversationListItem[]> {
     return this.withSummaries(caller.userId, await this.store.listConversations(caller.userId));
+  }
+
+  /**
+   * One page of list(), in the same order, for a user with many conversations: the last
+   * messages and mention counts are read for that page only. `after` is the `next` of the page
+   * before: a position in the order (pinned, activity, id), so a conversation that moves up
+   * meanwhile is not shown twice on later pages (sync reports what changed).
+   */
+  async listPage(
+    caller: Caller,
+    page: { after?: string | undefined; limit: number },
+  ): Promise<{ conversations: ConversationListItem[]; next: string | null }> {
+    const after = page.after === undefined ? null : decodeListCursor(page.after);
+    const views = (await this.store.listConversations(caller.userId))
+      .map((v) => ({ v, key: listKey(v) }))
+      .sort((a, b) => compareListKeys(a.key, b.key))
+      .filter(({ key }) => after === null || compareListKeys(key, after) > 0);
+    const taken = views.slice(0, page.limit);
+    const last = taken.at(-1);
+    return {
+      conversations: await this.withSummaries(
+        caller.userId,
+        taken.map(({ v }) => v),
+      ),
+      next: views.length > page.limit && last ? encodeListCursor(last.key) : null,
+    };
   }
 
   private async withSummaries(

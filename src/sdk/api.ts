@@ -331,7 +331,6 @@ export class ParleyApi {
   // Conversations ---------------------------------------------------------------------------
 
   readonly conversations = {
-    /** The caller's conversations, most recent activity first. */
     /** The caller's conversations: pinned ones first, then by most recent activity. */
     list: async () =>
       (
@@ -340,6 +339,18 @@ export class ParleyApi {
           path: '/v1/conversations',
         })
       ).conversations.map(restConversation),
+    /**
+     * One page of `list()` (`limit` 1-200, default 200): pass `next` as `after` for the next
+     * page; `next` is null on the last one.
+     */
+    listPage: async (query: ListQuery = {}) => {
+      const page = await this.call<{ conversations: WireConversation[]; next: string | null }>({
+        method: 'GET',
+        path: '/v1/conversations',
+        query: { limit: query.limit ?? 200, after: query.after },
+      });
+      return { conversations: page.conversations.map(restConversation), next: page.next };
+    },
     get: (id: string) =>
       this.call<Conversation>({ method: 'GET', path: `/v1/conversations/${enc(id)}` }),
     /** The direct conversation with `username`, created on first use. */

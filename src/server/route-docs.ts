@@ -227,14 +227,16 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     },
   },
   'GET /v1/conversations': {
-    summary: "The caller's conversations, most recent activity first",
+    summary: "The caller's conversations: pinned first, then most recent activity",
+    description:
+      'Without limit or after, the whole list. With limit (1-200), one page; pass its next as after for the following page (null on the last).',
     tag: 'conversations',
     auth: 'bearer',
-    errors: [],
+    errors: ['invalid_cursor'],
     response: {
       status: 200,
       description: 'Conversations.',
-      example: { conversations: [CONVERSATION] },
+      example: { conversations: [CONVERSATION], next: null },
     },
   },
   'GET /v1/conversations/:id': {

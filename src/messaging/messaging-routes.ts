@@ -36,7 +36,7 @@ const CreateConversation = Type.Union([
  * A preHandler for the routes that write messages: takes one send from the caller's budget (after
  * authentication and validation, so a refused request costs nothing), or answers 429.
  */
-export function spendsBudget(budget: SendBudget) {
+function spendsBudget(budget: SendBudget) {
   // A throw in the executor rejects: the refusal goes to the error handler like any other.
   return (request: FastifyRequest): Promise<void> =>
     new Promise((resolve) => {

@@ -82,23 +82,32 @@ function focusedLabel(page: Page): Promise<string> {
   });
 }
 
+/** Presses Tab until `label` has focus (at most `max` times); every stop shows a focus ring. */
+async function tabTo(page: Page, label: string, max: number): Promise<void> {
+  let focused = '';
+  for (let i = 0; i < max && focused !== label; i++) {
+    await page.keyboard.press('Tab');
+    focused = await focusedLabel(page);
+    assert.ok(await focusRingShown(page), `focus ring on "${focused}"`);
+  }
+  assert.equal(focused, label);
+}
+
 describeInBrowser('web client: accessibility', (test) => {
   test(
     'the main screens pass axe at desktop and phone widths',
     'accessibility axe',
-    async ({ server, browser, pages }) => {
+    async ({ server, browser, pages, person }) => {
       const visitor = await browser.newPage({ baseURL: server.url });
       pages.visitor = visitor;
       await visitor.goto('/');
       await visitor.getByLabel('Username').waitFor();
       await assertAccessible(visitor, 'login');
 
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob', {
+      const alice = await person('alice');
+      const bob = await person('bob', {
         viewport: { width: 390, height: 844 },
       });
-      pages.bob = bob.page;
       await registerPerson(browser, server.url, 'carol');
       await alice.page.getByRole('button', { name: 'New group' }).click();
       await alice.page.getByLabel('Group name').fill('Climbing');
@@ -131,21 +140,14 @@ describeInBrowser('web client: accessibility', (test) => {
   test(
     'a chat is started and a message sent with the keyboard alone, focus always visible',
     'accessibility keyboard',
-    async ({ server, browser, pages }) => {
-      const dave = await registerPerson(browser, server.url, 'dave');
-      pages.dave = dave.page;
+    async ({ person }) => {
+      const dave = await person('dave');
       const page = dave.page;
       const keys = page.keyboard;
 
       // Tab from the top of the page to "New chat"; each stop shows a focus ring.
       await page.locator('body').focus();
-      let label = '';
-      for (let i = 0; i < 10 && label !== 'New chat'; i++) {
-        await keys.press('Tab');
-        label = await focusedLabel(page);
-        assert.ok(await focusRingShown(page), `focus ring on "${label}"`);
-      }
-      assert.equal(label, 'New chat');
+      await tabTo(page, 'New chat', 10);
       await keys.press('Enter');
       // The dialog puts focus in its field; Enter submits it.
       await expectEventually('focus in the dialog', () => focusedLabel(page), 'direct-username');
@@ -154,12 +156,7 @@ describeInBrowser('web client: accessibility', (test) => {
       await page.getByRole('heading', { name: 'alice', level: 2 }).waitFor();
 
       // From the chat, Tab reaches the message box; Enter sends, Shift+Enter is a new line.
-      for (let i = 0; i < 15 && label !== 'composer-input'; i++) {
-        await keys.press('Tab');
-        label = await focusedLabel(page);
-        assert.ok(await focusRingShown(page), `focus ring on "${label}"`);
-      }
-      assert.equal(label, 'composer-input');
+      await tabTo(page, 'composer-input', 15);
       await keys.type('two');
       await keys.press('Shift+Enter');
       await keys.type('lines');

@@ -185,12 +185,17 @@ export interface Person {
   readonly page: Page;
 }
 
+export interface PersonOptions {
+  readonly viewport?: { width: number; height: number };
+  readonly network?: boolean;
+}
+
 /** A fresh browser context (its own storage) whose page registers `name` through the form. */
 export async function registerPerson(
   browser: Browser,
   baseUrl: string,
   name: string,
-  options: { viewport?: { width: number; height: number }; network?: boolean } = {},
+  options: PersonOptions = {},
 ): Promise<Person & { network: NetworkSwitch | null }> {
   const context = await browser.newContext({
     baseURL: baseUrl,
@@ -245,6 +250,33 @@ export async function expectEventually<T>(
   );
 }
 
+/** Opens (or creates) the direct chat with `username` through "New chat". */
+export async function startChat(page: Page, username: string): Promise<void> {
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await page.getByRole('heading', { name: username, level: 2 }).waitFor();
+}
+
+/** Types `text` in the open chat's message box and sends it with Enter. */
+export async function say(page: Page, text: string): Promise<void> {
+  const box = page.getByLabel('Message', { exact: true });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+/** The message whose own text (not a quote of it) is `text`. */
+export function messageBubble(page: Page, text: string): Locator {
+  return page
+    .locator('.messages > li.message')
+    .filter({ has: page.locator('.bubble > p.text').getByText(text, { exact: true }) });
+}
+
+/** A notice (the client's error or info toast) saying `text`. */
+export function notice(page: Page, text: string): Locator {
+  return page.locator('.notice').filter({ hasText: text });
+}
+
 /** The own message bubble with this text. */
 export function ownMessage(page: Page, text: string): Locator {
   return page.locator('.messages > li.message.mine').filter({ hasText: text });
@@ -283,6 +315,11 @@ export interface BrowserSuite {
   readonly browser: Browser;
   /** The pages a failing test screenshots; tests add theirs (shared by the suite's tests). */
   readonly pages: Record<string, Page>;
+  /** registerPerson on this suite's server, its page added to `pages` under its name. */
+  readonly person: (
+    name: string,
+    options?: PersonOptions,
+  ) => Promise<Person & { network: NetworkSwitch | null }>;
 }
 
 /**
@@ -319,7 +356,17 @@ export function describeInBrowser(
         await screenshotsOnFailure(
           shot,
           () => pages,
-          () => run({ server, browser, pages }),
+          () =>
+            run({
+              server,
+              browser,
+              pages,
+              person: async (name, options) => {
+                const p = await registerPerson(browser, server.url, name, options);
+                pages[name] = p.page;
+                return p;
+              },
+            }),
         );
       });
     });

@@ -2,39 +2,23 @@
 // forwarded from one chat to another arrives there once, marked "Forwarded", for the forwarder
 // and the other member alike, and the chat it came from is unchanged.
 import assert from 'node:assert/strict';
-import type { Locator, Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, messageTexts, registerPerson } from './browser.js';
-
-function message(page: Page, text: string): Locator {
-  return page
-    .locator('.messages > li.message')
-    .filter({ has: page.locator('.bubble > p.text').getByText(text, { exact: true }) });
-}
-
-async function startChat(page: Page, username: string): Promise<void> {
-  await page.getByRole('button', { name: 'New chat' }).click();
-  await page.getByLabel('Username').fill(username);
-  await page.getByRole('button', { name: 'Start chat' }).click();
-  await page.getByRole('heading', { name: username, level: 2 }).waitFor();
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-}
+import {
+  describeInBrowser,
+  expectEventually,
+  messageBubble,
+  messageTexts,
+  say,
+  startChat,
+} from './browser.js';
 
 describeInBrowser('web client: forwarding', (test) => {
   test(
     'a message forwarded to another chat arrives there once, marked as forwarded',
     'forward',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob');
-      pages.bob = bob.page;
-      const carol = await registerPerson(browser, server.url, 'carol');
-      pages.carol = carol.page;
+    async ({ person }) => {
+      const alice = await person('alice');
+      const bob = await person('bob');
+      const carol = await person('carol');
 
       await startChat(alice.page, 'carol');
       await say(alice.page, 'hi carol');
@@ -42,7 +26,7 @@ describeInBrowser('web client: forwarding', (test) => {
       await say(bob.page, 'meet at 7 by the fountain');
 
       await alice.page.locator('.conversation', { hasText: 'bob' }).getByRole('link').click();
-      const original = message(alice.page, 'meet at 7 by the fountain');
+      const original = messageBubble(alice.page, 'meet at 7 by the fountain');
       await original.waitFor();
       await original.getByRole('button', { name: 'Message actions' }).click();
       await original.getByRole('button', { name: 'Forward', exact: true }).click();
@@ -51,7 +35,7 @@ describeInBrowser('web client: forwarding', (test) => {
 
       // The forwarder lands in the target chat and sees it there, marked.
       await alice.page.getByRole('heading', { name: 'carol', level: 2 }).waitFor();
-      const sent = message(alice.page, 'meet at 7 by the fountain');
+      const sent = messageBubble(alice.page, 'meet at 7 by the fountain');
       await sent.locator('.forwarded').waitFor();
       await expectEventually('alice sees it once in carol’s chat', () => messageTexts(alice.page), [
         'hi carol',
@@ -63,12 +47,12 @@ describeInBrowser('web client: forwarding', (test) => {
         'hi carol',
         'meet at 7 by the fountain',
       ]);
-      await message(carol.page, 'meet at 7 by the fountain').locator('.forwarded').waitFor();
+      await messageBubble(carol.page, 'meet at 7 by the fountain').locator('.forwarded').waitFor();
 
       // The chat it came from is as it was.
       assert.deepEqual(await messageTexts(bob.page), ['meet at 7 by the fountain']);
       assert.equal(
-        await message(bob.page, 'meet at 7 by the fountain').locator('.forwarded').count(),
+        await messageBubble(bob.page, 'meet at 7 by the fountain').locator('.forwarded').count(),
         0,
       );
     },

@@ -3,7 +3,7 @@
 // as a decoded image preview.
 import assert from 'node:assert/strict';
 import type { Browser, Locator } from 'playwright-core';
-import { describeInBrowser, expectEventually, messageTexts, registerPerson } from './browser.js';
+import { describeInBrowser, expectEventually, messageTexts } from './browser.js';
 
 /** A real PNG of the given size, drawn and encoded by the browser itself. */
 async function makePng(browser: Browser, width: number, height: number): Promise<Buffer> {
@@ -30,15 +30,12 @@ describeInBrowser('web client: a group with an image', (test) => {
   test(
     'three people in a group; an uploaded image shows as a preview to the others',
     'group image',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob');
-      pages.bob = bob.page;
-      const carol = await registerPerson(browser, server.url, 'carol', {
+    async ({ browser, person }) => {
+      const alice = await person('alice');
+      const bob = await person('bob');
+      const carol = await person('carol', {
         viewport: { width: 390, height: 844 },
       });
-      pages.carol = carol.page;
 
       await alice.page.getByRole('button', { name: 'New group' }).click();
       await alice.page.getByLabel('Group name').fill('Climbing');

@@ -5,13 +5,7 @@
 // admin.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, messageTexts, registerPerson } from './browser.js';
-
-async function say(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-}
+import { describeInBrowser, expectEventually, messageTexts, notice, say } from './browser.js';
 
 async function openGroup(page: Page, title: string): Promise<void> {
   await page.locator('.conversation', { hasText: title }).getByRole('link').click();
@@ -22,13 +16,10 @@ describeInBrowser('web client: group rules', (test) => {
   test(
     'history for new members, member mutes, admins-only sending and ownership transfer',
     'group rules',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob');
-      pages.bob = bob.page;
-      const dave = await registerPerson(browser, server.url, 'dave');
-      pages.dave = dave.page;
+    async ({ person }) => {
+      const alice = await person('alice');
+      const bob = await person('bob');
+      const dave = await person('dave');
       alice.page.on('dialog', (d) => void d.accept());
 
       await alice.page.getByRole('button', { name: 'New group' }).click();
@@ -58,10 +49,7 @@ describeInBrowser('web client: group rules', (test) => {
       await alice.page.getByRole('button', { name: 'Unmute bob' }).waitFor();
       await openGroup(bob.page, 'Rules');
       await say(bob.page, 'can anyone hear me');
-      await bob.page
-        .locator('.notice')
-        .filter({ hasText: 'You are muted in this conversation.' })
-        .waitFor();
+      await notice(bob.page, 'You are muted in this conversation.').waitFor();
       await alice.page.getByRole('button', { name: 'Unmute bob' }).click();
       await alice.page.getByRole('button', { name: 'Mute bob' }).waitFor();
 
@@ -73,7 +61,7 @@ describeInBrowser('web client: group rules', (test) => {
         true,
       );
       await say(dave.page, 'dave speaking');
-      await dave.page.locator('.notice').filter({ hasText: 'The group is muted' }).waitFor();
+      await notice(dave.page, 'The group is muted').waitFor();
       await alice.page.getByLabel('Only admins may send').uncheck();
 
       // Ownership goes to bob; alice becomes an admin.

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { ParleyApi } from '../../src/sdk/index.js';
-import { describeInBrowser, expectEventually, messageTexts, registerPerson } from './browser.js';
+import { describeInBrowser, expectEventually, messageTexts } from './browser.js';
 
 const COUNT = 75;
 
@@ -20,11 +20,10 @@ describeInBrowser('web client: history', (test) => {
   test(
     'scrolling up loads older pages until the first message, each once, in order',
     'history',
-    async ({ server, browser, pages }) => {
-      const reader = await registerPerson(browser, server.url, 'reader', {
+    async ({ server, person }) => {
+      const reader = await person('reader', {
         viewport: { width: 900, height: 700 },
       });
-      pages.reader = reader.page;
       const writer = new ParleyApi({ url: server.url });
       await writer.register({ username: 'writer', password: 'correct horse battery' });
       const chat = await writer.conversations.openDirect('reader');

@@ -4,7 +4,7 @@
 // notice says so and nothing changes), and a revoked one neither.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, registerPerson } from './browser.js';
+import { describeInBrowser, expectEventually, notice } from './browser.js';
 
 async function currentCode(page: Page): Promise<string> {
   const field = page.getByLabel('Invite code', { exact: true });
@@ -26,15 +26,11 @@ describeInBrowser('web client: invite codes', (test) => {
   test(
     'an owner hands out a code, a user joins with it, and replaced or revoked codes stop working',
     'invite code',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob');
-      pages.bob = bob.page;
-      const carol = await registerPerson(browser, server.url, 'carol');
-      pages.carol = carol.page;
-      const dave = await registerPerson(browser, server.url, 'dave');
-      pages.dave = dave.page;
+    async ({ person }) => {
+      const alice = await person('alice');
+      const bob = await person('bob');
+      await person('carol');
+      const dave = await person('dave');
 
       await alice.page.getByRole('button', { name: 'New group' }).click();
       await alice.page.getByLabel('Group name').fill('Book club');
@@ -61,7 +57,7 @@ describeInBrowser('web client: invite codes', (test) => {
 
       // The replaced code is refused: a notice, and bob is in no group.
       await joinWith(bob.page, first);
-      await bob.page.locator('.notice').filter({ hasText: 'No such invite code.' }).waitFor();
+      await notice(bob.page, 'No such invite code.').waitFor();
       assert.equal(await bob.page.getByRole('heading', { name: 'Book club' }).count(), 0);
 
       await bob.page.getByLabel('Invite code').fill(second);
@@ -78,7 +74,7 @@ describeInBrowser('web client: invite codes', (test) => {
         'No invite code',
       );
       await joinWith(dave.page, second);
-      await dave.page.locator('.notice').filter({ hasText: 'No such invite code.' }).waitFor();
+      await notice(dave.page, 'No such invite code.').waitFor();
       assert.equal(await dave.page.getByRole('heading', { name: 'Book club' }).count(), 0);
     },
   );

@@ -3,7 +3,7 @@
 // browser, and the other member gets a working player (the bytes decode: it reports the same
 // length) instead of a download button.
 import assert from 'node:assert/strict';
-import { describeInBrowser, registerPerson, expectEventually } from './browser.js';
+import { describeInBrowser, expectEventually, startChat } from './browser.js';
 
 /** A valid 16-bit mono PCM WAV of `seconds` of a 440 Hz tone at 8 kHz. */
 function wav(seconds: number): Buffer {
@@ -34,15 +34,10 @@ describeInBrowser('web client: audio messages', (test) => {
   test(
     'an audio file is sent with its length and plays for the other member',
     'audio message',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob');
-      pages.bob = bob.page;
-      await alice.page.getByRole('button', { name: 'New chat' }).click();
-      await alice.page.getByLabel('Username').fill('bob');
-      await alice.page.getByRole('button', { name: 'Start chat' }).click();
-      await alice.page.getByRole('heading', { name: 'bob', level: 2 }).waitFor();
+    async ({ person }) => {
+      const alice = await person('alice');
+      const bob = await person('bob');
+      await startChat(alice.page, 'bob');
 
       await alice.page.locator('#composer-file').setInputFiles({
         name: 'hello.wav',

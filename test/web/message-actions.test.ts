@@ -2,113 +2,101 @@
 // quotes its message, a reaction, an edit and a recall show on both pages live, and "delete for
 // me" removes a message from one page only. The actions menu is driven from the keyboard.
 import assert from 'node:assert/strict';
-import type { Locator, Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, messageTexts, registerPerson } from './browser.js';
-
-/** The message whose own text (not a quote of it) is `text`. */
-function message(page: Page, text: string): Locator {
-  return page
-    .locator('.messages > li.message')
-    .filter({ has: page.locator('.bubble > p.text').getByText(text, { exact: true }) });
-}
+import type { Page } from 'playwright-core';
+import {
+  describeInBrowser,
+  expectEventually,
+  messageBubble,
+  messageTexts,
+  startChat,
+} from './browser.js';
 
 /** Opens a message's actions menu with the keyboard and picks one action. */
 async function act(page: Page, text: string, action: string): Promise<void> {
-  const toggle = message(page, text).getByRole('button', { name: 'Message actions' });
+  const toggle = messageBubble(page, text).getByRole('button', { name: 'Message actions' });
   await toggle.focus();
   await page.keyboard.press('Enter');
-  const menu = message(page, text).getByRole('group', { name: 'Message actions' });
+  const menu = messageBubble(page, text).getByRole('group', { name: 'Message actions' });
   await menu.waitFor();
   await menu.getByRole('button', { name: action, exact: true }).click();
 }
 
 describeInBrowser('web client: message actions', (test) => {
-  test(
-    'reply, react, edit, recall and delete for me',
-    'message actions',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob');
-      pages.bob = bob.page;
-      await alice.page.getByRole('button', { name: 'New chat' }).click();
-      await alice.page.getByLabel('Username').fill('bob');
-      await alice.page.getByRole('button', { name: 'Start chat' }).click();
-      const aliceBox = alice.page.getByLabel('Message', { exact: true });
-      await aliceBox.fill('first draft');
-      await aliceBox.press('Enter');
-      await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
-      await expectEventually('bob sees it', () => messageTexts(bob.page), ['first draft']);
+  test('reply, react, edit, recall and delete for me', 'message actions', async ({ person }) => {
+    const alice = await person('alice');
+    const bob = await person('bob');
+    await startChat(alice.page, 'bob');
+    const aliceBox = alice.page.getByLabel('Message', { exact: true });
+    await aliceBox.fill('first draft');
+    await aliceBox.press('Enter');
+    await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
+    await expectEventually('bob sees it', () => messageTexts(bob.page), ['first draft']);
 
-      // Reply: the composer says what it answers, and the reply quotes it on both pages.
-      await act(bob.page, 'first draft', 'Reply');
-      await bob.page.getByText('Replying to alice').waitFor();
-      const bobBox = bob.page.getByLabel('Message', { exact: true });
-      await bobBox.fill('a reply');
-      await bobBox.press('Enter');
-      for (const page of [alice.page, bob.page]) {
-        const reply = message(page, 'a reply');
-        await reply.waitFor();
-        assert.equal(await reply.locator('.quote-sender').textContent(), 'alice');
-        assert.equal(await reply.locator('.quote-text').textContent(), 'first draft');
-      }
+    // Reply: the composer says what it answers, and the reply quotes it on both pages.
+    await act(bob.page, 'first draft', 'Reply');
+    await bob.page.getByText('Replying to alice').waitFor();
+    const bobBox = bob.page.getByLabel('Message', { exact: true });
+    await bobBox.fill('a reply');
+    await bobBox.press('Enter');
+    for (const page of [alice.page, bob.page]) {
+      const reply = messageBubble(page, 'a reply');
+      await reply.waitFor();
+      assert.equal(await reply.locator('.quote-sender').textContent(), 'alice');
+      assert.equal(await reply.locator('.quote-text').textContent(), 'first draft');
+    }
 
-      // React: Alice likes Bob's reply; both pages show one 👍, pressed only on hers.
-      await act(alice.page, 'a reply', 'React with 👍');
-      const mine = message(alice.page, 'a reply').getByRole('button', {
-        name: '👍 1, including you',
-      });
-      await mine.waitFor();
-      assert.equal(await mine.getAttribute('aria-pressed'), 'true');
-      const theirs = message(bob.page, 'a reply').getByRole('button', {
-        name: '👍 1',
-        exact: true,
-      });
-      await theirs.waitFor();
-      assert.equal(await theirs.getAttribute('aria-pressed'), 'false');
+    // React: Alice likes Bob's reply; both pages show one 👍, pressed only on hers.
+    await act(alice.page, 'a reply', 'React with 👍');
+    const mine = messageBubble(alice.page, 'a reply').getByRole('button', {
+      name: '👍 1, including you',
+    });
+    await mine.waitFor();
+    assert.equal(await mine.getAttribute('aria-pressed'), 'true');
+    const theirs = messageBubble(bob.page, 'a reply').getByRole('button', {
+      name: '👍 1',
+      exact: true,
+    });
+    await theirs.waitFor();
+    assert.equal(await theirs.getAttribute('aria-pressed'), 'false');
 
-      // Edit: the composer takes the text; saving shows the new text as edited on both pages,
-      // and the reply's quote follows.
-      await act(alice.page, 'first draft', 'Edit');
+    // Edit: the composer takes the text; saving shows the new text as edited on both pages,
+    // and the reply's quote follows.
+    await act(alice.page, 'first draft', 'Edit');
+    await expectEventually(
+      'the composer takes the text',
+      () => aliceBox.inputValue(),
+      'first draft',
+    );
+    await aliceBox.fill('final text');
+    await aliceBox.press('Enter');
+    for (const page of [alice.page, bob.page]) {
+      await expectEventually('the edit shows', () => messageTexts(page), ['final text', 'a reply']);
+      await messageBubble(page, 'final text').locator('.edited').waitFor();
       await expectEventually(
-        'the composer takes the text',
-        () => aliceBox.inputValue(),
-        'first draft',
+        'the quote follows the edit',
+        () => messageBubble(page, 'a reply').locator('.quote-text').textContent(),
+        'final text',
       );
-      await aliceBox.fill('final text');
-      await aliceBox.press('Enter');
-      for (const page of [alice.page, bob.page]) {
-        await expectEventually('the edit shows', () => messageTexts(page), [
-          'final text',
-          'a reply',
-        ]);
-        await message(page, 'final text').locator('.edited').waitFor();
-        await expectEventually(
-          'the quote follows the edit',
-          () => message(page, 'a reply').locator('.quote-text').textContent(),
-          'final text',
-        );
-      }
+    }
 
-      // Recall: Bob takes his reply back; both pages show that it was recalled.
-      await act(bob.page, 'a reply', 'Recall');
-      for (const page of [alice.page, bob.page]) {
-        await expectEventually('the recall shows', () => messageTexts(page), [
-          'final text',
-          'This message was recalled.',
-        ]);
-      }
-
-      // Delete for me: gone from Alice's page (even after a reload), still on Bob's.
-      await act(alice.page, 'final text', 'Delete for me');
-      await expectEventually('alice no longer sees it', () => messageTexts(alice.page), [
+    // Recall: Bob takes his reply back; both pages show that it was recalled.
+    await act(bob.page, 'a reply', 'Recall');
+    for (const page of [alice.page, bob.page]) {
+      await expectEventually('the recall shows', () => messageTexts(page), [
+        'final text',
         'This message was recalled.',
       ]);
-      await alice.page.reload();
-      await expectEventually('not after a reload either', () => messageTexts(alice.page), [
-        'This message was recalled.',
-      ]);
-      assert.deepEqual(await messageTexts(bob.page), ['final text', 'This message was recalled.']);
-    },
-  );
+    }
+
+    // Delete for me: gone from Alice's page (even after a reload), still on Bob's.
+    await act(alice.page, 'final text', 'Delete for me');
+    await expectEventually('alice no longer sees it', () => messageTexts(alice.page), [
+      'This message was recalled.',
+    ]);
+    await alice.page.reload();
+    await expectEventually('not after a reload either', () => messageTexts(alice.page), [
+      'This message was recalled.',
+    ]);
+    assert.deepEqual(await messageTexts(bob.page), ['final text', 'This message was recalled.']);
+  });
 });

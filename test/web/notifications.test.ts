@@ -5,7 +5,7 @@
 // that conversation, on the server, so it holds after a reload.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, registerPerson, waitOnline } from './browser.js';
+import { describeInBrowser, expectEventually, say, startChat, waitOnline } from './browser.js';
 
 /** Records every Notification the page creates (headless Chromium shows none). */
 const RECORD_NOTIFICATIONS = `
@@ -30,30 +30,14 @@ const notifications = (page: Page) =>
         .__notifications,
   );
 
-async function say(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-}
-
-async function startChat(page: Page, username: string): Promise<void> {
-  await page.getByRole('button', { name: 'New chat' }).click();
-  await page.getByLabel('Username').fill(username);
-  await page.getByRole('button', { name: 'Start chat' }).click();
-  await page.getByRole('heading', { name: username, level: 2 }).waitFor();
-}
-
 describeInBrowser('web client: notifications', (test) => {
   test(
     'title count, system notifications for other conversations, and mute',
     'notifications',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob');
-      pages.bob = bob.page;
-      const carol = await registerPerson(browser, server.url, 'carol');
-      pages.carol = carol.page;
+    async ({ person }) => {
+      const alice = await person('alice');
+      const bob = await person('bob');
+      const carol = await person('carol');
 
       // Bob allows notifications (the browser grants what the button asks for).
       await bob.context.grantPermissions(['notifications']);

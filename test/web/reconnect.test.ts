@@ -8,7 +8,7 @@ import {
   expectEventually,
   messageTexts,
   ownMessage,
-  registerPerson,
+  startChat,
   waitOnline,
 } from './browser.js';
 
@@ -16,17 +16,13 @@ describeInBrowser('web client: reconnecting', (test) => {
   test(
     'messages sent while a page is offline show once, in order, after it reconnects',
     'reconnect',
-    async ({ server, browser, pages }) => {
-      const alice = await registerPerson(browser, server.url, 'alice');
-      pages.alice = alice.page;
-      const bob = await registerPerson(browser, server.url, 'bob', { network: true });
-      pages.bob = bob.page;
+    async ({ person }) => {
+      const alice = await person('alice');
+      const bob = await person('bob', { network: true });
       const cut = bob.network;
       assert.ok(cut);
 
-      await alice.page.getByRole('button', { name: 'New chat' }).click();
-      await alice.page.getByLabel('Username').fill('bob');
-      await alice.page.getByRole('button', { name: 'Start chat' }).click();
+      await startChat(alice.page, 'bob');
       const aliceBox = alice.page.getByLabel('Message', { exact: true });
       await aliceBox.fill('before the cut');
       await aliceBox.press('Enter');

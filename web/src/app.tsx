@@ -69,6 +69,16 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
     setPermission(await Notification.requestPermission());
   };
 
+  // The sidebar's dialogs share their props: each closes itself, and opens what it made.
+  const dialogProps = {
+    store,
+    onClose: () => setDialog(null),
+    onOpened: (id: string) => {
+      setDialog(null);
+      navigate(id);
+    },
+  };
+
   const logout = async () => {
     await store.logout();
     props.onLoggedOut(null);
@@ -148,36 +158,9 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
           </div>
         ))}
       </div>
-      {dialog === 'direct' && (
-        <NewDirectDialog
-          store={store}
-          onClose={() => setDialog(null)}
-          onOpened={(id) => {
-            setDialog(null);
-            navigate(id);
-          }}
-        />
-      )}
-      {dialog === 'group' && (
-        <NewGroupDialog
-          store={store}
-          onClose={() => setDialog(null)}
-          onOpened={(id) => {
-            setDialog(null);
-            navigate(id);
-          }}
-        />
-      )}
-      {dialog === 'join' && (
-        <JoinGroupDialog
-          store={store}
-          onClose={() => setDialog(null)}
-          onOpened={(id) => {
-            setDialog(null);
-            navigate(id);
-          }}
-        />
-      )}
+      {dialog === 'direct' && <NewDirectDialog {...dialogProps} />}
+      {dialog === 'group' && <NewGroupDialog {...dialogProps} />}
+      {dialog === 'join' && <JoinGroupDialog {...dialogProps} />}
       {store.ending === 'kicked' && (
         <div class="overlay" role="alertdialog" aria-labelledby="kicked-title" aria-modal="true">
           <div class="overlay-box">

@@ -325,6 +325,16 @@ export class ChatStore {
     this.#changed();
   }
 
+  /** Runs `work`; a refusal or failure becomes a notice and null. */
+  async #attempt<T>(work: () => Promise<T>): Promise<T | null> {
+    try {
+      return await work();
+    } catch (err) {
+      this.#report(err);
+      return null;
+    }
+  }
+
   #report(err: unknown): void {
     const text = isParleyClientError(err) ? err.message : 'Something went wrong.';
     console.warn('parley:', err);
@@ -349,14 +359,12 @@ export class ChatStore {
   }
 
   async #loadConversations(): Promise<void> {
-    try {
+    await this.#attempt(async () => {
       const list = await this.api.conversations.list();
       for (const raw of list) this.#mergeConversation(raw);
       this.loaded = true;
       this.#changed();
-    } catch (err) {
-      this.#report(err);
-    }
+    });
   }
 
   #mergeConversation(raw: Conversation): ConversationView {
@@ -861,7 +869,7 @@ export class ChatStore {
   }
 
   async recall(conversation: string, seq: number): Promise<void> {
-    try {
+    await this.#attempt(async () => {
       await this.#client.recall(conversation, seq);
       this.#updateMessage(conversation, seq, (m) => ({
         ...m,
@@ -869,51 +877,43 @@ export class ChatStore {
         recalled: true,
         reactions: [],
       }));
-    } catch (err) {
-      this.#report(err);
-    }
+    });
   }
 
   /** Replaces the text of one's own text message (the server keeps its reply and forward). */
   async edit(conversation: string, seq: number, text: string): Promise<void> {
-    try {
+    await this.#attempt(async () => {
       const e = await this.#client.edit(conversation, seq, { kind: 'text', text });
       this.#updateMessage(conversation, seq, (m) => ({
         ...m,
         body: editedBody(m.body, e.body),
         editedAt: e.editedAt,
       }));
-    } catch (err) {
-      this.#report(err);
-    }
+    });
   }
 
   async react(conversation: string, seq: number, emoji: string): Promise<void> {
     const m = this.timelines.get(conversation)?.messages.find((x) => x.seq === seq);
     const add = !m?.reactions.some((r) => r.emoji === emoji && r.me);
-    try {
+    await this.#attempt(async () => {
       const r = await this.#client.react(conversation, seq, emoji, add);
       this.#updateMessage(conversation, seq, (x) => ({
         ...x,
         reactions: applyReaction(x.reactions, emoji, r.added, true, r.count),
       }));
-    } catch (err) {
-      this.#report(err);
-    }
+    });
   }
 
   /** Delete for me: the message leaves this user's timeline, on every device of theirs. */
   async hide(conversation: string, seq: number): Promise<void> {
-    try {
+    await this.#attempt(async () => {
       await this.#client.hide(conversation, seq);
       this.#updateMessage(conversation, seq, (m) => ({
         ...m,
         body: { kind: 'hidden' },
         reactions: [],
       }));
-    } catch (err) {
-      this.#report(err);
-    }
+    });
   }
 
   /** Pins a conversation to the top of this user's list (or unpins it), on every device. */
@@ -933,13 +933,11 @@ export class ChatStore {
     id: string,
     preferences: { pinned?: boolean; muted?: boolean },
   ): Promise<boolean> {
-    try {
+    const done = await this.#attempt(async () => {
       await this.api.conversations.setPreferences(id, preferences);
       return true;
-    } catch (err) {
-      this.#report(err);
-      return false;
-    }
+    });
+    return done ?? false;
   }
 
   /** Unread messages over every conversation whose notifications are not muted. */
@@ -997,49 +995,38 @@ export class ChatStore {
   // Starting conversations and managing groups ---------------------------------------------
 
   async startDirect(username: string): Promise<string | null> {
-    try {
+    return this.#attempt(async () => {
       const c = await this.api.conversations.openDirect(username.trim().toLowerCase());
       this.#mergeConversation(c);
       return c.id;
-    } catch (err) {
-      this.#report(err);
-      return null;
-    }
+    });
   }
 
   async createGroup(title: string, usernames: string[]): Promise<string | null> {
-    try {
+    return this.#attempt(async () => {
       const c = await this.api.groups.create({ title, members: usernames });
       this.#mergeConversation(c);
       return c.id;
-    } catch (err) {
-      this.#report(err);
-      return null;
-    }
+    });
   }
 
   /** Runs a group change and reloads the group; false (with a notice) when it was refused. */
   async groupAction(id: string, action: (api: ParleyApi) => Promise<unknown>): Promise<boolean> {
-    try {
+    const done = await this.#attempt(async () => {
       await action(this.api);
       this.#queueDetails(id, true);
       return true;
-    } catch (err) {
-      this.#report(err);
-      return false;
-    }
+    });
+    return done ?? false;
   }
 
   /** Joins a group with an invite code; the group's id, or null (with a notice) if refused. */
   async joinWithCode(code: string): Promise<string | null> {
-    try {
+    return this.#attempt(async () => {
       const { message } = await this.api.groups.join(code.trim());
       this.#mergeConversation(await this.api.conversations.get(message.conversation));
       return message.conversation;
-    } catch (err) {
-      this.#report(err);
-      return null;
-    }
+    });
   }
 
   /**
@@ -1060,13 +1047,11 @@ export class ChatStore {
   }
 
   async revokeInviteCode(id: string): Promise<boolean> {
-    try {
+    const done = await this.#attempt(async () => {
       await this.api.groups.revokeInvite(id);
       return true;
-    } catch (err) {
-      this.#report(err);
-      return false;
-    }
+    });
+    return done ?? false;
   }
 
   async leave(id: string): Promise<boolean> {

@@ -31,6 +31,10 @@ function assertPassed(r: Report): void {
   for (const key of ['serverCpuPercent', 'serverRssPeakMiB']) {
     assert.equal(typeof r.figures[key], 'number', `${key} is measured from /proc`);
   }
+  for (const key of ['serverWaitPercent', 'clientWaitPercent']) {
+    const waited = r.figures[key];
+    assert.ok(typeof waited === 'number' && waited >= 0, `${key} is read from schedstat`);
+  }
 }
 
 function assertFlow(r: Report, expected: number): void {

@@ -1,6 +1,6 @@
 import { LatencyHistogram } from './histogram.js';
-import { ProcSampler } from './proc-stats.js';
-import { latencyFigures, mib } from './report.js';
+import { ProcSampler, procFigures } from './proc-stats.js';
+import { latencyFigures } from './report.js';
 import type { RunContext, Outcome } from './scenario.js';
 import type { BenchClient, Frame } from './ws-client.js';
 
@@ -205,10 +205,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
       errors: refused + lostLinks + duplicates + outOfOrder,
       outOfOrder,
       elapsedMs: Math.max(lastAckMs, lastDeliveryMs) - startMs,
-      serverCpuPercent: proc.cpuPercent,
-      serverRssPeakMiB: mib(proc.rssPeakBytes),
-      clientCpuPercent: proc.clientCpuPercent,
-      ...(proc.supportCpuPercent !== null && { supportCpuPercent: proc.supportCpuPercent }),
+      ...procFigures(proc),
     },
   };
 }

@@ -67,6 +67,8 @@ const LABELS: Record<string, string> = {
   serverRssPeakMiB: 'server peak RSS MiB',
   clientCpuPercent: 'bench client CPU %',
   supportCpuPercent: 'PostgreSQL + Redis CPU %',
+  serverWaitPercent: 'server CPU wait %',
+  clientWaitPercent: 'bench client CPU wait %',
 };
 
 export function latencyFigures(prefix: string, p: Percentiles | null): Figures {

@@ -1,4 +1,4 @@
-import { ProcSampler } from '../proc-stats.js';
+import { ProcSampler, procFigures } from '../proc-stats.js';
 import { sleep } from '../pool.js';
 import { mib } from '../report.js';
 import type { Outcome, RunContext, Scenario } from '../scenario.js';
@@ -83,9 +83,7 @@ export const connect: Scenario = {
             rssMiddle !== null && rssAfter !== null && options.connections - half > 0
               ? (rssAfter - rssMiddle) / 1024 / (options.connections - half)
               : null,
-          serverCpuPercent: proc.cpuPercent,
-          serverRssPeakMiB: mib(proc.rssPeakBytes),
-          clientCpuPercent: proc.clientCpuPercent,
+          ...procFigures(proc),
         },
       };
     } finally {

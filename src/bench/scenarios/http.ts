@@ -1,7 +1,6 @@
 import autocannon from 'autocannon';
 import { request } from 'node:http';
-import { ProcSampler } from '../proc-stats.js';
-import { mib } from '../report.js';
+import { ProcSampler, procFigures } from '../proc-stats.js';
 import type { Outcome, RunContext, Scenario } from '../scenario.js';
 
 // `http-send` and `http-pull`: the seed API under autocannon with the bodies of the seed's wrk
@@ -140,9 +139,7 @@ function httpScenario(kind: 'send' | 'pull'): Scenario {
           errors: result.errors,
           non2xx: result.non2xx,
           timeouts: result.timeouts,
-          serverCpuPercent: proc.cpuPercent,
-          serverRssPeakMiB: mib(proc.rssPeakBytes),
-          clientCpuPercent: proc.clientCpuPercent,
+          ...procFigures(proc),
         },
       };
     },

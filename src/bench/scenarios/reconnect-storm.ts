@@ -1,6 +1,5 @@
-import { ProcSampler } from '../proc-stats.js';
+import { ProcSampler, procFigures } from '../proc-stats.js';
 import { forEachLimit, sleep } from '../pool.js';
-import { mib } from '../report.js';
 import type { Outcome, RunContext, Scenario } from '../scenario.js';
 import type { BenchUser, Target } from '../target.js';
 import { BenchClient, CONNECT_TIMEOUT_MS, ClientSet } from '../ws-client.js';
@@ -160,9 +159,7 @@ export const reconnectStorm: Scenario = {
           resynced,
           gapsPulled,
           errors: attemptsFailed + failedClients,
-          serverCpuPercent: proc.cpuPercent,
-          serverRssPeakMiB: mib(proc.rssPeakBytes),
-          clientCpuPercent: proc.clientCpuPercent,
+          ...procFigures(proc),
         },
       };
     } finally {

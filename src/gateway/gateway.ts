@@ -4,7 +4,7 @@ import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
 import type { Session as AuthSession } from '../auth/index.js';
 import { wireMessage, type DeliveryRouter } from '../delivery/index.js';
-import type { Caller, ConversationListItem, MessagingService } from '../messaging/index.js';
+import type { Caller, MessagingService, SyncedConversation } from '../messaging/index.js';
 import {
   CloseCode,
   ProtocolError,
@@ -35,7 +35,7 @@ export interface GatewayDeps {
   readonly metrics?: HotMetrics;
 }
 
-function conversationState(v: ConversationListItem): ConversationState {
+function conversationState(v: SyncedConversation): ConversationState {
   return {
     id: v.id,
     kind: v.kind,
@@ -51,6 +51,8 @@ function conversationState(v: ConversationListItem): ConversationState {
     preferences: { pinned: v.pinned, muted: v.notificationsMuted },
     ...(v.last ? { last: wireMessage(v.last) } : {}),
     ...(v.avatar !== null ? { avatar: v.avatar } : {}),
+    ...(v.changed ? { changed: v.changed.map(wireMessage) } : {}),
+    ...(v.changedMore ? { changedMore: true } : {}),
   };
 }
 

@@ -16,6 +16,8 @@ before(async () => {
     PARLEY_TCP_PORT: '0',
     PARLEY_PINS_MAX: String(PINS_MAX),
     PARLEY_PREVIEW_CHARS_MAX: String(PREVIEW_CHARS_MAX),
+    // The changed-messages test reacts more than a burst's worth of times over REST.
+    PARLEY_SEND_BURST_MAX: '1000',
   });
 });
 
@@ -263,4 +265,81 @@ describe('sync', () => {
       }
     });
   }
+});
+
+describe('sync: messages changed since the cursor', () => {
+  const act = (u: User, id: string, seq: number, what: string, body?: unknown) =>
+    ok(
+      call(
+        what === 'edit' ? 'PATCH' : 'POST',
+        `/v1/conversations/${id}/messages/${seq}${what === 'edit' ? '' : `/${what}`}`,
+        u,
+        body,
+      ),
+    );
+
+  for (const transport of TRANSPORTS) {
+    it(`reports edits, recalls, reactions and the user's hides of messages a device already holds (${transport})`, async () => {
+      const [alice, bob] = await Promise.all([user('al'), user('bo')]);
+      const id = await group(alice, [bob]);
+      const quiet = await group(alice, [bob]);
+      for (let i = 0; i < 4; i++) await send(alice, id);
+      await send(alice, quiet);
+      const rt = await RtClient.connect(server, transport, bob.token, bob.device);
+      try {
+        const first = await rt.request({ type: 'sync' });
+        assert.ok(
+          first.conversations.every((c: any) => c.changed === undefined),
+          'a first sync holds nothing that could have changed',
+        );
+        // Meanwhile (the device is away): an edit, a recall, a reaction, and a hide by bob on
+        // another device; and a plain send, which is not a change.
+        const edit = await act(alice, id, 1, 'edit', { body: { kind: 'text', text: 'edited' } });
+        await act(alice, id, 2, 'recall');
+        await act(alice, id, 3, 'reactions', { emoji: '👍' });
+        await act(bob, id, 4, 'hide');
+        await send(alice, quiet);
+
+        const next = await rt.request({ type: 'sync', cursor: first.cursor });
+        const state = next.conversations.find((c: any) => c.id === id);
+        assert.deepEqual(
+          state.changed.map((m: any) => m.seq),
+          [1, 2, 3, 4],
+        );
+        const [edited, recalled, reacted, hidden] = state.changed;
+        assert.deepEqual(edited.body, { kind: 'text', text: 'edited' });
+        assert.equal(edited.editedAt, edit.message.editedAt);
+        assert.equal(recalled.recalled, true);
+        assert.deepEqual(recalled.body, { kind: 'recalled' });
+        assert.deepEqual(reacted.reactions, [{ emoji: '👍', count: 1, me: false }]);
+        assert.equal(hidden.hidden, true);
+        assert.deepEqual(hidden.body, { kind: 'hidden' });
+        assert.equal(state.changedMore, undefined);
+        const other = next.conversations.find((c: any) => c.id === quiet);
+        assert.ok(other, 'the conversation with a new message is listed');
+        assert.equal(other.changed, undefined, 'a plain send is not a change');
+      } finally {
+        rt.drop();
+      }
+    });
+  }
+
+  it('lists at most 100 changed messages, the lowest seqs, and flags the rest', async () => {
+    const [alice, bob] = await Promise.all([user('al'), user('bo')]);
+    const id = await group(alice, [bob]);
+    for (let i = 0; i < 101; i++) await send(alice, id);
+    const rt = await RtClient.connect(server, 'ws-json', bob.token, bob.device);
+    try {
+      const first = await rt.request({ type: 'sync' });
+      for (let seq = 101; seq >= 1; seq--) await act(alice, id, seq, 'reactions', { emoji: '🎉' });
+      const next = await rt.request({ type: 'sync', cursor: first.cursor });
+      const state = next.conversations.find((c: any) => c.id === id);
+      assert.equal(state.changed.length, 100);
+      assert.equal(state.changed[0].seq, 1);
+      assert.equal(state.changed[99].seq, 100);
+      assert.equal(state.changedMore, true);
+    } finally {
+      rt.drop();
+    }
+  });
 });

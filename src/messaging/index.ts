@@ -11,6 +11,7 @@ export type {
   ReactionChanged,
   ViewedMessage,
   ConversationListItem,
+  SyncedConversation,
 } from './messaging-service.js';
 export { HIDDEN_BODY } from './messaging-service.js';
 export { groupPlanner, targetsOf } from './group-rules.js';

@@ -1,6 +1,7 @@
 // The MessageStore contract suite: proves that a backend keeps seqs dense under concurrency, dedupes
 // by ref, enforces membership, pages by seq and by time without gaps, tracks watermarks, and
 // applies group changes atomically with their system message, keeping readers to their window.
+import { systemClock } from '../core/clock.js';
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
@@ -784,6 +785,82 @@ export function runMessageStoreContract(opts: {
           [busy, joined, quiet, read].sort(),
           'since 0 lists every conversation',
         );
+      });
+
+      it('reports messages changed after a time (edited, recalled, reacted to, hidden by the viewer) and lists their conversations in changedSince', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const conv = await group(a, [c]);
+        const other = await group(a, [c]);
+        const untouched = await group(a, [c]);
+        for (const ref of ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']) await sendOne(conv, a, ref);
+        await sendOne(other, c, 'o1');
+        await sendOne(untouched, c, 'u1');
+        const ok = () => undefined;
+        // A reaction before the time, and a plain send after it: neither is a change after it.
+        await b.messages.react(
+          { conversationId: conv, seq: 6, userId: c, emoji: '👀', add: true },
+          ok,
+        );
+        const since = Math.max(
+          ...(await b.messages.listConversations(a)).map((v) =>
+            Math.max(v.lastAtUs, v.createdAtMs * 1000),
+          ),
+          (await b.messages.getMember(conv, a))!.updatedUs,
+          (await b.messages.getMember(conv, c))!.updatedUs,
+        );
+        await new Promise((r) => setTimeout(r, 5));
+        // The stores stamp with the system clock; the reaction above is older than this.
+        const after = Math.max(since, systemClock.nowUs() - 1);
+        await sendOne(other, c, 'o2');
+
+        await b.messages.react(
+          { conversationId: conv, seq: 1, userId: c, emoji: '👍', add: true },
+          ok,
+        );
+        await b.messages.react(
+          { conversationId: conv, seq: 1, userId: c, emoji: '👍', add: false },
+          ok,
+        );
+        await b.messages.editMessage(conv, 2, a, () => text('edited'));
+        await b.messages.recall(conv, 3);
+        await b.messages.react(
+          { conversationId: conv, seq: 4, userId: c, emoji: '🎉', add: true },
+          ok,
+        );
+        await b.messages.hideMessage(conv, 5, a);
+        await b.messages.hideMessage(untouched, 1, a);
+
+        const forA = await b.messages.changedMessages(conv, a, after, 10);
+        assert.deepEqual(seqs(forA.messages), [1, 2, 3, 4, 5]);
+        assert.equal(forA.hasMore, false);
+        assert.deepEqual(forA.messages[1]?.body, text('edited'), 'as the message is now');
+        assert.deepEqual(forA.messages[2]?.body, { kind: 'recalled' });
+        const forC = await b.messages.changedMessages(conv, c, after, 10);
+        assert.deepEqual(seqs(forC.messages), [1, 2, 3, 4], "a's hide is a's own change");
+        const first = await b.messages.changedMessages(conv, a, after, 2);
+        assert.deepEqual(seqs(first.messages), [1, 2]);
+        assert.equal(first.hasMore, true);
+        assert.deepEqual(
+          seqs((await b.messages.changedMessages(conv, a, 0, 10)).messages),
+          [1, 2, 3, 4, 5, 6],
+          'since 0: every message that ever changed, the early reaction too',
+        );
+        const later = systemClock.nowUs() + 1_000_000;
+        assert.deepEqual(await b.messages.changedMessages(conv, a, later, 10), {
+          messages: [],
+          hasMore: false,
+        });
+        assert.deepEqual(
+          seqs((await b.messages.changedMessages(other, a, after, 10)).messages),
+          [],
+          'a plain send is not a change',
+        );
+        await assert.rejects(b.messages.changedMessages(conv, d, after, 10), isCode('not_member'));
+
+        const ids = async (userId: string) =>
+          (await b.messages.changedSince(userId, after)).map((v) => v.id).sort();
+        assert.deepEqual(await ids(a), [conv, other, untouched].sort());
+        assert.deepEqual(await ids(c), [conv, other].sort(), "a's hide lists nothing for c");
       });
 
       it('lists as direct peers exactly the users sharing a direct conversation', async () => {

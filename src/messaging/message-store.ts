@@ -20,7 +20,9 @@ import type { ParleyError } from '../core/errors.js';
 //   messages are never unread.
 // - Every change a member must learn about in `changedSince` (a message, a watermark, a join)
 //   is visible there: conversations whose lastAtUs or whose member row's updatedUs is after the
-//   given time.
+//   given time; for a current member also those with a message changed after it (edited,
+//   recalled, a reaction added or removed) or hidden by the member after it, which
+//   `changedMessages` then lists. A plain send is not a change.
 // - Former members: a member who leaves or is removed keeps its row with `leftSeq` set to the seq
 //   of the system message that recorded it. getMember, listMembers and listConversations see
 //   current members only; getMembership sees both. append refuses a former member (not_member).
@@ -324,6 +326,18 @@ export interface MessageStore {
    * former member, only when its own row changed (its leaving), with lastSeq capped at leftSeq.
    */
   changedSince(userId: string, sinceUs: number): Promise<ConversationView[]>;
+  /**
+   * The messages of the viewer's window that changed after `sinceUs` (edited, recalled, a
+   * reaction added or removed) or that the viewer hid after it, as they are now, in seq order:
+   * at most `limit`, the lowest seqs first, with hasMore when there are others. not_member for a
+   * user with no row.
+   */
+  changedMessages(
+    conversationId: string,
+    viewerId: string,
+    sinceUs: number,
+    limit: number,
+  ): Promise<Page>;
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]>;
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page>;

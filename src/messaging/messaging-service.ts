@@ -110,8 +110,18 @@ export interface GroupChanged {
   readonly left: readonly string[];
 }
 
+/**
+ * A conversation in a sync reply. With a cursor, also the messages a device may already hold
+ * that changed since it (edited, recalled, reactions, hidden by the user), as they are now.
+ */
+export interface SyncedConversation extends ConversationListItem {
+  readonly changed?: readonly ViewedMessage[];
+  /** More changed than `changed` holds (SYNC_CHANGES_MAX): the device re-reads what it holds. */
+  readonly changedMore?: true;
+}
+
 export interface SyncResult {
-  readonly conversations: ConversationListItem[];
+  readonly conversations: SyncedConversation[];
   readonly cursor: string;
 }
 
@@ -126,6 +136,8 @@ const INVITE_CODE_RE = /^[A-Za-z0-9_-]{16}$/;
 // read but visible only after it is then still caught by the next sync. Returning a conversation
 // twice is harmless; missing one is not.
 const SYNC_MARGIN_US = 5_000_000;
+/** Changed messages reported per conversation and sync, the lowest seqs first. */
+export const SYNC_CHANGES_MAX = 100;
 const CURSOR_PREFIX = 't';
 
 function encodeCursor(us: number): string {
@@ -300,16 +312,27 @@ export class MessagingService {
       limit: this.pageLimit(page.limit),
       viewerId: caller.userId,
     });
-    const first = read.messages[0];
-    const last = read.messages.at(-1);
-    if (!first || !last) return read;
-    const marks = await this.store.marks(conversationId, caller.userId, first.seq, last.seq);
-    const messages = read.messages.map((m): ViewedMessage => {
+    return {
+      messages: await this.viewed(caller.userId, conversationId, read.messages),
+      hasMore: read.hasMore,
+    };
+  }
+
+  /** Messages (ascending seqs) as the viewer sees them: with reactions, and its hidden ones hidden. */
+  private async viewed(
+    viewerId: string,
+    conversationId: string,
+    messages: readonly StoredMessage[],
+  ): Promise<ViewedMessage[]> {
+    const first = messages[0];
+    const last = messages.at(-1);
+    if (!first || !last) return [];
+    const marks = await this.store.marks(conversationId, viewerId, first.seq, last.seq);
+    return messages.map((m): ViewedMessage => {
       if (marks.hidden.has(m.seq)) return { ...m, body: HIDDEN_BODY, hidden: true };
       const reactions = marks.reactions.get(m.seq);
       return reactions ? { ...m, reactions } : m;
     });
-    return { messages, hasMore: read.hasMore };
   }
 
   /** The direct conversation with another user, created on first use. */
@@ -709,7 +732,31 @@ export class MessagingService {
     const sinceUs = decodeCursor(cursor);
     const next = encodeCursor(this.clock.nowUs() - SYNC_MARGIN_US);
     const changed = await this.store.changedSince(caller.userId, sinceUs);
-    return { conversations: await this.withSummaries(caller.userId, changed), cursor: next };
+    const conversations = await this.withSummaries(caller.userId, changed);
+    // A first sync (no cursor) holds nothing yet, so nothing of it can have changed.
+    if (sinceUs <= 0) return { conversations, cursor: next };
+    return {
+      conversations: await Promise.all(
+        conversations.map((c) => this.withChanges(caller.userId, c, sinceUs)),
+      ),
+      cursor: next,
+    };
+  }
+
+  /** A synced conversation with the messages changed since the cursor, if any. */
+  private async withChanges(
+    userId: string,
+    item: ConversationListItem,
+    sinceUs: number,
+  ): Promise<SyncedConversation> {
+    if (item.leftSeq !== null) return item;
+    const page = await this.store.changedMessages(item.id, userId, sinceUs, SYNC_CHANGES_MAX);
+    if (page.messages.length === 0) return item;
+    return {
+      ...item,
+      changed: await this.viewed(userId, item.id, page.messages),
+      ...(page.hasMore ? { changedMore: true as const } : {}),
+    };
   }
 
   /** Users whose presence this user sees, and who see theirs. */

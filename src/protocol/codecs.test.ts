@@ -86,6 +86,12 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
         preferences: { pinned: true, muted: true },
         last: { ...message, editedAt: 1_795_453_428_999 },
         avatar: 'aAvatar1',
+        changed: [
+          { ...message, seq: 4, recalled: true, body: { kind: 'recalled' } },
+          { ...message, seq: 5, reactions: [{ emoji: '👍', count: 2, me: true }] },
+          { ...message, seq: 6, hidden: true, body: { kind: 'hidden' } },
+        ],
+        changedMore: true,
       },
       {
         id: 'c2',

@@ -148,6 +148,14 @@ export interface ConversationState {
   last?: WireMessage;
   /** Groups: the avatar's attachment id. */
   avatar?: string;
+  /**
+   * `synced` with a cursor only: messages the user may already hold that changed since the
+   * cursor (edited, recalled, reactions added or removed, hidden by the user), as they are now;
+   * at most 100, the lowest seqs first. Absent when none changed.
+   */
+  changed?: WireMessage[];
+  /** More messages changed than `changed` holds: re-read the history you hold. */
+  changedMore?: boolean;
 }
 export interface SyncedFrame {
   type: 'synced';

@@ -21,7 +21,7 @@ type Fields = Record<string, unknown>;
 
 /**
  * Applies `convert` to every message-shaped object of a frame: the frame itself when it carries
- * a body, each pulled message, and each synced conversation's `last` message.
+ * a body, each pulled message, and each synced conversation's `last` and `changed` messages.
  */
 function mapMessages(type: string, fields: Fields, convert: (m: Fields) => Fields): Fields {
   if (BODY_FRAMES.has(type)) return convert(fields);
@@ -31,13 +31,28 @@ function mapMessages(type: string, fields: Fields, convert: (m: Fields) => Field
   if (type === 'synced' && Array.isArray(fields.conversations)) {
     return {
       ...fields,
-      conversations: (fields.conversations as Fields[]).map((c) =>
-        c.last !== undefined && c.last !== null ? { ...c, last: convert(c.last as Fields) } : c,
-      ),
+      conversations: (fields.conversations as Fields[]).map(syncedWith(convert)),
     };
   }
   return fields;
 }
+
+/**
+ * One synced conversation with its messages converted. A repeated field cannot be absent in
+ * proto3, so an empty `changed` list is dropped: JSON frames leave it out when nothing changed.
+ */
+const syncedWith =
+  (convert: (m: Fields) => Fields) =>
+  (c: Fields): Fields => {
+    const out: Fields = { ...c };
+    if (c.last !== undefined && c.last !== null) out.last = convert(c.last as Fields);
+    if (Array.isArray(c.changed) && c.changed.length > 0) {
+      out.changed = (c.changed as Fields[]).map(convert);
+    } else {
+      delete out.changed;
+    }
+    return out;
+  };
 
 /** Turns the JSON body of a message-shaped object into bytes. */
 function bodyToBytes(m: Fields): Fields {

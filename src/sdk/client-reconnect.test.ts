@@ -9,7 +9,7 @@ import { startTestServer, type TestServer } from '../test-support/server.js';
 import { sleep, until, withTimeout } from '../test-support/wait.js';
 import { ParleyApi } from './api.js';
 import { createClient, type ParleyClient } from './client.js';
-import type { ClientState, CodecName, Message, SentMessage } from './types.js';
+import type { ChangedEvent, ClientState, CodecName, Message, SentMessage } from './types.js';
 
 const PASSWORD = 'correct horse battery';
 const SENDS = 200;
@@ -27,6 +27,8 @@ class CuttingProxy {
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
   cuts = 0;
+  /** While set, a new connection is closed at once: the network is down. */
+  down = false;
 
   private constructor(server: Server) {
     this.#server = server;
@@ -36,6 +38,10 @@ class CuttingProxy {
     const server = createServer();
     const proxy = new CuttingProxy(server);
     server.on('connection', (inbound) => {
+      if (proxy.down) {
+        inbound.destroy();
+        return;
+      }
       const outbound = tcpConnect(targetPort, '127.0.0.1');
       const pair: [Socket, Socket] = [inbound, outbound];
       proxy.#pairs.add(pair);
@@ -179,6 +185,67 @@ for (const codec of ['json', 'proto'] as const satisfies readonly CodecName[]) {
       }
       assert.equal(stored.length, SENDS);
       assert.equal(new Set(stored).size, SENDS, 'no text stored twice');
+    });
+
+    it('reports the messages it holds that changed while it was away, once back', async () => {
+      // Alice acts over REST only; Bob's client goes through the proxy.
+      const aliceApi = new ParleyApi({ url: server.url });
+      await aliceApi.register({ username: `ch_alice_${codec}`, password: PASSWORD });
+      const bob = await new ParleyApi({ url: server.url }).register({
+        username: `ch_bob_${codec}`,
+        password: PASSWORD,
+      });
+      const conversation = (await aliceApi.conversations.openDirect(bob.user.username)).id;
+      const receiver = createClient({
+        url: proxy.url,
+        codec,
+        backoffBaseMs: 50,
+        backoffMaxMs: 300,
+        token: bob.token,
+        device: bob.device,
+      });
+      clients.push(receiver);
+      const received: Message[] = [];
+      receiver.on('message', (m) => received.push(m));
+      const changed: ChangedEvent[] = [];
+      receiver.on('changed', (e) => changed.push(e));
+      const live: unknown[] = [];
+      for (const event of ['recalled', 'edited', 'reaction'] as const) {
+        receiver.on(event, (e) => live.push(e));
+      }
+      let syncs = 0;
+      receiver.on('synced', () => (syncs += 1));
+      await withTimeout(receiver.connect(), 10_000, 'connect');
+      const text = (t: string) => ({ kind: 'text', text: t }) as const;
+      for (const t of ['one', 'two', 'three']) {
+        await aliceApi.messages.send(conversation, `ch-${t}`, text(t));
+      }
+      await until(() => received.length >= 3 && syncs >= 1, WAIT_MS, 'bob holds all three');
+
+      proxy.down = true;
+      proxy.cut();
+      await aliceApi.messages.edit(conversation, 1, text('one, edited'));
+      await aliceApi.messages.recall(conversation, 2);
+      await aliceApi.messages.react(conversation, 3, '👍');
+      proxy.down = false;
+
+      await until(() => changed.length >= 1, WAIT_MS, 'the changes, after the reconnect');
+      assert.equal(changed.length, 1, 'one event for the conversation');
+      const [event] = changed;
+      assert.equal(event!.conversation, conversation);
+      assert.equal(event!.more, false);
+      assert.deepEqual(
+        event!.messages.map((m) => [m.seq, m.body, m.recalled, m.reactions.length]),
+        [
+          [1, text('one, edited'), false, 0],
+          [2, { kind: 'recalled' }, true, 0],
+          [3, text('three'), false, 1],
+        ],
+      );
+      assert.ok(event!.messages[0]!.editedAt !== null);
+      assert.deepEqual(live, [], 'the pushes were lost with the link');
+      await sleep(QUIET_MS);
+      assert.equal(received.length, 3, 'no message was delivered again');
     });
   });
 }

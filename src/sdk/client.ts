@@ -972,6 +972,14 @@ export class ParleyClient {
       const behind = synced.conversations.filter((c) => c.lastSeq > (this.#seen.get(c.id) ?? 0));
       await eachLimited(behind, CATCH_UP_CONCURRENCY, (c) => this.#fill(c.id, c.lastSeq));
       if (gen !== this.#gen) return;
+      for (const c of synced.conversations) {
+        if (!c.changed?.length && !c.changedMore) continue;
+        this.#emit('changed', {
+          conversation: c.id,
+          messages: (c.changed ?? []).map(fromWire),
+          more: c.changedMore === true,
+        });
+      }
       this.#cursor = synced.cursor;
       this.#emit('synced', { conversations: synced.conversations });
     } catch (err) {

@@ -80,6 +80,7 @@ export type {
   FailedEvent,
   FetchLike,
   HiddenEvent,
+  ChangedEvent,
   MemberChangeEvent,
   MemberEvent,
   Message,

@@ -240,6 +240,19 @@ export interface HiddenEvent {
   readonly seq: number;
 }
 
+/**
+ * After a reconnect's sync: messages of a conversation that this device may hold and that changed
+ * while it was away (edited, recalled, reactions added or removed, hidden by this user on another
+ * device), as they are now. Replace the copies you hold; ignore seqs you do not hold.
+ */
+export interface ChangedEvent {
+  readonly conversation: string;
+  /** Ascending seqs, at most 100 per conversation and sync. */
+  readonly messages: readonly Message[];
+  /** Others changed too: re-read (pull) the history you hold of this conversation. */
+  readonly more: boolean;
+}
+
 export interface StateEvent {
   readonly state: ClientState;
   readonly previous: ClientState;
@@ -271,6 +284,8 @@ export interface ClientEvents {
   edited: EditedEvent;
   reaction: ReactionEvent;
   hidden: HiddenEvent;
+  /** After a reconnect: held messages that changed meanwhile, per conversation (before `synced`). */
+  changed: ChangedEvent;
   member: MemberChangeEvent;
   contact: ContactChangeEvent;
   /** After each catch-up: the conversations the server reported, with unread counts. */

@@ -143,6 +143,11 @@ export function viewWindow(v: ConversationView): {
   return { after, mentionsAfter: Math.max(after, v.readSeq), upTo: v.lastSeq };
 }
 
+/** changedMessages' seqs: those that changed and those the viewer hid, once each, ascending. */
+export function changedSeqOrder(changed: readonly number[], hidden: readonly number[]): number[] {
+  return [...new Set([...changed, ...hidden])].sort((a, b) => a - b);
+}
+
 /** What a recalled message's body becomes. */
 export const RECALLED_BODY: MessageBody = Object.freeze({ kind: 'recalled' });
 

@@ -10,6 +10,7 @@ import {
   type ClientState,
   type Conversation,
   type ConversationMember,
+  type ChangedEvent,
   type ConversationState,
   type HistoryVisibility,
   type Message,
@@ -229,6 +230,7 @@ export class ChatStore {
           reactions: [],
         })),
       ),
+      client.on('changed', (e) => this.#onChanged(e)),
       client.on('member', (e) => {
         const gone =
           (e.event === 'member.removed' || e.event === 'member.left') &&
@@ -721,6 +723,16 @@ export class ChatStore {
         deliveredSeq: mine ? Math.max(c.deliveredSeq, r.deliveredSeq) : c.deliveredSeq,
       };
     });
+  }
+
+  /** Messages that changed while the link was down (reported by the sync): the copies held go. */
+  #onChanged(e: ChangedEvent): void {
+    if (e.more) {
+      // More than the sync lists: anything held may be stale, so the timeline loads afresh.
+      this.timelines.delete(e.conversation);
+      if (this.activeId === e.conversation) void this.#ensureTimeline(e.conversation);
+    }
+    for (const m of e.messages) this.#updateMessage(e.conversation, m.seq, () => toView(m));
   }
 
   #updateMessage(conversation: string, seq: number, change: (m: MessageView) => MessageView): void {

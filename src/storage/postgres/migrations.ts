@@ -215,6 +215,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN disabled_at_ms BIGINT;
     `,
   },
+  // Version 8 exists only in SQLite: PostgreSQL keeps its time index (row-level WAL).
+  {
+    version: 9,
+    name: 'changed messages',
+    // When a message last changed after it was sent (an edit, a recall, a reaction added or
+    // removed), so that sync reports it to a device that already has the message
+    // (MessageStore.changedMessages). NULL for a message that never changed: the partial index
+    // holds changed messages only. Changes made before this version are stamped from what is
+    // known of them.
+    sql: `
+      ALTER TABLE messages ADD COLUMN changed_us BIGINT;
+      UPDATE messages SET changed_us = GREATEST(recalled_at_us, edited_at_us)
+       WHERE recalled_at_us IS NOT NULL OR edited_at_us IS NOT NULL;
+      UPDATE messages m SET changed_us = GREATEST(m.changed_us, r.at_us)
+        FROM (SELECT conversation_id, seq, MAX(at_us) AS at_us FROM reactions
+               GROUP BY conversation_id, seq) r
+       WHERE r.conversation_id = m.conversation_id AND r.seq = m.seq;
+      CREATE INDEX messages_changed ON messages (conversation_id, changed_us)
+       WHERE changed_us IS NOT NULL;
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

@@ -64,7 +64,7 @@ export class PostgresMessageActions implements MessageActions {
     return inTransaction(this.pool, async (client) => {
       const body = judge(await this.state(client, conversationId, seq, actorId));
       const { rows } = await client.query<MessageRow>(
-        `UPDATE messages SET body = $1::json, edited_at_us = $2
+        `UPDATE messages SET body = $1::json, edited_at_us = $2, changed_us = $2
           WHERE conversation_id = $3 AND seq = $4 RETURNING ${MESSAGE_COLUMNS}`,
         [JSON.stringify(body), this.clock.nowUs(), conversationId, seq],
       );
@@ -76,17 +76,25 @@ export class PostgresMessageActions implements MessageActions {
     const { conversationId, seq, userId, emoji } = change;
     return inTransaction(this.pool, async (client) => {
       judge(await this.state(client, conversationId, seq, userId));
+      const now = this.clock.nowUs();
       const result = change.add
         ? await client.query(
             `INSERT INTO reactions (conversation_id, seq, user_id, emoji, at_us)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-            [conversationId, seq, userId, emoji, this.clock.nowUs()],
+            [conversationId, seq, userId, emoji, now],
           )
         : await client.query(
             `DELETE FROM reactions
               WHERE conversation_id = $1 AND seq = $2 AND user_id = $3 AND emoji = $4`,
             [conversationId, seq, userId, emoji],
           );
+      if (result.rowCount === 1) {
+        // The message as its readers see it changed: sync reports it (changedMessages).
+        await client.query(
+          'UPDATE messages SET changed_us = $1 WHERE conversation_id = $2 AND seq = $3',
+          [now, conversationId, seq],
+        );
+      }
       const { rows } = await client.query<{ n: number }>(
         `SELECT COUNT(*)::int AS n FROM reactions
           WHERE conversation_id = $1 AND seq = $2 AND emoji = $3`,

@@ -29,6 +29,7 @@ import {
   RECALLED_BODY,
   ROOM_PREFIX,
   SEQ_END,
+  changedSeqOrder,
   VIEW_MEMBER_COLUMNS,
   directKey,
   readWindow,
@@ -206,7 +207,14 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
   async changedSince(userId: string, sinceUs: number): Promise<ConversationView[]> {
     const { rows } = await this.pool.query<ViewRow>(
       `${VIEW_SELECT} WHERE m.user_id = $1
-         AND ((m.left_seq IS NULL AND c.last_at_us > $2) OR m.updated_us > $2)
+         AND ((m.left_seq IS NULL
+               AND (c.last_at_us > $2
+                    OR EXISTS (SELECT 1 FROM messages x
+                                WHERE x.conversation_id = c.id AND x.changed_us > $2)
+                    OR EXISTS (SELECT 1 FROM hidden_messages h
+                                WHERE h.user_id = m.user_id AND h.conversation_id = c.id
+                                  AND h.hidden_at_us > $2)))
+              OR m.updated_us > $2)
        ${VIEW_ORDER}`,
       [userId, sinceUs],
     );
@@ -240,11 +248,47 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
+  async changedMessages(
+    conversationId: string,
+    viewerId: string,
+    sinceUs: number,
+    limit: number,
+  ): Promise<Page> {
+    return inTransaction(this.pool, async (client) => {
+      // One snapshot for the window, the seqs and the rows, as SQLite's read transaction.
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const w = await this.window(conversationId, viewerId, client);
+      const bounds = [conversationId, sinceUs, w.after, w.before];
+      const changed = await client.query<{ seq: number }>(
+        `SELECT seq FROM messages
+            WHERE conversation_id = $1 AND changed_us > $2 AND seq > $3 AND seq < $4`,
+        bounds,
+      );
+      const hidden = await client.query<{ seq: number }>(
+        `SELECT seq FROM hidden_messages
+            WHERE user_id = $5 AND conversation_id = $1 AND hidden_at_us > $2
+              AND seq > $3 AND seq < $4`,
+        [...bounds, viewerId],
+      );
+      const seqs = changedSeqOrder(
+        changed.rows.map((r) => r.seq),
+        hidden.rows.map((r) => r.seq),
+      );
+      const { rows } = await client.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages
+            WHERE conversation_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq`,
+        [conversationId, seqs.slice(0, limit)],
+      );
+      return { messages: rows.map(toMessage), hasMore: seqs.length > limit };
+    });
+  }
+
   recall(conversationId: string, seq: number): Promise<StoredMessage | null> {
     // Reactions go with the body: they were about what it said.
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<MessageRow>(
-        `UPDATE messages SET body = $1, recalled_at_us = COALESCE(recalled_at_us, $2)
+        `UPDATE messages SET body = $1, recalled_at_us = COALESCE(recalled_at_us, $2),
+                changed_us = $2
           WHERE conversation_id = $3 AND seq = $4
          RETURNING ${MESSAGE_COLUMNS}`,
         [RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq],
@@ -349,8 +393,12 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
   }
 
   /** The viewer's read window; not_member for a user who never was a member. */
-  private async window(conversationId: string, viewerId: string) {
-    const { rows } = await this.pool.query<
+  private async window(
+    conversationId: string,
+    viewerId: string,
+    db: pg.Pool | pg.PoolClient = this.pool,
+  ) {
+    const { rows } = await db.query<
       ConversationRow & { joined_seq: number | null; left_seq: number | null; found: boolean }
     >(
       `SELECT c.kind, c.history, m.joined_seq, m.left_seq, m.user_id IS NOT NULL AS found

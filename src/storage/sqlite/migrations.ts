@@ -219,4 +219,27 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS messages_by_time;
     `,
   },
+  {
+    version: 9,
+    name: 'changed messages',
+    // When a message last changed after it was sent (an edit, a recall, a reaction added or
+    // removed), so that sync reports it to a device that already has the message
+    // (MessageStore.changedMessages). NULL for a message that never changed: the partial index
+    // holds changed messages only, so a plain send costs it nothing. Changes made before this
+    // version are stamped from what is known of them.
+    sql: `
+      ALTER TABLE messages ADD COLUMN changed_us INTEGER;
+      UPDATE messages SET changed_us = MAX(COALESCE(recalled_at_us, 0), COALESCE(edited_at_us, 0))
+       WHERE recalled_at_us IS NOT NULL OR edited_at_us IS NOT NULL;
+      UPDATE messages
+         SET changed_us = MAX(COALESCE(changed_us, 0),
+                              (SELECT MAX(r.at_us) FROM reactions r
+                                WHERE r.conversation_id = messages.conversation_id
+                                  AND r.seq = messages.seq))
+       WHERE EXISTS (SELECT 1 FROM reactions r
+                      WHERE r.conversation_id = messages.conversation_id AND r.seq = messages.seq);
+      CREATE INDEX messages_changed ON messages (conversation_id, changed_us)
+       WHERE changed_us IS NOT NULL;
+    `,
+  },
 ];

@@ -55,8 +55,11 @@ export class SqliteMessageActions implements MessageActions {
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`,
       ),
       setBody: db.prepare(
-        'UPDATE messages SET body = ?, edited_at_us = ? WHERE conversation_id = ? AND seq = ?',
+        `UPDATE messages SET body = @body, edited_at_us = @now, changed_us = @now
+          WHERE conversation_id = @conversationId AND seq = @seq`,
       ),
+      // A reaction added or removed changes the message as its readers see it (sync reports it).
+      touch: db.prepare('UPDATE messages SET changed_us = ? WHERE conversation_id = ? AND seq = ?'),
       actorReactions: db
         .prepare(
           `SELECT emoji FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ?
@@ -140,7 +143,12 @@ export class SqliteMessageActions implements MessageActions {
       this.db
         .transaction(() => {
           const body = judge(this.state(conversationId, seq, actorId));
-          this.q.setBody!.run(JSON.stringify(body), this.clock.nowUs(), conversationId, seq);
+          this.q.setBody!.run({
+            body: JSON.stringify(body),
+            now: this.clock.nowUs(),
+            conversationId,
+            seq,
+          });
           return toMessage(this.q.message!.get(conversationId, seq) as MessageRow);
         })
         .immediate(),
@@ -153,9 +161,11 @@ export class SqliteMessageActions implements MessageActions {
       this.db
         .transaction(() => {
           judge(this.state(conversationId, seq, userId));
+          const now = this.clock.nowUs();
           const changed = change.add
-            ? this.q.addReaction!.run(conversationId, seq, userId, emoji, this.clock.nowUs())
+            ? this.q.addReaction!.run(conversationId, seq, userId, emoji, now)
             : this.q.removeReaction!.run(conversationId, seq, userId, emoji);
+          if (changed.changes === 1) this.q.touch!.run(now, conversationId, seq);
           const count = this.q.reactionCount!.get(conversationId, seq, emoji) as number;
           return { changed: changed.changes === 1, count };
         })

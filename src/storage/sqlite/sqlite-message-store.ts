@@ -29,6 +29,7 @@ import {
   RECALLED_BODY,
   ROOM_PREFIX,
   SEQ_END,
+  changedSeqOrder,
   sendRefusal,
   VIEW_MEMBER_COLUMNS,
   directKey,
@@ -59,6 +60,9 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
   private readonly q: Record<string, Statement>;
   private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
   private readonly timePageTx: Transaction<(conversationId: string, page: TimePage) => Page>;
+  private readonly changedTx: Transaction<
+    (conversationId: string, viewerId: string, sinceUs: number, limit: number) => Page
+  >;
   private appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null = null;
 
   constructor(db: SqliteDb, clock: Clock) {
@@ -123,7 +127,15 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       changedSince: db.prepare(
         `SELECT c.*, ${VIEW_MEMBER_COLUMNS}
            FROM members m JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.user_id = ? AND ((m.left_seq IS NULL AND c.last_at_us > ?) OR m.updated_us > ?)
+          WHERE m.user_id = @userId
+            AND ((m.left_seq IS NULL
+                  AND (c.last_at_us > @since
+                       OR EXISTS (SELECT 1 FROM messages x
+                                   WHERE x.conversation_id = c.id AND x.changed_us > @since)
+                       OR EXISTS (SELECT 1 FROM hidden_messages h
+                                   WHERE h.user_id = m.user_id AND h.conversation_id = c.id
+                                     AND h.hidden_at_us > @since)))
+                 OR m.updated_us > @since)
           ORDER BY MAX(MIN(c.last_at_us, CASE WHEN m.left_seq IS NULL THEN c.last_at_us
                                               ELSE m.updated_us END),
                        c.created_at_ms * 1000) DESC, c.id`,
@@ -138,9 +150,23 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`,
       ),
       recall: db.prepare(
-        `UPDATE messages SET body = ?, recalled_at_us = COALESCE(recalled_at_us, ?)
-          WHERE conversation_id = ? AND seq = ?`,
+        `UPDATE messages SET body = @body, recalled_at_us = COALESCE(recalled_at_us, @now),
+                changed_us = @now
+          WHERE conversation_id = @conversationId AND seq = @seq`,
       ),
+      // changedMessages: the seqs that changed (on the partial index) and those the viewer hid.
+      changedSeqs: db
+        .prepare(
+          `SELECT seq FROM messages
+            WHERE conversation_id = ? AND changed_us > ? AND seq > ? AND seq < ?`,
+        )
+        .pluck(),
+      hiddenSince: db
+        .prepare(
+          `SELECT seq FROM hidden_messages
+            WHERE user_id = ? AND conversation_id = ? AND hidden_at_us > ? AND seq > ? AND seq < ?`,
+        )
+        .pluck(),
       dropReactions: db.prepare('DELETE FROM reactions WHERE conversation_id = ? AND seq = ?'),
       dedupe: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND device = ? AND ref = ?`,
@@ -188,6 +214,10 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
     this.appendTx = db.transaction((batch: readonly AppendRequest[]) => this.appendAll(batch));
     this.timePageTx = db.transaction((conversationId: string, page: TimePage) =>
       this.readTimePage(conversationId, page),
+    );
+    this.changedTx = db.transaction(
+      (conversationId: string, viewerId: string, sinceUs: number, limit: number) =>
+        this.readChanged(conversationId, viewerId, sinceUs, limit),
     );
   }
 
@@ -286,7 +316,7 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
 
   changedSince(userId: string, sinceUs: number): Promise<ConversationView[]> {
     return settle(() =>
-      (this.q.changedSince!.all(userId, sinceUs, sinceUs) as ViewRow[]).map(toView),
+      (this.q.changedSince!.all({ userId, since: sinceUs }) as ViewRow[]).map(toView),
     );
   }
 
@@ -315,7 +345,12 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
     return settle(() =>
       this.db
         .transaction(() => {
-          this.q.recall!.run(RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq);
+          this.q.recall!.run({
+            body: RECALLED_BODY_JSON,
+            now: this.clock.nowUs(),
+            conversationId,
+            seq,
+          });
           this.q.dropReactions!.run(conversationId, seq);
           const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
           return row ? toMessage(row) : null;
@@ -338,6 +373,35 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
     appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null,
   ): void {
     this.appender = appender;
+  }
+
+  changedMessages(
+    conversationId: string,
+    viewerId: string,
+    sinceUs: number,
+    limit: number,
+  ): Promise<Page> {
+    return settle(() => this.changedTx(conversationId, viewerId, sinceUs, limit));
+  }
+
+  /** changedMessages' body, in one read transaction. */
+  private readChanged(
+    conversationId: string,
+    viewerId: string,
+    sinceUs: number,
+    limit: number,
+  ): Page {
+    const w = this.window(conversationId, viewerId);
+    const seqs = changedSeqOrder(
+      this.q.changedSeqs!.all(conversationId, sinceUs, w.after, w.before) as number[],
+      this.q.hiddenSince!.all(viewerId, conversationId, sinceUs, w.after, w.before) as number[],
+    );
+    const messages: StoredMessage[] = [];
+    for (const seq of seqs.slice(0, limit)) {
+      const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
+      if (row) messages.push(toMessage(row));
+    }
+    return { messages, hasMore: seqs.length > limit };
   }
 
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {

@@ -272,6 +272,16 @@ export function messageBubble(page: Page, text: string): Locator {
     .filter({ has: page.locator('.bubble > p.text').getByText(text, { exact: true }) });
 }
 
+/** Opens a message's actions menu with the keyboard and picks one action. */
+export async function messageAction(page: Page, text: string, action: string): Promise<void> {
+  const toggle = messageBubble(page, text).getByRole('button', { name: 'Message actions' });
+  await toggle.focus();
+  await page.keyboard.press('Enter');
+  const menu = messageBubble(page, text).getByRole('group', { name: 'Message actions' });
+  await menu.waitFor();
+  await menu.getByRole('button', { name: action, exact: true }).click();
+}
+
 /** A notice (the client's error or info toast) saying `text`. */
 export function notice(page: Page, text: string): Locator {
   return page.locator('.notice').filter({ hasText: text });

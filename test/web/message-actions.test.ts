@@ -2,24 +2,14 @@
 // quotes its message, a reaction, an edit and a recall show on both pages live, and "delete for
 // me" removes a message from one page only. The actions menu is driven from the keyboard.
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
 import {
   describeInBrowser,
   expectEventually,
+  messageAction,
   messageBubble,
   messageTexts,
   startChat,
 } from './browser.js';
-
-/** Opens a message's actions menu with the keyboard and picks one action. */
-async function act(page: Page, text: string, action: string): Promise<void> {
-  const toggle = messageBubble(page, text).getByRole('button', { name: 'Message actions' });
-  await toggle.focus();
-  await page.keyboard.press('Enter');
-  const menu = messageBubble(page, text).getByRole('group', { name: 'Message actions' });
-  await menu.waitFor();
-  await menu.getByRole('button', { name: action, exact: true }).click();
-}
 
 describeInBrowser('web client: message actions', (test) => {
   test('reply, react, edit, recall and delete for me', 'message actions', async ({ person }) => {
@@ -33,7 +23,7 @@ describeInBrowser('web client: message actions', (test) => {
     await expectEventually('bob sees it', () => messageTexts(bob.page), ['first draft']);
 
     // Reply: the composer says what it answers, and the reply quotes it on both pages.
-    await act(bob.page, 'first draft', 'Reply');
+    await messageAction(bob.page, 'first draft', 'Reply');
     await bob.page.getByText('Replying to alice').waitFor();
     const bobBox = bob.page.getByLabel('Message', { exact: true });
     await bobBox.fill('a reply');
@@ -46,7 +36,7 @@ describeInBrowser('web client: message actions', (test) => {
     }
 
     // React: Alice likes Bob's reply; both pages show one 👍, pressed only on hers.
-    await act(alice.page, 'a reply', 'React with 👍');
+    await messageAction(alice.page, 'a reply', 'React with 👍');
     const mine = messageBubble(alice.page, 'a reply').getByRole('button', {
       name: '👍 1, including you',
     });
@@ -61,7 +51,7 @@ describeInBrowser('web client: message actions', (test) => {
 
     // Edit: the composer takes the text; saving shows the new text as edited on both pages,
     // and the reply's quote follows.
-    await act(alice.page, 'first draft', 'Edit');
+    await messageAction(alice.page, 'first draft', 'Edit');
     await expectEventually(
       'the composer takes the text',
       () => aliceBox.inputValue(),
@@ -80,7 +70,7 @@ describeInBrowser('web client: message actions', (test) => {
     }
 
     // Recall: Bob takes his reply back; both pages show that it was recalled.
-    await act(bob.page, 'a reply', 'Recall');
+    await messageAction(bob.page, 'a reply', 'Recall');
     for (const page of [alice.page, bob.page]) {
       await expectEventually('the recall shows', () => messageTexts(page), [
         'final text',
@@ -89,7 +79,7 @@ describeInBrowser('web client: message actions', (test) => {
     }
 
     // Delete for me: gone from Alice's page (even after a reload), still on Bob's.
-    await act(alice.page, 'final text', 'Delete for me');
+    await messageAction(alice.page, 'final text', 'Delete for me');
     await expectEventually('alice no longer sees it', () => messageTexts(alice.page), [
       'This message was recalled.',
     ]);

@@ -1,11 +1,14 @@
 // Proves, in a real browser against a real server, that a page whose network is cut shows the
 // "reconnecting…" banner, and after the network returns shows every message sent meanwhile (to it
-// and by it) exactly once, in order, and the banner goes away.
+// and by it) exactly once, in order, and the banner goes away; and that an edit and a recall made
+// meanwhile, whose pushes it missed, show once it is back.
 import assert from 'node:assert/strict';
 import { sleep } from '../../src/test-support/wait.js';
 import {
   describeInBrowser,
   expectEventually,
+  messageAction,
+  messageBubble,
   messageTexts,
   ownMessage,
   startChat,
@@ -94,6 +97,52 @@ describeInBrowser('web client: reconnecting', (test) => {
         () => messageTexts(bob.page),
         expected,
       );
+    },
+  );
+
+  test(
+    'an edit and a recall made while a page is offline show after it reconnects',
+    'reconnect-changes',
+    async ({ person }) => {
+      const ann = await person('ann');
+      const ben = await person('ben', { network: true });
+      const cut = ben.network;
+      assert.ok(cut);
+      await startChat(ann.page, 'ben');
+      const annBox = ann.page.getByLabel('Message', { exact: true });
+      for (const text of ['first draft', 'take it back']) {
+        await annBox.fill(text);
+        await annBox.press('Enter');
+      }
+      await ben.page.locator('.conversation', { hasText: 'ann' }).getByRole('link').click();
+      const before = ['first draft', 'take it back'];
+      await expectEventually('ben holds both', () => messageTexts(ben.page), before);
+
+      await cut.offline();
+      await ben.page.getByTestId('reconnecting').waitFor({ state: 'visible' });
+      await messageAction(ann.page, 'first draft', 'Edit');
+      await expectEventually(
+        'the composer takes the text',
+        () => annBox.inputValue(),
+        'first draft',
+      );
+      await annBox.fill('final text');
+      await annBox.press('Enter');
+      await messageAction(ann.page, 'take it back', 'Recall');
+      const after = ['final text', 'This message was recalled.'];
+      await expectEventually('ann sees both changes', () => messageTexts(ann.page), after);
+      // The pushes went nowhere: Ben's page still shows what it held.
+      await sleep(500);
+      assert.deepEqual(await messageTexts(ben.page), before);
+
+      await cut.online();
+      await waitOnline(ben.page);
+      await expectEventually(
+        'ben sees both changes after the reconnect',
+        () => messageTexts(ben.page),
+        after,
+      );
+      await messageBubble(ben.page, 'final text').locator('.edited').waitFor();
     },
   );
 });

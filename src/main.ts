@@ -209,7 +209,10 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const sinks = eventSinks(config, cluster, log);
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
   // Without a sink (a single node with no webhook) every event would be built for nobody.
-  if (sinks.length > 0) messaging.subscribe(events);
+  if (sinks.length > 0) {
+    messaging.subscribe(events);
+    messaging.subscribeActions(events);
+  }
   let presenceTimer: NodeJS.Timeout | null = null;
   if (cluster) {
     try {

@@ -4,13 +4,15 @@ import type {
   Caller,
   GroupChanged,
   Member,
+  MessageActionEvents,
   MessagingEvents,
+  ReactionChanged,
   StoredMessage,
 } from '../messaging/index.js';
 import type { EventSink, ParleyEvent, ParleyEventType } from './event-sink.js';
 
 /** Turns committed changes into feed events (docs/events.md) and hands them to the sinks. */
-export class EventPublisher implements MessagingEvents {
+export class EventPublisher implements MessagingEvents, MessageActionEvents {
   private readonly sinks: readonly EventSink[];
   private readonly node: string;
   private readonly clock: Clock;
@@ -36,6 +38,32 @@ export class EventPublisher implements MessagingEvents {
   messageRecalled(m: StoredMessage, by: Caller): void {
     this.emit('message.recalled', { conversation: m.conversationId, seq: m.seq, by: by.userId });
   }
+
+  messageEdited(m: StoredMessage, by: Caller): void {
+    this.emit('message.edited', {
+      conversation: m.conversationId,
+      seq: m.seq,
+      messageId: m.id,
+      body: m.body,
+      editedAt: m.editedAtUs === undefined ? null : Math.floor(m.editedAtUs / 1000),
+      by: by.userId,
+    });
+  }
+
+  reactionChanged(change: ReactionChanged, by: Caller): void {
+    this.emit('message.reaction', {
+      conversation: change.conversationId,
+      seq: change.seq,
+      user: by.userId,
+      emoji: change.emoji,
+      added: !change.removed,
+      count: change.count,
+      at: Math.floor(change.atUs / 1000),
+    });
+  }
+
+  /** Delete-for-me is the user's own view, not a change of the message: not in the feed. */
+  messageHidden(): void {}
 
   membersChanged(conversationId: string): void {
     this.emit('conversation.members_changed', { conversation: conversationId });

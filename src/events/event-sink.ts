@@ -10,6 +10,8 @@
 export type ParleyEventType =
   | 'message.stored'
   | 'message.recalled'
+  | 'message.edited'
+  | 'message.reaction'
   | 'conversation.members_changed'
   | 'group.changed'
   | 'member.watermark';

@@ -66,8 +66,8 @@ export interface MessagingEvents {
 
 /**
  * What the message actions tell the rest of the system after they are committed (the delivery
- * router pushes them). An interface of its own: the event feed does not carry them yet.
- * Handlers run synchronously and must not throw.
+ * router pushes them; the event feed carries edits and reactions). Handlers run synchronously
+ * and must not throw.
  */
 export interface MessageActionEvents {
   /** `by` is the sender, from the device that edited (that device already has the answer). */

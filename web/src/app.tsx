@@ -5,6 +5,7 @@ import { ChatStore, type Ending } from './chat-store.js';
 import { AuthScreen } from './auth-screen.js';
 import { ConversationList } from './conversation-list.js';
 import { ChatView } from './chat-view.js';
+import { ContactsDialog } from './contacts-dialog.js';
 import { JoinGroupDialog, NewDirectDialog, NewGroupDialog } from './dialogs.js';
 import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { navigate, useRoute } from './router.js';
@@ -39,7 +40,7 @@ export function App() {
   );
 }
 
-type DialogName = 'direct' | 'group' | 'join' | null;
+type DialogName = 'direct' | 'group' | 'join' | 'contacts' | null;
 
 function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const store = useMemo(
@@ -118,6 +119,9 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
             <button type="button" onClick={() => setDialog('join')}>
               Join with code
             </button>
+            <button type="button" onClick={() => setDialog('contacts')}>
+              Contacts
+            </button>
             {permission === 'default' && (
               <button type="button" onClick={() => void askForNotifications()}>
                 Turn on notifications
@@ -161,6 +165,7 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
       {dialog === 'direct' && <NewDirectDialog {...dialogProps} />}
       {dialog === 'group' && <NewGroupDialog {...dialogProps} />}
       {dialog === 'join' && <JoinGroupDialog {...dialogProps} />}
+      {dialog === 'contacts' && <ContactsDialog {...dialogProps} />}
       {store.ending === 'kicked' && (
         <div class="overlay" role="alertdialog" aria-labelledby="kicked-title" aria-modal="true">
           <div class="overlay-box">

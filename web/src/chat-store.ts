@@ -11,6 +11,8 @@ import {
   type Conversation,
   type ConversationMember,
   type ChangedEvent,
+  type ContactChangeEvent,
+  type ContactEntry,
   type ConversationState,
   type HistoryVisibility,
   type Message,
@@ -95,6 +97,20 @@ export type Ending = 'kicked' | 'expired' | null;
 
 export type TickState = 'sending' | 'sent' | 'delivered' | 'read';
 
+/** The user's contact lists (docs/rest-api.md, contacts), as the contacts dialog shows them. */
+export interface ContactLists {
+  readonly contacts: readonly ContactEntry[];
+  readonly incoming: readonly ContactEntry[];
+  readonly outgoing: readonly ContactEntry[];
+  readonly blocked: readonly ContactEntry[];
+}
+
+export type ContactAction =
+  'request' | 'accept' | 'decline' | 'cancel' | 'remove' | 'block' | 'unblock';
+
+/** At most this many entries of each list are shown (the first page of each). */
+const CONTACTS_PAGE = 100;
+
 const PAGE_SIZE = 30;
 const TYPING_SHOWN_MS = 6000;
 const TYPING_SEND_EVERY_MS = 3000;
@@ -124,6 +140,9 @@ export class ChatStore {
   readonly presence = new Map<string, boolean>();
   readonly names = new Map<string, string>();
   notices: readonly Notice[] = [];
+  /** Loaded when first asked for (the contacts dialog), then kept current by `contact` pushes. */
+  contactLists: ContactLists | null = null;
+  #contactsGen = 0;
   #typing = new Map<string, Map<string, number>>();
   #typingSentAt = new Map<string, number>();
   #typingTimer: ReturnType<typeof setTimeout> | null = null;
@@ -231,6 +250,7 @@ export class ChatStore {
         })),
       ),
       client.on('changed', (e) => this.#onChanged(e)),
+      client.on('contact', (e) => this.#onContact(e)),
       client.on('member', (e) => {
         const gone =
           (e.event === 'member.removed' || e.event === 'member.left') &&
@@ -1081,6 +1101,52 @@ export class ChatStore {
       console.warn('parley: search', err);
       return [];
     }
+  }
+
+  // Contacts ------------------------------------------------------------------------------
+
+  /** (Re)loads the four contact lists; a later load wins over an earlier one still on its way. */
+  async loadContacts(): Promise<void> {
+    const gen = ++this.#contactsGen;
+    const q = { limit: CONTACTS_PAGE };
+    const c = this.api.contacts;
+    await this.#attempt(async () => {
+      const [contacts, incoming, outgoing, blocked] = await Promise.all([
+        c.list(q),
+        c.requests('incoming', q),
+        c.requests('outgoing', q),
+        c.blocked(q),
+      ]);
+      if (gen !== this.#contactsGen) return;
+      this.contactLists = {
+        contacts: contacts.entries,
+        incoming: incoming.entries,
+        outgoing: outgoing.entries,
+        blocked: blocked.entries,
+      };
+      this.#changed();
+    });
+  }
+
+  /** One change of a contact relation; false (with a notice) when the server refused it. */
+  async contactAction(action: ContactAction, username: string, note = ''): Promise<boolean> {
+    const u = username.trim().toLowerCase();
+    const c = this.api.contacts;
+    const done = await this.#attempt(async () => {
+      if (action === 'request') await c.request(u, note.trim() || undefined);
+      else await c[action](u);
+      return true;
+    });
+    if (this.contactLists) await this.loadContacts();
+    return done ?? false;
+  }
+
+  /** A `contact` push: a request to this user is announced; shown lists are reloaded. */
+  #onContact(e: ContactChangeEvent): void {
+    if (e.event === 'requested' && e.to === this.me.id) {
+      this.notify('info', `${e.fromUsername} sent you a contact request.`);
+    }
+    if (this.contactLists) void this.loadContacts();
   }
 
   // Attachments ---------------------------------------------------------------------------

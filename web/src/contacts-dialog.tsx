@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ContactEntry } from 'parley/sdk';
 import type { ChatStore, ContactAction } from './chat-store.js';
-import { Modal, useUserSuggestions } from './dialogs.js';
+import { Modal, UsernameInput } from './dialogs.js';
 
 /** A button of one entry: what it does, and the accessible name that says to whom. */
 interface EntryAction {
@@ -66,7 +66,6 @@ export function ContactsDialog(props: {
   const [username, setUsername] = useState('');
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
-  const suggestions = useUserSuggestions(store, username);
   useEffect(() => void store.loadContacts(), [store]);
   const lists = store.contactLists;
 
@@ -97,23 +96,13 @@ export function ContactsDialog(props: {
       <div class="settings">
         <form class="dialog-form" onSubmit={(e) => void ask(e)}>
           <label for="contact-username">Add a contact</label>
-          <input
+          <UsernameInput
+            store={store}
             id="contact-username"
-            list="contact-suggestions"
             placeholder="username"
-            autoComplete="off"
-            autoCapitalize="none"
-            spellcheck={false}
-            required
-            autoFocus
             value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
+            onInput={setUsername}
           />
-          <datalist id="contact-suggestions">
-            {suggestions.map((u) => (
-              <option key={u} value={u} />
-            ))}
-          </datalist>
           <label for="contact-note">Note (optional)</label>
           <input
             id="contact-note"

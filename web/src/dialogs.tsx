@@ -46,6 +46,38 @@ export function useUserSuggestions(store: ChatStore, prefix: string): string[] {
   return found;
 }
 
+/** A required username field, focused, with the user search's matches as suggestions. */
+export function UsernameInput(props: {
+  store: ChatStore;
+  id: string;
+  value: string;
+  onInput: (value: string) => void;
+  placeholder?: string;
+}) {
+  const suggestions = useUserSuggestions(props.store, props.value);
+  return (
+    <>
+      <input
+        id={props.id}
+        list={`${props.id}-suggestions`}
+        placeholder={props.placeholder}
+        autoComplete="off"
+        autoCapitalize="none"
+        spellcheck={false}
+        required
+        autoFocus
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+      <datalist id={`${props.id}-suggestions`}>
+        {suggestions.map((u) => (
+          <option key={u} value={u} />
+        ))}
+      </datalist>
+    </>
+  );
+}
+
 export function NewDirectDialog(props: {
   store: ChatStore;
   onClose: () => void;
@@ -53,7 +85,6 @@ export function NewDirectDialog(props: {
 }) {
   const [username, setUsername] = useState('');
   const [busy, setBusy] = useState(false);
-  const suggestions = useUserSuggestions(props.store, username);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -65,22 +96,12 @@ export function NewDirectDialog(props: {
     <Modal title="New chat" onClose={props.onClose}>
       <form class="dialog-form" onSubmit={(e) => void submit(e)}>
         <label for="direct-username">Username</label>
-        <input
+        <UsernameInput
+          store={props.store}
           id="direct-username"
-          list="direct-suggestions"
-          autoComplete="off"
-          autoCapitalize="none"
-          spellcheck={false}
-          required
-          autoFocus
           value={username}
-          onInput={(e) => setUsername(e.currentTarget.value)}
+          onInput={setUsername}
         />
-        <datalist id="direct-suggestions">
-          {suggestions.map((u) => (
-            <option key={u} value={u} />
-          ))}
-        </datalist>
         <div class="row end">
           <button type="button" class="quiet" onClick={props.onClose}>
             Cancel

@@ -1,4 +1,4 @@
-// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once.
+// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once; and that migration 9 stamps the messages changed before it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,10 @@ import {
   type TestPostgres,
 } from '../../test-support/postgres.js';
 import { openPostgresStores, type PostgresStores } from './index.js';
+import { migrate, POSTGRES_MIGRATIONS } from './migrations.js';
+import pgDriver from 'pg';
+
+const { Pool } = pgDriver;
 
 const NODES = 3;
 const MESSAGES_PER_NODE = 1000;
@@ -67,6 +71,41 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
   runMessageStoreContract({ open });
   runContactStoreContract({ open });
   runProfileStoreContract({ open });
+
+  it('migration 9 stamps messages changed before it: the latest edit, recall or reaction', async () => {
+    const url = await pg().createDatabase();
+    const pool = new Pool({ connectionString: url, max: 2 });
+    try {
+      await migrate(
+        pool,
+        POSTGRES_MIGRATIONS.filter((m) => m.version < 9),
+      );
+      await pool.query(`
+        INSERT INTO users (id, username, created_at_ms) VALUES ('u1', 'ann', 1);
+        INSERT INTO conversations (id, kind, created_at_ms) VALUES ('c1', 'group', 1);
+        INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us,
+                              edited_at_us, recalled_at_us)
+        VALUES ('c1', 1, 'm1', 'u1', 'd', 'r1', '{}', 100, NULL, NULL),
+               ('c1', 2, 'm2', 'u1', 'd', 'r2', '{}', 200, 250, NULL),
+               ('c1', 3, 'm3', 'u1', 'd', 'r3', '{}', 300, 310, 320),
+               ('c1', 4, 'm4', 'u1', 'd', 'r4', '{}', 400, 450, NULL),
+               ('c1', 5, 'm5', 'u1', 'd', 'r5', '{}', 500, NULL, NULL);
+        INSERT INTO reactions (conversation_id, seq, user_id, emoji, at_us)
+        VALUES ('c1', 4, 'u1', 'a', 430), ('c1', 4, 'u1', 'b', 470), ('c1', 1, 'u1', 'a', 150);
+      `);
+      assert.deepEqual(await migrate(pool, POSTGRES_MIGRATIONS), [9]);
+      const { rows } = await pool.query<{ changed_us: string | null }>(
+        'SELECT changed_us FROM messages ORDER BY seq',
+      );
+      assert.deepEqual(
+        rows.map((r) => (r.changed_us === null ? null : Number(r.changed_us))),
+        [150, 250, 320, 470, null],
+      );
+    } finally {
+      await pool.end();
+      await pg().dropDatabase(url);
+    }
+  });
 
   describe('across nodes', () => {
     const opened: PostgresStores[] = [];

@@ -118,6 +118,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     blobs,
     // Former members keep access to what was sent while they were members.
     memberUntilUs: (conversationId, userId) => messaging.memberUntilUs(conversationId, userId),
+    isProfileAvatar: async (ownerId, attachmentId) =>
+      (await stores.profiles.get(ownerId))?.avatar === attachmentId,
     bytesMax: config.limits.attachmentBytesMax,
     types: config.attachments.types,
   });
@@ -154,7 +156,11 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     limits: config.limits,
     guard: blockGuard,
   });
-  const profiles = new UsersService({ store: stores.profiles, limits: config.limits });
+  const profiles = new UsersService({
+    store: stores.profiles,
+    limits: config.limits,
+    checkAvatar: (userId, attachmentId) => attachments.checkAvatar(userId, attachmentId),
+  });
   const router = new DeliveryRouter({
     loadMembers: (id) => messaging.memberIds(id),
     limits: config.limits,

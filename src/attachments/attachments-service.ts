@@ -17,6 +17,11 @@ export interface AttachmentsDeps {
   readonly store: AttachmentStore;
   readonly blobs: BlobStore;
   readonly memberUntilUs: MemberUntil;
+  /**
+   * Whether the attachment is its owner's current profile avatar, which every signed-in user may
+   * see (a profile is public to them). Without it, only owners and conversation members read.
+   */
+  readonly isProfileAvatar?: (ownerId: string, attachmentId: string) => Promise<boolean>;
   readonly bytesMax: number;
   /** The content-type allow-list (see media-types.ts for the pattern forms). */
   readonly types: readonly string[];
@@ -42,13 +47,15 @@ const NAME_RE = /^[^\u0000-\u001f\u007f/\\]+$/;
  * The rules of attachments. Bytes go to the BlobStore under their SHA-256; each upload gets its
  * own metadata row (several rows may share one blob). The owner may always read an attachment;
  * anyone else only as a member of a conversation where it was sent (recordUse) — a former member
- * keeps what was sent before it left. To anyone else it does not exist: the answer is
- * attachment_not_found, never a hint that the id is real.
+ * keeps what was sent before it left; and, if it is the owner's current profile avatar, every
+ * signed-in user. To anyone else it does not exist: the answer is attachment_not_found, never a
+ * hint that the id is real.
  */
 export class AttachmentsService {
   private readonly store: AttachmentStore;
   private readonly blobs: BlobStore;
   private readonly memberUntilUs: MemberUntil;
+  private readonly isProfileAvatar: AttachmentsDeps['isProfileAvatar'];
   private readonly bytesMax: number;
   private readonly types: readonly string[];
   private readonly clock: Clock;
@@ -57,6 +64,7 @@ export class AttachmentsService {
     this.store = deps.store;
     this.blobs = deps.blobs;
     this.memberUntilUs = deps.memberUntilUs;
+    this.isProfileAvatar = deps.isProfileAvatar;
     this.bytesMax = deps.bytesMax;
     this.types = deps.types;
     this.clock = deps.clock ?? systemClock;
@@ -98,6 +106,7 @@ export class AttachmentsService {
     const attachment = await this.store.get(attachmentId);
     if (!attachment) throw new ParleyError('attachment_not_found');
     if (attachment.ownerId === userId) return attachment;
+    if (await this.isProfileAvatar?.(attachment.ownerId, attachmentId)) return attachment;
     let after: string | undefined;
     for (;;) {
       const page = await this.store.listUses(attachmentId, {
@@ -111,6 +120,20 @@ export class AttachmentsService {
       if (page.some((u, i) => u.usedAtUs <= until[i]!)) return attachment;
       if (page.length < USES_PAGE_COUNT) throw new ParleyError('attachment_not_found');
       after = page.at(-1)?.conversationId;
+    }
+  }
+
+  /**
+   * Checks that a user may make this attachment its profile avatar: its own upload (else
+   * attachment_not_found, as for any id it cannot read), and an image (else invalid_request).
+   */
+  async checkAvatar(userId: string, attachmentId: string): Promise<void> {
+    const attachment = await this.store.get(attachmentId);
+    if (!attachment || attachment.ownerId !== userId) {
+      throw new ParleyError('attachment_not_found');
+    }
+    if (!attachment.mime.startsWith('image/')) {
+      throw new ParleyError('invalid_request', 'An avatar must be an image.');
     }
   }
 

@@ -615,10 +615,10 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     response: { status: 200, description: 'The profile.', example: PROFILE },
   },
   'PATCH /v1/me/profile': {
-    summary: 'Edit your profile',
+    summary: 'Edit your profile (the avatar: the id of an image you uploaded)',
     tag: 'users',
     auth: 'bearer',
-    errors: [],
+    errors: ['attachment_not_found'],
     body: { example: { displayName: 'Bob', bio: 'Climbs on weekends.' } },
     response: { status: 200, description: 'The profile.', example: PROFILE },
   },

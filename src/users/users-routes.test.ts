@@ -1,7 +1,10 @@
 // Proves over real sockets that profiles read and update as documented (refused input changes
-// nothing), and that user search by username prefix is case-folded, bounded and paged.
+// nothing); that an avatar must be the user's own uploaded image, which every signed-in user may
+// then download, and nobody else once replaced; and that user search by username prefix is
+// case-folded, bounded and paged.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 
 type Res = { status: number; json: any; text: string };
@@ -20,6 +23,18 @@ describe('users routes', () => {
     http('GET', `${server.url}${path}`, t === null ? {} : { token: t });
   const patch = (body: unknown, t: string | null = token) =>
     http('PATCH', `${server.url}/v1/me/profile`, { body, ...(t === null ? {} : { token: t }) });
+  /** Uploads bytes as an attachment of the token's user; its id. */
+  const upload = async (t: string, type = 'image/png', bytes = randomBytes(64)) => {
+    const res = await http('POST', `${server.url}/v1/attachments`, {
+      token: t,
+      body: bytes,
+      headers: { 'content-type': type },
+    });
+    assert.equal(res.status, 201, res.text);
+    return res.json.id as string;
+  };
+  const download = (id: string, t: string) =>
+    http('GET', `${server.url}/v1/attachments/${id}`, { token: t });
 
   before(async () => {
     server = await startTestServer();
@@ -49,10 +64,11 @@ describe('users routes', () => {
     });
 
     it('updates the fields given, clears nulls, keeps the rest, and shows it to others', async () => {
+      const avatar = await upload(token);
       const first = await patch({
         displayName: 'Me Myself',
         bio: 'line one\nline two',
-        avatar: 'att_1',
+        avatar,
       });
       assert.equal(first.status, 200, first.text);
       assert.deepEqual(first.json.user, {
@@ -60,13 +76,13 @@ describe('users routes', () => {
         username: 'prof_me',
         displayName: 'Me Myself',
         bio: 'line one\nline two',
-        avatar: 'att_1',
+        avatar,
       });
       const second = await patch({ bio: null });
       assert.equal(second.status, 200, second.text);
       assert.equal(second.json.user.bio, null);
       assert.equal(second.json.user.displayName, 'Me Myself');
-      assert.equal(second.json.user.avatar, 'att_1');
+      assert.equal(second.json.user.avatar, avatar);
 
       const other = await register(server.url, 'prof_viewer');
       const seen = await get('/v1/users/prof_me', other.token);
@@ -74,7 +90,7 @@ describe('users routes', () => {
     });
 
     it('refuses bad fields with invalid_request and changes nothing', async () => {
-      await patch({ displayName: 'Stable', bio: 'stable bio', avatar: 'att_2' });
+      await patch({ displayName: 'Stable', bio: 'stable bio', avatar: await upload(token) });
       const before = (await get('/v1/users/prof_me')).json;
       const limits = server.config.limits;
       const cases: unknown[] = [
@@ -91,6 +107,33 @@ describe('users routes', () => {
         assertError(await patch(body), 400, 'invalid_request');
       }
       assert.deepEqual((await get('/v1/users/prof_me')).json, before);
+    });
+
+    it("takes only the user's own image as avatar, which then every signed-in user may download", async () => {
+      const owner = await register(server.url, 'prof_pic');
+      const stranger = await register(server.url, 'prof_stranger');
+      const before = (await get('/v1/users/prof_pic', owner.token)).json;
+      const others = await upload(stranger.token);
+      const text = await upload(owner.token, 'text/plain');
+      assertError(await patch({ avatar: others }, owner.token), 404, 'attachment_not_found');
+      assertError(await patch({ avatar: 'nope_42' }, owner.token), 404, 'attachment_not_found');
+      assertError(await patch({ avatar: text, bio: 'x' }, owner.token), 400, 'invalid_request');
+      assert.deepEqual((await get('/v1/users/prof_pic', owner.token)).json, before);
+
+      const photo = await upload(owner.token);
+      const second = await upload(owner.token);
+      // Before it is the avatar, only its owner may read it; then everyone signed in.
+      assertError(await download(photo, stranger.token), 404, 'attachment_not_found');
+      assert.equal((await patch({ avatar: photo }, owner.token)).status, 200);
+      assert.equal((await download(photo, stranger.token)).status, 200);
+      assert.equal((await download(second, stranger.token)).status, 404, 'only the current one');
+      // Replaced: the old photo is the owner's alone again.
+      assert.equal((await patch({ avatar: second }, owner.token)).status, 200);
+      assertError(await download(photo, stranger.token), 404, 'attachment_not_found');
+      assert.equal((await download(second, stranger.token)).status, 200);
+      assert.equal((await download(photo, owner.token)).status, 200, 'the owner keeps it');
+      assert.equal((await patch({ avatar: null }, owner.token)).status, 200);
+      assertError(await download(second, stranger.token), 404, 'attachment_not_found');
     });
 
     it('refuses unknown users, bad names and anonymous callers', async () => {

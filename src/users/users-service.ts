@@ -18,14 +18,22 @@ const TEXT_RE = /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/;
 const ATTACHMENT_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const PREFIX_RE = /^[a-z0-9_.-]{1,32}$/;
 
+/**
+ * Throws unless the user may make the attachment its avatar (its own image; the attachments
+ * capability decides: AttachmentsService.checkAvatar).
+ */
+export type AvatarCheck = (userId: string, attachmentId: string) => Promise<void>;
+
 /** Profiles and user search: the rules, shared by every interface. */
 export class UsersService {
   private readonly store: ProfileStore;
   private readonly limits: Limits;
+  private readonly checkAvatar: AvatarCheck | undefined;
 
-  constructor(deps: { store: ProfileStore; limits: Limits }) {
+  constructor(deps: { store: ProfileStore; limits: Limits; checkAvatar?: AvatarCheck }) {
     this.store = deps.store;
     this.limits = deps.limits;
+    this.checkAvatar = deps.checkAvatar;
   }
 
   async profile(username: unknown): Promise<Profile> {
@@ -53,6 +61,8 @@ export class UsersService {
     }
     if ('bio' in fields) patch.bio = text(fields.bio, 'bio', limits.bioCharsMax, TEXT_RE);
     if ('avatar' in fields) patch.avatar = text(fields.avatar, 'avatar', 128, ATTACHMENT_ID_RE);
+    // Every field is valid before the avatar is looked up; a refusal changes nothing.
+    if (patch.avatar) await this.checkAvatar?.(userId, patch.avatar);
     const updated = await this.store.update(userId, patch satisfies ProfilePatch);
     if (!updated) throw new ParleyError('user_not_found');
     return updated;

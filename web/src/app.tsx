@@ -5,7 +5,9 @@ import { ChatStore, type Ending } from './chat-store.js';
 import { AuthScreen } from './auth-screen.js';
 import { ConversationList } from './conversation-list.js';
 import { ChatView } from './chat-view.js';
+import { Avatar } from './avatar.js';
 import { ContactsDialog } from './contacts-dialog.js';
+import { ProfileDialog } from './profile-dialog.js';
 import { JoinGroupDialog, NewDirectDialog, NewGroupDialog } from './dialogs.js';
 import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { navigate, useRoute } from './router.js';
@@ -40,7 +42,7 @@ export function App() {
   );
 }
 
-type DialogName = 'direct' | 'group' | 'join' | 'contacts' | null;
+type DialogName = 'direct' | 'group' | 'join' | 'contacts' | 'profile' | null;
 
 function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const store = useMemo(
@@ -101,9 +103,7 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
       <aside class="sidebar" aria-label="Conversations">
         <header class="sidebar-head">
           <div class="me">
-            <span class="avatar" aria-hidden="true">
-              {store.me.username.slice(0, 1).toUpperCase()}
-            </span>
+            <Avatar store={store} username={store.me.username} />
             <span class="me-name">{store.me.username}</span>
             <span class={`conn conn-${store.connection}`} title={`Connection: ${store.connection}`}>
               <span class="visually-hidden">Connection: {store.connection}</span>
@@ -121,6 +121,9 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
             </button>
             <button type="button" onClick={() => setDialog('contacts')}>
               Contacts
+            </button>
+            <button type="button" onClick={() => setDialog('profile')}>
+              Profile
             </button>
             {permission === 'default' && (
               <button type="button" onClick={() => void askForNotifications()}>
@@ -166,6 +169,7 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
       {dialog === 'group' && <NewGroupDialog {...dialogProps} />}
       {dialog === 'join' && <JoinGroupDialog {...dialogProps} />}
       {dialog === 'contacts' && <ContactsDialog {...dialogProps} />}
+      {dialog === 'profile' && <ProfileDialog store={store} onClose={() => setDialog(null)} />}
       {store.ending === 'kicked' && (
         <div class="overlay" role="alertdialog" aria-labelledby="kicked-title" aria-modal="true">
           <div class="overlay-box">

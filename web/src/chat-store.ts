@@ -18,6 +18,8 @@ import {
   type Message,
   type OutboxEntry,
   type ParleyApi,
+  type Profile,
+  type ProfilePatch,
   type ParleyClient,
   type Role,
   type StateEvent,
@@ -143,6 +145,9 @@ export class ChatStore {
   /** Loaded when first asked for (the contacts dialog), then kept current by `contact` pushes. */
   contactLists: ContactLists | null = null;
   #contactsGen = 0;
+  /** Profiles by username, fetched when first shown (null: none found); not pushed when changed. */
+  readonly #profiles = new Map<string, Profile | null>();
+  readonly #profileLoads = new Set<string>();
   #typing = new Map<string, Map<string, number>>();
   #typingSentAt = new Map<string, number>();
   #typingTimer: ReturnType<typeof setTimeout> | null = null;
@@ -1101,6 +1106,49 @@ export class ChatStore {
       console.warn('parley: search', err);
       return [];
     }
+  }
+
+  // Profiles ------------------------------------------------------------------------------
+
+  /** A user's profile if loaded; the first call starts loading it (the page updates then). */
+  profile(username: string): Profile | undefined {
+    const known = this.#profiles.get(username);
+    if (known !== undefined) return known ?? undefined;
+    if (!this.#profileLoads.has(username)) {
+      this.#profileLoads.add(username);
+      void this.api.users
+        .get(username)
+        .then(
+          (p) => this.#profiles.set(username, p),
+          () => this.#profiles.set(username, null),
+        )
+        .finally(() => {
+          this.#profileLoads.delete(username);
+          this.#changed();
+        });
+    }
+    return undefined;
+  }
+
+  /** Saves the own profile's fields given; false (with a notice) when refused. */
+  async saveProfile(patch: ProfilePatch): Promise<boolean> {
+    const saved = await this.#attempt(() => this.api.users.update(patch));
+    if (saved) {
+      this.#profiles.set(saved.username, saved);
+      this.#changed();
+    }
+    return saved !== null;
+  }
+
+  /** Uploads an image and makes it the own avatar; false (with a notice) when refused. */
+  async setAvatar(file: File): Promise<boolean> {
+    const uploaded = await this.#attempt(() =>
+      this.api.attachments.upload(file, {
+        contentType: file.type || 'application/octet-stream',
+        ...(file.name ? { name: safeName(file.name) } : {}),
+      }),
+    );
+    return uploaded !== null && (await this.saveProfile({ avatar: uploaded.id }));
   }
 
   // Contacts ------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ export function ChatView(props: { store: ChatStore; id: string }) {
     );
   }
   const online = c.peer !== null && store.presence.get(c.peer) === true;
+  const peerName = c.peer !== null ? store.names.get(c.peer) : undefined;
+  const peerProfile = peerName !== undefined ? store.profile(peerName) : undefined;
   const typing = store.typingIn(id);
   return (
     <section class="chat" aria-labelledby="chat-title">
@@ -32,6 +34,11 @@ export function ChatView(props: { store: ChatStore; id: string }) {
         <BackButton />
         <div class="chat-title-block">
           <h2 id="chat-title">{c.title}</h2>
+          {peerProfile?.displayName && (
+            <p class="chat-sub profile-name" data-testid="peer-display-name">
+              {peerProfile.displayName}
+            </p>
+          )}
           {c.peer !== null ? (
             <p
               class={`chat-sub presence ${online ? 'online' : 'offline'}`}

@@ -1,5 +1,6 @@
 // The conversation list: title, presence, last message, time, unread count and mentions, newest
 // activity first. It updates live from the store.
+import { Avatar } from './avatar.js';
 import type { ChatStore, ConversationView } from './chat-store.js';
 import { previewOf, shortTime } from './format.js';
 import { navigate } from './router.js';
@@ -28,6 +29,8 @@ function Row(props: { store: ChatStore; c: ConversationView; active: boolean }) 
   const { store, c } = props;
   const unread = store.unreadOf(c);
   const online = c.peer !== null && store.presence.get(c.peer) === true;
+  // A direct chat shows the peer's picture once its name is known.
+  const peerName = c.peer !== null ? store.names.get(c.peer) : undefined;
   const last = c.last;
   let preview = last ? previewOf(last.body, store.nameOf) : 'No messages yet';
   if (last && c.kind !== 'direct' && last.body.kind !== 'system') {
@@ -46,10 +49,16 @@ function Row(props: { store: ChatStore; c: ConversationView; active: boolean }) 
           navigate(c.id);
         }}
       >
-        <span class={`avatar ${c.kind}`} aria-hidden="true">
-          {c.kind === 'group' ? '#' : c.title.slice(0, 1).toUpperCase()}
-          {c.peer !== null && <span class={`presence-dot ${online ? 'online' : 'offline'}`} />}
-        </span>
+        {peerName !== undefined ? (
+          <Avatar store={store} username={peerName} class={c.kind}>
+            <span class={`presence-dot ${online ? 'online' : 'offline'}`} />
+          </Avatar>
+        ) : (
+          <span class={`avatar ${c.kind}`} aria-hidden="true">
+            {c.kind === 'group' ? '#' : c.title.slice(0, 1).toUpperCase()}
+            {c.peer !== null && <span class={`presence-dot ${online ? 'online' : 'offline'}`} />}
+          </span>
+        )}
         <span class="conversation-text">
           <span class="conversation-top">
             <span class="conversation-title">

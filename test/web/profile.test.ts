@@ -1,0 +1,80 @@
+// Proves, in a real browser against a real server, the profile dialog: a user sets a display
+// name, a bio and a picture; the picture shows in the user's own sidebar; another user sees the
+// display name in their direct chat's header and the picture in the conversation list (the image
+// really decodes: the avatar is readable by every signed-in user); removing it brings the
+// letter back.
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { describeInBrowser, expectEventually, startChat } from './browser.js';
+
+// A 1×1 PNG.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** The natural width of a user's avatar image on the page, or 0 while there is none. */
+const avatarWidth = (page: Page, username: string) =>
+  page
+    .locator(`[data-testid="avatar-${username}"]`)
+    .first()
+    .evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth)
+    .catch(() => 0);
+
+describeInBrowser('web client: profile', (test) => {
+  test('display name, bio and picture, seen by another user', 'profile', async ({ person }) => {
+    const erin = await person('erin');
+    const frank = await person('frank');
+
+    await erin.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    const dialog = erin.page.getByRole('dialog', { name: 'Your profile' });
+    await dialog.waitFor();
+    await dialog.locator('#profile-picture').setInputFiles({
+      name: 'me.png',
+      mimeType: 'image/png',
+      buffer: PNG,
+    });
+    await expectEventually('erin’s picture in the dialog', () => avatarWidth(erin.page, 'erin'), 1);
+    await dialog.getByLabel('Display name').fill('Erin Example');
+    await dialog.getByLabel('About you').fill('Sends pictures.');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expectEventually(
+      'erin’s picture in her sidebar',
+      () => avatarWidth(erin.page, 'erin'),
+      1,
+    );
+
+    // Frank opens a chat with erin: her name in the header, her picture in his list.
+    await startChat(frank.page, 'erin');
+    await expectEventually(
+      'the display name in the header',
+      () => frank.page.getByTestId('peer-display-name').textContent(),
+      'Erin Example',
+    );
+    await expectEventually('her picture in frank’s list', () => avatarWidth(frank.page, 'erin'), 1);
+
+    // The saved profile is what the server shows to others.
+    const profile = await frank.page.evaluate(async () => {
+      const g = globalThis as unknown as { localStorage: { getItem(k: string): string | null } };
+      const session = JSON.parse(g.localStorage.getItem('parley.session') ?? '{}') as {
+        token: string;
+      };
+      const res = await fetch('/v1/users/erin', {
+        headers: { authorization: `Bearer ${session.token}` },
+      });
+      const json = (await res.json()) as {
+        user: { displayName: string; bio: string; avatar: string };
+      };
+      return json.user;
+    });
+    assert.equal(profile.displayName, 'Erin Example');
+    assert.equal(profile.bio, 'Sends pictures.');
+    assert.ok(profile.avatar);
+
+    // Removing the picture brings the letter back on her page.
+    await erin.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    await erin.page.getByRole('button', { name: 'Remove picture' }).click();
+    await expectEventually('no picture', () => avatarWidth(erin.page, 'erin'), 0);
+  });
+});

@@ -1,7 +1,7 @@
 // Proves, in a real browser against a real server, that a page whose network is cut shows the
 // "reconnecting…" banner, and after the network returns shows every message sent meanwhile (to it
-// and by it) exactly once, in order, and the banner goes away; and that an edit and a recall made
-// meanwhile, whose pushes it missed, show once it is back.
+// and by it) exactly once, in order, and the banner goes away; and that what it missed of other
+// pushes shows once it is back: an edit and a recall, and the peer having read its message.
 import assert from 'node:assert/strict';
 import { sleep } from '../../src/test-support/wait.js';
 import {
@@ -143,6 +143,35 @@ describeInBrowser('web client: reconnecting', (test) => {
         after,
       );
       await messageBubble(ben.page, 'final text').locator('.edited').waitFor();
+    },
+  );
+
+  test(
+    'a message read while the sender was offline shows as read once it is back',
+    'reconnect-read',
+    async ({ person }) => {
+      const gus = await person('gus', { network: true });
+      const hal = await person('hal');
+      const cut = gus.network;
+      assert.ok(cut);
+      await startChat(gus.page, 'hal');
+      const gusBox = gus.page.getByLabel('Message', { exact: true });
+      await gusBox.fill('are you there?');
+      await gusBox.press('Enter');
+      const tick = ownMessage(gus.page, 'are you there?');
+      await tick.locator('[data-tick=delivered]').waitFor();
+
+      await cut.offline();
+      await gus.page.getByTestId('reconnecting').waitFor({ state: 'visible' });
+      // Hal reads it while gus is away: the receipt push has nowhere to go.
+      await hal.page.locator('.conversation', { hasText: 'gus' }).getByRole('link').click();
+      await expectEventually('hal sees it', () => messageTexts(hal.page), ['are you there?']);
+      await sleep(500);
+      await tick.locator('[data-tick=delivered]').waitFor();
+
+      await cut.online();
+      await waitOnline(gus.page);
+      await tick.locator('[data-tick=read]').waitFor();
     },
   );
 });

@@ -148,6 +148,11 @@ export class ChatStore {
   /** Profiles by username, fetched when first shown (null: none found); not pushed when changed. */
   readonly #profiles = new Map<string, Profile | null>();
   readonly #profileLoads = new Set<string>();
+  /**
+   * Conversations whose members' watermarks (the read ticks) may have moved while the link was
+   * down: receipts are pushes only, so their members are reloaded when next opened.
+   */
+  readonly #staleMembers = new Set<string>();
   #typing = new Map<string, Map<string, number>>();
   #typingSentAt = new Map<string, number>();
   #typingTimer: ReturnType<typeof setTimeout> | null = null;
@@ -316,6 +321,7 @@ export class ChatStore {
 
   #onState(e: StateEvent): void {
     this.connection = e.state;
+    if (e.state === 'online' && this.#everOnline) this.#afterReconnect();
     if (e.state === 'online') this.#everOnline = true;
     if (e.state !== 'online') {
       // Presence is re-announced after the next welcome; until then nobody is known online.
@@ -332,6 +338,17 @@ export class ChatStore {
       this.onEnded('expired');
     }
     this.#changed();
+  }
+
+  /** Back online after a drop: the receipts pushed meanwhile are lost, so members reload. */
+  #afterReconnect(): void {
+    for (const [id, c] of this.conversations) if (c.members !== null) this.#staleMembers.add(id);
+    if (this.activeId !== null) this.#refreshMembers(this.activeId);
+  }
+
+  #refreshMembers(id: string): void {
+    this.#staleMembers.delete(id);
+    this.#queueDetails(id, true);
   }
 
   #onVisible = (): void => {
@@ -568,6 +585,7 @@ export class ChatStore {
     this.activeId = id;
     if (id !== null) {
       if (!this.conversations.has(id)) this.#queueDetails(id);
+      else if (this.#staleMembers.has(id)) this.#refreshMembers(id);
       void this.#ensureTimeline(id);
     }
     this.#changed();

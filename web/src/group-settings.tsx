@@ -20,6 +20,12 @@ export function GroupSettings(props: {
   const admin = RANK[myRole] >= RANK.admin && !c.dismissed;
   const [title, setTitle] = useState(c.title);
   const [adding, setAdding] = useState('');
+  // What the admin just chose, shown until the group reloads with it (or the change fails): a
+  // re-render meanwhile must not flip the box back.
+  const [mutingTo, setMutingTo] = useState<boolean | null>(null);
+  useEffect(() => {
+    if (mutingTo !== null && c.groupMuted === mutingTo) setMutingTo(null);
+  }, [c.groupMuted, mutingTo]);
   const members = [...(c.members?.values() ?? [])].sort(
     (a, b) => RANK[b.role] - RANK[a.role] || a.username.localeCompare(b.username),
   );
@@ -70,10 +76,13 @@ export function GroupSettings(props: {
             <label class="check">
               <input
                 type="checkbox"
-                checked={c.groupMuted}
+                checked={mutingTo ?? c.groupMuted}
                 onChange={(e) => {
                   const muted = e.currentTarget.checked;
-                  void store.groupAction(c.id, (api) => api.groups.muteAll(c.id, muted));
+                  setMutingTo(muted);
+                  void store
+                    .groupAction(c.id, (api) => api.groups.muteAll(c.id, muted))
+                    .then((done) => !done && setMutingTo(null));
                 }}
               />
               Only admins may send

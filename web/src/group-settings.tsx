@@ -10,6 +10,27 @@ import { navigate } from './router.js';
 
 const RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
 
+/**
+ * A setting as shown: the admin's choice while it is being saved, until the group reloads with
+ * it (or the change is refused), so that a re-render meanwhile does not flip the field back.
+ */
+function usePendingChoice<T>(saved: T): [T, (choice: T, saving: Promise<boolean>) => void] {
+  const [pending, setPending] = useState<{ value: T; from: T } | null>(null);
+  useEffect(() => {
+    // The group reloaded with the choice, or with anything new (another admin's): it shows that.
+    if (pending && (Object.is(pending.value, saved) || !Object.is(pending.from, saved))) {
+      setPending(null);
+    }
+  }, [saved, pending]);
+  const choose = (value: T, saving: Promise<boolean>) => {
+    setPending({ value, from: saved });
+    void saving.then((done) => {
+      if (!done) setPending(null);
+    });
+  };
+  return [pending ? pending.value : saved, choose];
+}
+
 export function GroupSettings(props: {
   store: ChatStore;
   c: ConversationView;
@@ -20,12 +41,8 @@ export function GroupSettings(props: {
   const admin = RANK[myRole] >= RANK.admin && !c.dismissed;
   const [title, setTitle] = useState(c.title);
   const [adding, setAdding] = useState('');
-  // What the admin just chose, shown until the group reloads with it (or the change fails): a
-  // re-render meanwhile must not flip the box back.
-  const [mutingTo, setMutingTo] = useState<boolean | null>(null);
-  useEffect(() => {
-    if (mutingTo !== null && c.groupMuted === mutingTo) setMutingTo(null);
-  }, [c.groupMuted, mutingTo]);
+  const [mutedShown, chooseMuted] = usePendingChoice(c.groupMuted);
+  const [historyShown, chooseHistory] = usePendingChoice(c.history);
   const members = [...(c.members?.values() ?? [])].sort(
     (a, b) => RANK[b.role] - RANK[a.role] || a.username.localeCompare(b.username),
   );
@@ -76,13 +93,13 @@ export function GroupSettings(props: {
             <label class="check">
               <input
                 type="checkbox"
-                checked={mutingTo ?? c.groupMuted}
+                checked={mutedShown}
                 onChange={(e) => {
                   const muted = e.currentTarget.checked;
-                  setMutingTo(muted);
-                  void store
-                    .groupAction(c.id, (api) => api.groups.muteAll(c.id, muted))
-                    .then((done) => !done && setMutingTo(null));
+                  chooseMuted(
+                    muted,
+                    store.groupAction(c.id, (api) => api.groups.muteAll(c.id, muted)),
+                  );
                 }}
               />
               Only admins may send
@@ -90,10 +107,13 @@ export function GroupSettings(props: {
             <label for="settings-history">New members see</label>
             <select
               id="settings-history"
-              value={c.history}
+              value={historyShown}
               onChange={(e) => {
                 const history = e.currentTarget.value as HistoryVisibility;
-                void store.groupAction(c.id, (api) => api.groups.history(c.id, history));
+                chooseHistory(
+                  history,
+                  store.groupAction(c.id, (api) => api.groups.history(c.id, history)),
+                );
               }}
             >
               <option value="join">messages from when they join</option>

@@ -1,10 +1,10 @@
 // Proves, in a real browser against a real server, the profile dialog: a user sets a display
 // name, a bio and a picture; the picture shows in the user's own sidebar; another user sees the
-// display name in their direct chat's header and the picture in the conversation list (the image
-// really decodes: the avatar is readable by every signed-in user); removing it brings the
-// letter back.
+// display name in their direct chat's header and the picture in the conversation list and the
+// contacts dialog (the image really decodes: the avatar is readable by every signed-in user);
+// removing it brings the letter back.
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { describeInBrowser, expectEventually, startChat } from './browser.js';
 
 // A 1×1 PNG.
@@ -13,8 +13,8 @@ const PNG = Buffer.from(
   'base64',
 );
 
-/** The natural width of a user's avatar image on the page, or 0 while there is none. */
-const avatarWidth = (page: Page, username: string) =>
+/** The natural width of a user's avatar image on the page (or in a part of it), else 0. */
+const avatarWidth = (page: Page | Locator, username: string) =>
   page
     .locator(`[data-testid="avatar-${username}"]`)
     .first()
@@ -53,6 +53,14 @@ describeInBrowser('web client: profile', (test) => {
       'Erin Example',
     );
     await expectEventually('her picture in frank’s list', () => avatarWidth(frank.page, 'erin'), 1);
+
+    // And next to her name in his contacts dialog.
+    await frank.page.getByRole('button', { name: 'Contacts', exact: true }).click();
+    const contacts = frank.page.getByRole('dialog', { name: 'Contacts' });
+    await contacts.getByLabel('Add a contact').fill('erin');
+    await contacts.getByRole('button', { name: 'Send request' }).click();
+    await expectEventually('her picture in his contacts', () => avatarWidth(contacts, 'erin'), 1);
+    await contacts.getByRole('button', { name: 'Close' }).click();
 
     // The saved profile is what the server shows to others.
     const profile = await frank.page.evaluate(async () => {

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ContactEntry } from 'parley/sdk';
 import type { ChatStore, ContactAction } from './chat-store.js';
+import { Avatar } from './avatar.js';
 import { Modal, UsernameInput } from './dialogs.js';
 
 /** A button of one entry: what it does, and the accessible name that says to whom. */
@@ -13,6 +14,7 @@ interface EntryAction {
 }
 
 function EntryList(props: {
+  store: ChatStore;
   title: string;
   empty: string;
   entries: readonly ContactEntry[];
@@ -30,9 +32,7 @@ function EntryList(props: {
         <ul class="members">
           {props.entries.map((e) => (
             <li class="member" key={e.user.id}>
-              <span class="avatar small" aria-hidden="true">
-                {e.user.username.slice(0, 1).toUpperCase()}
-              </span>
+              <Avatar store={props.store} username={e.user.username} class="small" />
               <span class="member-name">
                 {e.user.username}
                 {e.note && <span class="contact-note"> “{e.note}”</span>}
@@ -123,6 +123,7 @@ export function ContactsDialog(props: {
         ) : (
           <>
             <EntryList
+              store={store}
               title="Requests to you"
               empty="No requests."
               entries={lists.incoming}
@@ -132,6 +133,7 @@ export function ContactsDialog(props: {
               ]}
             />
             <EntryList
+              store={store}
               title="Your contacts"
               empty="No contacts yet."
               entries={lists.contacts}
@@ -142,12 +144,14 @@ export function ContactsDialog(props: {
               ]}
             />
             <EntryList
+              store={store}
               title="Requests you sent"
               empty="None waiting."
               entries={lists.outgoing}
               actions={[{ label: 'Cancel request', run: act('cancel') }]}
             />
             <EntryList
+              store={store}
               title="Blocked"
               empty="Nobody."
               entries={lists.blocked}

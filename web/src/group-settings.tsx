@@ -4,6 +4,7 @@
 // checks again and its refusal shows as a notice.
 import { useEffect, useState } from 'preact/hooks';
 import type { HistoryVisibility, Role } from 'parley/sdk';
+import { Avatar } from './avatar.js';
 import type { ChatStore, ConversationView, MemberView } from './chat-store.js';
 import { Modal, parseUsernames } from './dialogs.js';
 import { navigate } from './router.js';
@@ -162,9 +163,7 @@ function MemberRow(props: { store: ChatStore; c: ConversationView; m: MemberView
   const online = store.presence.get(m.id) === true;
   return (
     <li class="member">
-      <span class="avatar small" aria-hidden="true">
-        {m.username.slice(0, 1).toUpperCase()}
-      </span>
+      <Avatar store={store} username={m.username} class="small" />
       <span class="member-name">
         {m.username}
         {me && ' (you)'}

@@ -106,7 +106,6 @@ export class AttachmentsService {
     const attachment = await this.store.get(attachmentId);
     if (!attachment) throw new ParleyError('attachment_not_found');
     if (attachment.ownerId === userId) return attachment;
-    if (await this.isProfileAvatar?.(attachment.ownerId, attachmentId)) return attachment;
     let after: string | undefined;
     for (;;) {
       const page = await this.store.listUses(attachmentId, {
@@ -118,9 +117,12 @@ export class AttachmentsService {
         page.map((u) => this.memberUntilUs(u.conversationId, userId)),
       );
       if (page.some((u, i) => u.usedAtUs <= until[i]!)) return attachment;
-      if (page.length < USES_PAGE_COUNT) throw new ParleyError('attachment_not_found');
+      if (page.length < USES_PAGE_COUNT) break;
       after = page.at(-1)?.conversationId;
     }
+    // Last, as the rarer case: a download of a message's attachment needs no profile lookup.
+    if (await this.isProfileAvatar?.(attachment.ownerId, attachmentId)) return attachment;
+    throw new ParleyError('attachment_not_found');
   }
 
   /**

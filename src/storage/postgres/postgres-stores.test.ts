@@ -20,6 +20,7 @@ import {
 } from '../../test-support/postgres.js';
 import { openPostgresStores, type PostgresStores } from './index.js';
 import { migrate, POSTGRES_MIGRATIONS } from './migrations.js';
+import { CHANGED_SEED_SQL, CHANGED_STAMPS } from '../../test-support/migration-9-fixture.js';
 import pgDriver from 'pg';
 
 const { Pool } = pgDriver;
@@ -80,26 +81,14 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
         pool,
         POSTGRES_MIGRATIONS.filter((m) => m.version < 9),
       );
-      await pool.query(`
-        INSERT INTO users (id, username, created_at_ms) VALUES ('u1', 'ann', 1);
-        INSERT INTO conversations (id, kind, created_at_ms) VALUES ('c1', 'group', 1);
-        INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us,
-                              edited_at_us, recalled_at_us)
-        VALUES ('c1', 1, 'm1', 'u1', 'd', 'r1', '{}', 100, NULL, NULL),
-               ('c1', 2, 'm2', 'u1', 'd', 'r2', '{}', 200, 250, NULL),
-               ('c1', 3, 'm3', 'u1', 'd', 'r3', '{}', 300, 310, 320),
-               ('c1', 4, 'm4', 'u1', 'd', 'r4', '{}', 400, 450, NULL),
-               ('c1', 5, 'm5', 'u1', 'd', 'r5', '{}', 500, NULL, NULL);
-        INSERT INTO reactions (conversation_id, seq, user_id, emoji, at_us)
-        VALUES ('c1', 4, 'u1', 'a', 430), ('c1', 4, 'u1', 'b', 470), ('c1', 1, 'u1', 'a', 150);
-      `);
+      await pool.query(CHANGED_SEED_SQL);
       assert.deepEqual(await migrate(pool, POSTGRES_MIGRATIONS), [9]);
       const { rows } = await pool.query<{ changed_us: string | null }>(
         'SELECT changed_us FROM messages ORDER BY seq',
       );
       assert.deepEqual(
         rows.map((r) => (r.changed_us === null ? null : Number(r.changed_us))),
-        [150, 250, 320, 470, null],
+        CHANGED_STAMPS,
       );
     } finally {
       await pool.end();

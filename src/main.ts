@@ -9,7 +9,7 @@ import {
 import { createLogger, type Logger } from './core/logger.js';
 import { AuthService, LoginThrottle, UserDirectory, registerAuthRoutes } from './auth/index.js';
 import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
-import { UsersService, registerUserRoutes } from './users/index.js';
+import { ProfilePush, UsersService, registerUserRoutes } from './users/index.js';
 import {
   GroupCommitter,
   MessagingService,
@@ -211,6 +211,20 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   messaging.subscribeActions(router);
   messaging.subscribeActions(seed.pageActionEvents);
   contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
+  const profilePush = new ProfilePush({
+    audience: async (userId) => [
+      ...new Set([
+        userId,
+        ...(await stores.messages.sharedWith(userId)),
+        ...(await contacts.contactIds(userId)),
+      ]),
+    ],
+    deliver: (userIds, frame) => router.deliver(userIds, frame),
+    onError: (err) => log.warn({ err }, 'profile push failed'),
+    burst: config.limits.profilePushBurstMax,
+    refillMs: config.limits.profilePushRefillMs,
+  });
+  profiles.subscribe(profilePush);
   messaging.subscribe(seed.pageEvents);
   const sinks = eventSinks(config, cluster, log);
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
@@ -295,6 +309,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     await tcp?.close();
     await app.close();
     if (presenceTimer) clearInterval(presenceTimer);
+    profilePush.close();
     await events.close();
     await cluster?.close();
     await stores.close();
@@ -341,6 +356,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
         await rpc?.close();
         await committer.flush();
         if (presenceTimer) clearInterval(presenceTimer);
+        profilePush.close();
         await events.close();
         await cluster?.close();
         await stores.close();

@@ -1,8 +1,9 @@
-// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, and every stored message and recall lands in the `parley:events` stream.
+// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, and every stored message and recall lands in the `parley:events` stream.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { RtClient, type Transport } from '../src/test-support/rt-client.js';
+import { http } from '../src/test-support/server.js';
 import {
   clusterSkip,
   connect,
@@ -472,6 +473,43 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
       { timeoutMs: WAIT_MS },
     );
     assert.equal(got2.body.text, 'still there?');
+  });
+
+  it('pushes a profile change to the users who show it, on every node', async () => {
+    const ivy = await newUser(url(0), 'ivy');
+    const ivyLaptop = await loginDevice(url(0), ivy, 'laptop');
+    const jon = await newUser(url(1), 'jon');
+    const kim = await newUser(url(2), 'kim');
+    await openDirect(url(0), ivy, 'jon');
+    const jonOn3 = await link(2, jon, 'tcp');
+    const ivyOn2 = await link(1, ivyLaptop, 'ws-proto');
+    const kimOn1 = await link(0, kim);
+
+    const res = await http('PATCH', `${url(0)}/v1/me/profile`, {
+      token: ivy.token,
+      body: { displayName: 'Ivy on node 1' },
+    });
+    assert.equal(res.status, 200, res.text);
+    for (const client of [jonOn3, ivyOn2]) {
+      const frame = await client.waitFor((f) => f.type === 'profile' && f.user === ivy.userId, {
+        timeoutMs: WAIT_MS,
+      });
+      assert.equal(frame.displayName, 'Ivy on node 1');
+      assert.equal(frame.username, 'ivy');
+    }
+    // Kim shares nothing with ivy: her own change's push comes, ivy's never did.
+    const own = await http('PATCH', `${url(0)}/v1/me/profile`, {
+      token: kim.token,
+      body: { bio: 'kim' },
+    });
+    assert.equal(own.status, 200, own.text);
+    await kimOn1.waitFor((f) => f.type === 'profile' && f.user === kim.userId, {
+      timeoutMs: WAIT_MS,
+    });
+    assert.deepEqual(
+      kimOn1.frames.filter((f) => f.type === 'profile' && f.user === ivy.userId),
+      [],
+    );
   });
 
   it('stores the sends of one link in the order they arrive', async () => {

@@ -422,6 +422,18 @@ export const SETTINGS = {
     1_000,
   ),
   bioCharsMax: limit('bio-chars-max', 'bioCharsMax', 'longest profile bio', 100_000),
+  profilePushBurstMax: limit(
+    'profile-push-burst-max',
+    'profilePushBurstMax',
+    'profile pushes of one user at once',
+    1_000_000,
+  ),
+  profilePushRefillMs: limit(
+    'profile-push-refill-ms',
+    'profilePushRefillMs',
+    'one more profile push of a user allowed after this long',
+    86_400_000,
+  ),
   userSearchCountMax: limit(
     'user-search-count-max',
     'userSearchCountMax',
@@ -609,6 +621,8 @@ function build(raw: Raw): Config {
       displayNameCharsMax: raw.displayNameCharsMax,
       bioCharsMax: raw.bioCharsMax,
       userSearchCountMax: raw.userSearchCountMax,
+      profilePushBurstMax: raw.profilePushBurstMax,
+      profilePushRefillMs: raw.profilePushRefillMs,
     },
     attachments: {
       types: raw.attachmentTypes.split(','),

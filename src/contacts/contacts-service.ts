@@ -38,6 +38,8 @@ type Change = { readonly next: Pair; readonly event: ContactEvent; readonly note
 const ATTEMPTS_MAX = 5;
 
 // Printable: no control characters, which could forge log lines or break clients.
+/** The most contacts contactIds reads (a bound on its loop and on a profile push's audience). */
+const CONTACT_IDS_MAX = 10_000;
 // eslint-disable-next-line no-control-regex
 const NOTE_RE = /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/;
 
@@ -176,6 +178,26 @@ export class ContactsService {
     });
     const entries = rows.slice(0, limit);
     return { entries, next: rows.length > limit ? (entries.at(-1)?.username ?? null) : null };
+  }
+
+  /**
+   * The ids of the user's contacts (accepted), read a page at a time; at most
+   * CONTACT_IDS_MAX of them, the first by username.
+   */
+  async contactIds(userId: string): Promise<string[]> {
+    const ids: string[] = [];
+    const limit = this.limits.contactPageCountMax;
+    let after: string | undefined;
+    while (ids.length < CONTACT_IDS_MAX) {
+      const rows = await this.store.list(userId, 'contacts', {
+        ...(after !== undefined ? { after } : {}),
+        limit,
+      });
+      for (const row of rows) ids.push(row.userId);
+      if (rows.length < limit) break;
+      after = rows.at(-1)!.username;
+    }
+    return ids.slice(0, CONTACT_IDS_MAX);
   }
 
   private checkNote(note: unknown): string | null {

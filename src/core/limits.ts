@@ -59,6 +59,10 @@ export interface Limits {
   readonly bioCharsMax: number;
   /** Largest page of a user search by username prefix. */
   readonly userSearchCountMax: number;
+  /** `profile` pushes one user's changes may cause at once (profile-push.ts). */
+  readonly profilePushBurstMax: number;
+  /** How often one more `profile` push of a user becomes allowed, in ms. */
+  readonly profilePushRefillMs: number;
   /** Largest attachment upload; checked against Content-Length and again while streaming. */
   readonly attachmentBytesMax: number;
   /** How long after sending a sender may edit a text message. */
@@ -102,6 +106,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   displayNameCharsMax: 64,
   bioCharsMax: 512,
   userSearchCountMax: 50,
+  profilePushBurstMax: 10,
+  profilePushRefillMs: 6_000,
   attachmentBytesMax: 25 * 1024 * 1024,
   editWindowMs: 15 * 60_000,
   reactionCharsMax: 16,

@@ -919,6 +919,24 @@ export function runMessageStoreContract(opts: {
         );
       }
 
+      it('lists as sharing a conversation the current members of its current conversations, each once', async () => {
+        const [a, c, d, e, f, g] = await makeUsers('a', 'c', 'd', 'e', 'f', 'g');
+        await b.messages.openDirect(a, c);
+        await group(a, [c, d]);
+        const left = await group(a, [e]);
+        const gone = await group(f, [a]);
+        const dismissed = await group(a, [g]);
+        await change(left, e, { body: sys('member.left'), leave: [e] }, [e]);
+        await change(gone, a, { body: sys('member.left'), leave: [a] }, [a]);
+        await change(dismissed, a, { body: sys('dismissed'), dismiss: true });
+        const shared = async (userId: string) => (await b.messages.sharedWith(userId)).sort();
+        assert.deepEqual(await shared(a), [c, d].sort(), 'c once, though in two conversations');
+        assert.deepEqual(await shared(d), [a, c].sort());
+        assert.deepEqual(await shared(e), [], 'e left its only group');
+        assert.deepEqual(await shared(f), [], 'a left the group f made');
+        assert.deepEqual(await shared(g), [], 'a dismissed group is no longer shared');
+      });
+
       it('answers a former member retrying a stored ref with the original, not not_member', async () => {
         const [a, c] = await makeUsers('a', 'c');
         const conv = await group(a, [c]);

@@ -322,6 +322,11 @@ export interface MessageStore {
   /** The users who share a direct conversation with this user: whose presence they see. */
   directPeers(userId: string): Promise<string[]>;
   /**
+   * The users who share a conversation with this user, both of them current members (not left),
+   * dismissed groups left out; each once, without the user: who sees its profile.
+   */
+  sharedWith(userId: string): Promise<string[]>;
+  /**
    * The user's conversations with a message, watermark change or join after `sinceUs`; for a
    * former member, only when its own row changed (its leaving), with lastSeq capped at leftSeq.
    */

@@ -30,6 +30,7 @@ const SERVER_FRAME_TYPES = [
   'presence',
   'kicked',
   'contact',
+  'profile',
   'member',
   'error',
   'ping',

@@ -163,6 +163,15 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
     note: 'hi, it is Alice from work',
     at: 1_795_453_428_105,
   },
+  profile: {
+    type: 'profile',
+    user: 'u1',
+    username: 'alice',
+    displayName: 'Alice A.',
+    bio: 'Two lines\nof bio',
+    avatar: 'aAvatar2',
+    at: 1_795_453_428_105,
+  },
   member: {
     type: 'member',
     id: '18',

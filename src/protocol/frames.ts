@@ -274,6 +274,23 @@ export interface ContactFrame {
   /** Epoch milliseconds. */
   at: number;
 }
+/**
+ * Pushed when a user's profile changes: to the user's sessions, to the users who share a
+ * conversation with it, and to its contacts (docs/contacts.md#profile-pushes).
+ */
+export interface ProfileFrame {
+  type: 'profile';
+  id?: string;
+  user: string;
+  username: string;
+  /** Each absent when not set. */
+  displayName?: string;
+  bio?: string;
+  /** The picture's attachment id. */
+  avatar?: string;
+  /** When it changed, epoch milliseconds. */
+  at: number;
+}
 /** What changed in a group; docs/groups.md. */
 export type MemberEvent =
   | 'member.added'
@@ -332,6 +349,7 @@ export type ServerFrame =
   | PresenceFrame
   | KickedFrame
   | ContactFrame
+  | ProfileFrame
   | MemberFrame
   | ErrorFrame
   | PingFrame

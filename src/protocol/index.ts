@@ -10,6 +10,7 @@ export type {
   ClientFrame,
   ContactEvent,
   ContactFrame,
+  ProfileFrame,
   ConversationState,
   EditFrame,
   EditedFrame,

@@ -12,6 +12,7 @@ import type { Codec } from '../protocol/codec.js';
 import type {
   ClientFrame,
   ContactFrame,
+  ProfileFrame,
   EditedFrame,
   ErrorFrame,
   HiddenFrame,
@@ -483,6 +484,8 @@ export class ParleyClient {
         return this.#hint(f.conversation, f.seq);
       case 'contact':
         return this.#emit('contact', contactOf(f));
+      case 'profile':
+        return this.#emit('profile', profileOf(f));
       case 'kicked':
         this.#kicked = true;
         return;
@@ -1159,6 +1162,19 @@ function memberOf(f: MemberFrame): ClientEvents['member'] {
 function contactOf(f: ContactFrame): ClientEvents['contact'] {
   const { type: _type, id: _id, ...rest } = f;
   return rest;
+}
+
+function profileOf(f: ProfileFrame): ClientEvents['profile'] {
+  return {
+    profile: {
+      id: f.user,
+      username: f.username,
+      displayName: f.displayName ?? null,
+      bio: f.bio ?? null,
+      avatar: f.avatar ?? null,
+    },
+    at: f.at,
+  };
 }
 
 function sleep(ms: number): Promise<void> {

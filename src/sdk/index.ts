@@ -23,7 +23,7 @@
 //   client.state               // 'idle' | 'connecting' | 'online' | 'reconnecting' | 'closed'
 //   const off = client.on('message', (m) => …)   // typed per event (ClientEvents); off() unsubscribes
 //     events: state, message, sent, failed, receipt, typing, presence, recalled, edited, reaction,
-//             hidden, member, contact, synced, error
+//             hidden, member, contact, profile, synced, error
 //   client.send(conversationId, body, { ref? }): Promise<SentMessage>  // outbox until acked
 //   client.pull(conversationId, { before?, after?, limit? }): Promise<{ messages, hasMore }>
 //   client.markRead(conversationId, seq); client.typing(conversationId)
@@ -74,6 +74,7 @@ export type {
   ClientState,
   CodecName,
   ContactChangeEvent,
+  ProfileChangeEvent,
   ContactEvent,
   ConversationState,
   EditedEvent,

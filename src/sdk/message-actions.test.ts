@@ -1,5 +1,6 @@
 // Proves against a real server, with each codec, that the SDK client edits, reacts to and hides
-// messages (answers and pushes reported as typed events, pulls showing the result), and that the
+// messages (answers and pushes reported as typed events, pulls showing the result) and reports a
+// peer's profile change, and that the
 // REST helpers for message actions, conversation preferences, group avatars and invite codes work.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -92,6 +93,23 @@ describe('SDK message actions', () => {
       await assert.rejects(alice.react(conversation, 999, '👍'), { code: 'message_not_found' });
       await sleep(QUIET_MS);
       assert.equal(bobEdited.length, 1, 'a refused edit pushes nothing');
+    });
+  }
+
+  for (const codec of ['json', 'proto'] as const) {
+    it(`reports a peer's profile change as a profile event in the REST shape (${codec})`, async () => {
+      const a = await user(`prof_a_${codec}`);
+      const b = await user(`prof_b_${codec}`);
+      await a.api.conversations.openDirect(b.user.username);
+      const bob = await connect(b.token, b.device, codec);
+      const changes = record(bob, 'profile');
+      const saved = await a.api.users.update({ displayName: 'Ana', bio: 'hi' });
+      await until(() => changes.length >= 1, WAIT_MS, 'the profile event');
+      assert.deepEqual(changes[0]?.profile, saved);
+      assert.equal(typeof changes[0]?.at, 'number');
+      await a.api.users.update({ displayName: null });
+      await until(() => changes.length >= 2, WAIT_MS, 'the second profile event');
+      assert.deepEqual(changes[1]?.profile, { ...saved, displayName: null });
     });
   }
 

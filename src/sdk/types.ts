@@ -9,6 +9,7 @@ import type {
   ReactionCount,
   ServerFrame,
 } from '../protocol/frames.js';
+import type { Profile } from './api.js';
 import type { ParleyClientError } from './errors.js';
 
 export type { Body, ContactEvent, ConversationState, MemberEvent, Preferences, ReactionCount };
@@ -206,6 +207,16 @@ export interface ContactChangeEvent {
   readonly at: number;
 }
 
+/**
+ * A user's profile changed (this user's, or one it shares a conversation with or has as a
+ * contact): the profile as it now is, in the shape of the REST API's (docs/contacts.md).
+ */
+export interface ProfileChangeEvent {
+  readonly profile: Profile;
+  /** Epoch milliseconds of the change. */
+  readonly at: number;
+}
+
 /** A message's body was edited: the `edited` push, or the answer to this client's `edit`. */
 export interface EditedEvent {
   readonly conversation: string;
@@ -288,6 +299,7 @@ export interface ClientEvents {
   changed: ChangedEvent;
   member: MemberChangeEvent;
   contact: ContactChangeEvent;
+  profile: ProfileChangeEvent;
   /** After each catch-up: the conversations the server reported, with unread counts. */
   synced: { readonly conversations: ConversationState[] };
   /** Something went wrong that no promise reports (a kick, a refused token, a failed catch-up). */

@@ -3,3 +3,4 @@ export type { ProfileList } from './users-service.js';
 export { registerUserRoutes, profileView } from './users-routes.js';
 export { PREFIX_END } from './profile-store.js';
 export type { Profile, ProfilePatch, ProfileStore, SearchPage } from './profile-store.js';
+export { ProfilePush, profileFrame } from './profile-push.js';

@@ -6,8 +6,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+import { RtClient } from '../test-support/rt-client.js';
 
 type Res = { status: number; json: any; text: string };
+
+/** Uploads 64 random bytes (typed an image by default) as an attachment of the token's user; its id. */
+async function uploadImage(url: string, token: string, type = 'image/png'): Promise<string> {
+  const res = await http('POST', `${url}/v1/attachments`, {
+    token,
+    body: randomBytes(64),
+    headers: { 'content-type': type },
+  });
+  assert.equal(res.status, 201, res.text);
+  return res.json.id as string;
+}
 
 function assertError(res: Res, status: number, code: string): void {
   assert.equal(res.status, status, res.text);
@@ -23,16 +35,7 @@ describe('users routes', () => {
     http('GET', `${server.url}${path}`, t === null ? {} : { token: t });
   const patch = (body: unknown, t: string | null = token) =>
     http('PATCH', `${server.url}/v1/me/profile`, { body, ...(t === null ? {} : { token: t }) });
-  /** Uploads bytes as an attachment of the token's user; its id. */
-  const upload = async (t: string, type = 'image/png', bytes = randomBytes(64)) => {
-    const res = await http('POST', `${server.url}/v1/attachments`, {
-      token: t,
-      body: bytes,
-      headers: { 'content-type': type },
-    });
-    assert.equal(res.status, 201, res.text);
-    return res.json.id as string;
-  };
+  const upload = (t: string, type?: string) => uploadImage(server.url, t, type);
   const download = (id: string, t: string) =>
     http('GET', `${server.url}/v1/attachments/${id}`, { token: t });
 
@@ -247,5 +250,151 @@ describe('configured contact and profile limits', () => {
     assert.equal(page.status, 200, page.text);
     assert.equal(page.json.requests.length, 1, 'capped at PARLEY_CONTACT_PAGE_COUNT_MAX');
     assert.equal(page.json.next, 'lim_a');
+  });
+});
+
+describe('profile pushes', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      PARLEY_TCP_PORT: '0',
+      PARLEY_PROFILE_PUSH_BURST_MAX: '2',
+      PARLEY_PROFILE_PUSH_REFILL_MS: '3000',
+    });
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  type U = Awaited<ReturnType<typeof register>> & { name: string };
+  const user = async (name: string): Promise<U> => ({
+    ...(await register(server.url, name)),
+    name,
+  });
+  const call = async (who: U, method: string, path: string, body?: unknown) => {
+    const res = await http(method, `${server.url}${path}`, {
+      token: who.token,
+      ...(body !== undefined ? { body } : {}),
+    });
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.text}`);
+    return res.json;
+  };
+  const profilesOf = (client: RtClient, userId: string) =>
+    client.frames.filter((f) => f.type === 'profile' && f.user === userId);
+  /** Waits for a push of `userId`'s profile with this display name (absent: none). */
+  const pushed = (client: RtClient, userId: string, displayName: string | undefined) =>
+    client.waitFor(
+      (f) => f.type === 'profile' && f.user === userId && f.displayName === displayName,
+    );
+
+  it('pushes a change to the user, everyone sharing a conversation with it, and its contacts', async () => {
+    const alice = await user('pp_alice');
+    const bob = await user('pp_bob');
+    const carol = await user('pp_carol');
+    const dave = await user('pp_dave');
+    const eve = await user('pp_eve');
+    const fay = await user('pp_fay');
+    await call(alice, 'POST', '/v1/conversations', { kind: 'direct', with: bob.name });
+    await call(alice, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'g',
+      members: [carol.name],
+    });
+    const left = await call(alice, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'left',
+      members: [fay.name],
+    });
+    await call(fay, 'DELETE', `/v1/conversations/${left.id}/members/me`);
+    await call(alice, 'POST', '/v1/contacts/requests', { username: dave.name });
+    await call(dave, 'POST', `/v1/contacts/requests/${alice.name}/accept`);
+
+    const links = {
+      alice: await RtClient.connect(server, 'ws-json', alice.token, alice.device),
+      bob: await RtClient.connect(server, 'ws-json', bob.token, bob.device),
+      carol: await RtClient.connect(server, 'ws-proto', carol.token, carol.device),
+      dave: await RtClient.connect(server, 'tcp', dave.token, dave.device),
+      eve: await RtClient.connect(server, 'ws-json', eve.token, eve.device),
+      fay: await RtClient.connect(server, 'ws-proto', fay.token, fay.device),
+    };
+    try {
+      const picture = await uploadImage(server.url, alice.token);
+      const saved = await call(alice, 'PATCH', '/v1/me/profile', {
+        displayName: 'Alice P.',
+        bio: 'climbs',
+        avatar: picture,
+      });
+      assert.equal(saved.user.avatar, picture);
+      for (const who of ['alice', 'bob', 'carol', 'dave'] as const) {
+        const frame = await pushed(links[who], alice.userId, 'Alice P.');
+        assert.deepEqual(
+          { ...frame, at: 0 },
+          {
+            type: 'profile',
+            user: alice.userId,
+            username: alice.name,
+            displayName: 'Alice P.',
+            bio: 'climbs',
+            avatar: picture,
+            at: 0,
+          },
+          who,
+        );
+        assert.equal(typeof frame.at, 'number');
+      }
+
+      // A cleared field is absent from the push.
+      await call(alice, 'PATCH', '/v1/me/profile', { displayName: null });
+      for (const who of ['alice', 'bob', 'carol', 'dave'] as const) {
+        const frame = await pushed(links[who], alice.userId, undefined);
+        assert.equal(frame.bio, 'climbs');
+        assert.equal(profilesOf(links[who], alice.userId).length, 2, who);
+      }
+
+      // Pushes go out in the order of the changes: once eve and fay have their own profile's
+      // push, alice's would have come before it. A stranger and a former member get none.
+      await call(eve, 'PATCH', '/v1/me/profile', { bio: 'eve' });
+      await call(fay, 'PATCH', '/v1/me/profile', { bio: 'fay' });
+      await links.eve.waitFor((f) => f.type === 'profile' && f.user === eve.userId);
+      await links.fay.waitFor((f) => f.type === 'profile' && f.user === fay.userId);
+      assert.deepEqual(profilesOf(links.eve, alice.userId), []);
+      assert.deepEqual(profilesOf(links.fay, alice.userId), []);
+
+      // A refused change pushes nothing.
+      const refused = await http('PATCH', `${server.url}/v1/me/profile`, {
+        token: alice.token,
+        body: { displayName: 'x'.repeat(500) },
+      });
+      assertError(refused, 400, 'invalid_request');
+      await call(alice, 'PATCH', '/v1/me/profile', { bio: 'after' });
+      await links.bob.waitFor((f) => f.type === 'profile' && f.bio === 'after');
+      assert.equal(profilesOf(links.bob, alice.userId).length, 3);
+    } finally {
+      for (const link of Object.values(links)) link.drop();
+    }
+  });
+
+  it('holds a burst of changes to the budget, and the last push carries the last change', async () => {
+    const gus = await user('pp_gus');
+    const hal = await user('pp_hal');
+    await call(gus, 'POST', '/v1/conversations', { kind: 'direct', with: hal.name });
+    const link = await RtClient.connect(server, 'ws-json', hal.token, hal.device);
+    try {
+      for (const name of ['n1', 'n2', 'n3', 'n4', 'n5']) {
+        await call(gus, 'PATCH', '/v1/me/profile', { displayName: name });
+      }
+      await pushed(link, gus.userId, 'n5');
+      // Two at once (the burst); n3 waited for the next token, and n4 and n5 replaced it.
+      assert.deepEqual(
+        profilesOf(link, gus.userId).map((f) => f.displayName),
+        ['n1', 'n2', 'n5'],
+      );
+      const got = await call(hal, 'GET', `/v1/users/${gus.name}`);
+      assert.equal(got.user.displayName, 'n5');
+    } finally {
+      link.drop();
+    }
   });
 });

@@ -24,11 +24,17 @@ const PREFIX_RE = /^[a-z0-9_.-]{1,32}$/;
  */
 export type AvatarCheck = (userId: string, attachmentId: string) => Promise<void>;
 
+/** Told about every profile change, after it is stored (the `profile` push: profile-push.ts). */
+export interface ProfileSubscriber {
+  profileChanged(profile: Profile): void;
+}
+
 /** Profiles and user search: the rules, shared by every interface. */
 export class UsersService {
   private readonly store: ProfileStore;
   private readonly limits: Limits;
   private readonly checkAvatar: AvatarCheck | undefined;
+  private readonly subscribers: ProfileSubscriber[] = [];
 
   constructor(deps: { store: ProfileStore; limits: Limits; checkAvatar?: AvatarCheck }) {
     this.store = deps.store;
@@ -65,7 +71,12 @@ export class UsersService {
     if (patch.avatar) await this.checkAvatar?.(userId, patch.avatar);
     const updated = await this.store.update(userId, patch satisfies ProfilePatch);
     if (!updated) throw new ParleyError('user_not_found');
+    if (Object.keys(patch).length > 0) for (const s of this.subscribers) s.profileChanged(updated);
     return updated;
+  }
+
+  subscribe(subscriber: ProfileSubscriber): void {
+    this.subscribers.push(subscriber);
   }
 
   /** Users whose username starts with the (case-folded) prefix, by username, one page. */

@@ -232,6 +232,18 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     return rows.map((r) => r.user_id);
   }
 
+  async sharedWith(userId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ user_id: string }>(
+      `SELECT DISTINCT other.user_id FROM members me
+         JOIN conversations c ON c.id = me.conversation_id AND c.dismissed_at_ms IS NULL
+         JOIN members other ON other.conversation_id = me.conversation_id
+                           AND other.user_id <> me.user_id AND other.left_seq IS NULL
+        WHERE me.user_id = $1 AND me.left_seq IS NULL`,
+      [userId],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
   async getMessage(
     conversationId: string,
     seq: number,

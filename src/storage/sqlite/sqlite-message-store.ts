@@ -146,6 +146,15 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
            JOIN members peer ON peer.conversation_id = c.id AND peer.user_id <> me.user_id
           WHERE me.user_id = ?`,
       ),
+      sharedWith: db
+        .prepare(
+          `SELECT DISTINCT other.user_id FROM members me
+             JOIN conversations c ON c.id = me.conversation_id AND c.dismissed_at_ms IS NULL
+             JOIN members other ON other.conversation_id = me.conversation_id
+                               AND other.user_id <> me.user_id AND other.left_seq IS NULL
+            WHERE me.user_id = ? AND me.left_seq IS NULL`,
+        )
+        .pluck(),
       message: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`,
       ),
@@ -324,6 +333,10 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
     return settle(() =>
       (this.q.directPeers!.all(userId) as { user_id: string }[]).map((r) => r.user_id),
     );
+  }
+
+  sharedWith(userId: string): Promise<string[]> {
+    return settle(() => this.q.sharedWith!.all(userId) as string[]);
   }
 
   getMessage(

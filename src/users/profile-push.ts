@@ -1,0 +1,88 @@
+import { KeyedBuckets } from '../core/keyed-buckets.js';
+import type { ProfileFrame } from '../protocol/frames.js';
+import type { Profile } from './profile-store.js';
+import type { ProfileSubscriber } from './users-service.js';
+
+// The `profile` push (docs/contacts.md#profile-pushes): after a user's profile changes, the
+// users who show it — the user's own sessions, everyone sharing a conversation with it, its
+// contacts — get the profile as it now is, so names and pictures change without a reload.
+//
+// A user in large groups has a large audience, so the pushes per user are a token bucket
+// (`burst`, then one per `refillMs`). A change past it is not dropped: the latest profile goes out
+// once the next token is there, so the last push always carries the last change.
+
+export interface ProfilePushDeps {
+  /** The users to tell about `userId`'s profile, the user included. */
+  audience(userId: string): Promise<readonly string[]>;
+  deliver(userIds: readonly string[], frame: ProfileFrame): void;
+  /** A push could not be sent (its audience could not be read). */
+  onError(err: unknown): void;
+  burst: number;
+  refillMs: number;
+  nowMs?: () => number;
+}
+
+export function profileFrame(profile: Profile, atMs: number): ProfileFrame {
+  return {
+    type: 'profile',
+    user: profile.userId,
+    username: profile.username,
+    ...(profile.displayName !== null ? { displayName: profile.displayName } : {}),
+    ...(profile.bio !== null ? { bio: profile.bio } : {}),
+    ...(profile.avatar !== null ? { avatar: profile.avatar } : {}),
+    at: profile.updatedAtMs ?? atMs,
+  };
+}
+
+export class ProfilePush implements ProfileSubscriber {
+  private readonly deps: ProfilePushDeps;
+  private readonly buckets: KeyedBuckets;
+  private readonly now: () => number;
+  /** Users over their budget: the profile to push when the next token is there. */
+  private readonly waiting = new Map<string, { profile: Profile; timer: NodeJS.Timeout }>();
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(deps: ProfilePushDeps) {
+    this.deps = deps;
+    this.buckets = new KeyedBuckets(1000 / deps.refillMs);
+    this.now = deps.nowMs ?? Date.now;
+  }
+
+  /** The profile after a change its owner made. */
+  profileChanged(profile: Profile): void {
+    const held = this.waiting.get(profile.userId);
+    if (held) {
+      held.profile = profile;
+      return;
+    }
+    const bucket = this.buckets.of(profile.userId, this.deps.burst, this.now());
+    if (bucket.take(this.now())) return this.push(profile);
+    const timer = setTimeout(() => this.release(profile.userId), bucket.msUntilToken(this.now()));
+    timer.unref();
+    this.waiting.set(profile.userId, { profile, timer });
+  }
+
+  /** Drops the pushes still waiting for a token (the node is stopping). */
+  close(): void {
+    for (const { timer } of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
+  }
+
+  private release(userId: string): void {
+    const held = this.waiting.get(userId);
+    if (!held) return;
+    this.waiting.delete(userId);
+    this.profileChanged(held.profile);
+  }
+
+  /** One audience read at a time, so the pushes go out in the order of the changes. */
+  private push(profile: Profile): void {
+    const frame = profileFrame(profile, this.now());
+    this.sending = this.sending
+      .then(() => this.deps.audience(profile.userId))
+      .then(
+        (userIds) => this.deps.deliver(userIds, frame),
+        (err: unknown) => this.deps.onError(err),
+      );
+  }
+}

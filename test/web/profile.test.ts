@@ -2,10 +2,12 @@
 // name, a bio and a picture; the picture shows in the user's own sidebar; another user sees the
 // display name in their direct chat's header and the picture in the conversation list and the
 // contacts dialog (the image really decodes: the avatar is readable by every signed-in user);
-// removing it brings the letter back.
+// later changes reach the other user's open page without a reload (the `profile` push), and
+// removing the picture brings the letter back on both. In a group, a message shows its sender's
+// picture.
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, startChat } from './browser.js';
+import { describeInBrowser, expectEventually, messageBubble, say, startChat } from './browser.js';
 
 // A 1×1 PNG.
 const PNG = Buffer.from(
@@ -80,9 +82,46 @@ describeInBrowser('web client: profile', (test) => {
     assert.equal(profile.bio, 'Sends pictures.');
     assert.ok(profile.avatar);
 
-    // Removing the picture brings the letter back on her page.
+    // Her changes reach frank's open page as they are saved (the `profile` push), no reload:
+    // a new display name in his header, and the letter once she removes the picture.
+    await erin.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    await dialog.getByLabel('Display name').fill('Erin Renamed');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expectEventually(
+      'the new name in frank’s header',
+      () => frank.page.getByTestId('peer-display-name').textContent(),
+      'Erin Renamed',
+    );
     await erin.page.getByRole('button', { name: 'Profile', exact: true }).click();
     await erin.page.getByRole('button', { name: 'Remove picture' }).click();
     await expectEventually('no picture', () => avatarWidth(erin.page, 'erin'), 0);
+    await expectEventually('no picture on frank’s page', () => avatarWidth(frank.page, 'erin'), 0);
+  });
+
+  test('group messages show the sender’s picture', 'group sender', async ({ person }) => {
+    const gia = await person('gia');
+    const hugo = await person('hugo');
+    await gia.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    const dialog = gia.page.getByRole('dialog', { name: 'Your profile' });
+    await dialog.locator('#profile-picture').setInputFiles({
+      name: 'me.png',
+      mimeType: 'image/png',
+      buffer: PNG,
+    });
+    await expectEventually('gia’s picture in the dialog', () => avatarWidth(gia.page, 'gia'), 1);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    await gia.page.getByRole('button', { name: 'New group' }).click();
+    await gia.page.getByLabel('Group name').fill('Pictures');
+    await gia.page.getByLabel('Members').fill('hugo');
+    await gia.page.getByRole('button', { name: 'Create group' }).click();
+    await gia.page.getByRole('heading', { name: 'Pictures', level: 2 }).waitFor();
+    await say(gia.page, 'hello group');
+
+    await hugo.page.locator('.conversation', { hasText: 'Pictures' }).getByRole('link').click();
+    const line = messageBubble(hugo.page, 'hello group').locator('.sender-line');
+    await expectEventually('the sender’s name', () => line.locator('.sender').textContent(), 'gia');
+    await expectEventually('the sender’s picture', () => avatarWidth(line, 'gia'), 1);
   });
 });

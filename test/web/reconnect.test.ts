@@ -1,7 +1,8 @@
 // Proves, in a real browser against a real server, that a page whose network is cut shows the
 // "reconnecting…" banner, and after the network returns shows every message sent meanwhile (to it
 // and by it) exactly once, in order, and the banner goes away; and that what it missed of other
-// pushes shows once it is back: an edit and a recall, and the peer having read its message.
+// pushes shows once it is back: an edit and a recall, the peer having read its message, and the
+// peer's new display name.
 import assert from 'node:assert/strict';
 import { sleep } from '../../src/test-support/wait.js';
 import {
@@ -172,6 +173,39 @@ describeInBrowser('web client: reconnecting', (test) => {
       await cut.online();
       await waitOnline(gus.page);
       await tick.locator('[data-tick=read]').waitFor();
+    },
+  );
+
+  test(
+    'a profile changed while the page was offline shows once it is back',
+    'reconnect-profile',
+    async ({ person }) => {
+      const ivo = await person('ivo', { network: true });
+      const jo = await person('jo');
+      const cut = ivo.network;
+      assert.ok(cut);
+      const rename = async (name: string) => {
+        await jo.page.getByRole('button', { name: 'Profile', exact: true }).click();
+        const dialog = jo.page.getByRole('dialog', { name: 'Your profile' });
+        await dialog.getByLabel('Display name').fill(name);
+        await dialog.getByRole('button', { name: 'Save' }).click();
+        await dialog.waitFor({ state: 'detached' });
+      };
+      const header = () => ivo.page.getByTestId('peer-display-name').textContent();
+      await rename('Jo One');
+      await startChat(ivo.page, 'jo');
+      await expectEventually('the name in ivo’s header', header, 'Jo One');
+
+      await cut.offline();
+      await ivo.page.getByTestId('reconnecting').waitFor({ state: 'visible' });
+      // The profile push has nowhere to go.
+      await rename('Jo Two');
+      await sleep(500);
+      assert.equal(await header(), 'Jo One');
+
+      await cut.online();
+      await waitOnline(ivo.page);
+      await expectEventually('the new name after the reconnect', header, 'Jo Two');
     },
   );
 });

@@ -19,6 +19,7 @@ import {
   type OutboxEntry,
   type ParleyApi,
   type Profile,
+  type ProfileChangeEvent,
   type ProfilePatch,
   type ParleyClient,
   type Role,
@@ -115,6 +116,8 @@ const CONTACTS_PAGE = 100;
 
 const PAGE_SIZE = 30;
 const TYPING_SHOWN_MS = 6000;
+/** How long after a failed profile fetch (not a 404) it is tried again. */
+const PROFILE_RETRY_MS = 5000;
 const TYPING_SEND_EVERY_MS = 3000;
 const DETAIL_FETCHES_MAX = 4;
 /** Pages pulled at most to fill one hole in a timeline (the rest comes with scrolling). */
@@ -145,9 +148,18 @@ export class ChatStore {
   /** Loaded when first asked for (the contacts dialog), then kept current by `contact` pushes. */
   contactLists: ContactLists | null = null;
   #contactsGen = 0;
-  /** Profiles by username, fetched when first shown (null: none found); not pushed when changed. */
+  /**
+   * Profiles by username (null: no such user), fetched when first shown and then kept current by
+   * `profile` pushes; a fetch that failed for another reason is tried again after a while. After a
+   * reconnect (pushes may have been missed) each is fetched again when next shown, the old one
+   * staying on screen meanwhile.
+   */
   readonly #profiles = new Map<string, Profile | null>();
   readonly #profileLoads = new Set<string>();
+  /** Profiles to fetch again when next shown (held since before a reconnect). */
+  readonly #staleProfiles = new Set<string>();
+  /** Usernames whose fetch failed (not a 404): when to try again (epoch ms). */
+  readonly #profileRetryAt = new Map<string, number>();
   /**
    * Conversations whose members' watermarks (the read ticks) may have moved while the link was
    * down: receipts are pushes only, so their members are reloaded when next opened.
@@ -261,6 +273,7 @@ export class ChatStore {
       ),
       client.on('changed', (e) => this.#onChanged(e)),
       client.on('contact', (e) => this.#onContact(e)),
+      client.on('profile', (e) => this.#onProfile(e)),
       client.on('member', (e) => {
         const gone =
           (e.event === 'member.removed' || e.event === 'member.left') &&
@@ -343,6 +356,8 @@ export class ChatStore {
   /** Back online after a drop: the receipts pushed meanwhile are lost, so members reload. */
   #afterReconnect(): void {
     for (const [id, c] of this.conversations) if (c.members !== null) this.#staleMembers.add(id);
+    for (const username of this.#profiles.keys()) this.#staleProfiles.add(username);
+    if (this.#profiles.size > 0) this.#changed();
     if (this.activeId !== null) this.#refreshMembers(this.activeId);
   }
 
@@ -1131,21 +1146,42 @@ export class ChatStore {
   /** A user's profile if loaded; the first call starts loading it (the page updates then). */
   profile(username: string): Profile | undefined {
     const known = this.#profiles.get(username);
-    if (known !== undefined) return known ?? undefined;
-    if (!this.#profileLoads.has(username)) {
-      this.#profileLoads.add(username);
-      void this.api.users
-        .get(username)
-        .then(
-          (p) => this.#profiles.set(username, p),
-          () => this.#profiles.set(username, null),
-        )
-        .finally(() => {
-          this.#profileLoads.delete(username);
-          this.#changed();
-        });
-    }
-    return undefined;
+    if (known !== undefined && !this.#staleProfiles.has(username)) return known ?? undefined;
+    const shown = known ?? undefined;
+    if (this.#profileLoads.has(username)) return shown;
+    if ((this.#profileRetryAt.get(username) ?? 0) > Date.now()) return shown;
+    this.#profileLoads.add(username);
+    this.#staleProfiles.delete(username);
+    void this.api.users
+      .get(username)
+      .then(
+        // A push that came meanwhile is at least as new as this answer.
+        (p) => {
+          if (this.#profiles.get(username) === known) this.#profiles.set(username, p);
+        },
+        (err: unknown) => {
+          if (isParleyClientError(err) && err.code === 'user_not_found') {
+            this.#profiles.set(username, null);
+          } else {
+            if (known !== undefined) this.#staleProfiles.add(username);
+            this.#profileRetryAt.set(username, Date.now() + PROFILE_RETRY_MS);
+            setTimeout(() => this.#changed(), PROFILE_RETRY_MS);
+          }
+        },
+      )
+      .finally(() => {
+        this.#profileLoads.delete(username);
+        this.#changed();
+      });
+    return shown;
+  }
+
+  /** A `profile` push: someone shown here (or this user) changed their profile. */
+  #onProfile(e: ProfileChangeEvent): void {
+    this.#profiles.set(e.profile.username, e.profile);
+    this.#staleProfiles.delete(e.profile.username);
+    this.#profileRetryAt.delete(e.profile.username);
+    this.#changed();
   }
 
   /** Saves the own profile's fields given; false (with a notice) when refused. */

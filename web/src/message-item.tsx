@@ -3,6 +3,7 @@
 // the keyboard reaches each message's actions with one tab stop.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Body, OutboxEntry } from 'parley/sdk';
+import { Avatar } from './avatar.js';
 import type { ChatStore, ConversationView, MessageView, TickState } from './chat-store.js';
 import { Modal } from './dialogs.js';
 import { fullTime, previewOf, shortTime, systemText } from './format.js';
@@ -74,7 +75,14 @@ export function MessageItem(props: ItemProps) {
       tabIndex={-1}
     >
       <div class="bubble">
-        {!mine && c.kind !== 'direct' && <div class="sender">{store.nameOf(m.sender)}</div>}
+        {!mine && c.kind !== 'direct' && (
+          <div class="sender-line">
+            {store.names.has(m.sender) && (
+              <Avatar store={store} username={store.nameOf(m.sender)} class="tiny" />
+            )}
+            <span class="sender">{store.nameOf(m.sender)}</span>
+          </div>
+        )}
         {replyTo !== null && !m.recalled && (
           <Quote store={store} c={c} seq={replyTo} quoted={props.quoted} />
         )}

@@ -897,10 +897,17 @@ export function runMessageStoreContract(opts: {
         assert.deepEqual(seqs(page.messages), [1, 2, 3]);
         assert.deepEqual(page.messages[1]?.body, { kind: 'recalled' });
         assert.equal(page.messages[0]?.body.text, 'text k1');
+        await new Promise((r) => setTimeout(r, 5));
+        const afterFirst = systemClock.nowUs();
         assert.equal(
           (await b.messages.recall(conv, 2))?.recalledAtUs,
           recalled.recalledAtUs,
           'twice is harmless',
+        );
+        assert.deepEqual(
+          (await b.messages.changedMessages(conv, a, afterFirst, 10)).messages,
+          [],
+          'and not a change again',
         );
         assert.equal(await b.messages.recall(conv, 9), null);
         assert.equal(await lastSeq(conv), 3);

@@ -300,7 +300,7 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<MessageRow>(
         `UPDATE messages SET body = $1, recalled_at_us = COALESCE(recalled_at_us, $2),
-                changed_us = $2
+                changed_us = COALESCE(recalled_at_us, $2)
           WHERE conversation_id = $3 AND seq = $4
          RETURNING ${MESSAGE_COLUMNS}`,
         [RECALLED_BODY_JSON, this.clock.nowUs(), conversationId, seq],

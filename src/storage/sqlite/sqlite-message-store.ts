@@ -160,7 +160,7 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       ),
       recall: db.prepare(
         `UPDATE messages SET body = @body, recalled_at_us = COALESCE(recalled_at_us, @now),
-                changed_us = @now
+                changed_us = COALESCE(recalled_at_us, @now)
           WHERE conversation_id = @conversationId AND seq = @seq`,
       ),
       // changedMessages: the seqs that changed (on the partial index) and those the viewer hid.

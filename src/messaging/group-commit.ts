@@ -72,6 +72,7 @@ export class GroupCommitter {
     this.vet = vet;
   }
 
+  /** enqueue() as a promise: for callers off the hot path (and the tests). */
   submit(request: AppendRequest): Promise<AppendResult> {
     return new Promise((resolve, reject) =>
       this.enqueue(request, (result, error) => (result ? resolve(result) : reject(asError(error)))),

@@ -1,4 +1,5 @@
 import { ParleyError } from '../core/errors.js';
+import type { MemberEvent } from '../protocol/index.js';
 import type {
   GroupAction,
   GroupHistory,
@@ -14,19 +15,11 @@ import type {
 // the planner inside the transaction that applies its plan, so the judgement and the change see
 // the same rows: two admins acting at once cannot both pass on a state that one of them changes.
 
-/** What a group change records in the conversation's seq stream. */
-export type GroupEventName =
-  | 'member.added'
-  | 'member.joined'
-  | 'member.removed'
-  | 'member.left'
-  | 'role.changed'
-  | 'owner.transferred'
-  | 'title.changed'
-  | 'muted'
-  | 'history.changed'
-  | 'avatar.changed'
-  | 'dismissed';
+/**
+ * What a group change records in the conversation's seq stream: the names the `member` push
+ * carries (one list, the protocol's).
+ */
+export type GroupEventName = MemberEvent;
 
 /** The body of a system message. `targets` is empty for changes of the whole group. */
 export interface SystemBody extends MessageBody {

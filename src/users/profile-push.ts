@@ -1,5 +1,5 @@
 import { KeyedBuckets } from '../core/keyed-buckets.js';
-import type { ProfileFrame } from '../protocol/frames.js';
+import type { ProfileFrame } from '../protocol/index.js';
 import type { Profile } from './profile-store.js';
 import type { ProfileSubscriber } from './users-service.js';
 

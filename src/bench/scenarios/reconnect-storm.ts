@@ -4,13 +4,26 @@ import type { Outcome, RunContext, Scenario } from '../scenario.js';
 import type { BenchUser, Target } from '../target.js';
 import { BenchClient, CONNECT_TIMEOUT_MS, ClientSet } from '../ws-client.js';
 
-// `reconnect-storm`: N connections in pairs exchange one message each, then all drop at once
-// (no close handshake, like a lost network) and reconnect together, --concurrency at a time
-// (all by default). Each says hello, syncs, and pulls any conversation whose lastSeq is past
-// what it had seen. Reports the time from the drop until every client has resynced.
+// `reconnect-storm`: N connections in pairs sync (as a client does once connected, which gives it
+// a cursor) and exchange one message each, then all drop at once (no close handshake, like a lost
+// network) and reconnect together, --concurrency at a time (all by default). Each says hello,
+// syncs with its cursor (as the SDK does: the server then also reports what changed since), and
+// pulls any conversation whose lastSeq is past what it had seen. Reports the time from the drop
+// until every client has resynced.
 
 const ATTEMPTS_MAX = 3;
 const REQUEST_TIMEOUT_MS = 15_000;
+
+/** Each client's first sync, as a connected client does: the cursor it resumes from. */
+async function firstSyncs(clients: readonly BenchClient[]): Promise<string[]> {
+  return Promise.all(
+    clients.map(async (client) => {
+      const synced = await client.request({ type: 'sync' }, REQUEST_TIMEOUT_MS);
+      if (synced.type !== 'synced') throw new Error(`sync refused: ${JSON.stringify(synced)}`);
+      return synced.cursor as string;
+    }),
+  );
+}
 
 /** The highest seq each user has seen in its direct conversation, from its send and its push. */
 async function exchangeOneMessage(
@@ -55,13 +68,18 @@ interface Resync {
   readonly gapsPulled: number;
 }
 
-async function resync(wsUrl: string, user: BenchUser, seenSeq: number): Promise<Resync> {
+async function resync(
+  wsUrl: string,
+  user: BenchUser,
+  seenSeq: number,
+  cursor: string,
+): Promise<Resync> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= ATTEMPTS_MAX; attempt++) {
     let client: BenchClient | null = null;
     try {
       client = await BenchClient.connect(wsUrl, user, CONNECT_TIMEOUT_MS);
-      const synced = await client.request({ type: 'sync' }, REQUEST_TIMEOUT_MS);
+      const synced = await client.request({ type: 'sync', cursor }, REQUEST_TIMEOUT_MS);
       if (synced.type !== 'synced') throw new Error(`sync refused: ${JSON.stringify(synced)}`);
       let gapsPulled = 0;
       for (const c of synced.conversations as { id: string; lastSeq: number }[]) {
@@ -108,6 +126,7 @@ export const reconnectStorm: Scenario = {
         ),
         'connect',
       );
+      const cursors = await deadline.race(firstSyncs(clients), 'the first syncs');
       const seen = await deadline.race(exchangeOneMessage(target, clients), 'the first exchange');
       sampler.start();
       let resynced = 0;
@@ -126,7 +145,7 @@ export const reconnectStorm: Scenario = {
           options.concurrency,
           async (user, i) => {
             try {
-              const r = await resync(target.wsUrl, user, seen[i]!);
+              const r = await resync(target.wsUrl, user, seen[i]!, cursors[i]!);
               if (stopped) return r.client.close();
               after.push(r.client);
               resynced += 1;

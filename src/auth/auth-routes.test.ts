@@ -1,4 +1,7 @@
-// Proves over real sockets that every auth route answers as documented, refuses bad input with its coded error without creating anything, and never stores a token or password in clear.
+// Proves over real sockets that every auth route answers as documented (devices listed and logged
+// out, a password changed with the other devices logged out, wrong guesses throttled), refuses bad
+// input with its coded error without creating anything, and never stores a token or password in
+// clear.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -319,6 +322,152 @@ describe('auth routes', () => {
 
     it('refuses a call without a token with 401 unauthenticated', async () => {
       assertError(await post('/v1/auth/logout', undefined), 401, 'unauthenticated');
+    });
+  });
+
+  describe('devices: GET /v1/me/sessions, DELETE /v1/me/sessions/:device', () => {
+    const login = async (username: string, device: string, password = PASSWORD) =>
+      post('/v1/auth/login', { username, password, device });
+    const sessions = async (token: string) => {
+      const res = await http('GET', `${url}/v1/me/sessions`, { token });
+      assert.equal(res.status, 200, res.text);
+      return res.json.sessions as { device: string; createdAt: number; current: boolean }[];
+    };
+
+    it('lists the logged-in devices, newest first, marking the caller', async () => {
+      const reg = await register(url, 'dev_list', PASSWORD, 'phone');
+      await new Promise((r) => setTimeout(r, 5));
+      const laptop = await login('dev_list', 'laptop');
+      assert.equal(laptop.status, 200, laptop.text);
+      const listed = await sessions(reg.token);
+      assert.deepEqual(
+        listed.map((s) => [s.device, s.current]),
+        [
+          ['laptop', false],
+          ['phone', true],
+        ],
+      );
+      assert.ok(listed.every((s) => typeof s.createdAt === 'number'));
+      assert.deepEqual(
+        (await sessions(laptop.json.token)).map((s) => s.current),
+        [true, false],
+      );
+      const text = JSON.stringify(listed);
+      assert.doesNotMatch(text, /pt_/, 'no token in the list');
+    });
+
+    it("logs another device out; its token stops working, the caller's does not", async () => {
+      const reg = await register(url, 'dev_revoke', PASSWORD, 'laptop');
+      const phone = await login('dev_revoke', 'phone');
+      const res = await http('DELETE', `${url}/v1/me/sessions/phone`, { token: reg.token });
+      assert.equal(res.status, 204, res.text);
+      assertError(await me(phone.json.token), 401, 'unauthenticated');
+      assert.equal((await me(reg.token)).status, 200);
+      assert.deepEqual(
+        (await sessions(reg.token)).map((s) => s.device),
+        ['laptop'],
+      );
+      // Again, an unknown device, or another user's device: 404, and nothing changes.
+      const other = await register(url, 'dev_other', PASSWORD, 'tablet');
+      assertError(
+        await http('DELETE', `${url}/v1/me/sessions/${'x'.repeat(65)}`, { token: reg.token }),
+        400,
+        'invalid_request',
+      );
+      for (const device of ['phone', 'tablet', 'no such']) {
+        assertError(
+          await http('DELETE', `${url}/v1/me/sessions/${encodeURIComponent(device)}`, {
+            token: reg.token,
+          }),
+          404,
+          'session_not_found',
+        );
+      }
+      assert.equal((await me(other.token)).status, 200, "the other user's device stays");
+      assertError(await http('DELETE', `${url}/v1/me/sessions/laptop`), 401, 'unauthenticated');
+      // Its own device is a logout.
+      const self = await http('DELETE', `${url}/v1/me/sessions/laptop`, { token: reg.token });
+      assert.equal(self.status, 204, self.text);
+      assertError(await me(reg.token), 401, 'unauthenticated');
+    });
+  });
+
+  describe('POST /v1/me/password', () => {
+    const change = (token: string, body: unknown) =>
+      http('POST', `${url}/v1/me/password`, { token, body });
+    const login = (username: string, password: string, device = 'web') =>
+      post('/v1/auth/login', { username, password, device });
+
+    it('changes the password and logs every other device out', async () => {
+      const reg = await register(url, 'pw_change', PASSWORD, 'laptop');
+      const phone = await login('pw_change', PASSWORD, 'phone');
+      const res = await change(reg.token, {
+        currentPassword: PASSWORD,
+        newPassword: 'a brand new password',
+      });
+      assert.equal(res.status, 204, res.text);
+      assert.equal((await me(reg.token)).status, 200, 'the caller stays logged in');
+      assertError(await me(phone.json.token), 401, 'unauthenticated');
+      assertError(await login('pw_change', PASSWORD), 401, 'invalid_credentials');
+      assert.equal((await login('pw_change', 'a brand new password')).status, 200);
+    });
+
+    it('refuses a wrong current password, a bad new one and bad fields, changing nothing', async () => {
+      const reg = await register(url, 'pw_refuse', PASSWORD, 'laptop');
+      const phone = await login('pw_refuse', PASSWORD, 'phone');
+      assertError(
+        await change(reg.token, { currentPassword: 'not it at all', newPassword: 'whatever 123' }),
+        403,
+        'wrong_password',
+      );
+      assertError(
+        await change(reg.token, { currentPassword: PASSWORD, newPassword: 'short' }),
+        400,
+        'invalid_password',
+      );
+      assertError(
+        await change(reg.token, { currentPassword: PASSWORD, newPassword: 12345678 }),
+        400,
+        'invalid_request',
+      );
+      assertError(
+        await change(reg.token, { currentPassword: PASSWORD, newPassword: 'long enough', x: 1 }),
+        400,
+        'invalid_request',
+      );
+      assertError(
+        await http('POST', `${url}/v1/me/password`, {
+          body: { currentPassword: PASSWORD, newPassword: 'long enough' },
+        }),
+        401,
+        'unauthenticated',
+      );
+      assert.equal((await me(phone.json.token)).status, 200, 'no device was logged out');
+      assert.equal((await login('pw_refuse', PASSWORD)).status, 200, 'the old password works');
+    });
+
+    it('throttles wrong current passwords like logins', async () => {
+      const reg = await register(url, 'pw_guess', PASSWORD, 'laptop');
+      let limited: { status: number; json: any; text: string } | null = null;
+      for (let i = 0; i < 12 && limited === null; i++) {
+        const res = await change(reg.token, {
+          currentPassword: `guess number ${i}`,
+          newPassword: 'whatever 123',
+        });
+        if (res.status === 429) limited = res;
+        else assertError(res, 403, 'wrong_password');
+      }
+      assert.ok(limited, 'refused with 429 within 12 guesses');
+      assertError(limited, 429, 'rate_limited');
+      // Even the right password waits now.
+      assertError(
+        await change(reg.token, { currentPassword: PASSWORD, newPassword: 'whatever 123' }),
+        429,
+        'rate_limited',
+      );
+      // The budget is the username's, shared with logins: guessing by either route counts.
+      assertError(await login('pw_guess', PASSWORD), 429, 'rate_limited');
+      assert.equal((await me(reg.token)).status, 200, 'the token still works');
     });
   });
 

@@ -34,6 +34,44 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
     return reply.code(204).send();
   });
 
+  app.get('/v1/me/sessions', { onRequest: authenticated }, async (request) => ({
+    sessions: (await auth.sessions(sessionOf(request))).map((s) => ({
+      device: s.device,
+      createdAt: s.createdAtMs,
+      current: s.current,
+    })),
+  }));
+
+  app.delete(
+    '/v1/me/sessions/:device',
+    {
+      onRequest: authenticated,
+      schema: { params: Type.Object({ device: Type.String({ maxLength: 64 }) }) },
+    },
+    async (request, reply) => {
+      await auth.revokeDevice(sessionOf(request), request.params.device);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/me/password',
+    {
+      onRequest: authenticated,
+      schema: {
+        body: Type.Object(
+          { currentPassword: Type.String(), newPassword: Type.String() },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { currentPassword, newPassword } = request.body;
+      await auth.changePassword(sessionOf(request), currentPassword, newPassword, request.ip);
+      return reply.code(204).send();
+    },
+  );
+
   app.get('/v1/me', { onRequest: authenticated }, (request) => {
     const session = sessionOf(request);
     return { user: { id: session.userId, username: session.username }, device: session.device };

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ParleyError } from '../core/errors.js';
 import { checkPassword, normalizeUsername } from '../core/names.js';
 import type { LoginThrottle } from './login-throttle.js';
-import type { AuthStore, Session, User } from './auth-store.js';
+import type { AuthStore, DeviceSession, Session, User } from './auth-store.js';
 
 // Passwords: argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane). Tokens: 32 random
 // bytes, given to the client once and stored only as their SHA-256, so a copy of the database
@@ -112,7 +112,70 @@ export class AuthService {
     const hash = hashToken(token);
     const session = await this.store.findSession(hash);
     if (!session || !(await this.store.deleteSession(hash))) return;
-    for (const listener of this.revokedListeners) listener(session.userId, session.device);
+    this.revoked(session.userId, [session.device]);
+  }
+
+  private revoked(userId: string, devices: readonly string[]): void {
+    for (const device of devices) {
+      for (const listener of this.revokedListeners) listener(userId, device);
+    }
+  }
+
+  /** The caller's logged-in devices, newest first; `current` marks the caller's own. */
+  async sessions(caller: Session): Promise<(DeviceSession & { current: boolean })[]> {
+    return (await this.store.listSessions(caller.userId)).map((s) => ({
+      ...s,
+      current: s.device === caller.device,
+    }));
+  }
+
+  /**
+   * Logs one of the caller's devices out (a lost phone, from the laptop): its token stops working
+   * and its live connections are closed. The caller's own device is a logout.
+   */
+  async revokeDevice(caller: Session, device: unknown): Promise<void> {
+    if (typeof device !== 'string' || !DEVICE_RE.test(device)) {
+      throw new ParleyError('session_not_found');
+    }
+    if (!(await this.store.deleteDeviceSession(caller.userId, device))) {
+      throw new ParleyError('session_not_found');
+    }
+    this.revoked(caller.userId, [device]);
+  }
+
+  /**
+   * Replaces the caller's password after checking the current one (throttled like logins, so a
+   * stolen token cannot guess it), and logs every other device out: they log in again with the
+   * new password. The caller's token keeps working.
+   */
+  async changePassword(
+    caller: Session,
+    current: unknown,
+    next: unknown,
+    address?: string,
+  ): Promise<void> {
+    const secret = checkPassword(next);
+    const name = caller.username;
+    const waitMs = this.throttle?.waitMs(name, address, Date.now()) ?? 0;
+    if (waitMs > 0) {
+      throw new ParleyError(
+        'rate_limited',
+        `Too many wrong passwords; try again in ${Math.ceil(waitMs / 1000)} s.`,
+        { retryAfterMs: waitMs },
+      );
+    }
+    const found = await this.store.findUserByUsername(name);
+    const ok =
+      typeof current === 'string' &&
+      found !== null &&
+      found.passwordHash !== null &&
+      (await argon2.verify(found.passwordHash, current));
+    if (!found || !ok) {
+      this.throttle?.failed(name, address, Date.now());
+      throw new ParleyError('wrong_password');
+    }
+    const hash = await argon2.hash(secret, ARGON2_OPTIONS);
+    this.revoked(found.id, await this.store.setPassword(found.id, hash, caller.device));
   }
 
   /** The session behind a bearer token, or unauthenticated. */

@@ -1,5 +1,6 @@
 // The AuthStore contract suite: proves that a backend keeps usernames unique under concurrency,
-// creates users idempotently, and keeps at most one live session per (user, device).
+// creates users idempotently, keeps at most one live session per (user, device), lists and ends
+// device sessions, and changes a password together with ending the other sessions.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -189,6 +190,59 @@ export function runAuthStoreContract(opts: { open: () => Promise<StoreBundle> })
         assert.equal(await b.auth.deleteSession(hash), false);
         assert.equal(await b.auth.deleteSession(tokenHash()), false);
         assert.equal((await b.auth.findSession(other))?.device, 'laptop');
+      });
+
+      it("lists a user's device sessions, newest first, and ends one device's", async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const bob = await b.auth.createUser('bob', null);
+        const [phone, laptop, bobPhone] = [tokenHash(), tokenHash(), tokenHash()];
+        await b.auth.putSession(phone, alice.id, 'phone');
+        await new Promise((r) => setTimeout(r, 5));
+        await b.auth.putSession(laptop, alice.id, 'laptop');
+        await b.auth.putSession(bobPhone, bob.id, 'phone');
+
+        const listed = await b.auth.listSessions(alice.id);
+        assert.deepEqual(
+          listed.map((s) => s.device),
+          ['laptop', 'phone'],
+        );
+        assert.ok(listed.every((s) => typeof s.createdAtMs === 'number' && s.createdAtMs > 0));
+        assert.deepEqual(await b.auth.listSessions('u-nobody'), []);
+
+        assert.equal(await b.auth.deleteDeviceSession(alice.id, 'phone'), true);
+        assert.equal(await b.auth.findSession(phone), null, "the phone's token stops working");
+        assert.equal(await b.auth.deleteDeviceSession(alice.id, 'phone'), false);
+        assert.equal((await b.auth.findSession(bobPhone))?.userId, bob.id, "bob's phone stays");
+        assert.deepEqual(
+          (await b.auth.listSessions(alice.id)).map((s) => s.device),
+          ['laptop'],
+        );
+      });
+
+      it('sets a new password and ends every other session of the user in one step', async () => {
+        const alice = await b.auth.createUser('alice', 'old-hash');
+        const bob = await b.auth.createUser('bob', 'bob-hash');
+        const [phone, laptop, tablet, bobPhone] = [
+          tokenHash(),
+          tokenHash(),
+          tokenHash(),
+          tokenHash(),
+        ];
+        await b.auth.putSession(phone, alice.id, 'phone');
+        await b.auth.putSession(laptop, alice.id, 'laptop');
+        await b.auth.putSession(tablet, alice.id, 'tablet');
+        await b.auth.putSession(bobPhone, bob.id, 'phone');
+
+        const ended = await b.auth.setPassword(alice.id, 'new-hash', 'laptop');
+        assert.deepEqual([...ended].sort(), ['phone', 'tablet']);
+        assert.equal((await b.auth.findUserByUsername('alice'))?.passwordHash, 'new-hash');
+        assert.equal((await b.auth.findSession(laptop))?.device, 'laptop', 'the kept device');
+        assert.equal(await b.auth.findSession(phone), null);
+        assert.equal(await b.auth.findSession(tablet), null);
+        assert.equal((await b.auth.findSession(bobPhone))?.userId, bob.id);
+        assert.equal((await b.auth.findUserByUsername('bob'))?.passwordHash, 'bob-hash');
+
+        assert.deepEqual(await b.auth.setPassword('u-nobody', 'x', 'laptop'), []);
       });
     });
   });

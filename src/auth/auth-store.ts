@@ -8,6 +8,11 @@
 //   working at once.
 // - deleteSession makes the token unusable immediately; it reports whether one was removed.
 // - findSession never returns a session of a disabled account (users.disabled_at_ms set).
+// - listSessions lists a user's sessions (one per device), newest first. deleteDeviceSession
+//   ends the session of one (user, device) at once and reports whether there was one.
+// - setPassword replaces the password hash and, in the same transaction, ends every session of
+//   the user but `keepDevice`'s; it returns the devices whose sessions it ended (none, and nothing
+//   changed, for an unknown user).
 // - ensureUsers creates the missing users (without password, so they cannot log in) and returns
 //   all of them, in the order asked. Concurrent calls for the same name never fail.
 
@@ -31,6 +36,12 @@ export interface Session {
   readonly createdAtMs: number;
 }
 
+/** A device's session as its user sees it (never its token). */
+export interface DeviceSession {
+  readonly device: string;
+  readonly createdAtMs: number;
+}
+
 export interface AuthStore {
   createUser(username: string, passwordHash: string | null): Promise<User>;
   ensureUsers(usernames: readonly string[]): Promise<User[]>;
@@ -43,6 +54,9 @@ export interface AuthStore {
   putSession(tokenHash: string, userId: string, device: string): Promise<void>;
   findSession(tokenHash: string): Promise<Session | null>;
   deleteSession(tokenHash: string): Promise<boolean>;
+  listSessions(userId: string): Promise<DeviceSession[]>;
+  deleteDeviceSession(userId: string, device: string): Promise<boolean>;
+  setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]>;
 
   close(): Promise<void>;
 }

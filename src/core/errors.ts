@@ -37,6 +37,7 @@ export const ERRORS = {
     temporary: false,
     message: 'This account is disabled.',
   },
+  wrong_password: { status: 403, temporary: false, message: 'The current password is wrong.' },
   forbidden: { status: 403, temporary: false, message: 'This action is not allowed.' },
   not_member: {
     status: 403,
@@ -50,6 +51,11 @@ export const ERRORS = {
   },
   not_found: { status: 404, temporary: false, message: 'No such route.' },
   user_not_found: { status: 404, temporary: false, message: 'No such user.' },
+  session_not_found: {
+    status: 404,
+    temporary: false,
+    message: 'No device of yours is logged in under that name.',
+  },
   conversation_not_found: {
     status: 404,
     temporary: false,

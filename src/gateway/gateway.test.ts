@@ -338,6 +338,33 @@ describe('hello rules', () => {
       await assertAlive(other);
       other.drop();
     });
+
+    it(`logging a device out from another closes that device's links only (${transport})`, async () => {
+      const user = await h.user('revoke_live', 'laptop');
+      const phone = await h.login(user, 'phone');
+      const laptopLink = await h.connect(transport, user);
+      const phoneLink = await h.connect(transport, phone);
+      const res = await http('DELETE', `${h.url}/v1/me/sessions/phone`, { token: user.token });
+      assert.equal(res.status, 204, res.text);
+      await assertFailed(phoneLink, 'unauthenticated', CloseCode.unauthenticated);
+      await assertAlive(laptopLink);
+      laptopLink.drop();
+    });
+
+    it(`a password change closes the other devices' links, not the caller's (${transport})`, async () => {
+      const user = await h.user('password_live', 'laptop');
+      const phone = await h.login(user, 'phone');
+      const laptopLink = await h.connect(transport, user);
+      const phoneLink = await h.connect(transport, phone);
+      const res = await http('POST', `${h.url}/v1/me/password`, {
+        token: user.token,
+        body: { currentPassword: PASSWORD, newPassword: 'a brand new password' },
+      });
+      assert.equal(res.status, 204, res.text);
+      await assertFailed(phoneLink, 'unauthenticated', CloseCode.unauthenticated);
+      await assertAlive(laptopLink);
+      laptopLink.drop();
+    });
   }
 });
 

@@ -1,5 +1,5 @@
 // Proves that ParleyApi's REST helpers work against a real server: accounts (register, login,
-// logout), profiles and search, contacts, direct chats, groups and their management, history,
+// logout, devices, password change), profiles and search, contacts, direct chats, groups and their management, history,
 // and attachment upload and download, with server refusals surfacing as coded errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -74,6 +74,40 @@ describe('ParleyApi against a real server', () => {
     assert.equal(api.token, undefined);
     const stale = new ParleyApi({ url: server.url, token: login.token });
     await assert.rejects(stale.users.me(), { code: 'unauthenticated', status: 401 });
+  });
+
+  it('lists devices, logs one out and changes the password', async () => {
+    const laptop = new ParleyApi({ url: server.url });
+    await laptop.register({ username: 'api_eli', password: PASSWORD, device: 'laptop' });
+    const phone = new ParleyApi({ url: server.url });
+    await phone.login({ username: 'api_eli', password: PASSWORD, device: 'phone' });
+    const tablet = new ParleyApi({ url: server.url });
+    await tablet.login({ username: 'api_eli', password: PASSWORD, device: 'tablet' });
+    const devices = await laptop.account.sessions();
+    assert.deepEqual(devices.map((d) => d.device).sort(), ['laptop', 'phone', 'tablet']);
+    assert.deepEqual(
+      devices.filter((d) => d.current).map((d) => d.device),
+      ['laptop'],
+    );
+
+    await laptop.account.revoke('phone');
+    await assert.rejects(phone.users.me(), { code: 'unauthenticated', status: 401 });
+    await assert.rejects(laptop.account.revoke('phone'), {
+      code: 'session_not_found',
+      status: 404,
+    });
+
+    await assert.rejects(laptop.account.changePassword('not the password', 'new password 1'), {
+      code: 'wrong_password',
+      status: 403,
+    });
+    await laptop.account.changePassword(PASSWORD, 'new password 1');
+    await assert.rejects(tablet.users.me(), { code: 'unauthenticated', status: 401 });
+    assert.equal((await laptop.users.me()).device, 'laptop');
+    await new ParleyApi({ url: server.url }).login({
+      username: 'api_eli',
+      password: 'new password 1',
+    });
   });
 
   it('edits a profile and finds users by prefix', async () => {

@@ -50,6 +50,15 @@ export interface Profile {
   readonly avatar: string | null;
 }
 
+/** A logged-in device of this account (GET /v1/me/sessions). */
+export interface DeviceSession {
+  readonly device: string;
+  /** When it logged in, epoch ms. */
+  readonly createdAt: number;
+  /** The device of this API's token. */
+  readonly current: boolean;
+}
+
 /** Fields to change; `null` or `""` clears one, an absent field stays. */
 export interface ProfilePatch {
   readonly displayName?: string | null;
@@ -292,6 +301,25 @@ export class ParleyApi {
     await this.call<undefined>({ method: 'POST', path: '/v1/auth/logout' });
     this.#token = undefined;
   }
+
+  /**
+   * This account's logged-in devices (`list`, newest first, `current` marking this one), logging
+   * one of them out (`revoke`: its token stops working, its connections close), and changing the
+   * password (`changePassword`: every other device is logged out; this token keeps working).
+   */
+  readonly account = {
+    sessions: async () =>
+      (await this.call<{ sessions: DeviceSession[] }>({ method: 'GET', path: '/v1/me/sessions' }))
+        .sessions,
+    revoke: (device: string) =>
+      this.call<undefined>({ method: 'DELETE', path: `/v1/me/sessions/${enc(device)}` }),
+    changePassword: (currentPassword: string, newPassword: string) =>
+      this.call<undefined>({
+        method: 'POST',
+        path: '/v1/me/password',
+        json: { currentPassword, newPassword },
+      }),
+  };
 
   // Users -----------------------------------------------------------------------------------
 

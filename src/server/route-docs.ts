@@ -200,6 +200,42 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     errors: [],
     response: { status: 204, description: 'Revoked.' },
   },
+  'GET /v1/me/sessions': {
+    summary: "The caller's logged-in devices",
+    description: 'One session per device, newest first; `current` is the caller’s own.',
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: [],
+    response: {
+      status: 200,
+      description: 'The devices.',
+      example: {
+        sessions: [
+          { device: 'laptop', createdAt: 1795453428105, current: true },
+          { device: 'phone', createdAt: 1795450000000, current: false },
+        ],
+      },
+    },
+  },
+  'DELETE /v1/me/sessions/:device': {
+    summary: 'Log one of your devices out',
+    description:
+      "Its token stops working at once and its live connections are closed (4401). The caller's own device is a logout.",
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: ['session_not_found'],
+    response: { status: 204, description: 'Logged out.' },
+  },
+  'POST /v1/me/password': {
+    summary: 'Change your password',
+    description:
+      'Checks the current password (wrong guesses are throttled like logins), stores the new one and logs every other device out; the caller stays logged in.',
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: ['wrong_password', 'invalid_password', 'rate_limited'],
+    body: { example: { currentPassword: 'correct horse', newPassword: 'battery staple 2' } },
+    response: { status: 204, description: 'Changed.' },
+  },
   'GET /v1/me': {
     summary: 'Who the token belongs to',
     tag: 'accounts',

@@ -2,9 +2,15 @@ import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
-import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
+import type {
+  AuthStore,
+  DeviceSession,
+  Session,
+  User,
+  UserWithSecret,
+} from '../../auth/auth-store.js';
 import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
-import { isUniqueViolation } from './database.js';
+import { inTransaction, isUniqueViolation } from './database.js';
 
 /** The cluster AuthStore: accounts and sessions in PostgreSQL, shared by every node. */
 export class PostgresAuthStore implements AuthStore {
@@ -105,6 +111,38 @@ export class PostgresAuthStore implements AuthStore {
   async deleteSession(tokenHash: string): Promise<boolean> {
     const result = await this.pool.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
     return (result.rowCount ?? 0) > 0;
+  }
+
+  async listSessions(userId: string): Promise<DeviceSession[]> {
+    const { rows } = await this.pool.query<{ device: string; created_at_ms: number }>(
+      `SELECT device, created_at_ms FROM sessions WHERE user_id = $1
+        ORDER BY created_at_ms DESC, device`,
+      [userId],
+    );
+    return rows.map((r) => ({ device: r.device, createdAtMs: r.created_at_ms }));
+  }
+
+  async deleteDeviceSession(userId: string, device: string): Promise<boolean> {
+    const result = await this.pool.query(
+      'DELETE FROM sessions WHERE user_id = $1 AND device = $2',
+      [userId, device],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]> {
+    return inTransaction(this.pool, async (client) => {
+      const updated = await client.query('UPDATE users SET password_hash = $1 WHERE id = $2', [
+        passwordHash,
+        userId,
+      ]);
+      if ((updated.rowCount ?? 0) === 0) return [];
+      const { rows } = await client.query<{ device: string }>(
+        'DELETE FROM sessions WHERE user_id = $1 AND device <> $2 RETURNING device',
+        [userId, keepDevice],
+      );
+      return rows.map((r) => r.device);
+    });
   }
 
   /** The pool belongs to openPostgresStores, which ends it. */

@@ -2,7 +2,13 @@ import type { Statement } from 'better-sqlite3';
 import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
-import type { AuthStore, Session, User, UserWithSecret } from '../../auth/auth-store.js';
+import type {
+  AuthStore,
+  DeviceSession,
+  Session,
+  User,
+  UserWithSecret,
+} from '../../auth/auth-store.js';
 import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
 import { isUniqueViolation } from './errors.js';
@@ -36,6 +42,14 @@ export class SqliteAuthStore implements AuthStore {
           WHERE s.token_hash = ? AND u.disabled_at_ms IS NULL`,
       ),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+      sessionsOf: db.prepare(
+        `SELECT device, created_at_ms FROM sessions WHERE user_id = ?
+          ORDER BY created_at_ms DESC, device`,
+      ),
+      setPassword: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+      endOtherSessions: db
+        .prepare('DELETE FROM sessions WHERE user_id = ? AND device <> ? RETURNING device')
+        .pluck(),
     };
   }
 
@@ -115,6 +129,30 @@ export class SqliteAuthStore implements AuthStore {
     return settle(() => {
       return this.q.deleteSession!.run(tokenHash).changes > 0;
     });
+  }
+
+  listSessions(userId: string): Promise<DeviceSession[]> {
+    return settle(() =>
+      (this.q.sessionsOf!.all(userId) as { device: string; created_at_ms: number }[]).map((r) => ({
+        device: r.device,
+        createdAtMs: r.created_at_ms,
+      })),
+    );
+  }
+
+  deleteDeviceSession(userId: string, device: string): Promise<boolean> {
+    return settle(() => this.q.deleteDeviceSession!.run(userId, device).changes > 0);
+  }
+
+  setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]> {
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          if (this.q.setPassword!.run(passwordHash, userId).changes === 0) return [];
+          return this.q.endOtherSessions!.all(userId, keepDevice) as string[];
+        })
+        .immediate(),
+    );
   }
 
   close(): Promise<void> {

@@ -8,6 +8,7 @@ import { ChatView } from './chat-view.js';
 import { Avatar } from './avatar.js';
 import { ContactsDialog } from './contacts-dialog.js';
 import { ProfileDialog } from './profile-dialog.js';
+import { AccountDialog } from './account-dialog.js';
 import { JoinGroupDialog, NewDirectDialog, NewGroupDialog } from './dialogs.js';
 import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { navigate, useRoute } from './router.js';
@@ -42,7 +43,7 @@ export function App() {
   );
 }
 
-type DialogName = 'direct' | 'group' | 'join' | 'contacts' | 'profile' | null;
+type DialogName = 'direct' | 'group' | 'join' | 'contacts' | 'profile' | 'account' | null;
 
 function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const store = useMemo(
@@ -125,6 +126,9 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
             <button type="button" onClick={() => setDialog('profile')}>
               Profile
             </button>
+            <button type="button" onClick={() => setDialog('account')}>
+              Account
+            </button>
             {permission === 'default' && (
               <button type="button" onClick={() => void askForNotifications()}>
                 Turn on notifications
@@ -170,6 +174,7 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
       {dialog === 'join' && <JoinGroupDialog {...dialogProps} />}
       {dialog === 'contacts' && <ContactsDialog {...dialogProps} />}
       {dialog === 'profile' && <ProfileDialog store={store} onClose={() => setDialog(null)} />}
+      {dialog === 'account' && <AccountDialog store={store} onClose={() => setDialog(null)} />}
       {store.ending === 'kicked' && (
         <div class="overlay" role="alertdialog" aria-labelledby="kicked-title" aria-modal="true">
           <div class="overlay-box">

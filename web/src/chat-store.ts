@@ -12,6 +12,7 @@ import {
   type ConversationMember,
   type ChangedEvent,
   type ContactChangeEvent,
+  type DeviceSession,
   type ContactEntry,
   type ConversationState,
   type HistoryVisibility,
@@ -1203,6 +1204,28 @@ export class ChatStore {
       }),
     );
     return uploaded !== null && (await this.saveProfile({ avatar: uploaded.id }));
+  }
+
+  // Account -------------------------------------------------------------------------------
+
+  /** This account's logged-in devices, newest first; null (with a notice) if they cannot be read. */
+  devices(): Promise<DeviceSession[] | null> {
+    return this.#attempt(() => this.api.account.sessions());
+  }
+
+  /** Logs another device of this account out; false (with a notice) when refused. */
+  async logOutDevice(device: string): Promise<boolean> {
+    const done = (await this.#attempt(() => this.api.account.revoke(device))) !== null;
+    if (done) this.notify('info', `${device} is logged out.`);
+    return done;
+  }
+
+  /** Changes the password (the other devices are logged out); false (with a notice) if refused. */
+  async changePassword(current: string, next: string): Promise<boolean> {
+    const done =
+      (await this.#attempt(() => this.api.account.changePassword(current, next))) !== null;
+    if (done) this.notify('info', 'Password changed. Your other devices are logged out.');
+    return done;
   }
 
   // Contacts ------------------------------------------------------------------------------

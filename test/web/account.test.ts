@@ -1,0 +1,70 @@
+// Proves, in a real browser against a real server, the account dialog: it lists the browsers
+// logged in to the account, marking this one; logging the other one out sends that page back to
+// the login screen; a wrong current password is refused with a notice and changes nothing; and a
+// changed password logs the other browser out, which then needs the new password.
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { describeInBrowser, notice, waitOnline } from './browser.js';
+
+const PASSWORD = 'correct horse battery';
+const ENDED = 'Your session ended. Please log in again.';
+
+async function logIn(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+describeInBrowser('web client: account', (test) => {
+  test('devices and password', 'account', async ({ server, browser, person, pages }) => {
+    const kai = await person('kai');
+    const other = await browser.newContext({ baseURL: server.url });
+    try {
+      const laptop = await other.newPage();
+      pages.laptop = laptop;
+      await laptop.goto('/');
+      await logIn(laptop, 'kai', PASSWORD);
+      await waitOnline(laptop);
+
+      const page = kai.page;
+      page.on('dialog', (d) => void d.accept());
+      await page.getByRole('button', { name: 'Account', exact: true }).click();
+      const dialog = page.getByRole('dialog', { name: 'Your account' });
+      const rows = dialog.locator('li.member');
+      await rows.nth(1).waitFor();
+      assert.equal(await rows.count(), 2);
+      assert.equal(await rows.filter({ hasText: '(this browser)' }).count(), 1);
+      const otherRow = rows.filter({ hasNotText: '(this browser)' });
+      await otherRow.getByRole('button', { name: /^Log out / }).click();
+      await laptop.getByText(ENDED).waitFor();
+      await notice(page, 'is logged out.').waitFor();
+      await dialog.locator('li.member').filter({ hasNotText: '(this browser)' }).waitFor({
+        state: 'detached',
+      });
+      assert.equal(await dialog.locator('li.member').count(), 1);
+
+      // Back on the laptop; then a wrong current password changes nothing.
+      await logIn(laptop, 'kai', PASSWORD);
+      await waitOnline(laptop);
+      await dialog.getByLabel('Current password').fill('not my password');
+      await dialog.getByLabel('New password', { exact: true }).fill('a new horse battery');
+      await dialog.getByLabel('New password again').fill('a new horse battery');
+      await dialog.getByRole('button', { name: 'Change password' }).click();
+      await notice(page, 'The current password is wrong.').waitFor();
+      await waitOnline(laptop);
+
+      await dialog.getByLabel('Current password').fill(PASSWORD);
+      await dialog.getByRole('button', { name: 'Change password' }).click();
+      await notice(page, 'Password changed.').waitFor();
+      await laptop.getByText(ENDED).waitFor();
+      await waitOnline(page);
+
+      await logIn(laptop, 'kai', PASSWORD);
+      await laptop.getByRole('alert').filter({ hasText: 'wrong' }).waitFor();
+      await logIn(laptop, 'kai', 'a new horse battery');
+      await waitOnline(laptop);
+    } finally {
+      await other.close();
+    }
+  });
+});

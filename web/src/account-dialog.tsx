@@ -1,0 +1,113 @@
+// The account dialog: the devices logged in to this account (log any other one out: a lost phone)
+// and the password (changing it logs every other device out). docs/rest-api.md, Accounts.
+import { useEffect, useState } from 'preact/hooks';
+import type { DeviceSession } from 'parley/sdk';
+import type { ChatStore } from './chat-store.js';
+import { Modal } from './dialogs.js';
+import { fullTime } from './format.js';
+
+export function AccountDialog(props: { store: ChatStore; onClose: () => void }) {
+  const { store } = props;
+  const [devices, setDevices] = useState<readonly DeviceSession[] | null>(null);
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const load = async () => setDevices(await store.devices());
+  useEffect(() => {
+    void load();
+  }, [store]);
+
+  const logOut = async (device: string) => {
+    if (!confirm(`Log ${device} out? It will need the password to come back.`)) return;
+    if (await store.logOutDevice(device)) await load();
+  };
+  const change = async (e: Event) => {
+    e.preventDefault();
+    if (next !== repeat) {
+      store.notify('error', 'The new password and its repetition differ.');
+      return;
+    }
+    setBusy(true);
+    const done = await store.changePassword(current, next);
+    setBusy(false);
+    if (!done) return;
+    setCurrent('');
+    setNext('');
+    setRepeat('');
+    await load();
+  };
+
+  return (
+    <Modal title="Your account" onClose={props.onClose}>
+      <section aria-labelledby="account-devices">
+        <h3 id="account-devices">Logged-in devices</h3>
+        {devices === null ? (
+          <p class="hint">Loading…</p>
+        ) : (
+          <ul class="members">
+            {devices.map((d) => (
+              <li class="member" key={d.device} data-testid={`device-${d.device}`}>
+                <span class="member-name">
+                  {d.device}
+                  {d.current && <span class="hint"> (this browser)</span>}
+                  <span class="hint"> · since {fullTime(d.createdAt)}</span>
+                </span>
+                {!d.current && (
+                  <span class="member-actions">
+                    <button
+                      type="button"
+                      aria-label={`Log out ${d.device}`}
+                      onClick={() => void logOut(d.device)}
+                    >
+                      Log out
+                    </button>
+                  </span>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <form class="dialog-form" onSubmit={(e) => void change(e)}>
+        <h3>Change password</h3>
+        <p class="hint">Your other devices are logged out; this one stays.</p>
+        <label for="password-current">Current password</label>
+        <input
+          id="password-current"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={current}
+          onInput={(e) => setCurrent(e.currentTarget.value)}
+        />
+        <label for="password-new">New password</label>
+        <input
+          id="password-new"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={8}
+          maxLength={256}
+          value={next}
+          onInput={(e) => setNext(e.currentTarget.value)}
+        />
+        <label for="password-repeat">New password again</label>
+        <input
+          id="password-repeat"
+          type="password"
+          autoComplete="new-password"
+          required
+          value={repeat}
+          onInput={(e) => setRepeat(e.currentTarget.value)}
+        />
+        <div class="row end">
+          <button type="submit" class="primary" disabled={busy}>
+            Change password
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -602,6 +602,7 @@ Commands:
   user      add, reset-password, disable or enable an account (parley user --help)
   stats     counts from the store
   migrate   apply pending schema migrations
+  backup    copy a running embedded server's data into a directory (parley backup <dir>)
   help      show this help
 
 Every flag also reads from the environment variable shown beside it; a flag wins.
@@ -615,7 +616,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const { runBenchCli } = await import('./bench/cli.js');
     return runBenchCli(argv.slice(1));
   }
-  if (argv[0] === 'user' || argv[0] === 'stats' || argv[0] === 'migrate') {
+  if (['user', 'stats', 'migrate', 'backup'].includes(argv[0] ?? '')) {
     const { runAdminCli } = await import('./admin/cli.js');
     return runAdminCli(argv);
   }

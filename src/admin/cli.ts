@@ -8,8 +8,9 @@ import { RedisBus } from '../bus/index.js';
 import type { AdminStore, UserChange } from './admin-store.js';
 import { PostgresAdminStore } from './postgres-admin-store.js';
 import { SqliteAdminStore } from './sqlite-admin-store.js';
+import { BackupError, backupEmbedded } from './backup.js';
 
-// The operator's commands (docs/operations.md): accounts, counts and migrations, run against the
+// The operator's commands (docs/operations.md): accounts, counts, migrations and backups, run against the
 // store the server is configured with (the same PARLEY_* variables and flags as `serve`).
 //
 // Passwords are read from standard input (the first line), so that they appear neither in the
@@ -23,6 +24,8 @@ export const ADMIN_USAGE = `Usage:
   parley user enable <username>           allow its logins again
   parley stats [--json]                   counts from the store
   parley migrate                          apply pending schema migrations
+  parley backup <dir>                     copy a running embedded server's data (SQLite and
+                                          attachment files) into a new or empty directory
 
 Password flags of "user add" and "user reset-password":
   --password-stdin   read the password from the first line of stdin (the default)
@@ -132,6 +135,8 @@ export async function runAdminCli(
     if (!name || extra.length > 0) return usage(`user ${sub} needs exactly one username`);
   } else if (command === 'stats' || command === 'migrate') {
     if (sub !== undefined) return usage(`${command} takes no arguments`);
+  } else if (command === 'backup') {
+    if (!sub || name !== undefined) return usage('backup needs exactly one target directory');
   } else {
     return usage(`unknown command "${String(command)}"`);
   }
@@ -146,6 +151,8 @@ export async function runAdminCli(
     }
     throw err;
   }
+
+  if (command === 'backup') return backup(io, config, sub!);
 
   let store: AdminStore | null = null;
   try {
@@ -218,6 +225,37 @@ export async function runAdminCli(
     throw err;
   } finally {
     await store?.close();
+  }
+}
+
+/** `parley backup <dir>`: the embedded store only; PostgreSQL has its own tools. */
+async function backup(io: AdminIo, config: Config, target: string): Promise<number> {
+  if (config.store.kind !== 'sqlite') {
+    io.stderr.write(
+      'parley: backup copies the embedded (SQLite) store; back PostgreSQL up with pg_dump or its own tools\n',
+    );
+    return 2;
+  }
+  const blobs = config.attachments.blobStore;
+  try {
+    const done = await backupEmbedded({
+      file: config.store.file,
+      blobDir: blobs.kind === 'fs' ? blobs.dir : null,
+      target,
+    });
+    io.stdout.write(
+      `backed up ${done.file} (${done.bytes} bytes: ${done.users} users, ${done.messages} messages)\n` +
+        (done.blobFiles === null
+          ? 'attachments are in S3: back the bucket up with its own tools\n'
+          : `copied ${done.blobFiles} attachment files\n`),
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof BackupError) {
+      io.stderr.write(`parley: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
   }
 }
 

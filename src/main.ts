@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { AuthService, LoginThrottle, UserDirectory, registerAuthRoutes } from './auth/index.js';
 import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
 import { ProfilePush, UsersService, registerUserRoutes } from './users/index.js';
+import { UserBudget } from './core/user-budget.js';
 import {
   GroupCommitter,
   MessagingService,
@@ -139,7 +140,14 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
   // Block answers are cached on a single node only: another node's block could not reach them.
   const blockGuard = new BlockGuard(stores.contacts, { cache: cluster === null });
+  // New direct conversations and contact requests share one budget per user.
+  const firstContacts = new UserBudget({
+    burst: config.limits.firstContactsBurstMax,
+    refillMs: config.limits.firstContactsRefillMs,
+    refusal: 'Too many new conversations and contact requests; try again later.',
+  });
   const messaging: MessagingService = new MessagingService({
+    firstContacts,
     store: stores.messages,
     committer,
     users,
@@ -155,6 +163,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     users,
     limits: config.limits,
     guard: blockGuard,
+    firstContacts,
   });
   const profiles = new UsersService({
     store: stores.profiles,

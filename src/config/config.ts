@@ -422,6 +422,18 @@ export const SETTINGS = {
     1_000,
   ),
   bioCharsMax: limit('bio-chars-max', 'bioCharsMax', 'longest profile bio', 100_000),
+  firstContactsBurstMax: limit(
+    'first-contacts-burst-max',
+    'firstContactsBurstMax',
+    'new direct conversations and contact requests of one user at once',
+    1_000_000,
+  ),
+  firstContactsRefillMs: limit(
+    'first-contacts-refill-ms',
+    'firstContactsRefillMs',
+    'one more first contact of a user allowed after this long',
+    86_400_000,
+  ),
   profilePushBurstMax: limit(
     'profile-push-burst-max',
     'profilePushBurstMax',
@@ -621,6 +633,8 @@ function build(raw: Raw): Config {
       displayNameCharsMax: raw.displayNameCharsMax,
       bioCharsMax: raw.bioCharsMax,
       userSearchCountMax: raw.userSearchCountMax,
+      firstContactsBurstMax: raw.firstContactsBurstMax,
+      firstContactsRefillMs: raw.firstContactsRefillMs,
       profilePushBurstMax: raw.profilePushBurstMax,
       profilePushRefillMs: raw.profilePushRefillMs,
     },

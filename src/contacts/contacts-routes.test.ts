@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { RtClient } from '../test-support/rt-client.js';
 
-type Res = { status: number; json: any; text: string };
+type Res = { status: number; json: any; text: string; headers: Record<string, unknown> };
 
 function assertError(res: Res, status: number, code: string): void {
   assert.equal(res.status, status, res.text);
@@ -460,5 +460,63 @@ describe('contacts routes', () => {
         rb.drop();
       }
     });
+  });
+});
+
+describe('first-contact budget', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({
+      PARLEY_FIRST_CONTACTS_BURST_MAX: '3',
+      PARLEY_FIRST_CONTACTS_REFILL_MS: '600000',
+    });
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  const call = (method: string, path: string, token: string, body?: unknown): Promise<Res> =>
+    http(method, `${server.url}${path}`, { token, ...(body !== undefined ? { body } : {}) });
+  const open = (token: string, username: string) =>
+    call('POST', '/v1/conversations', token, { kind: 'direct', with: username });
+  const ask = (token: string, username: string) =>
+    call('POST', '/v1/contacts/requests', token, { username });
+
+  it('bounds new direct conversations and contact requests per user; nothing else', async () => {
+    const users = new Map<string, Awaited<ReturnType<typeof register>>>();
+    for (const name of ['fc_a', 'fc_1', 'fc_2', 'fc_3', 'fc_4', 'fc_5', 'fc_6', 'fc_7', 'fc_b']) {
+      users.set(name, await register(server.url, name));
+    }
+    const a = users.get('fc_a')!.token;
+    // fc_6 asked a first, and fc_7 is blocked by a: neither spends a's budget.
+    assert.equal((await ask(users.get('fc_6')!.token, 'fc_a')).status, 201);
+    assert.equal((await call('POST', '/v1/contacts/fc_7/block', a)).status, 200);
+    assertError(await open(a, 'fc_7'), 403, 'blocked');
+    assertError(await ask(a, 'fc_7'), 403, 'blocked');
+
+    assert.equal((await open(a, 'fc_1')).status, 201);
+    assert.equal((await open(a, 'fc_2')).status, 201);
+    assert.equal((await open(a, 'fc_1')).status, 200, 'reopening is free');
+    assert.equal((await ask(a, 'fc_3')).status, 201, 'the third first contact');
+    assert.equal((await ask(a, 'fc_6')).status, 200, 'accepting their request is free');
+
+    const refusedRequest = await ask(a, 'fc_4');
+    assertError(refusedRequest, 429, 'rate_limited');
+    assert.ok(Number(refusedRequest.headers['retry-after']) > 0);
+    const refusedChat = await open(a, 'fc_5');
+    assertError(refusedChat, 429, 'rate_limited');
+    // Nothing was created for the refused ones.
+    const incoming = await call(
+      'GET',
+      '/v1/contacts/requests?direction=incoming',
+      users.get('fc_4')!.token,
+    );
+    assert.deepEqual(incoming.json.requests, []);
+    const list = await call('GET', '/v1/conversations', users.get('fc_5')!.token);
+    assert.deepEqual(list.json.conversations, []);
+    // Another user's budget is its own.
+    assert.equal((await open(users.get('fc_b')!.token, 'fc_5')).status, 201);
   });
 });

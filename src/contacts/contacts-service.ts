@@ -1,4 +1,5 @@
 import { ParleyError } from '../core/errors.js';
+import type { UserBudget } from '../core/user-budget.js';
 import type { Limits } from '../core/limits.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeUsername } from '../core/names.js';
@@ -37,9 +38,9 @@ type Change = { readonly next: Pair; readonly event: ContactEvent; readonly note
 // transition is decided again on fresh state. Two users racing on one pair settle in a few rounds.
 const ATTEMPTS_MAX = 5;
 
-// Printable: no control characters, which could forge log lines or break clients.
 /** The most contacts contactIds reads (a bound on its loop and on a profile push's audience). */
 const CONTACT_IDS_MAX = 10_000;
+// Printable: no control characters, which could forge log lines or break clients.
 // eslint-disable-next-line no-control-regex
 const NOTE_RE = /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/;
 
@@ -49,6 +50,8 @@ export interface ContactsDeps {
   readonly limits: Limits;
   readonly guard?: BlockGuard;
   readonly clock?: Clock;
+  /** Spent by each new request (not by accepting theirs): the bound on reaching strangers. */
+  readonly firstContacts?: UserBudget;
 }
 
 export function relationOf(pair: Pair): Relation {
@@ -74,6 +77,7 @@ export class ContactsService {
   private readonly users: UserDirectory;
   private readonly limits: Limits;
   private readonly guard: BlockGuard | undefined;
+  private readonly firstContacts: UserBudget | undefined;
   private readonly clock: Clock;
   private readonly subscribers: ContactEvents[] = [];
 
@@ -83,6 +87,7 @@ export class ContactsService {
     this.limits = deps.limits;
     this.guard = deps.guard;
     this.clock = deps.clock ?? systemClock;
+    this.firstContacts = deps.firstContacts;
   }
 
   subscribe(events: ContactEvents): void {
@@ -102,6 +107,7 @@ export class ContactsService {
       if (pair.ab?.state === 'accepted') throw new ParleyError('already_contacts');
       if (pair.ab?.state === 'requested') throw new ParleyError('contact_request_exists');
       if (pair.ba?.state === 'requested') return accepted(now);
+      this.firstContacts?.take(actor.userId, now);
       const edge: Edge = { state: 'requested', note: text, sinceMs: now };
       return { next: { ab: edge, ba: null }, event: 'requested', ...(text ? { note: text } : {}) };
     });

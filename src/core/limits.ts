@@ -59,6 +59,12 @@ export interface Limits {
   readonly bioCharsMax: number;
   /** Largest page of a user search by username prefix. */
   readonly userSearchCountMax: number;
+  /**
+   * First contacts (a new direct conversation, a contact request) one user may start at once,
+   * and how often one more becomes allowed, in ms: the bound on reaching strangers.
+   */
+  readonly firstContactsBurstMax: number;
+  readonly firstContactsRefillMs: number;
   /** `profile` pushes one user's changes may cause at once (profile-push.ts). */
   readonly profilePushBurstMax: number;
   /** How often one more `profile` push of a user becomes allowed, in ms. */
@@ -106,6 +112,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   displayNameCharsMax: 64,
   bioCharsMax: 512,
   userSearchCountMax: 50,
+  firstContactsBurstMax: 30,
+  firstContactsRefillMs: 120_000,
   profilePushBurstMax: 10,
   profilePushRefillMs: 6_000,
   attachmentBytesMax: 25 * 1024 * 1024,

@@ -1,3 +1,4 @@
+import type { UserBudget } from '../core/user-budget.js';
 import { ParleyError, asError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -192,6 +193,11 @@ export interface MessagingDeps {
    * error when not. Without it, attachment kinds are refused.
    */
   readonly attachmentUse?: AttachmentUse;
+  /**
+   * Spent when a user opens a direct conversation that did not exist yet (not by reopening one,
+   * nor by trusted backends over gRPC): the bound on reaching strangers.
+   */
+  readonly firstContacts?: UserBudget;
 }
 
 export type AttachmentUse = (
@@ -227,6 +233,7 @@ export class MessagingService {
   private readonly subscribers: MessagingEvents[] = [];
   private readonly actionSubscribers: MessageActionEvents[] = [];
   private readonly guard: DirectGuard | undefined;
+  private readonly firstContacts: UserBudget | undefined;
   private readonly attachmentUse: AttachmentUse | undefined;
   /** Conversation id → its two members if direct, null if not: neither ever changes. */
   private readonly directMembers = new Map<string, readonly string[] | null>();
@@ -239,6 +246,7 @@ export class MessagingService {
     this.limits = deps.limits;
     this.clock = deps.clock ?? systemClock;
     this.guard = deps.directGuard;
+    this.firstContacts = deps.firstContacts;
     this.attachmentUse = deps.attachmentUse;
     // Blocks, reply targets and attachment uses are checked per batch inside the committer, not
     // before submitting: a lookup awaited here would let pipelined sends of one connection
@@ -345,6 +353,10 @@ export class MessagingService {
     if (!peer) throw new ParleyError('user_not_found', `No user named "${name}".`);
     if (peer.id === caller.userId) {
       throw new ParleyError('invalid_request', 'A direct conversation needs another user.');
+    }
+    if (this.firstContacts && !(await this.store.findDirect(caller.userId, peer.id))) {
+      await this.guard?.assertMayMessage(caller.userId, peer.id);
+      this.firstContacts.take(caller.userId, this.clock.nowMs());
     }
     return this.openDirectWith(caller.userId, peer.id);
   }

@@ -254,7 +254,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     description: '201 when created, 200 when it already existed (the caller then joins a room).',
     tag: 'conversations',
     auth: 'bearer',
-    errors: ['user_not_found', 'too_many_members', 'blocked'],
+    errors: ['user_not_found', 'too_many_members', 'blocked', 'rate_limited'],
     body: { example: { kind: 'group', title: 'Climbing', members: ['bob', 'carol'] } },
     response: {
       status: 201,
@@ -580,7 +580,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     summary: 'Ask a user to be a contact (or accept their pending request)',
     tag: 'contacts',
     auth: 'bearer',
-    errors: ['user_not_found', 'blocked', 'already_contacts', 'contact_request_exists'],
+    errors: [
+      'user_not_found',
+      'blocked',
+      'already_contacts',
+      'contact_request_exists',
+      'rate_limited',
+    ],
     body: { example: { username: 'bob', note: 'Hi Bob, Alice from work' } },
     response: {
       status: 201,

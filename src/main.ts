@@ -11,6 +11,7 @@ import { AuthService, LoginThrottle, UserDirectory, registerAuthRoutes } from '.
 import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
 import { ProfilePush, UsersService, registerUserRoutes } from './users/index.js';
 import { UserBudget } from './core/user-budget.js';
+import { ParleyError } from './core/errors.js';
 import {
   GroupCommitter,
   MessagingService,
@@ -271,6 +272,32 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     presenceTimer.unref();
   }
   auth.onRevoked((userId, device) => router.revoke(userId, device));
+  // Deleting an account (DELETE /v1/me): groups handed over first, then left; contacts ended;
+  // the profile's erasure pushed to the direct peers who still show it.
+  auth.onDeletion({
+    check: async (account) => {
+      const titles = await messaging.groupsToHandOver(account.userId);
+      if (titles.length === 0) return;
+      const shown = titles.slice(0, 5).map((t) => `"${t}"`);
+      throw new ParleyError(
+        'owner_must_transfer',
+        `Transfer the groups you own first: ${shown.join(', ')}${titles.length > 5 ? ', …' : ''}.`,
+      );
+    },
+    cleanup: async (account) => {
+      await messaging.leaveAllGroups({ userId: account.userId, device: account.device });
+      await contacts.endAllRelations({ userId: account.userId, username: account.username });
+    },
+    deleted: (account) =>
+      profilePush.profileChanged({
+        userId: account.userId,
+        username: account.username,
+        displayName: null,
+        bio: null,
+        avatar: null,
+        updatedAtMs: Date.now(),
+      }),
+  });
   const gateway = new Gateway({
     authenticate: (token) => auth.authenticate(token),
     messaging,

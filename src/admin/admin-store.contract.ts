@@ -74,6 +74,17 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
       assert.equal((await b.auth.findSession(fresh))?.userId, user.id);
     });
 
+    it('treats a deleted account as unknown: it cannot be revived', async () => {
+      const user = await b.admin.addUser('dora', 'hash');
+      await b.auth.deleteAccount(user.id);
+      assert.equal(await b.admin.setPassword('dora', 'new-hash'), null);
+      assert.equal(await b.admin.enable('dora'), null);
+      assert.equal(await b.admin.disable('dora'), null);
+      const found = await b.auth.findUserByUsername('dora');
+      assert.equal(found?.passwordHash, null);
+      assert.equal(typeof found?.disabledAtMs, 'number');
+    });
+
     it('a new password revokes the old sessions', async () => {
       const user = await b.admin.addUser('carol', 'old');
       const token = tokenHash();

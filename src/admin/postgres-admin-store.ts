@@ -111,7 +111,7 @@ export class PostgresAdminStore implements AdminStore {
   ): Promise<UserChange | null> {
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<UserRow>(
-        'SELECT * FROM users WHERE username = $1 FOR UPDATE',
+        'SELECT * FROM users WHERE username = $1 AND deleted_at_ms IS NULL FOR UPDATE',
         [username],
       );
       const row = rows[0];

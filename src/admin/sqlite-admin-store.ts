@@ -96,8 +96,9 @@ export class SqliteAdminStore implements AdminStore {
   ): Promise<UserChange | null> {
     const result = this.db
       .transaction((): UserChange | null => {
-        const row = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as
-          UserRow | undefined;
+        const row = this.db
+          .prepare('SELECT * FROM users WHERE username = ? AND deleted_at_ms IS NULL')
+          .get(username) as UserRow | undefined;
         if (!row) return null;
         update(row.id);
         if (!revoke) return { user: toUser(row), revokedDevices: [] };

@@ -522,7 +522,7 @@ describe('auth routes', () => {
     it('answers an unknown route with 404 not_found', async () => {
       assertError(await http('GET', `${url}/v1/nowhere`), 404, 'not_found');
       assertError(await post('/v1/auth/nowhere', { a: 1 }), 404, 'not_found');
-      assertError(await http('DELETE', `${url}/v1/me`), 404, 'not_found');
+      assertError(await http('PUT', `${url}/v1/me`), 404, 'not_found');
     });
 
     it('answers a form-encoded body with 415 unsupported_media_type', async () => {

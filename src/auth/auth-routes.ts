@@ -72,6 +72,20 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
     },
   );
 
+  app.delete(
+    '/v1/me',
+    {
+      onRequest: authenticated,
+      schema: {
+        body: Type.Object({ password: Type.String() }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      await auth.deleteAccount(sessionOf(request), request.body.password, request.ip);
+      return reply.code(204).send();
+    },
+  );
+
   app.get('/v1/me', { onRequest: authenticated }, (request) => {
     const session = sessionOf(request);
     return { user: { id: session.userId, username: session.username }, device: session.device };

@@ -22,6 +22,16 @@ export function hashPassword(password: string): Promise<string> {
 }
 const TOKEN_PREFIX = 'pt_';
 
+/** What another capability does when an account is deleted (AuthService.deleteAccount). */
+export interface DeletionStep {
+  /** Throws a coded error to refuse the deletion; nothing has changed yet. */
+  check?(account: Session): Promise<void>;
+  /** Ends what the account has there; may run again after a crash, so it must be idempotent. */
+  cleanup?(account: Session): Promise<void>;
+  /** After the account is gone. */
+  deleted?(account: Session): void;
+}
+
 export interface Credentials {
   readonly user: User;
   readonly token: string;
@@ -50,6 +60,7 @@ export class AuthService {
   /** Verified against when the username is unknown, so that timing does not reveal which names exist. */
   private readonly decoyHash: Promise<string>;
   private readonly revokedListeners: ((userId: string, device: string) => void)[] = [];
+  private readonly deletionSteps: DeletionStep[] = [];
 
   constructor(store: AuthStore, options: { throttle?: LoginThrottle } = {}) {
     this.store = store;
@@ -155,6 +166,33 @@ export class AuthService {
     address?: string,
   ): Promise<void> {
     const secret = checkPassword(next);
+    const user = await this.confirm(caller, current, address);
+    const hash = await argon2.hash(secret, ARGON2_OPTIONS);
+    this.revoked(user.id, await this.store.setPassword(user.id, hash, caller.device));
+  }
+
+  /** Steps of an account's deletion that other capabilities own (wired in main.ts). */
+  onDeletion(step: DeletionStep): void {
+    this.deletionSteps.push(step);
+  }
+
+  /**
+   * Deletes the caller's account after checking its password (throttled like logins). Every
+   * step's check runs first, so a refusal changes nothing; then each step's cleanup (leaving
+   * groups, ending contacts), and last the account itself: its sessions end (live connections
+   * close), its profile is gone, and it can no longer log in. A crash before the last step
+   * leaves a working account, and deleting again finishes the job.
+   */
+  async deleteAccount(caller: Session, password: unknown, address?: string): Promise<void> {
+    const user = await this.confirm(caller, password, address);
+    for (const step of this.deletionSteps) await step.check?.(caller);
+    for (const step of this.deletionSteps) await step.cleanup?.(caller);
+    this.revoked(user.id, await this.store.deleteAccount(user.id));
+    for (const step of this.deletionSteps) step.deleted?.(caller);
+  }
+
+  /** The caller's account, if `password` is its password; throttled like logins. */
+  private async confirm(caller: Session, password: unknown, address?: string): Promise<User> {
     const name = caller.username;
     const waitMs = this.throttle?.waitMs(name, address, Date.now()) ?? 0;
     if (waitMs > 0) {
@@ -166,16 +204,15 @@ export class AuthService {
     }
     const found = await this.store.findUserByUsername(name);
     const ok =
-      typeof current === 'string' &&
+      typeof password === 'string' &&
       found !== null &&
       found.passwordHash !== null &&
-      (await argon2.verify(found.passwordHash, current));
+      (await argon2.verify(found.passwordHash, password));
     if (!found || !ok) {
       this.throttle?.failed(name, address, Date.now());
       throw new ParleyError('wrong_password');
     }
-    const hash = await argon2.hash(secret, ARGON2_OPTIONS);
-    this.revoked(found.id, await this.store.setPassword(found.id, hash, caller.device));
+    return { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
   }
 
   /** The session behind a bearer token, or unauthenticated. */

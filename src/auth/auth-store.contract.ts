@@ -244,6 +244,29 @@ export function runAuthStoreContract(opts: { open: () => Promise<StoreBundle> })
 
         assert.deepEqual(await b.auth.setPassword('u-nobody', 'x', 'laptop'), []);
       });
+
+      it('deletes an account: every session ends, no password, the username stays taken', async () => {
+        const alice = await b.auth.createUser('alice', 'hash');
+        const bob = await b.auth.createUser('bob', 'hash');
+        const [phone, laptop, bobPhone] = [tokenHash(), tokenHash(), tokenHash()];
+        await b.auth.putSession(phone, alice.id, 'phone');
+        await b.auth.putSession(laptop, alice.id, 'laptop');
+        await b.auth.putSession(bobPhone, bob.id, 'phone');
+
+        assert.deepEqual([...(await b.auth.deleteAccount(alice.id))].sort(), ['laptop', 'phone']);
+        assert.equal(await b.auth.findSession(phone), null);
+        assert.equal(await b.auth.findSession(laptop), null);
+        assert.deepEqual(await b.auth.listSessions(alice.id), []);
+        const found = await b.auth.findUserByUsername('alice');
+        assert.equal(found?.passwordHash, null);
+        assert.equal(typeof found?.disabledAtMs, 'number');
+        await assert.rejects(b.auth.createUser('alice', 'x'), isCode('username_taken'));
+        assert.equal((await b.auth.findSession(bobPhone))?.userId, bob.id, "bob's stays");
+        assert.equal((await b.auth.findUserByUsername('bob'))?.passwordHash, 'hash');
+
+        assert.deepEqual(await b.auth.deleteAccount(alice.id), [], 'again: nothing more');
+        assert.deepEqual(await b.auth.deleteAccount('u-nobody'), []);
+      });
     });
   });
 }

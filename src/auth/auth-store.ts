@@ -13,6 +13,10 @@
 // - setPassword replaces the password hash and, in the same transaction, ends every session of
 //   the user but `keepDevice`'s; it returns the devices whose sessions it ended (none, and nothing
 //   changed, for an unknown user).
+// - deleteAccount marks the user deleted and disabled, drops its password and its profile (the
+//   ProfileStore then knows no such user) and ends every session in one transaction, and returns the devices whose sessions it ended; the username stays
+//   taken. A deleted account is an unknown user to findSession and cannot log in. Repeating it
+//   changes nothing more; an unknown user returns [].
 // - ensureUsers creates the missing users (without password, so they cannot log in) and returns
 //   all of them, in the order asked. Concurrent calls for the same name never fail.
 
@@ -57,6 +61,7 @@ export interface AuthStore {
   listSessions(userId: string): Promise<DeviceSession[]>;
   deleteDeviceSession(userId: string, device: string): Promise<boolean>;
   setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]>;
+  deleteAccount(userId: string): Promise<string[]>;
 
   close(): Promise<void>;
 }

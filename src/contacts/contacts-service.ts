@@ -187,6 +187,31 @@ export class ContactsService {
   }
 
   /**
+   * Ends every relation the user has (an account being deleted): removes its contacts, declines
+   * the requests to it, cancels its own, lifts its blocks, each pushed like the action itself.
+   * Blocks of it by others stay: they are those users' choice. Each list is read at most
+   * CONTACT_IDS_MAX deep; repeating this finishes what a crash left.
+   */
+  async endAllRelations(actor: Actor): Promise<void> {
+    const each: [ContactListKind, (name: string) => Promise<unknown>][] = [
+      ['contacts', (name) => this.remove(actor, name)],
+      ['incoming', (name) => this.decline(actor, name)],
+      ['outgoing', (name) => this.cancel(actor, name)],
+      ['blocked', (name) => this.unblock(actor, name)],
+    ];
+    for (const [kind, end] of each) {
+      for (let round = 0; round * this.limits.contactPageCountMax < CONTACT_IDS_MAX; round++) {
+        const rows = await this.store.list(actor.userId, kind, {
+          limit: this.limits.contactPageCountMax,
+        });
+        if (rows.length === 0) break;
+        // A relation that changed meanwhile (the other side acted) is gone or another one.
+        for (const row of rows) await end(row.username).catch(ignoreGone);
+      }
+    }
+  }
+
+  /**
    * The ids of the user's contacts (accepted), read a page at a time; at most
    * CONTACT_IDS_MAX of them, the first by username.
    */
@@ -261,6 +286,12 @@ export class ContactsService {
     for (const s of this.subscribers) s.contactChanged([actor.userId, peer.id], frame);
   }
 }
+
+function ignoreGone(err: unknown): void {
+  if (err instanceof ParleyError && GONE.has(err.code)) return;
+  throw err;
+}
+const GONE = new Set(['contact_not_found', 'contact_request_not_found']);
 
 function accepted(now: number): Change {
   const edge: Edge = { state: 'accepted', note: null, sinceMs: now };

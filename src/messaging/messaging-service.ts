@@ -771,6 +771,35 @@ export class MessagingService {
     };
   }
 
+  /**
+   * The titles of the live groups the user owns with other members in them: an account being
+   * deleted must hand them over first (owner_must_transfer), as leaving would require.
+   */
+  async groupsToHandOver(userId: string): Promise<string[]> {
+    const owned = (await this.store.listConversations(userId)).filter(
+      (c) => c.kind === 'group' && c.role === 'owner' && c.dismissedAtMs === null,
+    );
+    const titles: string[] = [];
+    for (const group of owned) {
+      const members = await this.store.listMembers(group.id);
+      if (members.some((m) => m.userId !== userId && m.leftSeq === null)) {
+        titles.push(group.title ?? group.id);
+      }
+    }
+    return titles;
+  }
+
+  /**
+   * Leaves every group the user is a current member of (an account being deleted), each as a
+   * `leave` would: a system message and a `member` push; a group it owns alone is dismissed.
+   */
+  async leaveAllGroups(caller: Caller): Promise<void> {
+    const groups = (await this.store.listConversations(caller.userId)).filter(
+      (c) => c.kind === 'group',
+    );
+    for (const group of groups) await this.changeGroup(caller, group.id, { type: 'leave' });
+  }
+
   /** Users whose presence this user sees, and who see theirs. */
   peers(userId: string): Promise<string[]> {
     return this.store.directPeers(userId);

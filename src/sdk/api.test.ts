@@ -76,7 +76,7 @@ describe('ParleyApi against a real server', () => {
     await assert.rejects(stale.users.me(), { code: 'unauthenticated', status: 401 });
   });
 
-  it('lists devices, logs one out and changes the password', async () => {
+  it('lists devices, logs one out, changes the password and deletes the account', async () => {
     const laptop = new ParleyApi({ url: server.url });
     await laptop.register({ username: 'api_eli', password: PASSWORD, device: 'laptop' });
     const phone = new ParleyApi({ url: server.url });
@@ -108,6 +108,14 @@ describe('ParleyApi against a real server', () => {
       username: 'api_eli',
       password: 'new password 1',
     });
+
+    await assert.rejects(laptop.account.delete('not the password'), { code: 'wrong_password' });
+    await laptop.account.delete('new password 1');
+    assert.equal(laptop.token, undefined, 'the token is forgotten');
+    await assert.rejects(
+      new ParleyApi({ url: server.url }).login({ username: 'api_eli', password: 'new password 1' }),
+      { code: 'invalid_credentials' },
+    );
   });
 
   it('edits a profile and finds users by prefix', async () => {

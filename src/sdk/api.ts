@@ -305,7 +305,8 @@ export class ParleyApi {
   /**
    * This account's logged-in devices (`list`, newest first, `current` marking this one), logging
    * one of them out (`revoke`: its token stops working, its connections close), and changing the
-   * password (`changePassword`: every other device is logged out; this token keeps working).
+   * password (`changePassword`: every other device is logged out; this token keeps working),
+   * and deleting the account (`delete`).
    */
   readonly account = {
     sessions: async () =>
@@ -319,6 +320,11 @@ export class ParleyApi {
         path: '/v1/me/password',
         json: { currentPassword, newPassword },
       }),
+    /** Deletes the account for good (docs/rest-api.md, DELETE /v1/me) and forgets the token. */
+    delete: async (password: string) => {
+      await this.call<undefined>({ method: 'DELETE', path: '/v1/me', json: { password } });
+      this.#token = undefined;
+    },
   };
 
   // Users -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 //   const api = new ParleyApi({ url: 'http://host:8080' });        // REST only, fetch-based
 //   const { token, user, device } = await api.register({ username, password, device? });
 //   api.login(...) / api.logout() / api.users.me() / api.users.search(prefix) / api.users.update(p)
-//   api.account.{sessions, revoke(device), changePassword(current, next)}
+//   api.account.{sessions, revoke(device), changePassword(current, next), delete(password)}
 //   api.contacts.{list, requests, blocked, request, accept, decline, cancel, remove, block, unblock}
 //   api.conversations.{list, get, openDirect(username), joinRoom, setPreferences, markRead}
 //   api.groups.{create, get, members, add, remove, leave, role, mute, title, muteAll, history,

@@ -200,6 +200,16 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     errors: [],
     response: { status: 204, description: 'Revoked.' },
   },
+  'DELETE /v1/me': {
+    summary: 'Delete your account',
+    description:
+      'Checks the password (wrong guesses are throttled like logins). You must first transfer the groups you own that have other members. Then you leave every group, your contacts and requests end, your profile is erased, every device is logged out, and the account can no longer log in; its username stays taken. Messages you sent stay in their conversations.',
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: ['wrong_password', 'owner_must_transfer', 'rate_limited'],
+    body: { example: { password: 'correct horse' } },
+    response: { status: 204, description: 'Deleted.' },
+  },
   'GET /v1/me/sessions': {
     summary: "The caller's logged-in devices",
     description: 'One session per device, newest first; `current` is the caller’s own.',

@@ -65,5 +65,8 @@ export const LIST_SHAPE: Record<
 };
 
 /** SELECT of the profile columns: users joined with their (maybe missing) profile row. */
+/** A profile read's filter: a deleted account has no profile (AuthStore.deleteAccount). */
+export const LIVE = 'u.deleted_at_ms IS NULL';
+
 export const PROFILE_SELECT = `SELECT u.id, u.username, p.display_name, p.bio, p.avatar, p.updated_at_ms
   FROM users u LEFT JOIN profiles p ON p.user_id = u.id`;

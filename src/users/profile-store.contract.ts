@@ -66,6 +66,20 @@ export function runProfileStoreContract(opts: { open: () => Promise<ProfileStore
       assert.equal(same?.displayName, 'Alice');
     });
 
+    it('knows no profile of a deleted account, by id, by name or in search', async () => {
+      const alice = await b.auth.createUser('alice', null);
+      const alina = await b.auth.createUser('alina', null);
+      await b.profiles.update(alice.id, { displayName: 'Alice', bio: 'about me' });
+      await b.auth.deleteAccount(alice.id);
+      assert.equal(await b.profiles.get(alice.id), null);
+      assert.equal(await b.profiles.getByUsername('alice'), null);
+      assert.deepEqual(
+        (await b.profiles.search('ali', { limit: 10 })).map((p) => p.username),
+        ['alina'],
+      );
+      assert.equal((await b.profiles.get(alina.id))?.username, 'alina');
+    });
+
     it('returns null when updating an unknown user, and creates nothing', async () => {
       assert.equal(await b.profiles.update('u-nobody', { displayName: 'x' }), null);
       assert.equal(await b.profiles.get('u-nobody'), null);

@@ -1,7 +1,8 @@
 // Proves, in a real browser against a real server, the account dialog: it lists the browsers
 // logged in to the account, marking this one; logging the other one out sends that page back to
 // the login screen; a wrong current password is refused with a notice and changes nothing; and a
-// changed password logs the other browser out, which then needs the new password.
+// changed password logs the other browser out, which then needs the new password; and deleting
+// the account (after a wrong password is refused) returns to the login screen for good.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { describeInBrowser, notice, waitOnline } from './browser.js';
@@ -66,5 +67,24 @@ describeInBrowser('web client: account', (test) => {
     } finally {
       await other.close();
     }
+  });
+
+  test('deleting the account', 'account delete', async ({ person }) => {
+    const lia = await person('lia');
+    const page = lia.page;
+    page.on('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Your account' });
+    const password = dialog.getByLabel('Password', { exact: true });
+    await password.fill('not my password');
+    await dialog.getByRole('button', { name: 'Delete my account' }).click();
+    await notice(page, 'The current password is wrong.').waitFor();
+    await waitOnline(page);
+
+    await password.fill(PASSWORD);
+    await dialog.getByRole('button', { name: 'Delete my account' }).click();
+    await page.getByText('Your account was deleted.').waitFor();
+    await logIn(page, 'lia', PASSWORD);
+    await page.getByRole('alert').filter({ hasText: 'wrong' }).waitFor();
   });
 });

@@ -1,5 +1,6 @@
-// The account dialog: the devices logged in to this account (log any other one out: a lost phone)
-// and the password (changing it logs every other device out). docs/rest-api.md, Accounts.
+// The account dialog: the devices logged in to this account (log any other one out: a lost phone),
+// the password (changing it logs every other device out), and deleting the account.
+// docs/rest-api.md, Accounts.
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceSession } from 'parley/sdk';
 import type { ChatStore } from './chat-store.js';
@@ -13,6 +14,7 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
   const [busy, setBusy] = useState(false);
+  const [deletePassword, setDeletePassword] = useState('');
 
   const load = async () => setDevices(await store.devices());
   useEffect(() => {
@@ -37,6 +39,17 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
     setNext('');
     setRepeat('');
     await load();
+  };
+
+  const deleteAccount = async (e: Event) => {
+    e.preventDefault();
+    const sure = confirm(
+      'Delete your account for good? You leave every group, your contacts end, and nobody can log in to it again.',
+    );
+    if (!sure) return;
+    setBusy(true);
+    // On success the session ends and the login screen replaces this dialog.
+    if (!(await store.deleteAccount(deletePassword))) setBusy(false);
   };
 
   return (
@@ -105,6 +118,28 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
         <div class="row end">
           <button type="submit" class="primary" disabled={busy}>
             Change password
+          </button>
+        </div>
+      </form>
+      <form class="dialog-form" onSubmit={(e) => void deleteAccount(e)}>
+        <h3>Delete account</h3>
+        <p class="hint">
+          You leave every group (hand over the ones you own first), your contacts and requests end,
+          your profile is erased and every device is logged out. Messages you sent stay where they
+          are. This cannot be undone.
+        </p>
+        <label for="delete-password">Password</label>
+        <input
+          id="delete-password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={deletePassword}
+          onInput={(e) => setDeletePassword(e.currentTarget.value)}
+        />
+        <div class="row end">
+          <button type="submit" class="danger" disabled={busy}>
+            Delete my account
           </button>
         </div>
       </form>

@@ -20,7 +20,13 @@ export function App() {
   if (!session) {
     return (
       <AuthScreen
-        notice={ending === 'expired' ? 'Your session ended. Please log in again.' : null}
+        notice={
+          ending === 'expired'
+            ? 'Your session ended. Please log in again.'
+            : ending === 'deleted'
+              ? 'Your account was deleted.'
+              : null
+        }
         onSession={(s) => {
           saveSession(s);
           setEnding(null);
@@ -49,7 +55,7 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const store = useMemo(
     () =>
       new ChatStore(props.session, (ending) => {
-        if (ending === 'expired') props.onLoggedOut('expired');
+        if (ending === 'expired' || ending === 'deleted') props.onLoggedOut(ending);
       }),
     [props.session],
   );

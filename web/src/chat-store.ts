@@ -97,7 +97,7 @@ export type Notice = {
 };
 
 /** What ended the session, for the screen that follows. */
-export type Ending = 'kicked' | 'expired' | null;
+export type Ending = 'kicked' | 'expired' | 'deleted' | null;
 
 export type TickState = 'sending' | 'sent' | 'delivered' | 'read';
 
@@ -157,6 +157,8 @@ export class ChatStore {
    */
   readonly #profiles = new Map<string, Profile | null>();
   readonly #profileLoads = new Set<string>();
+  /** Set while this account's deletion is asked for (its link closes with 4401 meanwhile). */
+  #deleting = false;
   /** Profiles to fetch again when next shown (held since before a reconnect). */
   readonly #staleProfiles = new Set<string>();
   /** Usernames whose fetch failed (not a 404): when to try again (epoch ms). */
@@ -348,8 +350,9 @@ export class ChatStore {
       this.ending = 'kicked';
       this.onEnded('kicked');
     } else if (e.state === 'closed' && e.code === 4401) {
-      this.ending = 'expired';
-      this.onEnded('expired');
+      // The account's own deletion closes the link too: that ending is reported once it is done.
+      this.ending = this.#deleting ? 'deleted' : 'expired';
+      if (!this.#deleting) this.onEnded('expired');
     }
     this.#changed();
   }
@@ -1218,6 +1221,21 @@ export class ChatStore {
     const done = (await this.#attempt(() => this.api.account.revoke(device))) !== null;
     if (done) this.notify('info', `${device} is logged out.`);
     return done;
+  }
+
+  /**
+   * Deletes the account for good (docs/rest-api.md, DELETE /v1/me); on success the session ends
+   * (`deleted`). False, with a notice, when refused (a wrong password, groups to hand over).
+   */
+  async deleteAccount(password: string): Promise<boolean> {
+    this.#deleting = true;
+    const done = (await this.#attempt(() => this.api.account.delete(password))) !== null;
+    this.#deleting = false;
+    if (!done) return false;
+    await this.stop();
+    this.ending = 'deleted';
+    this.onEnded('deleted');
+    return true;
   }
 
   /** Changes the password (the other devices are logged out); false (with a notice) if refused. */

@@ -236,6 +236,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
        WHERE changed_us IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    name: 'account deletion',
+    // DELETE /v1/me (docs/rest-api.md): a deleted account is also disabled and has no password;
+    // its username stays taken, so nobody can pose as it in the histories it was part of.
+    sql: `
+      ALTER TABLE users ADD COLUMN deleted_at_ms BIGINT;
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

@@ -145,6 +145,25 @@ export class PostgresAuthStore implements AuthStore {
     });
   }
 
+  deleteAccount(userId: string): Promise<string[]> {
+    return inTransaction(this.pool, async (client) => {
+      const now = this.clock.nowMs();
+      const updated = await client.query(
+        `UPDATE users SET password_hash = NULL, deleted_at_ms = COALESCE(deleted_at_ms, $1),
+                disabled_at_ms = COALESCE(disabled_at_ms, $1)
+          WHERE id = $2`,
+        [now, userId],
+      );
+      if ((updated.rowCount ?? 0) === 0) return [];
+      await client.query('DELETE FROM profiles WHERE user_id = $1', [userId]);
+      const { rows } = await client.query<{ device: string }>(
+        'DELETE FROM sessions WHERE user_id = $1 RETURNING device',
+        [userId],
+      );
+      return rows.map((r) => r.device);
+    });
+  }
+
   /** The pool belongs to openPostgresStores, which ends it. */
   close(): Promise<void> {
     return Promise.resolve();

@@ -7,7 +7,7 @@ import {
   type ProfileStore,
   type SearchPage,
 } from '../../users/profile-store.js';
-import { PROFILE_SELECT, toProfile, type ProfileRow } from '../contact-rows.js';
+import { LIVE, PROFILE_SELECT, toProfile, type ProfileRow } from '../contact-rows.js';
 
 // Column names come from this fixed table, never from the request.
 const COLUMNS: readonly (readonly [keyof ProfilePatch, string])[] = [
@@ -30,11 +30,11 @@ export class PostgresProfileStore implements ProfileStore {
   }
 
   get(userId: string): Promise<Profile | null> {
-    return this.one(`${PROFILE_SELECT} WHERE u.id = $1`, [userId]);
+    return this.one(`${PROFILE_SELECT} WHERE u.id = $1 AND ${LIVE}`, [userId]);
   }
 
   getByUsername(username: string): Promise<Profile | null> {
-    return this.one(`${PROFILE_SELECT} WHERE u.username = $1`, [username]);
+    return this.one(`${PROFILE_SELECT} WHERE u.username = $1 AND ${LIVE}`, [username]);
   }
 
   update(userId: string, patch: ProfilePatch): Promise<Profile | null> {
@@ -61,7 +61,7 @@ export class PostgresProfileStore implements ProfileStore {
     const { rows } = await this.pool.query<ProfileRow>(
       `${PROFILE_SELECT}
         WHERE u.username COLLATE "C" >= $1 AND u.username COLLATE "C" < $2
-          AND u.username COLLATE "C" > $3
+          AND u.username COLLATE "C" > $3 AND ${LIVE}
         ORDER BY u.username COLLATE "C" LIMIT $4`,
       [prefix, prefix + PREFIX_END, page.after ?? '', page.limit],
     );

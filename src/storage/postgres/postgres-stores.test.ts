@@ -82,7 +82,13 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
         POSTGRES_MIGRATIONS.filter((m) => m.version < 9),
       );
       await pool.query(CHANGED_SEED_SQL);
-      assert.deepEqual(await migrate(pool, POSTGRES_MIGRATIONS), [9]);
+      assert.deepEqual(
+        await migrate(
+          pool,
+          POSTGRES_MIGRATIONS.filter((m) => m.version <= 9),
+        ),
+        [9],
+      );
       const { rows } = await pool.query<{ changed_us: string | null }>(
         'SELECT changed_us FROM messages ORDER BY seq',
       );

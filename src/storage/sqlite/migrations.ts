@@ -242,4 +242,13 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
        WHERE changed_us IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    name: 'account deletion',
+    // DELETE /v1/me (docs/rest-api.md): a deleted account is also disabled and has no password;
+    // its username stays taken, so nobody can pose as it in the histories it was part of.
+    sql: `
+      ALTER TABLE users ADD COLUMN deleted_at_ms INTEGER;
+    `,
+  },
 ];

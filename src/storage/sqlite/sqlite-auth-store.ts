@@ -47,6 +47,13 @@ export class SqliteAuthStore implements AuthStore {
           ORDER BY created_at_ms DESC, device`,
       ),
       setPassword: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+      deleteUser: db.prepare(
+        `UPDATE users SET password_hash = NULL, deleted_at_ms = COALESCE(deleted_at_ms, @now),
+                disabled_at_ms = COALESCE(disabled_at_ms, @now)
+          WHERE id = @userId`,
+      ),
+      endSessions: db.prepare('DELETE FROM sessions WHERE user_id = ? RETURNING device').pluck(),
+      dropProfile: db.prepare('DELETE FROM profiles WHERE user_id = ?'),
       endOtherSessions: db
         .prepare('DELETE FROM sessions WHERE user_id = ? AND device <> ? RETURNING device')
         .pluck(),
@@ -150,6 +157,18 @@ export class SqliteAuthStore implements AuthStore {
         .transaction(() => {
           if (this.q.setPassword!.run(passwordHash, userId).changes === 0) return [];
           return this.q.endOtherSessions!.all(userId, keepDevice) as string[];
+        })
+        .immediate(),
+    );
+  }
+
+  deleteAccount(userId: string): Promise<string[]> {
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          if (this.q.deleteUser!.run({ now: this.clock.nowMs(), userId }).changes === 0) return [];
+          this.q.dropProfile!.run(userId);
+          return this.q.endSessions!.all(userId) as string[];
         })
         .immediate(),
     );

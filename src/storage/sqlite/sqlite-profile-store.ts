@@ -7,7 +7,7 @@ import {
   type ProfileStore,
   type SearchPage,
 } from '../../users/profile-store.js';
-import { PROFILE_SELECT, toProfile, type ProfileRow } from '../contact-rows.js';
+import { LIVE, PROFILE_SELECT, toProfile, type ProfileRow } from '../contact-rows.js';
 import { settle, type SqliteDb } from './database.js';
 
 /** The embedded ProfileStore. Prefix search is a range scan of the users.username index. */
@@ -23,11 +23,11 @@ export class SqliteProfileStore implements ProfileStore {
   constructor(db: SqliteDb, clock: Clock) {
     this.db = db;
     this.clock = clock;
-    this.byId = db.prepare(`${PROFILE_SELECT} WHERE u.id = ?`);
-    this.byName = db.prepare(`${PROFILE_SELECT} WHERE u.username = ?`);
+    this.byId = db.prepare(`${PROFILE_SELECT} WHERE u.id = ? AND ${LIVE}`);
+    this.byName = db.prepare(`${PROFILE_SELECT} WHERE u.username = ? AND ${LIVE}`);
     // Both bounds on username, so SQLite walks the unique index from the first match.
     this.search_ = db.prepare(
-      `${PROFILE_SELECT} WHERE u.username >= ? AND u.username < ? AND u.username > ?
+      `${PROFILE_SELECT} WHERE u.username >= ? AND u.username < ? AND u.username > ? AND ${LIVE}
         ORDER BY u.username LIMIT ?`,
     );
     this.ensure = db.prepare(

@@ -242,6 +242,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   if (sinks.length > 0) {
     messaging.subscribe(events);
     messaging.subscribeActions(events);
+    profiles.subscribe(events);
+    auth.onDeletion({ deleted: (account) => events.accountDeleted(account) });
   }
   let presenceTimer: NodeJS.Timeout | null = null;
   if (cluster) {

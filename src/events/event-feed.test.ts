@@ -2,7 +2,8 @@
 // carries what happens to a message after it is stored: a message.stored, then message.edited
 // with the new body, message.reaction for a reaction added and for one taken back (with the
 // count after each), and message.recalled, in that order; and that a user's delete-for-me, which
-// changes nobody else's view, is not in the feed.
+// changes nobody else's view, is not in the feed; and that a profile change and an account's
+// deletion are (user.profile_changed, user.deleted).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +12,8 @@ import { startTestServer, type TestServer } from '../test-support/server.js';
 import { until } from '../test-support/wait.js';
 
 const WAIT_MS = 10_000;
+/** register's default password (test-support/server.ts). */
+const PASSWORD = 'correct horse battery';
 
 interface FeedEvent {
   readonly id: string;
@@ -101,5 +104,41 @@ describe('event feed: message actions', () => {
       [bob.userId, '👍', false, 0],
     );
     assert.equal(new Set(feed.map((e) => e.id)).size, feed.length, 'unique ids');
+  });
+
+  it('carries profile changes and account deletions', async () => {
+    const cleo = await registerUser(server.url, 'feed_cleo');
+    const saved = await callAs(server.url, 'PATCH', '/v1/me/profile', cleo, {
+      displayName: 'Cleo',
+      bio: 'likes feeds',
+    });
+    assert.equal(saved.status, 200, saved.text);
+    const gone = await callAs(server.url, 'DELETE', '/v1/me', cleo, { password: PASSWORD });
+    assert.equal(gone.status, 204, gone.text);
+
+    const hers = () => events.filter((e) => e.data.user === cleo.userId);
+    await until(
+      () => hers().some((e) => e.type === 'user.deleted'),
+      WAIT_MS,
+      'the deletion reaches the receiver',
+    );
+    const [changed, deleted] = hers();
+    assert.deepEqual(
+      hers().map((e) => e.type),
+      ['user.profile_changed', 'user.deleted'],
+    );
+    assert.deepEqual(
+      { ...changed!.data, at: 0 },
+      {
+        user: cleo.userId,
+        username: 'feed_cleo',
+        displayName: 'Cleo',
+        bio: 'likes feeds',
+        avatar: null,
+        at: 0,
+      },
+    );
+    assert.equal(typeof changed!.data.at, 'number');
+    assert.deepEqual(deleted!.data, { user: cleo.userId, username: 'feed_cleo' });
   });
 });

@@ -9,10 +9,11 @@ import type {
   ReactionChanged,
   StoredMessage,
 } from '../messaging/index.js';
+import type { Profile, ProfileSubscriber } from '../users/index.js';
 import type { EventSink, ParleyEvent, ParleyEventType } from './event-sink.js';
 
 /** Turns committed changes into feed events (docs/events.md) and hands them to the sinks. */
-export class EventPublisher implements MessagingEvents, MessageActionEvents {
+export class EventPublisher implements MessagingEvents, MessageActionEvents, ProfileSubscriber {
   private readonly sinks: readonly EventSink[];
   private readonly node: string;
   private readonly clock: Clock;
@@ -87,6 +88,26 @@ export class EventPublisher implements MessagingEvents, MessageActionEvents {
       deliveredSeq: member.deliveredSeq,
       readSeq: member.readSeq,
     });
+  }
+
+  /** A user saved its profile (UsersService subscriber). */
+  profileChanged(profile: Profile): void {
+    this.emit('user.profile_changed', {
+      user: profile.userId,
+      username: profile.username,
+      displayName: profile.displayName,
+      bio: profile.bio,
+      avatar: profile.avatar,
+      at: profile.updatedAtMs,
+    });
+  }
+
+  /**
+   * A user deleted its account (after its groups and contacts ended, which have their own
+   * events): consumers holding its personal data erase it.
+   */
+  accountDeleted(user: { readonly userId: string; readonly username: string }): void {
+    this.emit('user.deleted', { user: user.userId, username: user.username });
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,9 @@ export type ParleyEventType =
   | 'message.reaction'
   | 'conversation.members_changed'
   | 'group.changed'
-  | 'member.watermark';
+  | 'member.watermark'
+  | 'user.profile_changed'
+  | 'user.deleted';
 
 export interface ParleyEvent {
   /** Unique per event: consumers dedupe by it. */

@@ -1,5 +1,5 @@
 export { UsersService } from './users-service.js';
-export type { ProfileList } from './users-service.js';
+export type { ProfileList, ProfileSubscriber } from './users-service.js';
 export { registerUserRoutes, profileView } from './users-routes.js';
 export { PREFIX_END } from './profile-store.js';
 export type { Profile, ProfilePatch, ProfileStore, SearchPage } from './profile-store.js';

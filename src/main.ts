@@ -290,7 +290,9 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       await messaging.leaveAllGroups({ userId: account.userId, device: account.device });
       await contacts.endAllRelations({ userId: account.userId, username: account.username });
     },
-    deleted: (account) =>
+    deleted: (account) => {
+      // Direct messages to it are refused from now on (account_deleted): no cached "may" stays.
+      blockGuard.forgetAll();
       profilePush.profileChanged({
         userId: account.userId,
         username: account.username,
@@ -298,7 +300,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
         bio: null,
         avatar: null,
         updatedAtMs: Date.now(),
-      }),
+      });
+    },
   });
   const gateway = new Gateway({
     authenticate: (token) => auth.authenticate(token),

@@ -2,7 +2,8 @@
 // other members refuse it and change nothing; otherwise the account leaves its groups (a group it
 // owns alone is dismissed), its contacts and requests end and its blocks lift (others' blocks of
 // it stay), every device's link closes with 4401, its direct peers get its erased profile, and
-// it can no longer log in, while the messages it sent stay and its username stays taken.
+// it can no longer log in or be messaged (account_deleted), while the messages it sent stay and
+// its username stays taken.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RtClient } from '../test-support/rt-client.js';
@@ -172,16 +173,43 @@ describe('account deletion', () => {
         await names(fay, '/v1/contacts/requests?direction=incoming', 'requests'),
         [],
       );
-      assert.deepEqual(
-        (await ok(gus, 'POST', '/v1/contacts/requests', { username: bob.name })).state,
-        'outgoing',
+      // Her block of gus was lifted: gus is told she is gone, not that he is blocked.
+      assertError(
+        await call(gus, 'POST', '/v1/contacts/requests', { username: alice.name }),
+        410,
+        'account_deleted',
       );
-      const gusToAlice = await call(gus, 'POST', '/v1/conversations', {
-        kind: 'direct',
-        with: alice.name,
-      });
-      assert.equal(gusToAlice.status, 201, 'her block of gus was lifted');
+      assertError(
+        await call(hal, 'POST', '/v1/contacts/requests', { username: alice.name }),
+        403,
+        'blocked',
+      );
       assert.deepEqual(await names(hal, '/v1/contacts/blocked', 'blocked'), [alice.name]);
+
+      // Nobody can message her any more, in her old conversation or a new one; nothing is stored.
+      assertError(
+        await call(bob, 'POST', `/v1/conversations/${direct.id}/messages`, {
+          ref: 'after',
+          body: { kind: 'text', text: 'are you there?' },
+        }),
+        410,
+        'account_deleted',
+      );
+      const realtime = await links.bob.request({
+        type: 'send',
+        ref: 'after-rt',
+        conversation: direct.id,
+        body: { kind: 'text', text: 'hello?' },
+      });
+      assert.equal(realtime.type, 'error');
+      assert.equal(realtime.code, 'account_deleted');
+      assertError(
+        await call(gus, 'POST', '/v1/conversations', { kind: 'direct', with: alice.name }),
+        410,
+        'account_deleted',
+      );
+      const after = await ok(bob, 'GET', `/v1/conversations/${direct.id}/messages`);
+      assert.equal(after.messages.length, 1, 'nothing was stored');
     } finally {
       for (const link of Object.values(links)) link.drop();
     }

@@ -1,5 +1,6 @@
 // The ContactStore contract suite: proves that a backend reads a pair's two edges, compare-and-sets
-// them atomically (exactly one of racing writers wins), answers isBlocked both ways, and lists
+// them atomically (exactly one of racing writers wins), answers directBar both ways (blocks and
+// deleted accounts), and lists
 // contacts, requests and blocks by username with exclusive paging.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -156,21 +157,21 @@ export function runContactStoreContract(opts: { open: () => Promise<ContactStore
       });
     });
 
-    describe('isBlocked', () => {
-      it('is true in both directions when one side blocked, and false otherwise', async () => {
+    describe('directBar', () => {
+      it('is blocked in both directions when one side blocked, and null otherwise', async () => {
         const [a, c, d] = await users('alice', 'carol', 'dave');
-        assert.equal(await b.contacts.isBlocked(a!, c!), false);
+        assert.equal(await b.contacts.directBar(a!, c!), null);
         await b.contacts.setPair(a!, c!, { ab: null, ba: null }, { ab: blocked(), ba: null });
-        assert.equal(await b.contacts.isBlocked(a!, c!), true);
-        assert.equal(await b.contacts.isBlocked(c!, a!), true);
-        assert.equal(await b.contacts.isBlocked(a!, d!), false);
+        assert.equal(await b.contacts.directBar(a!, c!), 'blocked');
+        assert.equal(await b.contacts.directBar(c!, a!), 'blocked');
+        assert.equal(await b.contacts.directBar(a!, d!), null);
         await b.contacts.setPair(
           a!,
           d!,
           { ab: null, ba: null },
           { ab: accepted(), ba: accepted() },
         );
-        assert.equal(await b.contacts.isBlocked(a!, d!), false, 'contacts are not blocked');
+        assert.equal(await b.contacts.directBar(a!, d!), null, 'contacts are not blocked');
       });
 
       it('holds both blocks when both sides blocked, and one after one lifts', async () => {
@@ -185,9 +186,19 @@ export function runContactStoreContract(opts: { open: () => Promise<ContactStore
             ba: blocked(),
           },
         );
-        assert.equal(await b.contacts.isBlocked(a!, c!), true);
+        assert.equal(await b.contacts.directBar(a!, c!), 'blocked');
         await b.contacts.setPair(a!, c!, { ab: null, ba: 'blocked' }, NONE);
-        assert.equal(await b.contacts.isBlocked(a!, c!), false);
+        assert.equal(await b.contacts.directBar(a!, c!), null);
+      });
+
+      it('is deleted, both ways, when either account was deleted; a block says blocked', async () => {
+        const [a, c, d] = await users('alice', 'carol', 'dave');
+        await b.auth.deleteAccount(c!);
+        assert.equal(await b.contacts.directBar(a!, c!), 'deleted');
+        assert.equal(await b.contacts.directBar(c!, a!), 'deleted');
+        assert.equal(await b.contacts.directBar(a!, d!), null);
+        await b.contacts.setPair(d!, c!, { ab: null, ba: null }, { ab: blocked(), ba: null });
+        assert.equal(await b.contacts.directBar(d!, c!), 'blocked');
       });
     });
 

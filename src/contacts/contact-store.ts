@@ -14,7 +14,9 @@
 //   edges' states are still exactly `expected` (absent = null) and reports whether it wrote.
 //   Concurrent setPair calls on one pair serialize: of two racing with the same `expected`,
 //   exactly one wins. A null edge in `next` deletes it. Nothing else changes.
-// - isBlocked(a, b) is true when either side has blocked the other; two primary-key reads.
+// - directBar(a, b) says what bars a direct message between the two: 'blocked' when either side
+//   has blocked the other, else 'deleted' when either account was deleted
+//   (AuthStore.deleteAccount), else null; primary-key reads only.
 // - list(userId, kind, page) returns, ordered by the other user's username (exclusive `after`),
 //   at most `limit` entries: `contacts` (accepted), `incoming` (they requested me), `outgoing`
 //   (I requested them) or `blocked` (I blocked them). Users who no longer exist never appear.
@@ -58,11 +60,14 @@ export interface ContactPage {
   readonly limit: number;
 }
 
+/** What bars a direct message between two users (ContactStore.directBar). */
+export type DirectBar = 'blocked' | 'deleted' | null;
+
 export interface ContactStore {
   pair(a: string, b: string): Promise<Pair>;
   /** Writes `next` if the pair's states are still `expected`; false (and no write) if not. */
   setPair(a: string, b: string, expected: PairStates, next: Pair): Promise<boolean>;
-  isBlocked(a: string, b: string): Promise<boolean>;
+  directBar(a: string, b: string): Promise<DirectBar>;
   list(userId: string, kind: ContactListKind, page: ContactPage): Promise<ContactEntry[]>;
   close(): Promise<void>;
 }

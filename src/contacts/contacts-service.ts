@@ -100,6 +100,11 @@ export class ContactsService {
    */
   async request(actor: Actor, username: unknown, note: unknown): Promise<Relation> {
     const text = this.checkNote(note);
+    // A deleted account takes no requests (a block, when there is one, answers first below).
+    const peer = await this.peerOf(actor, username);
+    if ((await this.store.directBar(actor.userId, peer.id)) === 'deleted') {
+      throw new ParleyError('account_deleted');
+    }
     return this.transition(actor, username, (pair, now) => {
       if (pair.ab?.state === 'blocked' || pair.ba?.state === 'blocked') {
         throw new ParleyError('blocked');

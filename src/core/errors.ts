@@ -51,6 +51,7 @@ export const ERRORS = {
   },
   not_found: { status: 404, temporary: false, message: 'No such route.' },
   user_not_found: { status: 404, temporary: false, message: 'No such user.' },
+  account_deleted: { status: 410, temporary: false, message: 'That account was deleted.' },
   session_not_found: {
     status: 404,
     temporary: false,

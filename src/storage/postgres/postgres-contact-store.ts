@@ -4,6 +4,7 @@ import type {
   ContactListKind,
   ContactPage,
   ContactStore,
+  DirectBar,
   Edge,
   Pair,
   PairStates,
@@ -52,13 +53,18 @@ export class PostgresContactStore implements ContactStore {
     });
   }
 
-  async isBlocked(a: string, b: string): Promise<boolean> {
-    const { rows } = await this.pool.query(
-      `SELECT 1 FROM contacts WHERE state = 'blocked'
-         AND ((user_id = $1 AND peer_id = $2) OR (user_id = $2 AND peer_id = $1)) LIMIT 1`,
+  async directBar(a: string, b: string): Promise<DirectBar> {
+    const { rows } = await this.pool.query<{ bar: DirectBar }>(
+      `SELECT CASE
+         WHEN EXISTS (SELECT 1 FROM contacts WHERE state = 'blocked'
+                        AND ((user_id = $1 AND peer_id = $2) OR (user_id = $2 AND peer_id = $1)))
+           THEN 'blocked'
+         WHEN EXISTS (SELECT 1 FROM users WHERE id IN ($1, $2) AND deleted_at_ms IS NOT NULL)
+           THEN 'deleted'
+       END AS bar`,
       [a, b],
     );
-    return rows.length > 0;
+    return rows[0]?.bar ?? null;
   }
 
   async list(userId: string, kind: ContactListKind, page: ContactPage): Promise<ContactEntry[]> {

@@ -4,6 +4,7 @@ import type {
   ContactListKind,
   ContactPage,
   ContactStore,
+  DirectBar,
   Edge,
   Pair,
   PairStates,
@@ -29,10 +30,17 @@ export class SqliteContactStore implements ContactStore {
        DO UPDATE SET state = excluded.state, note = excluded.note, since_ms = excluded.since_ms`,
     );
     this.remove = db.prepare('DELETE FROM contacts WHERE user_id = ? AND peer_id = ?');
-    this.blocked = db.prepare(
-      `SELECT 1 FROM contacts WHERE state = 'blocked'
-         AND ((user_id = ? AND peer_id = ?) OR (user_id = ? AND peer_id = ?)) LIMIT 1`,
-    );
+    this.blocked = db
+      .prepare(
+        `SELECT CASE
+           WHEN EXISTS (SELECT 1 FROM contacts WHERE state = 'blocked'
+                          AND ((user_id = @a AND peer_id = @b) OR (user_id = @b AND peer_id = @a)))
+             THEN 'blocked'
+           WHEN EXISTS (SELECT 1 FROM users WHERE id IN (@a, @b) AND deleted_at_ms IS NOT NULL)
+             THEN 'deleted'
+         END`,
+      )
+      .pluck();
     const list = (kind: ContactListKind) => {
       const { state, me, other } = LIST_SHAPE[kind];
       return db.prepare(
@@ -70,8 +78,8 @@ export class SqliteContactStore implements ContactStore {
     );
   }
 
-  isBlocked(a: string, b: string): Promise<boolean> {
-    return settle(() => this.blocked.get(a, b, b, a) !== undefined);
+  directBar(a: string, b: string): Promise<DirectBar> {
+    return settle(() => (this.blocked.get({ a, b }) as DirectBar | undefined) ?? null);
   }
 
   list(userId: string, kind: ContactListKind, page: ContactPage): Promise<ContactEntry[]> {

@@ -92,14 +92,7 @@ export class AuthService {
     }
     const dev = deviceOf(device);
     const name = username.toLowerCase();
-    const waitMs = this.throttle?.waitMs(name, address, Date.now()) ?? 0;
-    if (waitMs > 0) {
-      throw new ParleyError(
-        'rate_limited',
-        `Too many failed logins; try again in ${Math.ceil(waitMs / 1000)} s.`,
-        { retryAfterMs: waitMs },
-      );
-    }
+    this.notThrottled(name, address, 'failed logins');
     const found = await this.store.findUserByUsername(name);
     const hash = found?.passwordHash ?? (await this.decoyHash);
     const ok = await argon2.verify(hash, password);
@@ -191,17 +184,22 @@ export class AuthService {
     for (const step of this.deletionSteps) step.deleted?.(caller);
   }
 
-  /** The caller's account, if `password` is its password; throttled like logins. */
-  private async confirm(caller: Session, password: unknown, address?: string): Promise<User> {
-    const name = caller.username;
+  /** Refuses with rate_limited while the username's or the address's failure budget is spent. */
+  private notThrottled(name: string, address: string | undefined, what: string): void {
     const waitMs = this.throttle?.waitMs(name, address, Date.now()) ?? 0;
     if (waitMs > 0) {
       throw new ParleyError(
         'rate_limited',
-        `Too many wrong passwords; try again in ${Math.ceil(waitMs / 1000)} s.`,
+        `Too many ${what}; try again in ${Math.ceil(waitMs / 1000)} s.`,
         { retryAfterMs: waitMs },
       );
     }
+  }
+
+  /** The caller's account, if `password` is its password; throttled like logins. */
+  private async confirm(caller: Session, password: unknown, address?: string): Promise<User> {
+    const name = caller.username;
+    this.notThrottled(name, address, 'wrong passwords');
     const found = await this.store.findUserByUsername(name);
     const ok =
       typeof password === 'string' &&

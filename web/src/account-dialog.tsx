@@ -86,34 +86,27 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
       <form class="dialog-form" onSubmit={(e) => void change(e)}>
         <h3>Change password</h3>
         <p class="hint">Your other devices are logged out; this one stays.</p>
-        <label for="password-current">Current password</label>
-        <input
+        <PasswordField
           id="password-current"
-          type="password"
+          label="Current password"
           autoComplete="current-password"
-          required
           value={current}
-          onInput={(e) => setCurrent(e.currentTarget.value)}
+          onInput={setCurrent}
         />
-        <label for="password-new">New password</label>
-        <input
+        <PasswordField
           id="password-new"
-          type="password"
+          label="New password"
           autoComplete="new-password"
-          required
-          minLength={8}
-          maxLength={256}
+          isNew
           value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
+          onInput={setNext}
         />
-        <label for="password-repeat">New password again</label>
-        <input
+        <PasswordField
           id="password-repeat"
-          type="password"
+          label="New password again"
           autoComplete="new-password"
-          required
           value={repeat}
-          onInput={(e) => setRepeat(e.currentTarget.value)}
+          onInput={setRepeat}
         />
         <div class="row end">
           <button type="submit" class="primary" disabled={busy}>
@@ -128,14 +121,12 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
           your profile is erased and every device is logged out. Messages you sent stay where they
           are. This cannot be undone.
         </p>
-        <label for="delete-password">Password</label>
-        <input
+        <PasswordField
           id="delete-password"
-          type="password"
+          label="Password"
           autoComplete="current-password"
-          required
           value={deletePassword}
-          onInput={(e) => setDeletePassword(e.currentTarget.value)}
+          onInput={setDeletePassword}
         />
         <div class="row end">
           <button type="submit" class="danger" disabled={busy}>
@@ -144,5 +135,30 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
         </div>
       </form>
     </Modal>
+  );
+}
+
+/** A labelled, required password input; `isNew` adds the server's length rule (8 to 256). */
+function PasswordField(props: {
+  id: string;
+  label: string;
+  autoComplete: 'current-password' | 'new-password';
+  isNew?: boolean;
+  value: string;
+  onInput: (value: string) => void;
+}) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <input
+        id={props.id}
+        type="password"
+        autoComplete={props.autoComplete}
+        required
+        {...(props.isNew ? { minLength: 8, maxLength: 256 } : {})}
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+    </>
   );
 }

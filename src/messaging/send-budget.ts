@@ -1,5 +1,4 @@
-import { ParleyError } from '../core/errors.js';
-import { KeyedBuckets } from '../core/keyed-buckets.js';
+import { UserBudget } from '../core/user-budget.js';
 
 // The REST send budget: what a real-time connection gets per link (PARLEY_SEND_RATE_PER_SEC,
 // PARLEY_SEND_BURST_MAX), a user gets over REST for the routes that write messages (send, edit,
@@ -7,21 +6,12 @@ import { KeyedBuckets } from '../core/keyed-buckets.js';
 // login throttle (docs/decisions.md). The seed API has none (its wrk scripts send from one user
 // as fast as they can), and gRPC callers are trusted backends.
 
-export class SendBudget {
-  private readonly burst: number;
-  private readonly buckets: KeyedBuckets;
-
+export class SendBudget extends UserBudget {
   constructor(options: { ratePerSec: number; burstMax: number }) {
-    this.burst = options.burstMax;
-    this.buckets = new KeyedBuckets(options.ratePerSec);
-  }
-
-  /** Takes one send from the user's budget, or throws `rate_limited` with the wait. */
-  take(userId: string, nowMs: number): void {
-    const bucket = this.buckets.of(userId, this.burst, nowMs);
-    if (bucket.take(nowMs)) return;
-    throw new ParleyError('rate_limited', 'Too many sends; slow down.', {
-      retryAfterMs: bucket.msUntilToken(nowMs),
+    super({
+      burst: options.burstMax,
+      refillMs: 1000 / options.ratePerSec,
+      refusal: 'Too many sends; slow down.',
     });
   }
 }

@@ -1230,8 +1230,11 @@ export class ChatStore {
   async deleteAccount(password: string): Promise<boolean> {
     this.#deleting = true;
     const done = (await this.#attempt(() => this.api.account.delete(password))) !== null;
-    this.#deleting = false;
-    if (!done) return false;
+    // On success it stays set: the link's 4401 may come after the answer.
+    if (!done) {
+      this.#deleting = false;
+      return false;
+    }
     await this.stop();
     this.ending = 'deleted';
     this.onEnded('deleted');

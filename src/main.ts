@@ -275,7 +275,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   }
   auth.onRevoked((userId, device) => router.revoke(userId, device));
   // Deleting an account (DELETE /v1/me): groups handed over first, then left; contacts ended;
-  // the profile's erasure pushed to the direct peers who still show it.
+  // the deletion pushed (a `profile` frame with `deleted`) to the direct peers who still show it.
   auth.onDeletion({
     check: async (account) => {
       const titles = await messaging.groupsToHandOver(account.userId);
@@ -293,14 +293,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     deleted: (account) => {
       // Direct messages to it are refused from now on (account_deleted): no cached "may" stays.
       blockGuard.forgetAll();
-      profilePush.profileChanged({
-        userId: account.userId,
-        username: account.username,
-        displayName: null,
-        bio: null,
-        avatar: null,
-        updatedAtMs: Date.now(),
-      });
+      profilePush.accountDeleted(account);
     },
   });
   const gateway = new Gateway({

@@ -138,7 +138,7 @@ describe('account deletion', () => {
       const erased = await links.bob.waitFor((f) => f.type === 'profile' && f.user === alice.id);
       assert.deepEqual(
         { ...erased, at: 0 },
-        { type: 'profile', user: alice.id, username: alice.name, at: 0 },
+        { type: 'profile', user: alice.id, username: alice.name, deleted: true, at: 0 },
       );
       await links.carol.waitFor(
         (f) => f.type === 'member' && f.event === 'member.left' && f.actor === alice.id,

@@ -170,6 +170,7 @@ const SAMPLES: { [K in FrameType]: Extract<Frame, { type: K }> } = {
     displayName: 'Alice A.',
     bio: 'Two lines\nof bio',
     avatar: 'aAvatar2',
+    deleted: true,
     at: 1_795_453_428_105,
   },
   member: {

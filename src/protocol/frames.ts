@@ -288,6 +288,8 @@ export interface ProfileFrame {
   bio?: string;
   /** The picture's attachment id. */
   avatar?: string;
+  /** The account was deleted (DELETE /v1/me): it has no profile, and cannot be messaged. */
+  deleted?: boolean;
   /** When it changed, epoch milliseconds. */
   at: number;
 }

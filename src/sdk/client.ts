@@ -1173,6 +1173,7 @@ function profileOf(f: ProfileFrame): ClientEvents['profile'] {
       bio: f.bio ?? null,
       avatar: f.avatar ?? null,
     },
+    deleted: f.deleted === true,
     at: f.at,
   };
 }

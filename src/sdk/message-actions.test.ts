@@ -106,6 +106,7 @@ describe('SDK message actions', () => {
       const saved = await a.api.users.update({ displayName: 'Ana', bio: 'hi' });
       await until(() => changes.length >= 1, WAIT_MS, 'the profile event');
       assert.deepEqual(changes[0]?.profile, saved);
+      assert.equal(changes[0]?.deleted, false);
       assert.equal(typeof changes[0]?.at, 'number');
       await a.api.users.update({ displayName: null });
       await until(() => changes.length >= 2, WAIT_MS, 'the second profile event');

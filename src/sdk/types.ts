@@ -213,6 +213,8 @@ export interface ContactChangeEvent {
  */
 export interface ProfileChangeEvent {
   readonly profile: Profile;
+  /** The account was deleted: `profile` has only its id and username; it cannot be messaged. */
+  readonly deleted: boolean;
   /** Epoch milliseconds of the change. */
   readonly at: number;
 }

@@ -38,8 +38,8 @@ export class ProfilePush implements ProfileSubscriber {
   private readonly deps: ProfilePushDeps;
   private readonly buckets: KeyedBuckets;
   private readonly now: () => number;
-  /** Users over their budget: the profile to push when the next token is there. */
-  private readonly waiting = new Map<string, { profile: Profile; timer: NodeJS.Timeout }>();
+  /** Users over their budget: the frame to push when the next token is there. */
+  private readonly waiting = new Map<string, { frame: ProfileFrame; timer: NodeJS.Timeout }>();
   private sending: Promise<void> = Promise.resolve();
 
   constructor(deps: ProfilePushDeps) {
@@ -50,16 +50,18 @@ export class ProfilePush implements ProfileSubscriber {
 
   /** The profile after a change its owner made. */
   profileChanged(profile: Profile): void {
-    const held = this.waiting.get(profile.userId);
-    if (held) {
-      held.profile = profile;
-      return;
-    }
-    const bucket = this.buckets.of(profile.userId, this.deps.burst, this.now());
-    if (bucket.take(this.now())) return this.push(profile);
-    const timer = setTimeout(() => this.release(profile.userId), bucket.msUntilToken(this.now()));
-    timer.unref();
-    this.waiting.set(profile.userId, { profile, timer });
+    this.queue(profileFrame(profile, this.now()));
+  }
+
+  /** The account was deleted: its profile is gone (a frame with `deleted` and no fields). */
+  accountDeleted(account: { readonly userId: string; readonly username: string }): void {
+    this.queue({
+      type: 'profile',
+      user: account.userId,
+      username: account.username,
+      deleted: true,
+      at: this.now(),
+    });
   }
 
   /** Drops the pushes still waiting for a token (the node is stopping). */
@@ -68,18 +70,30 @@ export class ProfilePush implements ProfileSubscriber {
     this.waiting.clear();
   }
 
+  private queue(frame: ProfileFrame): void {
+    const held = this.waiting.get(frame.user);
+    if (held) {
+      held.frame = frame;
+      return;
+    }
+    const bucket = this.buckets.of(frame.user, this.deps.burst, this.now());
+    if (bucket.take(this.now())) return this.push(frame);
+    const timer = setTimeout(() => this.release(frame.user), bucket.msUntilToken(this.now()));
+    timer.unref();
+    this.waiting.set(frame.user, { frame, timer });
+  }
+
   private release(userId: string): void {
     const held = this.waiting.get(userId);
     if (!held) return;
     this.waiting.delete(userId);
-    this.profileChanged(held.profile);
+    this.queue(held.frame);
   }
 
   /** One audience read at a time, so the pushes go out in the order of the changes. */
-  private push(profile: Profile): void {
-    const frame = profileFrame(profile, this.now());
+  private push(frame: ProfileFrame): void {
     this.sending = this.sending
-      .then(() => this.deps.audience(profile.userId))
+      .then(() => this.deps.audience(frame.user))
       .then(
         (userIds) => this.deps.deliver(userIds, frame),
         (err: unknown) => this.deps.onError(err),

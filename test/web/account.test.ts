@@ -2,10 +2,19 @@
 // logged in to the account, marking this one; logging the other one out sends that page back to
 // the login screen; a wrong current password is refused with a notice and changes nothing; and a
 // changed password logs the other browser out, which then needs the new password; and deleting
-// the account (after a wrong password is refused) returns to the login screen for good.
+// the account (after a wrong password is refused) returns to the login screen for good, and the
+// other side of its direct chat is told at once, keeping the history but no composer.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { describeInBrowser, notice, waitOnline } from './browser.js';
+import {
+  describeInBrowser,
+  expectEventually,
+  messageTexts,
+  notice,
+  say,
+  startChat,
+  waitOnline,
+} from './browser.js';
 
 const PASSWORD = 'correct horse battery';
 const ENDED = 'Your session ended. Please log in again.';
@@ -71,7 +80,12 @@ describeInBrowser('web client: account', (test) => {
 
   test('deleting the account', 'account delete', async ({ person }) => {
     const lia = await person('lia');
+    const mo = await person('mo');
     const page = lia.page;
+    await startChat(page, 'mo');
+    await say(page, 'one last thing');
+    await mo.page.locator('.conversation', { hasText: 'lia' }).getByRole('link').click();
+    await expectEventually('mo reads it', () => messageTexts(mo.page), ['one last thing']);
     page.on('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Account', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Your account' });
@@ -86,5 +100,13 @@ describeInBrowser('web client: account', (test) => {
     await page.getByText('Your account was deleted.').waitFor();
     await logIn(page, 'lia', PASSWORD);
     await page.getByRole('alert').filter({ hasText: 'wrong' }).waitFor();
+
+    // Mo's open chat says so at once (the push), and again after a reload; the history stays.
+    const gone = mo.page.getByText('lia deleted their account. The history stays readable.');
+    await gone.waitFor();
+    assert.equal(await mo.page.getByLabel('Message', { exact: true }).count(), 0, 'no composer');
+    await mo.page.reload();
+    await gone.waitFor();
+    await expectEventually('the history', () => messageTexts(mo.page), ['one last thing']);
   });
 });

@@ -1182,10 +1182,19 @@ export class ChatStore {
 
   /** A `profile` push: someone shown here (or this user) changed their profile. */
   #onProfile(e: ProfileChangeEvent): void {
-    this.#profiles.set(e.profile.username, e.profile);
+    // A deleted account has no profile: as for a 404, null (see isDeleted).
+    this.#profiles.set(e.profile.username, e.deleted ? null : e.profile);
     this.#staleProfiles.delete(e.profile.username);
     this.#profileRetryAt.delete(e.profile.username);
     this.#changed();
+  }
+
+  /**
+   * Whether this user's account is known to be gone (its profile read found none, or its deletion
+   * was pushed): a direct chat with it stays readable but takes no more messages.
+   */
+  isDeleted(username: string): boolean {
+    return this.#profiles.get(username) === null;
   }
 
   /** Saves the own profile's fields given; false (with a notice) when refused. */

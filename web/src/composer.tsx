@@ -71,9 +71,14 @@ export function Composer(props: ComposerProps) {
     input.current?.focus();
   };
 
-  const closed = c.dismissed;
-  if (closed) {
+  if (c.dismissed) {
     return <p class="composer-closed">This group was closed. Its history stays readable.</p>;
+  }
+  const peerName = c.peer !== null ? store.names.get(c.peer) : undefined;
+  if (peerName !== undefined && store.isDeleted(peerName)) {
+    return (
+      <p class="composer-closed">{peerName} deleted their account. The history stays readable.</p>
+    );
   }
   return (
     <form

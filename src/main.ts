@@ -221,14 +221,16 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   messaging.subscribeActions(router);
   messaging.subscribeActions(seed.pageActionEvents);
   contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
+  /** Who shows a user's profile: itself, everyone sharing a conversation with it, its contacts. */
+  const profileAudience = async (userId: string): Promise<string[]> => [
+    ...new Set([
+      userId,
+      ...(await stores.messages.sharedWith(userId)),
+      ...(await contacts.contactIds(userId)),
+    ]),
+  ];
   const profilePush = new ProfilePush({
-    audience: async (userId) => [
-      ...new Set([
-        userId,
-        ...(await stores.messages.sharedWith(userId)),
-        ...(await contacts.contactIds(userId)),
-      ]),
-    ],
+    audience: profileAudience,
     deliver: (userIds, frame) => router.deliver(userIds, frame),
     onError: (err) => log.warn({ err }, 'profile push failed'),
     burst: config.limits.profilePushBurstMax,
@@ -275,7 +277,9 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   }
   auth.onRevoked((userId, device) => router.revoke(userId, device));
   // Deleting an account (DELETE /v1/me): groups handed over first, then left; contacts ended;
-  // the deletion pushed (a `profile` frame with `deleted`) to the direct peers who still show it.
+  // the deletion pushed (a `profile` frame with `deleted`) to everyone who showed the profile
+  // before (read before the groups and contacts end).
+  const shownTo = new Map<string, readonly string[]>();
   auth.onDeletion({
     check: async (account) => {
       const titles = await messaging.groupsToHandOver(account.userId);
@@ -287,13 +291,15 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       );
     },
     cleanup: async (account) => {
+      shownTo.set(account.userId, await profileAudience(account.userId));
       await messaging.leaveAllGroups({ userId: account.userId, device: account.device });
       await contacts.endAllRelations({ userId: account.userId, username: account.username });
     },
     deleted: (account) => {
       // Direct messages to it are refused from now on (account_deleted): no cached "may" stays.
       blockGuard.forgetAll();
-      profilePush.accountDeleted(account);
+      profilePush.accountDeleted(account, shownTo.get(account.userId) ?? [account.userId]);
+      shownTo.delete(account.userId);
     },
   });
   const gateway = new Gateway({

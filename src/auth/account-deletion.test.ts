@@ -1,9 +1,9 @@
 // Proves over real sockets what DELETE /v1/me does: a wrong password and an owned group with
 // other members refuse it and change nothing; otherwise the account leaves its groups (a group it
 // owns alone is dismissed), its contacts and requests end and its blocks lift (others' blocks of
-// it stay), every device's link closes with 4401, its direct peers get its erased profile, and
-// it can no longer log in or be messaged (account_deleted), while the messages it sent stay and
-// its username stays taken.
+// it stay), every device's link closes with 4401, everyone who showed its profile (direct peers,
+// group members, contacts) gets a `profile` push with `deleted`, and it can no longer log in or
+// be messaged (account_deleted), while the messages it sent stay and its username stays taken.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RtClient } from '../test-support/rt-client.js';
@@ -146,6 +146,10 @@ describe('account deletion', () => {
       await links.dave.waitFor(
         (f) => f.type === 'contact' && f.event === 'removed' && f.from === alice.id,
       );
+      // Everyone who showed her profile before is told: her group's members and her contact too.
+      for (const link of [links.carol, links.dave]) {
+        await link.waitFor((f) => f.type === 'profile' && f.user === alice.id && f.deleted);
+      }
 
       // What others hold stays: her message in bob's history; she is a former member of carol's
       // group; the group she owned alone is dismissed.

@@ -39,7 +39,10 @@ export class ProfilePush implements ProfileSubscriber {
   private readonly buckets: KeyedBuckets;
   private readonly now: () => number;
   /** Users over their budget: the frame to push when the next token is there. */
-  private readonly waiting = new Map<string, { frame: ProfileFrame; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<
+    string,
+    { frame: ProfileFrame; audience: readonly string[] | undefined; timer: NodeJS.Timeout }
+  >();
   private sending: Promise<void> = Promise.resolve();
 
   constructor(deps: ProfilePushDeps) {
@@ -53,15 +56,24 @@ export class ProfilePush implements ProfileSubscriber {
     this.queue(profileFrame(profile, this.now()));
   }
 
-  /** The account was deleted: its profile is gone (a frame with `deleted` and no fields). */
-  accountDeleted(account: { readonly userId: string; readonly username: string }): void {
-    this.queue({
-      type: 'profile',
-      user: account.userId,
-      username: account.username,
-      deleted: true,
-      at: this.now(),
-    });
+  /**
+   * The account was deleted: its profile is gone (a frame with `deleted` and no fields). The
+   * audience is the one it had before its groups and contacts ended, read by the caller then.
+   */
+  accountDeleted(
+    account: { readonly userId: string; readonly username: string },
+    audience: readonly string[],
+  ): void {
+    this.queue(
+      {
+        type: 'profile',
+        user: account.userId,
+        username: account.username,
+        deleted: true,
+        at: this.now(),
+      },
+      audience,
+    );
   }
 
   /** Drops the pushes still waiting for a token (the node is stopping). */
@@ -70,30 +82,32 @@ export class ProfilePush implements ProfileSubscriber {
     this.waiting.clear();
   }
 
-  private queue(frame: ProfileFrame): void {
+  /** `audience`: who to tell, when not the profile's current audience (deps.audience). */
+  private queue(frame: ProfileFrame, audience?: readonly string[]): void {
     const held = this.waiting.get(frame.user);
     if (held) {
       held.frame = frame;
+      held.audience = audience;
       return;
     }
     const bucket = this.buckets.of(frame.user, this.deps.burst, this.now());
-    if (bucket.take(this.now())) return this.push(frame);
+    if (bucket.take(this.now())) return this.push(frame, audience);
     const timer = setTimeout(() => this.release(frame.user), bucket.msUntilToken(this.now()));
     timer.unref();
-    this.waiting.set(frame.user, { frame, timer });
+    this.waiting.set(frame.user, { frame, audience, timer });
   }
 
   private release(userId: string): void {
     const held = this.waiting.get(userId);
     if (!held) return;
     this.waiting.delete(userId);
-    this.queue(held.frame);
+    this.queue(held.frame, held.audience);
   }
 
   /** One audience read at a time, so the pushes go out in the order of the changes. */
-  private push(frame: ProfileFrame): void {
+  private push(frame: ProfileFrame, audience?: readonly string[]): void {
     this.sending = this.sending
-      .then(() => this.deps.audience(frame.user))
+      .then(() => audience ?? this.deps.audience(frame.user))
       .then(
         (userIds) => this.deps.deliver(userIds, frame),
         (err: unknown) => this.deps.onError(err),

@@ -105,7 +105,7 @@ export class ContactsService {
     if ((await this.store.directBar(actor.userId, peer.id)) === 'deleted') {
       throw new ParleyError('account_deleted');
     }
-    return this.transition(actor, username, (pair, now) => {
+    return this.transition(actor, peer, (pair, now) => {
       if (pair.ab?.state === 'blocked' || pair.ba?.state === 'blocked') {
         throw new ParleyError('blocked');
       }
@@ -120,7 +120,7 @@ export class ContactsService {
 
   /** Accepts `username`'s pending request: both become contacts. */
   accept(actor: Actor, username: unknown): Promise<Relation> {
-    return this.transition(actor, username, (pair, now) => {
+    return this.transition(actor, this.peerOf(actor, username), (pair, now) => {
       if (pair.ba?.state !== 'requested') throw new ParleyError('contact_request_not_found');
       return accepted(now);
     });
@@ -128,7 +128,7 @@ export class ContactsService {
 
   /** Declines `username`'s pending request; they may ask again. */
   decline(actor: Actor, username: unknown): Promise<Relation> {
-    return this.transition(actor, username, (pair) => {
+    return this.transition(actor, this.peerOf(actor, username), (pair) => {
       if (pair.ba?.state !== 'requested') throw new ParleyError('contact_request_not_found');
       return { next: { ab: pair.ab, ba: null }, event: 'declined' };
     });
@@ -136,7 +136,7 @@ export class ContactsService {
 
   /** Withdraws the actor's own pending request to `username`. */
   cancel(actor: Actor, username: unknown): Promise<Relation> {
-    return this.transition(actor, username, (pair) => {
+    return this.transition(actor, this.peerOf(actor, username), (pair) => {
       if (pair.ab?.state !== 'requested') throw new ParleyError('contact_request_not_found');
       return { next: { ab: null, ba: pair.ba }, event: 'cancelled' };
     });
@@ -144,7 +144,7 @@ export class ContactsService {
 
   /** Ends a contact, on both sides. */
   remove(actor: Actor, username: unknown): Promise<Relation> {
-    return this.transition(actor, username, (pair) => {
+    return this.transition(actor, this.peerOf(actor, username), (pair) => {
       if (pair.ab?.state !== 'accepted') throw new ParleyError('contact_not_found');
       return { next: { ab: null, ba: null }, event: 'removed' };
     });
@@ -155,7 +155,7 @@ export class ContactsService {
    * blocked the actor stands beside theirs. Blocking twice changes nothing.
    */
   block(actor: Actor, username: unknown): Promise<Relation> {
-    return this.transition(actor, username, (pair, now) => {
+    return this.transition(actor, this.peerOf(actor, username), (pair, now) => {
       if (pair.ab?.state === 'blocked') return null;
       const theirs = pair.ba?.state === 'blocked' ? pair.ba : null;
       return {
@@ -167,7 +167,7 @@ export class ContactsService {
 
   /** Lifts the actor's block of `username`; the pair starts afresh. Unblocking twice changes nothing. */
   unblock(actor: Actor, username: unknown): Promise<Relation> {
-    return this.transition(actor, username, (pair) => {
+    return this.transition(actor, this.peerOf(actor, username), (pair) => {
       if (pair.ab?.state !== 'blocked') return null;
       return { next: { ab: null, ba: pair.ba }, event: 'unblocked' };
     });
@@ -255,13 +255,17 @@ export class ContactsService {
     return peer;
   }
 
-  /** Reads the pair, decides, compare-and-sets; again on a concurrent change. Then pushes. */
+  /**
+   * Reads the pair with `other` (peerOf's answer, so that a caller that already resolved it
+   * does not look it up twice), decides, compare-and-sets; again on a concurrent change. Then
+   * pushes.
+   */
   private async transition(
     actor: Actor,
-    username: unknown,
+    other: User | Promise<User>,
     decide: (pair: Pair, nowMs: number) => Change,
   ): Promise<Relation> {
-    const peer = await this.peerOf(actor, username);
+    const peer = await other;
     for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
       const pair = await this.store.pair(actor.userId, peer.id);
       const now = this.clock.nowMs();

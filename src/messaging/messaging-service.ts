@@ -354,11 +354,12 @@ export class MessagingService {
     if (peer.id === caller.userId) {
       throw new ParleyError('invalid_request', 'A direct conversation needs another user.');
     }
+    // Blocks and deleted accounts are refused before the budget is spent or anything created.
+    await this.guard?.assertMayMessage(caller.userId, peer.id);
     if (this.firstContacts && !(await this.store.findDirect(caller.userId, peer.id))) {
-      await this.guard?.assertMayMessage(caller.userId, peer.id);
       this.firstContacts.take(caller.userId, this.clock.nowMs());
     }
-    return this.openDirectWith(caller.userId, peer.id);
+    return this.openDirectChecked(caller.userId, peer.id);
   }
 
   /** The direct conversation of two users by id, created on first use. */
@@ -368,6 +369,14 @@ export class MessagingService {
   ): Promise<{ conversation: Conversation; created: boolean }> {
     // Blocks: refused before anything is created (userA is the one opening it).
     await this.guard?.assertMayMessage(userA, userB);
+    return this.openDirectChecked(userA, userB);
+  }
+
+  /** openDirectWith once the guard has passed. */
+  private async openDirectChecked(
+    userA: string,
+    userB: string,
+  ): Promise<{ conversation: Conversation; created: boolean }> {
     const opened = await this.store.openDirect(userA, userB);
     if (opened.created) this.membersChanged(opened.conversation.id);
     return opened;

@@ -484,6 +484,7 @@ function openStores(config: Config, log: Logger) {
         onCheckpointError: (message) => log.warn({ error: message }, 'WAL checkpoint failed'),
         onAppendThreadError: (message) =>
           log.error({ error: message }, 'append thread failed; appending on the event loop'),
+        onSearchIndexError: (message) => log.warn({ error: message }, 'search indexing failed'),
       });
     case 'postgres':
       return openPostgresStores({

@@ -452,6 +452,12 @@ export const SETTINGS = {
     'largest page of a user search',
     10_000,
   ),
+  messageSearchCountMax: limit(
+    'message-search-count-max',
+    'messageSearchCountMax',
+    'largest page of a message search',
+    1_000,
+  ),
   attachmentTypes: {
     name: 'attachment-types',
     help: 'comma-separated content types allowed as attachments (type/subtype, type/*, prefix*)',
@@ -633,6 +639,7 @@ function build(raw: Raw): Config {
       displayNameCharsMax: raw.displayNameCharsMax,
       bioCharsMax: raw.bioCharsMax,
       userSearchCountMax: raw.userSearchCountMax,
+      messageSearchCountMax: raw.messageSearchCountMax,
       firstContactsBurstMax: raw.firstContactsBurstMax,
       firstContactsRefillMs: raw.firstContactsRefillMs,
       profilePushBurstMax: raw.profilePushBurstMax,

@@ -90,7 +90,12 @@ export const ERRORS = {
     message: 'You already pinned the most conversations allowed.',
   },
   invite_not_found: { status: 404, temporary: false, message: 'No such invite code.' },
-  invalid_cursor: { status: 400, temporary: false, message: 'The sync cursor is not valid.' },
+  invalid_cursor: { status: 400, temporary: false, message: 'The cursor is not valid.' },
+  invalid_search: {
+    status: 400,
+    temporary: false,
+    message: 'A search is 1 to 8 words of letters or digits, each at most 64 characters.',
+  },
   bad_frame: { status: 400, temporary: false, message: 'The frame is not valid.' },
   frame_too_large: { status: 413, temporary: false, message: 'The frame is too large.' },
   hello_timeout: { status: 408, temporary: true, message: 'No hello in time.' },

@@ -59,6 +59,8 @@ export interface Limits {
   readonly bioCharsMax: number;
   /** Largest page of a user search by username prefix. */
   readonly userSearchCountMax: number;
+  /** Largest page of a message search. */
+  readonly messageSearchCountMax: number;
   /**
    * First contacts (a new direct conversation, a contact request) one user may start at once,
    * and how often one more becomes allowed, in ms: the bound on reaching strangers.
@@ -112,6 +114,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   displayNameCharsMax: 64,
   bioCharsMax: 512,
   userSearchCountMax: 50,
+  messageSearchCountMax: 50,
   firstContactsBurstMax: 30,
   firstContactsRefillMs: 120_000,
   profilePushBurstMax: 10,

@@ -231,6 +231,31 @@ export function registerMessagingRoutes(
     },
   );
 
+  app.get(
+    '/v1/search',
+    {
+      onRequest,
+      schema: {
+        querystring: Type.Object({
+          q: Type.String(),
+          conversation: Type.Optional(Type.String({ maxLength: 100 })),
+          before: Type.Optional(Type.String({ maxLength: 100 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1 })),
+        }),
+      },
+    },
+    async (request) => {
+      const { q, conversation, before, limit } = request.query;
+      const page = await messaging.search(callerOf(request), {
+        q,
+        ...(conversation !== undefined ? { conversationId: conversation } : {}),
+        ...(before !== undefined ? { before } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      });
+      return { messages: page.messages.map(messageView), next: page.next };
+    },
+  );
+
   app.post(
     '/v1/conversations/:id/read',
     { onRequest, schema: { params: Id, body: Type.Object({ seq: Seq }) } },

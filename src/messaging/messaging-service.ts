@@ -18,6 +18,7 @@ import {
 } from './message-body.js';
 import { groupPlanner, targetsOf, type SystemBody } from './group-rules.js';
 import { assertMayManageInvite, editJudge, mayModerate, reactJudge } from './message-rules.js';
+import { searchWords } from './message-search.js';
 import type {
   AppendRequest,
   Conversation,
@@ -30,6 +31,7 @@ import type {
   Page,
   PreferencesChange,
   ReactionCount,
+  SearchPage,
   SeqPage,
   StoredMessage,
 } from './message-store.js';
@@ -324,6 +326,29 @@ export class MessagingService {
       messages: await this.viewed(caller.userId, conversationId, read.messages),
       hasMore: read.hasMore,
     };
+  }
+
+  /**
+   * Message search (docs/messages.md#search): in one conversation the caller is or was a member
+   * of, or in every one. invalid_search for a query without words; `limit` defaults to 20 and is
+   * capped at limits.messageSearchCountMax.
+   */
+  async search(
+    caller: Caller,
+    query: { q: unknown; conversationId?: string; before?: string; limit?: number },
+  ): Promise<SearchPage> {
+    const words = searchWords(query.q);
+    const { conversationId, before } = query;
+    if (conversationId !== undefined && !isId(conversationId)) {
+      throw new ParleyError('conversation_not_found');
+    }
+    return this.store.searchMessages({
+      viewerId: caller.userId,
+      words,
+      ...(conversationId !== undefined ? { conversationId } : {}),
+      ...(before !== undefined ? { before } : {}),
+      limit: Math.min(query.limit ?? 20, this.limits.messageSearchCountMax),
+    });
   }
 
   /** Messages (ascending seqs) as the viewer sees them: with reactions, and its hidden ones hidden. */

@@ -351,6 +351,20 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     },
   },
 
+  'GET /v1/search': {
+    summary: 'Search messages by their words',
+    description:
+      'q: 1 to 8 words; a message matches when its text, caption, file name or place label holds every word (the last one also as the start of a word). conversation: only that one; absent: every conversation the caller may read. Newest first; pass next as before for the following page (null on the last). limit: 1-50, default 20.',
+    tag: 'messages',
+    auth: 'bearer',
+    errors: ['invalid_search', 'invalid_cursor', 'conversation_not_found', 'not_member'],
+    response: {
+      status: 200,
+      description: 'Matching messages.',
+      example: { messages: [MESSAGE], next: null },
+    },
+  },
+
   'PATCH /v1/conversations/:id/messages/:seq': {
     summary: 'Edit a text message (its sender, within the edit window)',
     tag: 'messages',

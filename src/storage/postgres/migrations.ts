@@ -8,6 +8,22 @@ export interface Migration {
   readonly sql: string;
 }
 
+/** Characters PostgreSQL's text parser joins words with (host, email, url, file, hyphenated word). */
+const WORD_JOINERS = '-.@/:~+&;<>=?%#_!,*^|$';
+
+/**
+ * What message search matches (docs/messages.md#search), as the expression of the GIN index of
+ * migration 11: a search must use it word for word for the index to serve it. Never change it;
+ * a new document is a new index in a new migration. The fields are message-search.ts's
+ * SEARCH_FIELDS; a recalled body has none of them. WORD_JOINERS become spaces, so that
+ * "budget-2027.xlsx" is three words here as in SQLite's tokenizer and the query's words
+ * (searchWords), not one file name; translate() does not depend on the database's locale.
+ */
+export const SEARCH_DOCUMENT =
+  "to_tsvector('simple', translate(COALESCE(body->>'text', '') || ' ' ||" +
+  " COALESCE(body->>'caption', '') || ' ' || COALESCE(body->>'name', '') || ' ' ||" +
+  ` COALESCE(body->>'label', ''), '${WORD_JOINERS}', '${' '.repeat(WORD_JOINERS.length)}'))`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -243,6 +259,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     // its username stays taken, so nobody can pose as it in the histories it was part of.
     sql: `
       ALTER TABLE users ADD COLUMN deleted_at_ms BIGINT;
+    `,
+  },
+  {
+    version: 11,
+    name: 'message search',
+    // A GIN index of each message's searchable text. GIN's pending list (fastupdate) keeps the
+    // cost of a send low: new entries are merged into the index in bulk. IF NOT EXISTS lets an
+    // operator of a large database build it first with CREATE INDEX CONCURRENTLY (the
+    // migration's plain CREATE INDEX blocks writes to messages while it runs;
+    // docs/operations.md).
+    sql: `
+      CREATE INDEX IF NOT EXISTS messages_search ON messages USING gin ((${SEARCH_DOCUMENT}));
     `,
   },
 ];

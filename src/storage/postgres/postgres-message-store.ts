@@ -17,6 +17,8 @@ import type {
   MessageStore,
   NewGroup,
   Page,
+  SearchPage,
+  SearchQuery,
   SeqPage,
   StoredMessage,
   TimePage,
@@ -24,6 +26,7 @@ import type {
 import { inTransaction, isDeadlock, isUniqueViolation } from './database.js';
 import { ForwardsMessageActions } from '../message-actions.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
+import { searchPostgres } from './postgres-message-search.js';
 import {
   MESSAGE_COLUMNS,
   RECALLED_BODY,
@@ -242,6 +245,15 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
       [userId],
     );
     return rows.map((r) => r.user_id);
+  }
+
+  async searchMessages(query: SearchQuery): Promise<SearchPage> {
+    if (query.conversationId === undefined) return searchPostgres(this.pool, query);
+    return searchPostgres(
+      this.pool,
+      query,
+      await this.window(query.conversationId, query.viewerId),
+    );
   }
 
   async getMessage(

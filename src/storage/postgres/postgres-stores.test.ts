@@ -7,6 +7,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 
 import { runAuthStoreContract } from '../../auth/auth-store.contract.js';
 import { runMessageStoreContract } from '../../messaging/message-store.contract.js';
+import { runMessageSearchContract } from '../../messaging/message-search.contract.js';
 import type { StoreBundle } from '../../messaging/message-store.contract.js';
 import { runContactStoreContract } from '../../contacts/contact-store.contract.js';
 import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
@@ -70,6 +71,7 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
 
   runAuthStoreContract({ open });
   runMessageStoreContract({ open });
+  runMessageSearchContract({ open });
   runContactStoreContract({ open });
   runProfileStoreContract({ open });
 

@@ -56,6 +56,8 @@ export function startAppendThread(options: {
   synchronous: 'normal' | 'full';
   fallback: (batch: readonly AppendRequest[]) => Promise<AppendResult[]>;
   onError: (message: string) => void;
+  /** The search indexer, which runs on the append thread (search-indexer.ts), failed a chunk. */
+  onSearchIndexError?: (message: string) => void;
 }): AppendThread {
   const workerData = { file: options.file, synchronous: options.synchronous };
   // Compiled, this module is append-thread.js next to append-worker.js. From source (under tsx)
@@ -84,8 +86,9 @@ export function startAppendThread(options: {
     for (const p of pending.values()) p.reject(new Error(`append thread: ${why}`));
     pending.clear();
   };
-  worker.on('message', (reply: AppendReply | { warn: string }) => {
+  worker.on('message', (reply: AppendReply | { warn: string } | { searchWarn: string }) => {
     if ('warn' in reply) return options.onError(reply.warn);
+    if ('searchWarn' in reply) return options.onSearchIndexError?.(reply.searchWarn);
     const p = pending.get(reply.id);
     if (!p) return;
     pending.delete(reply.id);

@@ -4,32 +4,47 @@ import { isParleyError } from '../../core/errors.js';
 import type { AppendRequest, AppendResult } from '../../messaging/message-store.js';
 import type { AppendReply, WireAppendResult } from './append-thread.js';
 import { openSqliteDatabase } from './database.js';
+import { SqliteMessageSearch } from './sqlite-message-search.js';
 import { SqliteMessageStore } from './sqlite-message-store.js';
+import { startSearchIndexer } from './search-indexer.js';
 
 // The append thread's body (see append-thread.ts): one connection, one SqliteMessageStore, and
-// batches answered in the order they arrive.
+// batches answered in the order they arrive. Between batches, it keeps the search index up to
+// date (search-indexer.ts).
 
 const port = parentPort;
 if (!port) throw new Error('append-worker.ts runs as a worker thread');
 const { file, synchronous } = workerData as { file: string; synchronous: 'normal' | 'full' };
 const db = openSqliteDatabase({ file, synchronous });
 const store = new SqliteMessageStore(db, systemClock);
+let waiting = 0;
+const indexer = startSearchIndexer(new SqliteMessageSearch(db), {
+  idle: () => waiting === 0,
+  onError: (searchWarn) => port.postMessage({ searchWarn }),
+});
 
 // One message at a time, in arrival order, even where a batch is retried send by send: a batch
 // never starts before the one ahead of it has been answered.
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: { id: number; batch: AppendRequest[] } | { stop: true }) => {
+  waiting++;
   queue = queue.then(() => {
     if ('stop' in msg) {
+      indexer.stop();
       db.close();
       port.close();
       return;
     }
-    return appendEach(msg.batch).then(
-      (results) => port.postMessage({ id: msg.id, results } satisfies AppendReply),
-      (err: unknown) =>
-        port.postMessage({ id: msg.id, error: messageOf(err) } satisfies AppendReply),
-    );
+    return appendEach(msg.batch)
+      .then(
+        (results) => port.postMessage({ id: msg.id, results } satisfies AppendReply),
+        (err: unknown) =>
+          port.postMessage({ id: msg.id, error: messageOf(err) } satisfies AppendReply),
+      )
+      .finally(() => {
+        waiting--;
+        indexer.kick();
+      });
   });
 });
 

@@ -9,6 +9,8 @@ import { startCheckpointer } from './checkpointer.js';
 import { openSqliteDatabase, type SqliteSynchronous } from './database.js';
 import { SqliteAuthStore } from './sqlite-auth-store.js';
 import { SqliteMessageStore } from './sqlite-message-store.js';
+import { SqliteMessageSearch } from './sqlite-message-search.js';
+import { startSearchIndexer } from './search-indexer.js';
 import { SqliteAttachmentStore } from './sqlite-attachment-store.js';
 import { SqliteContactStore } from './sqlite-contact-store.js';
 import { SqliteProfileStore } from './sqlite-profile-store.js';
@@ -55,6 +57,8 @@ export function openSqliteStores(options: {
   appendThread?: boolean;
   /** The append thread failed (later appends run on this thread). */
   onAppendThreadError?: (message: string) => void;
+  /** Indexing a chunk of messages for search failed (it is retried on the next round). */
+  onSearchIndexError?: (message: string) => void;
 }): Promise<SqliteStores> {
   const db = openSqliteDatabase(
     options.synchronous
@@ -79,9 +83,18 @@ export function openSqliteStores(options: {
           synchronous: options.synchronous ?? 'normal',
           fallback: (batch) => messages.appendHere(batch),
           onError: (message) => options.onAppendThreadError?.(message),
+          onSearchIndexError: (message) => options.onSearchIndexError?.(message),
         })
       : null;
   if (appendThread) messages.useAppender((batch) => appendThread.append(batch));
+  // The search index is kept by the thread that appends: the append thread indexes between its
+  // batches; without one, the event loop does (search-indexer.ts).
+  const indexer = appendThread
+    ? null
+    : startSearchIndexer(new SqliteMessageSearch(db), {
+        idle: () => true,
+        onError: (message) => options.onSearchIndexError?.(message),
+      });
   return Promise.resolve({
     auth: new SqliteAuthStore(db, clock),
     messages,
@@ -89,6 +102,7 @@ export function openSqliteStores(options: {
     contacts: new SqliteContactStore(db),
     profiles: new SqliteProfileStore(db, clock),
     close: async () => {
+      indexer?.stop();
       await appendThread?.stop();
       await checkpointer?.stop();
       if (db.open) db.close();

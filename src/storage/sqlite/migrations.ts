@@ -251,4 +251,46 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN deleted_at_ms INTEGER;
     `,
   },
+  {
+    version: 11,
+    name: 'message search',
+    // Full-text search of messages (storage/sqlite/sqlite-message-search.ts). A send only queues
+    // its (conversation, seq), when its body may hold a searchable field (the WHEN test is a
+    // cheap substring check; the indexer looks at the fields themselves); every body change (an
+    // edit, a recall) queues the message again. The search thread drains the queue into the
+    // contentless FTS5 table, whose rowids are the docs of search_docs. Existing messages are
+    // queued oldest first, so the index keeps commit order.
+    sql: `
+      CREATE TABLE search_queue (
+        id              INTEGER PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        seq             INTEGER NOT NULL
+      );
+      CREATE TABLE search_docs (
+        doc             INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        UNIQUE (conversation_id, seq)
+      );
+      CREATE VIRTUAL TABLE message_search USING fts5(
+        conv, text, content = '', contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER search_on_insert AFTER INSERT ON messages
+        WHEN instr(NEW.body, '"text"') > 0 OR instr(NEW.body, '"caption"') > 0
+          OR instr(NEW.body, '"name"') > 0 OR instr(NEW.body, '"label"') > 0
+      BEGIN
+        INSERT INTO search_queue (conversation_id, seq) VALUES (NEW.conversation_id, NEW.seq);
+      END;
+      CREATE TRIGGER search_on_update AFTER UPDATE OF body ON messages
+      BEGIN
+        INSERT INTO search_queue (conversation_id, seq) VALUES (NEW.conversation_id, NEW.seq);
+      END;
+      INSERT INTO search_queue (conversation_id, seq)
+        SELECT conversation_id, seq FROM messages
+         WHERE instr(body, '"text"') > 0 OR instr(body, '"caption"') > 0
+            OR instr(body, '"name"') > 0 OR instr(body, '"label"') > 0
+         ORDER BY at_us, conversation_id, seq;
+    `,
+  },
 ];

@@ -17,6 +17,8 @@ import type {
   MessageStore,
   NewGroup,
   Page,
+  SearchPage,
+  SearchQuery,
   SeqPage,
   StoredMessage,
   TimePage,
@@ -24,6 +26,7 @@ import type {
 import { settle, type SqliteDb } from './database.js';
 import { ForwardsMessageActions } from '../message-actions.js';
 import { SqliteMessageActions } from './sqlite-message-actions.js';
+import { SqliteMessageSearch } from './sqlite-message-search.js';
 import {
   MESSAGE_COLUMNS,
   RECALLED_BODY,
@@ -63,12 +66,14 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
   private readonly changedTx: Transaction<
     (conversationId: string, viewerId: string, sinceUs: number, limit: number) => Page
   >;
+  private readonly search: SqliteMessageSearch;
   private appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null = null;
 
   constructor(db: SqliteDb, clock: Clock) {
     super(new SqliteMessageActions(db, clock));
     this.db = db;
     this.clock = clock;
+    this.search = new SqliteMessageSearch(db);
     this.q = {
       conversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
       conversationByName: db.prepare('SELECT * FROM conversations WHERE name = ?'),
@@ -337,6 +342,10 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
 
   sharedWith(userId: string): Promise<string[]> {
     return settle(() => this.q.sharedWith!.all(userId) as string[]);
+  }
+
+  searchMessages(query: SearchQuery): Promise<SearchPage> {
+    return settle(() => this.search.search(query));
   }
 
   getMessage(

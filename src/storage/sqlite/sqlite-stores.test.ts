@@ -1,12 +1,14 @@
 // Proves that the SQLite backend, on real database files, meets the AuthStore, MessageStore,
 // ContactStore and ProfileStore contracts; the MessageStore twice: with appends on the calling
-// thread, and on the append thread the server uses by default (append-thread.ts).
+// thread, and on the append thread the server uses by default (append-thread.ts); message search
+// likewise.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runAuthStoreContract } from '../../auth/auth-store.contract.js';
 import { runMessageStoreContract } from '../../messaging/message-store.contract.js';
+import { runMessageSearchContract } from '../../messaging/message-search.contract.js';
 import type { StoreBundle } from '../../messaging/message-store.contract.js';
 import { runContactStoreContract } from '../../contacts/contact-store.contract.js';
 import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
@@ -49,5 +51,7 @@ async function open(
 runAuthStoreContract({ open: () => open() });
 runMessageStoreContract({ open: () => open() });
 runMessageStoreContract({ open: () => open(true), name: 'SqliteMessageStore, append thread' });
+runMessageSearchContract({ open: () => open() });
+runMessageSearchContract({ open: () => open(true), name: 'SQLite, append thread' });
 runContactStoreContract({ open: () => open() });
 runProfileStoreContract({ open: () => open() });

@@ -1,5 +1,5 @@
 // Proves that ParleyApi's REST helpers work against a real server: accounts (register, login,
-// logout, devices, password change), profiles and search, contacts, direct chats, groups and their management, history,
+// logout, devices, password change), profiles and search, contacts, direct chats, groups and their management, history, message search,
 // and attachment upload and download, with server refusals surfacing as coded errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -179,6 +179,28 @@ describe('ParleyApi against a real server', () => {
     const listed = await bob.conversations.list();
     assert.equal(listed.find((c) => c.id === chat.id)?.unread, 0);
     await assert.rejects(carol.messages.history(chat.id), { code: 'not_member', status: 403 });
+  });
+
+  it('searches messages, in one conversation or in all, page by page', async () => {
+    const chat = await alice.conversations.openDirect('api_bob');
+    await alice.messages.send(chat.id, 'find-1', { kind: 'text', text: 'Bouldering on Sunday?' });
+    await bob.messages.send(chat.id, 'find-2', { kind: 'text', text: 'Sunday works, bring chalk' });
+    const page = await bob.messages.search('sunday', { conversation: chat.id, limit: 1 });
+    assert.deepEqual(
+      page.messages.map((m) => [m.body.text, m.sender, m.conversation]),
+      [['Sunday works, bring chalk', ids.get('api_bob'), chat.id]],
+    );
+    assert.ok(page.next);
+    const rest = await bob.messages.search('sunday', { before: page.next });
+    assert.deepEqual(
+      rest.messages.map((m) => m.body.text),
+      ['Bouldering on Sunday?'],
+    );
+    assert.equal(rest.next, null);
+    await assert.rejects(bob.messages.search('?!'), { code: 'invalid_search', status: 400 });
+    await assert.rejects(carol.messages.search('sunday', { conversation: chat.id }), {
+      code: 'not_member',
+    });
   });
 
   it('creates and manages a group', async () => {

@@ -9,6 +9,8 @@ import type {
   Message,
   MessagePage,
   PageQuery,
+  SearchPage,
+  SearchQuery,
   Preferences,
   ReactionCount,
 } from './types.js';
@@ -430,6 +432,18 @@ export class ParleyApi {
         query: { after: query.after, before: query.before, limit: query.limit },
       });
       return { messages: page.messages.map(restMessage), hasMore: page.hasMore };
+    },
+    /**
+     * Messages holding every word of `q` (the last also as a prefix) that the user may read,
+     * newest first (docs/messages.md#search).
+     */
+    search: async (q: string, query: SearchQuery = {}): Promise<SearchPage> => {
+      const page = await this.call<{ messages: WireRestMessage[]; next: string | null }>({
+        method: 'GET',
+        path: '/v1/search',
+        query: { q, conversation: query.conversation, before: query.before, limit: query.limit },
+      });
+      return { messages: page.messages.map(restMessage), next: page.next };
     },
     /**
      * One send over REST, without the outbox: retry with the same `ref` after a failure. The

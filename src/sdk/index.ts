@@ -91,6 +91,8 @@ export type {
   OutboxEntry,
   OutboxStorage,
   PageQuery,
+  SearchPage,
+  SearchQuery,
   Preferences,
   PresenceEvent,
   ReactionCount,

@@ -58,6 +58,23 @@ export interface MessagePage {
   readonly hasMore: boolean;
 }
 
+/** What a message search returns (docs/messages.md#search): newest first. */
+export interface SearchPage {
+  readonly messages: Message[];
+  /** Pass as `before` for the next page; null on the last. A page may be short and still have one. */
+  readonly next: string | null;
+}
+
+/** Where a message search looks, and which page. */
+export interface SearchQuery {
+  /** Only this conversation; absent: every conversation the user may read. */
+  readonly conversation?: string;
+  /** The previous page's `next`. */
+  readonly before?: string;
+  /** At most the server's `PARLEY_MESSAGE_SEARCH_COUNT_MAX` (50); 20 when absent. */
+  readonly limit?: number;
+}
+
 /** Bounds of a history page; both exclusive (docs/protocol.md, `pull`). */
 export interface PageQuery {
   readonly before?: number;

@@ -1,6 +1,7 @@
-// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once; and that migration 9 stamps the messages changed before it.
+// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once; and that migration 9 stamps the messages changed before it, and migration 11 takes a search index built beforehand.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -20,7 +21,7 @@ import {
   type TestPostgres,
 } from '../../test-support/postgres.js';
 import { openPostgresStores, type PostgresStores } from './index.js';
-import { migrate, POSTGRES_MIGRATIONS } from './migrations.js';
+import { migrate, POSTGRES_MIGRATIONS, SEARCH_DOCUMENT } from './migrations.js';
 import { CHANGED_SEED_SQL, CHANGED_STAMPS } from '../../test-support/migration-9-fixture.js';
 import pgDriver from 'pg';
 
@@ -98,6 +99,31 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
         rows.map((r) => (r.changed_us === null ? null : Number(r.changed_us))),
         CHANGED_STAMPS,
       );
+    } finally {
+      await pool.end();
+      await pg().dropDatabase(url);
+    }
+  });
+
+  it('migration 11 takes the search index an operator built beforehand, as operations.md says', async () => {
+    const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
+    const statement =
+      /```sql\n(CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_search[^`]*)```/.exec(doc)?.[1];
+    assert.ok(statement, 'operations.md shows the statement');
+    assert.ok(statement.includes(SEARCH_DOCUMENT), 'with the expression searches use');
+    const url = await pg().createDatabase();
+    const pool = new Pool({ connectionString: url, max: 2 });
+    try {
+      await migrate(
+        pool,
+        POSTGRES_MIGRATIONS.filter((m) => m.version < 11),
+      );
+      await pool.query(statement); // CONCURRENTLY: outside any transaction, as an operator runs it
+      assert.deepEqual(await migrate(pool, POSTGRES_MIGRATIONS), [11]);
+      const { rows } = await pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'messages_search'",
+      );
+      assert.equal(Number(rows[0]?.n), 1, 'one index, not two');
     } finally {
       await pool.end();
       await pg().dropDatabase(url);

@@ -18,8 +18,10 @@ const { file, synchronous } = workerData as { file: string; synchronous: 'normal
 const db = openSqliteDatabase({ file, synchronous });
 const store = new SqliteMessageStore(db, systemClock);
 let waiting = 0;
+let lastBatchAt = -Infinity;
 const indexer = startSearchIndexer(new SqliteMessageSearch(db), {
   idle: () => waiting === 0,
+  lastBatchAt: () => lastBatchAt,
   onError: (searchWarn) => port.postMessage({ searchWarn }),
 });
 
@@ -28,6 +30,7 @@ const indexer = startSearchIndexer(new SqliteMessageSearch(db), {
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: { id: number; batch: AppendRequest[] } | { stop: true }) => {
   waiting++;
+  lastBatchAt = performance.now();
   queue = queue.then(() => {
     if ('stop' in msg) {
       indexer.stop();
@@ -43,6 +46,7 @@ port.on('message', (msg: { id: number; batch: AppendRequest[] } | { stop: true }
       )
       .finally(() => {
         waiting--;
+        lastBatchAt = performance.now();
         indexer.kick();
       });
   });

@@ -93,6 +93,7 @@ export function openSqliteStores(options: {
     ? null
     : startSearchIndexer(new SqliteMessageSearch(db), {
         idle: () => true,
+        lastBatchAt: () => -Infinity,
         onError: (message) => options.onSearchIndexError?.(message),
       });
   return Promise.resolve({

@@ -9,6 +9,7 @@ import { Avatar } from './avatar.js';
 import { ContactsDialog } from './contacts-dialog.js';
 import { ProfileDialog } from './profile-dialog.js';
 import { AccountDialog } from './account-dialog.js';
+import { SearchDialog } from './search-dialog.js';
 import { JoinGroupDialog, NewDirectDialog, NewGroupDialog } from './dialogs.js';
 import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { navigate, useRoute } from './router.js';
@@ -49,7 +50,8 @@ export function App() {
   );
 }
 
-type DialogName = 'direct' | 'group' | 'join' | 'contacts' | 'profile' | 'account' | null;
+type DialogName =
+  'direct' | 'group' | 'join' | 'contacts' | 'profile' | 'account' | 'search' | null;
 
 function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const store = useMemo(
@@ -117,6 +119,9 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
             </span>
           </div>
           <div class="sidebar-actions">
+            <button type="button" onClick={() => setDialog('search')}>
+              Search
+            </button>
             <button type="button" onClick={() => setDialog('direct')}>
               New chat
             </button>
@@ -181,6 +186,7 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
       {dialog === 'contacts' && <ContactsDialog {...dialogProps} />}
       {dialog === 'profile' && <ProfileDialog store={store} onClose={() => setDialog(null)} />}
       {dialog === 'account' && <AccountDialog store={store} onClose={() => setDialog(null)} />}
+      {dialog === 'search' && <SearchDialog store={store} onClose={() => setDialog(null)} />}
       {store.ending === 'kicked' && (
         <div class="overlay" role="alertdialog" aria-labelledby="kicked-title" aria-modal="true">
           <div class="overlay-box">

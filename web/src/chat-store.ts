@@ -116,6 +116,10 @@ export type ContactAction =
 const CONTACTS_PAGE = 100;
 
 const PAGE_SIZE = 30;
+/** Results per page of a message search. */
+const SEARCH_PAGE_SIZE = 20;
+/** Pages (or waits for one) `reveal` goes back at most: 1,200 messages at 30 a page. */
+const REVEAL_STEPS_MAX = 40;
 const TYPING_SHOWN_MS = 6000;
 /** How long after a failed profile fetch (not a 404) it is tried again. */
 const PROFILE_RETRY_MS = 5000;
@@ -146,6 +150,8 @@ export class ChatStore {
   readonly presence = new Map<string, boolean>();
   readonly names = new Map<string, string>();
   notices: readonly Notice[] = [];
+  /** A message to bring into view once its conversation shows it (a search result). */
+  focus: { readonly conversation: string; readonly seq: number } | null = null;
   /** Loaded when first asked for (the contacts dialog), then kept current by `contact` pushes. */
   contactLists: ContactLists | null = null;
   #contactsGen = 0;
@@ -671,6 +677,53 @@ export class ChatStore {
       this.#filling.delete(id);
     }
     this.#maybeMarkRead();
+  }
+
+  // Search ----------------------------------------------------------------------------------
+
+  /**
+   * One page of a message search (docs/messages.md#search), newest first: in `conversation`, or
+   * in every conversation of the list (matches in conversations the list does not show, such as
+   * groups the user left, are left out).
+   */
+  async searchMessages(
+    q: string,
+    options: { conversation?: string; before?: string } = {},
+  ): Promise<{ messages: MessageView[]; next: string | null }> {
+    const page = await this.api.messages.search(q, { ...options, limit: SEARCH_PAGE_SIZE });
+    const messages = page.messages.filter((m) => this.conversations.has(m.conversation));
+    // Senders' names come with their conversation's members.
+    for (const id of new Set(messages.map((m) => m.conversation))) {
+      if (this.conversations.get(id)?.members === null) this.#queueDetails(id);
+    }
+    return { messages: messages.map(toView), next: page.next };
+  }
+
+  /**
+   * Opens a conversation at one of its messages (a search result): loads older pages until the
+   * timeline holds it, then leaves it in `focus` for the chat view to bring into view.
+   */
+  async reveal(conversation: string, seq: number): Promise<void> {
+    this.focus = { conversation, seq };
+    navigate(conversation);
+    await this.#ensureTimeline(conversation);
+    for (let i = 0; i < REVEAL_STEPS_MAX; i++) {
+      const t = this.timelines.get(conversation);
+      if (!t || !t.hasOlder || (t.messages[0]?.seq ?? 0) <= seq) break;
+      if (t.loadingOlder) await new Promise((r) => setTimeout(r, 50));
+      else await this.loadOlder(conversation);
+    }
+    const t = this.timelines.get(conversation);
+    if (this.focus?.seq === seq && t && (t.messages[0]?.seq ?? 0) > seq) {
+      this.notify('info', 'That message is further back: scroll up to reach it.');
+      this.focus = null;
+    }
+    this.#changed();
+  }
+
+  /** The chat view brought `focus` into view. */
+  clearFocus(): void {
+    this.focus = null;
   }
 
   /** Infinite scroll: the page before the oldest message shown. */

@@ -4,7 +4,7 @@ import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore, ConversationView, MessageView } from './chat-store.js';
 import { Composer } from './composer.js';
 import { GroupSettings } from './group-settings.js';
-import { MessageItem, PendingItem } from './message-item.js';
+import { MessageItem, PendingItem, messageDomId } from './message-item.js';
 import { navigate } from './router.js';
 
 export function ChatView(props: { store: ChatStore; id: string }) {
@@ -166,6 +166,24 @@ function Timeline(props: TimelineProps) {
     ) {
       void store.loadOlder(c.id);
     }
+  });
+
+  // A search result to bring into view: once the timeline holds it, centred and marked a moment.
+  const focus = store.focus;
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || !focus || focus.conversation !== c.id) return;
+    const item = document.getElementById(messageDomId(c.id, focus.seq));
+    if (!item) return;
+    store.clearFocus();
+    item.scrollIntoView({ block: 'center' });
+    item.focus({ preventScroll: true });
+    item.classList.add('found');
+    setTimeout(() => item.classList.remove('found'), 2_500);
+    const s = snap.current;
+    s.top = el.scrollTop;
+    s.height = el.scrollHeight;
+    s.nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
   });
 
   const onScroll = () => {

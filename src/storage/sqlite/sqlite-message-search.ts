@@ -138,14 +138,14 @@ export class SqliteMessageSearch {
   }
 
   search(query: SearchQuery): SearchPage {
+    const before = parseCursor(query.before);
+    const windows = this.windows(query);
     // Read-your-writes in the common case: what is pending is indexed first (bounded).
     for (let done = 0; done < SEARCH_CATCH_UP_MAX;) {
       const n = this.drain(SEARCH_DRAIN_CHUNK);
       done += n;
       if (n < SEARCH_DRAIN_CHUNK) break;
     }
-    const before = parseCursor(query.before);
-    const windows = this.windows(query);
     const words = query.words.map((w) => `"${w}"`);
     if (lastWordIsPrefix(query.words)) words[words.length - 1] += ' *';
     const match =

@@ -40,8 +40,8 @@ import {
 import { createProtoCodec, jsonCodec } from './protocol/index.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openSqliteStores } from './storage/sqlite/index.js';
-import { openPostgresStores } from './storage/postgres/index.js';
+import { openSqliteStores, type SqliteStores } from './storage/sqlite/index.js';
+import { openPostgresStores, type PostgresStores } from './storage/postgres/index.js';
 import {
   RedisBus,
   closeRedis,
@@ -99,6 +99,14 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   if (config.role.kind === 'http') return startHttpRole(config, config.role, log);
   const metrics = new ParleyMetrics({ nodeId: config.node.id });
   const stores = await openStores(config, log);
+  if ('searchBacklog' in stores) {
+    const sqlite = stores;
+    metrics.gaugeFrom(
+      'parley_search_backlog',
+      'Messages stored but not yet in the search index (SQLite).',
+      () => sqlite.searchBacklog(),
+    );
+  }
   let cluster: Cluster | null;
   try {
     cluster = config.redis ? await openCluster(config, config.redis, log, metrics) : null;
@@ -473,7 +481,7 @@ async function startHttpRole(
   };
 }
 
-function openStores(config: Config, log: Logger) {
+function openStores(config: Config, log: Logger): Promise<SqliteStores | PostgresStores> {
   const store = config.store;
   switch (store.kind) {
     case 'sqlite':

@@ -96,6 +96,7 @@ describe('/metrics', () => {
       'parley_send_deliver_seconds_count',
       'parley_queue_overflows_total',
       'parley_rate_limited_total',
+      'parley_search_backlog',
       'nodejs_eventloop_lag_seconds',
       'process_resident_memory_bytes',
       'nodejs_heap_size_used_bytes',

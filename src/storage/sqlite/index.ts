@@ -29,6 +29,8 @@ export interface SqliteStores {
   readonly attachments: AttachmentStore;
   readonly contacts: ContactStore;
   readonly profiles: ProfileStore;
+  /** Messages waiting for the search index (docs/operations.md, parley_search_backlog). */
+  searchBacklog(): number;
   close(): Promise<void>;
 }
 
@@ -89,9 +91,10 @@ export function openSqliteStores(options: {
   if (appendThread) messages.useAppender((batch) => appendThread.append(batch));
   // The search index is kept by the thread that appends: the append thread indexes between its
   // batches; without one, the event loop does (search-indexer.ts).
+  const search = new SqliteMessageSearch(db);
   const indexer = appendThread
     ? null
-    : startSearchIndexer(new SqliteMessageSearch(db), {
+    : startSearchIndexer(search, {
         idle: () => true,
         lastBatchAt: () => -Infinity,
         onError: (message) => options.onSearchIndexError?.(message),
@@ -102,6 +105,7 @@ export function openSqliteStores(options: {
     attachments: new SqliteAttachmentStore(db),
     contacts: new SqliteContactStore(db),
     profiles: new SqliteProfileStore(db, clock),
+    searchBacklog: () => (db.open ? search.backlog() : 0),
     close: async () => {
       indexer?.stop();
       await appendThread?.stop();

@@ -98,6 +98,7 @@ for (const appendThread of [true, false]) {
           { queued: 0, indexed: 600 },
           'a body without text is not queued',
         );
+        assert.equal(stores.searchBacklog(), 0);
       } finally {
         await stores.close();
       }
@@ -161,12 +162,15 @@ describe('SQLite message search', () => {
 
     const stores = await open(false);
     try {
+      // Read before the indexer's first turn: the three messages with text wait for it.
+      assert.equal(stores.searchBacklog(), 3);
       const page = await stores.messages.searchMessages({
         viewerId: 'ua',
         words: searchWords('news'),
         limit: 10,
       });
       assert.deepEqual(texts(page), ['newer news', 'group news', 'old news']);
+      assert.equal(stores.searchBacklog(), 0, 'the search indexed them first');
     } finally {
       await stores.close();
     }

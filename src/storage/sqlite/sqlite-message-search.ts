@@ -60,6 +60,7 @@ export class SqliteMessageSearch {
     | 'unindex'
     | 'index'
     | 'find'
+    | 'backlog'
     | 'memberships'
     | 'conversation'
     | 'membership'
@@ -87,6 +88,8 @@ export class SqliteMessageSearch {
           WHERE message_search MATCH ? AND s.rowid < ?
           ORDER BY s.rowid DESC`,
       ),
+      // Queue ids are contiguous (appended at the end, drained from the front).
+      backlog: db.prepare('SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) FROM search_queue').pluck(),
       memberships: db.prepare(
         `SELECT m.conversation_id, m.joined_seq, m.left_seq, c.kind, c.history
            FROM members m JOIN conversations c ON c.id = m.conversation_id
@@ -135,6 +138,11 @@ export class SqliteMessageSearch {
     const last = rows.at(-1);
     if (last) this.q.dequeue.run(last.id);
     return rows.length;
+  }
+
+  /** How many messages wait to be indexed (two index lookups, not a count). */
+  backlog(): number {
+    return this.q.backlog.get() as number;
   }
 
   search(query: SearchQuery): SearchPage {

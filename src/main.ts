@@ -300,7 +300,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     },
     cleanup: async (account) => {
       shownTo.set(account.userId, await profileAudience(account.userId));
-      await messaging.leaveAllGroups({ userId: account.userId, device: account.device });
+      await messaging.leaveAll({ userId: account.userId, device: account.device });
       await contacts.endAllRelations({ userId: account.userId, username: account.username });
     },
     deleted: (account) => {

@@ -1,5 +1,5 @@
 // Proves over real sockets what DELETE /v1/me does: a wrong password and an owned group with
-// other members refuse it and change nothing; otherwise the account leaves its groups (a group it
+// other members refuse it and change nothing; otherwise the account leaves its groups and rooms (a group it
 // owns alone is dismissed), its contacts and requests end and its blocks lift (others' blocks of
 // it stay), every device's link closes with 4401, everyone who showed its profile (direct peers,
 // group members, contacts) gets a `profile` push with `deleted`, and it can no longer log in or
@@ -101,6 +101,13 @@ describe('account deletion', () => {
     });
     const carols = await group(carol, 'Carol’s', [alice, bob]);
     const alone = await group(alice, 'Just me', []);
+    const lobby = (await ok(alice, 'POST', '/v1/conversations', {
+      kind: 'room',
+      name: 'porch',
+    })) as {
+      id: string;
+    };
+    await ok(bob, 'POST', '/v1/conversations', { kind: 'room', name: 'porch' });
     await ok(alice, 'POST', '/v1/contacts/requests', { username: dave.name });
     await ok(dave, 'POST', `/v1/contacts/requests/${alice.name}/accept`);
     await ok(erin, 'POST', '/v1/contacts/requests', { username: alice.name });
@@ -166,6 +173,14 @@ describe('account deletion', () => {
         id: string;
       }[];
       assert.ok(!listed.some((c) => c.id === alone.id));
+      // She left the public room too: it no longer lists her.
+      const porch = (await ok(bob, 'GET', `/v1/conversations/${lobby.id}`)).members as {
+        id: string;
+      }[];
+      assert.deepEqual(
+        porch.map((m) => m.id),
+        [bob.id],
+      );
 
       // Her relations ended; hal's block of her is hal's and stays.
       assert.deepEqual(await names(dave, '/v1/contacts', 'contacts'), []);

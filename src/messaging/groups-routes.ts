@@ -51,17 +51,18 @@ export function registerGroupRoutes(
       ),
   );
 
-  // Removing oneself (`me` or one's own id) is leaving.
+  // Removing oneself (`me` or one's own id) is leaving: a group, or a room (no message).
   app.delete(
     '/v1/conversations/:id/members/:user',
     { onRequest, schema: { params: IdAndUser } },
     async (request) => {
       const caller = callerOf(request);
       const { id, user } = request.params;
-      const action: GroupAction =
-        user === 'me' || user === caller.userId
-          ? { type: 'leave' }
-          : { type: 'remove', userId: user };
+      if (user === 'me' || user === caller.userId) {
+        const changed = await messaging.leave(caller, id);
+        return changed ? answer(changed) : { message: null };
+      }
+      const action: GroupAction = { type: 'remove', userId: user };
       return answer(await messaging.changeGroup(caller, id, action));
     },
   );

@@ -622,6 +622,49 @@ export function runMessageStoreContract(opts: {
         assert.equal(await b.messages.findRoom('no-such-room'), null);
       });
 
+      it('leaves a room silently and joins it again: reads stop at the leave, sends are refused until the join', async () => {
+        const [a, c, d] = await makeUsers('a', 'c', 'd');
+        const room = (await b.messages.joinRoom('porch', a)).conversation.id;
+        await b.messages.joinRoom('porch', c);
+        await sendOne(room, a, 'p1');
+        assert.equal(await b.messages.leaveRoom(room, c), true);
+        assert.equal(await b.messages.leaveRoom(room, c), false, 'leaving twice is harmless');
+        assert.equal(await lastSeq(room), 1, 'no system message');
+        assert.equal(await b.messages.getMember(room, c), null);
+        assert.equal((await b.messages.getMembership(room, c))?.leftSeq, 1);
+        assert.deepEqual(
+          (await b.messages.listMembers(room)).map((m) => m.userId),
+          [a],
+        );
+        assert.ok(!(await b.messages.listConversations(c)).some((v) => v.id === room));
+        await sendOne(room, a, 'p2');
+        const read = await b.messages.pageBySeq(room, { before: SEQ_END, limit: 10, viewerId: c });
+        assert.deepEqual(seqs(read.messages), [1], 'a former member reads up to its leave');
+        const [refused] = await b.messages.append([req(room, c, 'p3', 'still here?')]);
+        assert.equal(expectError(refused), 'not_member');
+
+        const back = await b.messages.joinRoom('porch', c);
+        assert.equal(back.created, false);
+        const member = await b.messages.getMember(room, c);
+        assert.equal(member?.leftSeq, null);
+        assert.equal(member?.joinedSeq, 2);
+        await sendOne(room, c, 'p4');
+        assert.deepEqual(
+          seqs((await b.messages.pageBySeq(room, { after: 0, limit: 10, viewerId: c })).messages),
+          [1, 2, 3],
+          'a room shows its whole history',
+        );
+
+        await assert.rejects(b.messages.leaveRoom(room, d), isCode('not_member'));
+        await assert.rejects(
+          b.messages.leaveRoom('cNoSuchRoom', a),
+          isCode('conversation_not_found'),
+        );
+        const g = await group(a, [c]);
+        await assert.rejects(b.messages.leaveRoom(g, c), isCode('invalid_request'));
+        assert.ok(await b.messages.getMember(g, c), 'a group is left with its rules, not this way');
+      });
+
       it('records the conversation lastSeq at join time as joinedSeq', async () => {
         const [a, c] = await makeUsers('a', 'c');
         const { conversation } = await b.messages.joinRoom('history', a);

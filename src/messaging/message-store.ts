@@ -339,6 +339,13 @@ export interface MessageStore {
   createGroup(group: NewGroup): Promise<Conversation>;
   /** Creates the named room if missing and makes the user a member if not already. Idempotent. */
   joinRoom(name: string, userId: string): Promise<{ conversation: Conversation; created: boolean }>;
+  /**
+   * Ends a current member's membership of a room, silently (rooms record no system message for
+   * joins and leaves): leftSeq is the room's lastSeq, under the same serialization as append.
+   * True when it was a current member, false when it had already left; not_member for a user
+   * that never was one. joinRoom makes a former member current again (joinedSeq = lastSeq).
+   */
+  leaveRoom(conversationId: string, userId: string): Promise<boolean>;
   findRoom(name: string): Promise<Conversation | null>;
   getConversation(id: string): Promise<Conversation | null>;
   /** A current member's row, else null. */

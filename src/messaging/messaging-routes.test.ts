@@ -278,6 +278,42 @@ describe('messaging routes', () => {
       assert.equal(rejoin.json.members.length, 2);
     });
 
+    it('lets a member leave a room silently (200, no message) and join it again', async () => {
+      const a = await api.user('porch_a');
+      const b = await api.user('porch_b');
+      const room = (await api.create(a.token, { kind: 'room', name: 'porch-1' })).json.id as string;
+      await api.create(b.token, { kind: 'room', name: 'porch-1' });
+      assert.equal((await api.text(a.token, room, 'p1', 'before')).status, 201);
+      const leave = (token: string) =>
+        http('DELETE', `${server.url}/v1/conversations/${room}/members/me`, { token });
+      const left = await leave(b.token);
+      assert.equal(left.status, 200, left.text);
+      assert.deepEqual(left.json, { message: null });
+      assert.equal((await leave(b.token)).status, 200, 'leaving again changes nothing');
+
+      const listed = (await api.list(b.token)).json.conversations as { id: string }[];
+      assert.ok(!listed.some((c) => c.id === room), 'gone from its list');
+      const members = (await api.get(a.token, room)).json.members as { username: string }[];
+      assert.deepEqual(
+        members.map((m) => m.username),
+        ['porch_a'],
+      );
+      const page = await api.history(a.token, room);
+      assert.deepEqual(
+        page.json.messages.map((m: { body: { kind: string } }) => m.body.kind),
+        ['text'],
+        'no system message',
+      );
+      assertError(await api.text(b.token, room, 'p2', 'hello?'), 403, 'not_member');
+      assert.equal((await api.text(a.token, room, 'p3', 'after')).status, 201);
+
+      const back = await api.create(b.token, { kind: 'room', name: 'porch-1' });
+      assert.equal(back.status, 200, back.text);
+      assert.equal((await api.text(b.token, room, 'p4', 'back')).status, 201);
+      const stranger = await api.user('porch_c');
+      assertError(await leave(stranger.token), 403, 'not_member');
+    });
+
     it('refuses an empty, overlong or unprintable room name with 400 invalid_request', async () => {
       const a = await api.user('room_bad');
       for (const name of ['', 'r'.repeat(129), 'bad\nname', 'tab\tname', 5]) {

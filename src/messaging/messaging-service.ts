@@ -824,14 +824,30 @@ export class MessagingService {
   }
 
   /**
-   * Leaves every group the user is a current member of (an account being deleted), each as a
-   * `leave` would: a system message and a `member` push; a group it owns alone is dismissed.
+   * Leaves a group (a `leave` change: its rules, a system message, a `member` push) or a room
+   * (silently: rooms announce neither joins nor leaves; joining it again is a room join). Null for
+   * a room, whose leave records no message.
    */
-  async leaveAllGroups(caller: Caller): Promise<void> {
-    const groups = (await this.store.listConversations(caller.userId)).filter(
-      (c) => c.kind === 'group',
+  async leave(caller: Caller, conversationId: string): Promise<GroupChanged | null> {
+    if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
+    const conversation = await this.store.getConversation(conversationId);
+    if (conversation?.kind !== 'room') {
+      return this.changeGroup(caller, conversationId, { type: 'leave' });
+    }
+    await this.store.leaveRoom(conversationId, caller.userId);
+    this.membersChanged(conversationId);
+    return null;
+  }
+
+  /**
+   * Leaves every group and room the user is a current member of (an account being deleted),
+   * each as `leave` does; a group it owns alone is dismissed.
+   */
+  async leaveAll(caller: Caller): Promise<void> {
+    const joined = (await this.store.listConversations(caller.userId)).filter(
+      (c) => c.kind !== 'direct',
     );
-    for (const group of groups) await this.changeGroup(caller, group.id, { type: 'leave' });
+    for (const c of joined) await this.leave(caller, c.id);
   }
 
   /** Users whose presence this user sees, and who see theirs. */

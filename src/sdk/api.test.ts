@@ -154,6 +154,21 @@ describe('ParleyApi against a real server', () => {
     assert.equal(await carol.contacts.unblock('api_alice'), 'none');
   });
 
+  it('joins, leaves and rejoins a room', async () => {
+    const room = await alice.conversations.joinRoom('api-porch');
+    await bob.conversations.joinRoom('api-porch');
+    await bob.conversations.leaveRoom(room.id);
+    assert.ok(!(await bob.conversations.list()).some((c) => c.id === room.id));
+    await assert.rejects(bob.messages.send(room.id, 'porch-1', { kind: 'text', text: 'hi' }), {
+      code: 'not_member',
+    });
+    await bob.conversations.joinRoom('api-porch');
+    assert.equal(
+      (await bob.messages.send(room.id, 'porch-2', { kind: 'text', text: 'hi' })).seq,
+      1,
+    );
+  });
+
   it('opens a direct chat once, sends and reads history', async () => {
     const chat = await alice.conversations.openDirect('api_bob');
     assert.equal(chat.kind, 'direct');

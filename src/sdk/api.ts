@@ -403,6 +403,13 @@ export class ParleyApi {
         path: '/v1/conversations',
         json: { kind: 'room', name },
       }),
+    /** Leaves a room, silently (no system message); `joinRoom` makes the caller a member again. */
+    leaveRoom: async (id: string): Promise<void> => {
+      await this.call<{ message: null }>({
+        method: 'DELETE',
+        path: `/v1/conversations/${enc(id)}/members/me`,
+      });
+    },
     /** Sets the caller's own pin and notification mute (one or both). */
     setPreferences: async (id: string, preferences: Partial<Preferences>) =>
       (

@@ -474,6 +474,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
   },
   'DELETE /v1/conversations/:id/members/:user': {
     summary: 'Remove a member (admins), or leave (`me`)',
+    description:
+      'Leaving a room records no system message: the answer is {"message": null}, and joining the room again makes the caller a member again.',
     tag: 'groups',
     auth: 'bearer',
     errors: [...GROUP_ERRORS, 'member_not_found', 'owner_must_transfer'],

@@ -154,10 +154,37 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
       await client.query(
         `INSERT INTO members (conversation_id, user_id, role, joined_seq, joined_at_ms, updated_us)
          SELECT id, $2, 'member', last_seq, $3, $4 FROM conversations WHERE id = $1
-         ON CONFLICT DO NOTHING`,
+         ON CONFLICT (conversation_id, user_id) DO UPDATE
+           SET left_seq = NULL, joined_seq = EXCLUDED.joined_seq, updated_us = EXCLUDED.updated_us
+         WHERE members.left_seq IS NOT NULL`,
         [conversation.id, userId, this.clock.nowMs(), this.clock.nowUs()],
       );
       return { conversation, created: inserted !== null };
+    });
+  }
+
+  leaveRoom(conversationId: string, userId: string): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      // The conversation's row lock orders the leave with appends, as for group changes.
+      const { rows } = await client.query<Pick<ConversationRow, 'kind' | 'last_seq'>>(
+        'SELECT kind, last_seq FROM conversations WHERE id = $1 FOR UPDATE',
+        [conversationId],
+      );
+      const conv = rows[0];
+      if (!conv) throw new ParleyError('conversation_not_found');
+      if (conv.kind !== 'room') throw new ParleyError('invalid_request', 'Not a room.');
+      const left = await client.query(
+        `UPDATE members SET left_seq = $1, updated_us = $2
+          WHERE conversation_id = $3 AND user_id = $4 AND left_seq IS NULL`,
+        [conv.last_seq, this.clock.nowUs(), conversationId, userId],
+      );
+      if ((left.rowCount ?? 0) > 0) return true;
+      const { rowCount } = await client.query(
+        'SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2',
+        [conversationId, userId],
+      );
+      if (!rowCount) throw new ParleyError('not_member');
+      return false;
     });
   }
 

@@ -105,6 +105,10 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
         `UPDATE members SET left_seq = ?, updated_us = ?
           WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL`,
       ),
+      rejoin: db.prepare(
+        `UPDATE members SET left_seq = NULL, joined_seq = ?, updated_us = ?
+          WHERE conversation_id = ? AND user_id = ? AND left_seq IS NOT NULL`,
+      ),
       setRole: db.prepare(
         'UPDATE members SET role = ?, updated_us = ? WHERE conversation_id = ? AND user_id = ?',
       ),
@@ -289,7 +293,25 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
             ? toConversation(found)
             : this.insertConversation('room', key, null);
           this.addMember(conversation.id, userId, 'member', conversation.lastSeq);
+          // A former member (it left) becomes a current one again.
+          this.q.rejoin!.run(conversation.lastSeq, this.clock.nowUs(), conversation.id, userId);
           return { conversation, created: !found };
+        })
+        .immediate(),
+    );
+  }
+
+  leaveRoom(conversationId: string, userId: string): Promise<boolean> {
+    return settle(() =>
+      this.db
+        .transaction(() => {
+          const conv = this.q.conversation!.get(conversationId) as ConversationRow | undefined;
+          if (!conv) throw new ParleyError('conversation_not_found');
+          if (conv.kind !== 'room') throw new ParleyError('invalid_request', 'Not a room.');
+          const left = this.q.leave!.run(conv.last_seq, this.clock.nowUs(), conversationId, userId);
+          if (left.changes > 0) return true;
+          if (!this.q.membership!.get(conversationId, userId)) throw new ParleyError('not_member');
+          return false;
         })
         .immediate(),
     );

@@ -41,6 +41,8 @@ import { createProtoCodec, jsonCodec } from './protocol/index.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStores, type SqliteStores } from './storage/sqlite/index.js';
+import { MemoryBudgetStore, type BudgetStore } from './core/budget-store.js';
+import { RedisBudgetStore } from './bus/redis-budget-store.js';
 import { openPostgresStores, type PostgresStores } from './storage/postgres/index.js';
 import {
   RedisBus,
@@ -133,8 +135,12 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     bytesMax: config.limits.attachmentBytesMax,
     types: config.attachments.types,
   });
+  // Throttles and per-user budgets: on a cluster, shared by every node through Redis.
+  const budgets: BudgetStore = cluster
+    ? new RedisBudgetStore(cluster.redis, log)
+    : new MemoryBudgetStore();
   const auth = new AuthService(stores.auth, {
-    throttle: new LoginThrottle({
+    throttle: new LoginThrottle(budgets, {
       userBurst: config.limits.loginFailuresMax,
       addressBurst: config.limits.loginAddressFailuresMax,
       refillMs: config.limits.loginRefillMs,
@@ -150,7 +156,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   // Block answers are cached on a single node only: another node's block could not reach them.
   const blockGuard = new BlockGuard(stores.contacts, { cache: cluster === null });
   // New direct conversations and contact requests share one budget per user.
-  const firstContacts = new UserBudget({
+  const firstContacts = new UserBudget(budgets, {
+    name: 'first-contacts',
     burst: config.limits.firstContactsBurstMax,
     refillMs: config.limits.firstContactsRefillMs,
     refusal: 'Too many new conversations and contact requests; try again later.',
@@ -208,7 +215,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const health = new Health({ checks: readiness, logger: log });
   registerOperationsRoutes(app, { metrics, health });
   registerAuthRoutes(app, auth);
-  const sendBudget = new SendBudget({
+  const sendBudget = new SendBudget(budgets, {
     ratePerSec: config.limits.sendRatePerSec,
     burstMax: config.limits.sendBurstMax,
   });

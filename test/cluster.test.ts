@@ -1,4 +1,4 @@
-// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, and every stored message and recall lands in the `parley:events` stream.
+// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, the login throttle counts failures on every node together, and every stored message and recall lands in the `parley:events` stream.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -14,6 +14,7 @@ import {
   newUsers,
   num,
   openDirect,
+  PASSWORD,
   sleep,
   startCluster,
   type TestCluster,
@@ -510,6 +511,22 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
       kimOn1.frames.filter((f) => f.type === 'profile' && f.user === ivy.userId),
       [],
     );
+  });
+
+  it('shares the login throttle between nodes: failures on one count on the others', async () => {
+    const victim = await newUser(url(0), 'throttled-everywhere');
+    const login = (node: number, password: string) =>
+      http('POST', `${url(node)}/v1/auth/login`, {
+        body: { username: victim.username, password },
+      });
+    // The burst (PARLEY_LOGIN_FAILURES_MAX, 10 by default) spread over the three nodes.
+    for (let i = 0; i < 10; i++) assert.equal((await login(i % 3, 'not the password')).status, 401);
+    // Had each node kept its own budget, each would still allow six more guesses.
+    for (const node of [0, 1, 2]) {
+      const refused = await login(node, PASSWORD);
+      assert.equal(refused.status, 429, refused.text);
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+    }
   });
 
   it('stores the sends of one link in the order they arrive', async () => {

@@ -92,12 +92,12 @@ export class AuthService {
     }
     const dev = deviceOf(device);
     const name = username.toLowerCase();
-    this.notThrottled(name, address, 'failed logins');
+    await this.notThrottled(name, address, 'failed logins');
     const found = await this.store.findUserByUsername(name);
     const hash = found?.passwordHash ?? (await this.decoyHash);
     const ok = await argon2.verify(hash, password);
     if (!found || found.passwordHash === null || !ok) {
-      this.throttle?.failed(name, address, Date.now());
+      await this.throttle?.failed(name, address, Date.now());
       throw new ParleyError('invalid_credentials');
     }
     // Only someone who knows the password learns that the account is disabled.
@@ -185,8 +185,12 @@ export class AuthService {
   }
 
   /** Refuses with rate_limited while the username's or the address's failure budget is spent. */
-  private notThrottled(name: string, address: string | undefined, what: string): void {
-    const waitMs = this.throttle?.waitMs(name, address, Date.now()) ?? 0;
+  private async notThrottled(
+    name: string,
+    address: string | undefined,
+    what: string,
+  ): Promise<void> {
+    const waitMs = (await this.throttle?.waitMs(name, address, Date.now())) ?? 0;
     if (waitMs > 0) {
       throw new ParleyError(
         'rate_limited',
@@ -199,7 +203,7 @@ export class AuthService {
   /** The caller's account, if `password` is its password; throttled like logins. */
   private async confirm(caller: Session, password: unknown, address?: string): Promise<User> {
     const name = caller.username;
-    this.notThrottled(name, address, 'wrong passwords');
+    await this.notThrottled(name, address, 'wrong passwords');
     const found = await this.store.findUserByUsername(name);
     const ok =
       typeof password === 'string' &&
@@ -207,7 +211,7 @@ export class AuthService {
       found.passwordHash !== null &&
       (await argon2.verify(found.passwordHash, password));
     if (!found || !ok) {
-      this.throttle?.failed(name, address, Date.now());
+      await this.throttle?.failed(name, address, Date.now());
       throw new ParleyError('wrong_password');
     }
     return { id: found.id, username: found.username, createdAtMs: found.createdAtMs };

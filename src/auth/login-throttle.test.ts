@@ -8,42 +8,51 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+import { MemoryBudgetStore } from '../core/budget-store.js';
 import { LoginThrottle } from './login-throttle.js';
 
 describe('LoginThrottle', () => {
-  const make = () => new LoginThrottle({ userBurst: 3, addressBurst: 5, refillMs: 1_000 });
+  const make = (store = new MemoryBudgetStore()) =>
+    new LoginThrottle(store, { userBurst: 3, addressBurst: 5, refillMs: 1_000 });
 
-  it('makes a username wait once its burst of failures is spent, until one refills', () => {
+  it('makes a username wait once its burst of failures is spent, until one refills', async () => {
     const t = make();
     for (let i = 0; i < 3; i++) {
-      assert.equal(t.waitMs('ann', '10.0.0.1', 0), 0, `attempt ${i + 1} is free`);
-      t.failed('ann', '10.0.0.1', 0);
+      assert.equal(await t.waitMs('ann', '10.0.0.1', 0), 0, `attempt ${i + 1} is free`);
+      await t.failed('ann', '10.0.0.1', 0);
     }
-    const wait = t.waitMs('ann', '10.0.0.9', 0);
+    const wait = await t.waitMs('ann', '10.0.0.9', 0);
     assert.ok(wait > 0 && wait <= 1_000, `waits ${wait} ms, from any address`);
-    assert.equal(t.waitMs('bob', '10.0.0.1', 0), 0, 'another username from that address may try');
-    assert.equal(t.waitMs('ann', '10.0.0.9', 1_000), 0, 'one failure forgiven per refill');
+    assert.equal(
+      await t.waitMs('bob', '10.0.0.1', 0),
+      0,
+      'another username from that address may try',
+    );
+    assert.equal(await t.waitMs('ann', '10.0.0.9', 1_000), 0, 'one failure forgiven per refill');
   });
 
-  it('makes an address wait once its burst is spent, whatever the username', () => {
+  it('makes an address wait once its burst is spent, whatever the username', async () => {
     const t = make();
-    for (let i = 0; i < 5; i++) t.failed(`user${i}`, '10.0.0.2', 0);
-    assert.ok(t.waitMs('someone-new', '10.0.0.2', 0) > 0);
-    assert.equal(t.waitMs('someone-new', '10.0.0.3', 0), 0);
-    assert.equal(t.waitMs('someone-new', undefined, 0), 0, 'no address: only the username counts');
+    for (let i = 0; i < 5; i++) await t.failed(`user${i}`, '10.0.0.2', 0);
+    assert.ok((await t.waitMs('someone-new', '10.0.0.2', 0)) > 0);
+    assert.equal(await t.waitMs('someone-new', '10.0.0.3', 0), 0);
+    assert.equal(
+      await t.waitMs('someone-new', undefined, 0),
+      0,
+      'no address: only the username counts',
+    );
   });
 
-  it('keeps at most entriesMax buckets', () => {
-    const t = new LoginThrottle({
+  it('keeps at most entriesMax buckets in memory', async () => {
+    const t = new LoginThrottle(new MemoryBudgetStore({ entriesMax: 100 }), {
       userBurst: 1,
       addressBurst: 1,
       refillMs: 60_000,
-      entriesMax: 100,
     });
-    for (let i = 0; i < 1_000; i++) t.failed(`spray${i}`, undefined, 0);
+    for (let i = 0; i < 1_000; i++) await t.failed(`spray${i}`, undefined, 0);
     // The newest are remembered, the oldest forgotten.
-    assert.ok(t.waitMs('spray999', undefined, 0) > 0);
-    assert.equal(t.waitMs('spray0', undefined, 0), 0);
+    assert.ok((await t.waitMs('spray999', undefined, 0)) > 0);
+    assert.equal(await t.waitMs('spray0', undefined, 0), 0);
   });
 });
 

@@ -1,10 +1,10 @@
-import { KeyedBuckets } from '../core/keyed-buckets.js';
+import type { BudgetStore } from '../core/budget-store.js';
 
 // Slows down password guessing. Every failed login takes a token from two buckets: the
 // username's and the client address's. While either is empty, logins for that username or from
 // that address are refused with `rate_limited` before any password is checked (so a flood also
-// costs no argon2 time). Successful logins take nothing. Buckets live in this process: on a
-// cluster each node keeps its own, so the allowance is per node (docs/decisions.md).
+// costs no argon2 time). Successful logins take nothing. The buckets are in a BudgetStore:
+// Redis's on a cluster, so that N nodes allow no more guesses than one (docs/decisions.md).
 
 export interface LoginThrottleOptions {
   /** Failed logins a username may have in a burst. */
@@ -13,40 +13,39 @@ export interface LoginThrottleOptions {
   readonly addressBurst: number;
   /** How fast a bucket refills: one failure forgiven every this many ms. */
   readonly refillMs: number;
-  /** Buckets kept; when full, the oldest are dropped (an attacker spraying keys only forgets). */
-  readonly entriesMax?: number;
 }
 
 export class LoginThrottle {
   private readonly options: LoginThrottleOptions;
-  private readonly buckets: KeyedBuckets;
+  private readonly store: BudgetStore;
 
-  constructor(options: LoginThrottleOptions) {
+  constructor(store: BudgetStore, options: LoginThrottleOptions) {
+    this.store = store;
     this.options = options;
-    this.buckets = new KeyedBuckets(1000 / options.refillMs, options.entriesMax);
   }
 
   /** Milliseconds until a login for this username from this address may be tried; 0: now. */
-  waitMs(username: string, address: string | undefined, nowMs: number): number {
-    const keys = this.keysOf(username, address);
-    let wait = 0;
-    for (const [key] of keys) {
-      const bucket = this.buckets.peek(key);
-      if (bucket && !bucket.has(nowMs)) wait = Math.max(wait, bucket.msUntilToken(nowMs));
-    }
-    return wait;
+  async waitMs(username: string, address: string | undefined, nowMs: number): Promise<number> {
+    const waits = await Promise.all(
+      this.keysOf(username, address).map(([key, burst]) =>
+        this.store.wait(key, burst, this.options.refillMs, nowMs),
+      ),
+    );
+    return Math.max(0, ...waits);
   }
 
   /** Records a failed login. */
-  failed(username: string, address: string | undefined, nowMs: number): void {
-    for (const [key, burst] of this.keysOf(username, address)) {
-      this.buckets.of(key, burst, nowMs).take(nowMs);
-    }
+  async failed(username: string, address: string | undefined, nowMs: number): Promise<void> {
+    await Promise.all(
+      this.keysOf(username, address).map(([key, burst]) =>
+        this.store.take(key, burst, this.options.refillMs, nowMs),
+      ),
+    );
   }
 
   private keysOf(username: string, address: string | undefined): [string, number][] {
-    const keys: [string, number][] = [[`u:${username}`, this.options.userBurst]];
-    if (address) keys.push([`a:${address}`, this.options.addressBurst]);
+    const keys: [string, number][] = [[`login:u:${username}`, this.options.userBurst]];
+    if (address) keys.push([`login:a:${address}`, this.options.addressBurst]);
     return keys;
   }
 }

@@ -32,7 +32,13 @@ export interface ContactList {
 }
 
 /** A decided change: the pair's next edges and the event to push; null when nothing changes. */
-type Change = { readonly next: Pair; readonly event: ContactEvent; readonly note?: string } | null;
+type Change = {
+  readonly next: Pair;
+  readonly event: ContactEvent;
+  readonly note?: string;
+  /** A new request: it spends one of the actor's first contacts before it is written. */
+  readonly firstContact?: boolean;
+} | null;
 
 // setPair is a compare-and-set: a concurrent change to the same pair makes it fail, and the
 // transition is decided again on fresh state. Two users racing on one pair settle in a few rounds.
@@ -112,9 +118,13 @@ export class ContactsService {
       if (pair.ab?.state === 'accepted') throw new ParleyError('already_contacts');
       if (pair.ab?.state === 'requested') throw new ParleyError('contact_request_exists');
       if (pair.ba?.state === 'requested') return accepted(now);
-      this.firstContacts?.take(actor.userId, now);
       const edge: Edge = { state: 'requested', note: text, sinceMs: now };
-      return { next: { ab: edge, ba: null }, event: 'requested', ...(text ? { note: text } : {}) };
+      return {
+        next: { ab: edge, ba: null },
+        event: 'requested',
+        firstContact: true,
+        ...(text ? { note: text } : {}),
+      };
     });
   }
 
@@ -266,11 +276,17 @@ export class ContactsService {
     decide: (pair: Pair, nowMs: number) => Change,
   ): Promise<Relation> {
     const peer = await other;
+    let spent = false;
     for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
       const pair = await this.store.pair(actor.userId, peer.id);
       const now = this.clock.nowMs();
       const change = decide(pair, now);
       if (change === null) return relationOf(pair);
+      // Spent once, however many rounds a race takes; a refusal (429) writes nothing.
+      if (change.firstContact && !spent && this.firstContacts) {
+        await this.firstContacts.take(actor.userId, now);
+        spent = true;
+      }
       if (!(await this.store.setPair(actor.userId, peer.id, statesOf(pair), change.next))) continue;
       if (change.event === 'blocked' || change.event === 'unblocked') {
         this.guard?.forget(actor.userId, peer.id);

@@ -1,28 +1,32 @@
+import type { BudgetStore } from './budget-store.js';
 import { ParleyError } from './errors.js';
-import { KeyedBuckets } from './keyed-buckets.js';
 
 /**
  * A per-user token bucket that refuses with `rate_limited` (and the wait) once spent: `burst`
- * actions at once, then one more every `refillMs`. Buckets live in this process, so on a cluster
- * the budget is per node (docs/decisions.md), like the login throttle and the REST send budget.
+ * actions at once, then one more every `refillMs`. The buckets are in a BudgetStore: this
+ * process's, or Redis's on a cluster, where every node shares them (docs/decisions.md).
  */
 export class UserBudget {
+  private readonly store: BudgetStore;
+  private readonly name: string;
   private readonly burst: number;
-  private readonly buckets: KeyedBuckets;
+  private readonly refillMs: number;
   private readonly refusal: string;
 
-  constructor(options: { burst: number; refillMs: number; refusal: string }) {
+  constructor(
+    store: BudgetStore,
+    options: { name: string; burst: number; refillMs: number; refusal: string },
+  ) {
+    this.store = store;
+    this.name = options.name;
     this.burst = options.burst;
-    this.buckets = new KeyedBuckets(1000 / options.refillMs);
+    this.refillMs = options.refillMs;
     this.refusal = options.refusal;
   }
 
-  /** Takes one action from the user's budget, or throws `rate_limited` with the wait. */
-  take(userId: string, nowMs: number): void {
-    const bucket = this.buckets.of(userId, this.burst, nowMs);
-    if (bucket.take(nowMs)) return;
-    throw new ParleyError('rate_limited', this.refusal, {
-      retryAfterMs: bucket.msUntilToken(nowMs),
-    });
+  /** Takes one action from the user's budget, or rejects with `rate_limited` and the wait. */
+  async take(userId: string, nowMs: number): Promise<void> {
+    const wait = await this.store.take(`${this.name}:${userId}`, this.burst, this.refillMs, nowMs);
+    if (wait > 0) throw new ParleyError('rate_limited', this.refusal, { retryAfterMs: wait });
   }
 }

@@ -382,7 +382,7 @@ export class MessagingService {
     // Blocks and deleted accounts are refused before the budget is spent or anything created.
     await this.guard?.assertMayMessage(caller.userId, peer.id);
     if (this.firstContacts && !(await this.store.findDirect(caller.userId, peer.id))) {
-      this.firstContacts.take(caller.userId, this.clock.nowMs());
+      await this.firstContacts.take(caller.userId, this.clock.nowMs());
     }
     return this.openDirectChecked(caller.userId, peer.id);
   }

@@ -8,20 +8,21 @@ import { after, before, describe, it } from 'node:test';
 import { isParleyError } from '../core/errors.js';
 import { assertError, callAs, ok, registerUser, type TestUser } from '../test-support/rest.js';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
+import { MemoryBudgetStore } from '../core/budget-store.js';
 import { SendBudget } from './send-budget.js';
 
 describe('SendBudget', () => {
-  it('refuses once the burst is spent, with the wait, until a send refills', () => {
-    const budget = new SendBudget({ ratePerSec: 2, burstMax: 3 });
-    for (let i = 0; i < 3; i++) budget.take('ann', 0);
-    assert.throws(
-      () => budget.take('ann', 100),
+  it('refuses once the burst is spent, with the wait, until a send refills', async () => {
+    const budget = new SendBudget(new MemoryBudgetStore(), { ratePerSec: 2, burstMax: 3 });
+    for (let i = 0; i < 3; i++) await budget.take('ann', 0);
+    await assert.rejects(
+      budget.take('ann', 100),
       (err: unknown) =>
         isParleyError(err) && err.code === 'rate_limited' && err.retryAfterMs === 400,
     );
-    budget.take('bob', 100);
-    budget.take('ann', 600);
-    assert.throws(() => budget.take('ann', 600), /Too many sends/);
+    await budget.take('bob', 100);
+    await budget.take('ann', 600);
+    await assert.rejects(budget.take('ann', 600), /Too many sends/);
   });
 });
 

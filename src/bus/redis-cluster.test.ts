@@ -1,5 +1,5 @@
-// Proves that RedisBus (sharded pub/sub) and RedisPresence keep their contracts on a real
-// 3-master Redis Cluster.
+// Proves that RedisBus (sharded pub/sub), RedisPresence and RedisBudgetStore keep their
+// contracts on a real 3-master Redis Cluster.
 import { after, before, describe } from 'node:test';
 
 import { Cluster } from 'ioredis';
@@ -9,6 +9,9 @@ import { RedisPresence } from '../delivery/redis-presence.js';
 import { redisSkip, startRedisCluster, type RunningRedisCluster } from '../test-support/redis.js';
 import { runBusContract } from './bus.contract.js';
 import { RedisBus } from './redis-bus.js';
+import { runBudgetStoreContract } from '../core/budget-store.contract.js';
+import { RedisBudgetStore } from './redis-budget-store.js';
+import { openRedis, type RedisConnection } from './redis-connection.js';
 
 describe('Redis Cluster backends', { skip: redisSkip() }, () => {
   let cluster: RunningRedisCluster;
@@ -20,7 +23,10 @@ describe('Redis Cluster backends', { skip: redisSkip() }, () => {
     template = new Cluster([...cluster.nodes], { lazyConnect: true });
   });
 
+  const connections: RedisConnection[] = [];
+
   after(async () => {
+    for (const c of connections) c.disconnect();
     template?.disconnect();
     await cluster?.stop();
   });
@@ -32,6 +38,18 @@ describe('Redis Cluster backends', { skip: redisSkip() }, () => {
           make: () => new RedisBus({ redis: template }),
           close: () => Promise.resolve(),
         }),
+    });
+  });
+
+  describe('RedisBudgetStore', () => {
+    runBudgetStoreContract({
+      name: 'Redis Cluster',
+      open: () => {
+        // As the server opens its connection for events and budgets (main.ts).
+        const c = openRedis(template, { role: 'budgets', offlineQueue: true });
+        connections.push(c);
+        return new RedisBudgetStore(c);
+      },
     });
   });
 

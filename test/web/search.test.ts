@@ -1,7 +1,7 @@
 // Proves, in a real browser against a real server, message search: typing words lists the
-// matching messages of every conversation, newest first; picking an old one opens its
-// conversation at it (loading the older pages that hold it), in view and marked; and the search
-// can be kept to the open conversation.
+// matching messages of every conversation, newest first, with the matched words marked; picking
+// an old one opens its conversation at it (loading the older pages that hold it), in view and
+// marked; and the search can be kept to the open conversation.
 import assert from 'node:assert/strict';
 import { ParleyApi } from '../../src/sdk/index.js';
 import { describeInBrowser, expectEventually, messageTexts } from './browser.js';
@@ -41,6 +41,9 @@ describeInBrowser('web client: search', (test) => {
       'Whales: writer: a blue whale passed by',
       'writer: writer: the secret handshake is blue',
     ]);
+
+    // The matched words are marked: whole words that start with what was typed.
+    assert.deepEqual(await found.nth(0).locator('mark').allTextContents(), ['blue']);
 
     await found.nth(1).click();
     await page.getByRole('heading', { name: 'writer', level: 2 }).waitFor();

@@ -8,6 +8,29 @@ import { previewOf, shortTime } from './format.js';
 /** Something the server can search: at least one letter or digit. */
 const SEARCHABLE = /[\p{L}\p{N}]/u;
 
+/**
+ * The text with each word that starts with one of the searched words marked, as the server
+ * matched them (whole words, case aside; it also folds accents, which this does not).
+ */
+export function Highlighted(props: { text: string; q: string }) {
+  const words = props.q.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+  if (words.length === 0) return <>{props.text}</>;
+  // Words are letters, digits and marks only: nothing in them needs escaping.
+  const re = new RegExp(
+    `(?<![\\p{L}\\p{N}\\p{M}])(?:${words.join('|')})[\\p{L}\\p{N}\\p{M}]*`,
+    'giu',
+  );
+  const parts: (string | { mark: string })[] = [];
+  let at = 0;
+  for (const m of props.text.matchAll(re)) {
+    if (m.index > at) parts.push(props.text.slice(at, m.index));
+    parts.push({ mark: m[0] });
+    at = m.index + m[0].length;
+  }
+  if (at < props.text.length) parts.push(props.text.slice(at));
+  return <>{parts.map((p, i) => (typeof p === 'string' ? p : <mark key={i}>{p.mark}</mark>))}</>;
+}
+
 interface Results {
   readonly q: string;
   readonly messages: readonly MessageView[];
@@ -119,7 +142,7 @@ export function SearchDialog(props: { store: ChatStore; onClose: () => void }) {
                     <span class="found-sender">
                       {m.sender === store.me.id ? 'You' : store.nameOf(m.sender)}:
                     </span>{' '}
-                    {previewOf(m.body, store.nameOf)}
+                    <Highlighted text={previewOf(m.body, store.nameOf)} q={results.q} />
                   </span>
                 </button>
               </li>

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { AuthService, LoginThrottle, UserDirectory, registerAuthRoutes } from './auth/index.js';
 import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
 import { ProfilePush, UsersService, registerUserRoutes } from './users/index.js';
+import { PushNotifier, registerPushRoutes } from './push/index.js';
 import { UserBudget } from './core/user-budget.js';
 import { ParleyError } from './core/errors.js';
 import {
@@ -193,6 +194,13 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     metrics,
     ...(cluster ? { cluster: cluster.deps } : {}),
   });
+  // Push notifications for offline users (docs/push.md): only when the operator named gateways.
+  const pushes = new PushNotifier({
+    store: stores.pushers,
+    membersOf: (id, fn) => router.membersOf(id, fn),
+    online: (userIds) => router.online(userIds),
+    logger: log,
+  });
   const seed = new SeedApi({
     mode: config.http.seedApi,
     messaging,
@@ -224,6 +232,12 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   registerAttachmentRoutes(app, { attachments, authenticate });
   registerContactRoutes(app, { contacts, authenticate });
   registerUserRoutes(app, { users: profiles, authenticate });
+  registerPushRoutes(app, {
+    store: stores.pushers,
+    notifier: pushes,
+    gateways: config.push.gateways,
+    authenticate,
+  });
   registerSeedRoutes(app, {
     seed,
     mode: config.http.seedApi,
@@ -253,6 +267,10 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
   profiles.subscribe(profilePush);
   messaging.subscribe(seed.pageEvents);
+  if (config.push.gateways.length > 0) {
+    await pushes.start();
+    messaging.subscribe(pushes);
+  }
   const sinks = eventSinks(config, cluster, log);
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
   // Without a sink (a single node with no webhook) every event would be built for nobody.
@@ -365,6 +383,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     await app.close();
     if (presenceTimer) clearInterval(presenceTimer);
     profilePush.close();
+    pushes.stop();
     await events.close();
     await cluster?.close();
     await stores.close();
@@ -412,6 +431,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
         await committer.flush();
         if (presenceTimer) clearInterval(presenceTimer);
         profilePush.close();
+        pushes.stop();
         await events.close();
         await cluster?.close();
         await stores.close();

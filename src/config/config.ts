@@ -51,6 +51,10 @@ export interface Config {
     readonly webhookUrls: readonly string[];
     readonly webhookSecret: string;
   };
+  readonly push: {
+    /** URL prefixes a device's pusher may point at (docs/push.md); none: no push at all. */
+    readonly gateways: readonly string[];
+  };
   readonly log: { readonly level: LogLevel };
   readonly limits: Limits;
   readonly attachments: {
@@ -98,6 +102,7 @@ const SECRET_SETTINGS = new Set([
   'redis-url',
   'webhook-urls',
   'webhook-secret',
+  'push-gateways',
   's3-access-key-id',
   's3-secret-access-key',
   'grpc-token',
@@ -273,6 +278,17 @@ export const SETTINGS = {
       return urls.every((u) => /^https?:\/\/\S+$/.test(u))
         ? urls.join(',')
         : { expected: 'comma-separated http(s) URLs' };
+    },
+  },
+  pushGateways: {
+    name: 'push-gateways',
+    help: 'comma-separated URL prefixes of the push gateways devices may register (none: no push)',
+    fallback: '',
+    parse: (raw: string) => {
+      const urls = raw.split(',').map((u) => u.trim());
+      return urls.every((u) => /^https?:\/\/\S+$/.test(u))
+        ? urls.join(',')
+        : { expected: 'comma-separated http(s) URL prefixes' };
     },
   },
   webhookSecret: {
@@ -608,6 +624,7 @@ function build(raw: Raw): Config {
       webhookUrls: raw.webhookUrls === '' ? [] : raw.webhookUrls.split(','),
       webhookSecret: raw.webhookSecret,
     },
+    push: { gateways: raw.pushGateways === '' ? [] : raw.pushGateways.split(',') },
     log: { level: raw.logLevel },
     limits: {
       ...DEFAULT_LIMITS,

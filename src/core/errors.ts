@@ -91,6 +91,11 @@ export const ERRORS = {
   },
   invite_not_found: { status: 404, temporary: false, message: 'No such invite code.' },
   invalid_cursor: { status: 400, temporary: false, message: 'The cursor is not valid.' },
+  invalid_pusher: {
+    status: 400,
+    temporary: false,
+    message: "The pusher is not valid: its url must start with one of the server's push gateways.",
+  },
   invalid_search: {
     status: 400,
     temporary: false,

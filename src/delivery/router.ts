@@ -324,6 +324,11 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     );
   }
 
+  /** The conversation's current members, from the cache when possible (nothing if unreadable). */
+  membersOf(conversationId: string, fn: (members: ReadonlySet<string>) => void): void {
+    this.withMembers(conversationId, fn);
+  }
+
   /** Whether the user is a member, from the cache when possible. */
   isMember(conversationId: string, userId: string): Promise<boolean> {
     return new Promise((resolve, reject) =>

@@ -154,6 +154,15 @@ describe('ParleyApi against a real server', () => {
     assert.equal(await carol.contacts.unblock('api_alice'), 'none');
   });
 
+  it('reads and refuses pushers (this server names no push gateway)', async () => {
+    assert.equal(await alice.account.pusher(), null);
+    await assert.rejects(alice.account.setPusher({ url: 'https://push.example.com/x' }), {
+      code: 'invalid_pusher',
+      status: 400,
+    });
+    await alice.account.removePusher();
+  });
+
   it('joins, leaves and rejoins a room', async () => {
     const room = await alice.conversations.joinRoom('api-porch');
     await bob.conversations.joinRoom('api-porch');

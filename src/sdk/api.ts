@@ -9,6 +9,7 @@ import type {
   Message,
   MessagePage,
   PageQuery,
+  PusherInfo,
   SearchPage,
   SearchQuery,
   Preferences,
@@ -322,6 +323,21 @@ export class ParleyApi {
         path: '/v1/me/password',
         json: { currentPassword, newPassword },
       }),
+    /** This device's pusher (docs/push.md), or null. */
+    pusher: async () =>
+      (await this.call<{ pusher: PusherInfo | null }>({ method: 'GET', path: '/v1/me/pusher' }))
+        .pusher,
+    /** Sends this device's push notifications to a gateway of the server's (PARLEY_PUSH_GATEWAYS). */
+    setPusher: async (pusher: { url: string; token?: string | null }) =>
+      (
+        await this.call<{ pusher: PusherInfo }>({
+          method: 'PUT',
+          path: '/v1/me/pusher',
+          json: pusher,
+        })
+      ).pusher,
+    /** No more push notifications to this device. */
+    removePusher: () => this.call<undefined>({ method: 'DELETE', path: '/v1/me/pusher' }),
     /** Deletes the account for good (docs/rest-api.md, DELETE /v1/me) and forgets the token. */
     delete: async (password: string) => {
       await this.call<undefined>({ method: 'DELETE', path: '/v1/me', json: { password } });

@@ -91,6 +91,7 @@ export type {
   OutboxEntry,
   OutboxStorage,
   PageQuery,
+  PusherInfo,
   SearchPage,
   SearchQuery,
   Preferences,

@@ -58,6 +58,14 @@ export interface MessagePage {
   readonly hasMore: boolean;
 }
 
+/** Where a device's push notifications go (docs/push.md). */
+export interface PusherInfo {
+  readonly url: string;
+  readonly token: string | null;
+  /** Epoch ms. */
+  readonly createdAt: number;
+}
+
 /** What a message search returns (docs/messages.md#search): newest first. */
 export interface SearchPage {
   readonly messages: Message[];

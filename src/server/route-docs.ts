@@ -246,6 +246,50 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     body: { example: { currentPassword: 'correct horse', newPassword: 'battery staple 2' } },
     response: { status: 204, description: 'Changed.' },
   },
+  'GET /v1/me/pusher': {
+    summary: "This device's pusher, or null",
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: [],
+    response: {
+      status: 200,
+      description: 'The pusher.',
+      example: {
+        pusher: {
+          url: 'https://push.example.com/notify',
+          token: 'fcm:…',
+          createdAt: 1795453428105,
+        },
+      },
+    },
+  },
+  'PUT /v1/me/pusher': {
+    summary: "Sets this device's pusher: where its push notifications go",
+    description:
+      "url must start with one of the server's PARLEY_PUSH_GATEWAYS; token is what that gateway needs to reach the device. One per device: a new one replaces it. Notifications go to users with no live connection, for conversations they did not mute, while the device stays logged in (docs/push.md).",
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: ['invalid_pusher'],
+    body: { example: { url: 'https://push.example.com/notify', token: 'fcm:…' } },
+    response: {
+      status: 200,
+      description: 'The pusher.',
+      example: {
+        pusher: {
+          url: 'https://push.example.com/notify',
+          token: 'fcm:…',
+          createdAt: 1795453428105,
+        },
+      },
+    },
+  },
+  'DELETE /v1/me/pusher': {
+    summary: "Removes this device's pusher (no more notifications to it)",
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: [],
+    response: { status: 204, description: 'Removed, or there was none.' },
+  },
   'GET /v1/me': {
     summary: 'Who the token belongs to',
     tag: 'accounts',

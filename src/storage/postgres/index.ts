@@ -11,6 +11,8 @@ import { PostgresAttachmentStore } from './postgres-attachment-store.js';
 import { PostgresContactStore } from './postgres-contact-store.js';
 import { PostgresProfileStore } from './postgres-profile-store.js';
 
+import type { PusherStore } from '../../push/pusher-store.js';
+import { PostgresPusherStore } from './postgres-pusher-store.js';
 export { PostgresAuthStore } from './postgres-auth-store.js';
 export { PostgresMessageStore } from './postgres-message-store.js';
 export { PostgresAttachmentStore } from './postgres-attachment-store.js';
@@ -27,6 +29,7 @@ export interface PostgresStores {
   readonly attachments: AttachmentStore;
   readonly contacts: ContactStore;
   readonly profiles: ProfileStore;
+  readonly pushers: PusherStore;
   /** Ends the pool: waits for checked-out connections to come back, then closes them all. */
   close(): Promise<void>;
 }
@@ -51,6 +54,7 @@ export async function openPostgresStores(options: {
     attachments: new PostgresAttachmentStore(pool),
     contacts: new PostgresContactStore(pool),
     profiles: new PostgresProfileStore(pool, clock),
+    pushers: new PostgresPusherStore(pool),
     close: () => (closing ??= pool.end()),
   };
 }

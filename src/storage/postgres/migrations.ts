@@ -273,6 +273,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS messages_search ON messages USING gin ((${SEARCH_DOCUMENT}));
     `,
   },
+  {
+    version: 12,
+    name: 'pushers',
+    // Where each device's app wants push notifications sent (src/push/): one per device.
+    sql: `
+      CREATE TABLE pushers (
+        user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device        TEXT NOT NULL,
+        url           TEXT NOT NULL,
+        token         TEXT,
+        created_at_ms BIGINT NOT NULL,
+        PRIMARY KEY (user_id, device)
+      );
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

@@ -4,6 +4,8 @@ import type { MessageStore } from '../../messaging/message-store.js';
 import type { AttachmentStore } from '../../attachments/attachment-store.js';
 import type { ContactStore } from '../../contacts/contact-store.js';
 import type { ProfileStore } from '../../users/profile-store.js';
+import type { PusherStore } from '../../push/pusher-store.js';
+import { SqlitePusherStore } from './sqlite-pusher-store.js';
 import { startAppendThread } from './append-thread.js';
 import { startCheckpointer } from './checkpointer.js';
 import { openSqliteDatabase, type SqliteSynchronous } from './database.js';
@@ -29,6 +31,7 @@ export interface SqliteStores {
   readonly attachments: AttachmentStore;
   readonly contacts: ContactStore;
   readonly profiles: ProfileStore;
+  readonly pushers: PusherStore;
   /** Messages waiting for the search index (docs/operations.md, parley_search_backlog). */
   searchBacklog(): number;
   close(): Promise<void>;
@@ -105,6 +108,7 @@ export function openSqliteStores(options: {
     attachments: new SqliteAttachmentStore(db),
     contacts: new SqliteContactStore(db),
     profiles: new SqliteProfileStore(db, clock),
+    pushers: new SqlitePusherStore(db),
     searchBacklog: () => (db.open ? search.backlog() : 0),
     close: async () => {
       indexer?.stop();

@@ -293,4 +293,20 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
          ORDER BY at_us, conversation_id, seq;
     `,
   },
+  {
+    version: 12,
+    name: 'pushers',
+    // Where each device's app wants push notifications sent (src/push/): one per device. Who
+    // gets a push is read by joining members (not left, not muted) and sessions (still logged in).
+    sql: `
+      CREATE TABLE pushers (
+        user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device        TEXT NOT NULL,
+        url           TEXT NOT NULL,
+        token         TEXT,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, device)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -14,12 +14,14 @@ import { runContactStoreContract } from '../../contacts/contact-store.contract.j
 import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
 import { runProfileStoreContract } from '../../users/profile-store.contract.js';
 import type { ProfileStoreBundle } from '../../users/profile-store.contract.js';
+import { runPusherStoreContract } from '../../push/pusher-store.contract.js';
+import type { PusherStoreBundle } from '../../push/pusher-store.contract.js';
 import { openSqliteStores } from './index.js';
 
 /** A fresh database in its own temporary directory, removed again on close. */
 async function open(
   appendThread = false,
-): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBundle> {
+): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBundle & PusherStoreBundle> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-sqlite-'));
   try {
     const stores = await openSqliteStores({
@@ -34,6 +36,7 @@ async function open(
       messages: stores.messages,
       contacts: stores.contacts,
       profiles: stores.profiles,
+      pushers: stores.pushers,
       async close() {
         try {
           await stores.close();
@@ -55,3 +58,4 @@ runMessageSearchContract({ open: () => open() });
 runMessageSearchContract({ open: () => open(true), name: 'SQLite, append thread' });
 runContactStoreContract({ open: () => open() });
 runProfileStoreContract({ open: () => open() });
+runPusherStoreContract({ open: () => open() });

@@ -1,0 +1,181 @@
+import type { Logger } from '../core/logger.js';
+import type { Caller, GroupChanged, MessagingEvents } from '../messaging/messaging-service.js';
+import type { Member, StoredMessage } from '../messaging/message-store.js';
+import type { Pusher, PusherStore } from './pusher-store.js';
+
+// Push notifications for users with no live connection (docs/push.md). After a message is
+// stored, its conversation's members that have a pusher, are offline everywhere, did not mute
+// the conversation and are still logged in on the pusher's device get one POST to their push
+// gateway, which forwards it to the phone or browser (FCM, APNs, Web Push). Like every push,
+// best effort and at most once: a device that missed one still syncs everything when it opens.
+//
+// The send path pays nothing for users without pushers: the notifier keeps the set of users that
+// have one (loaded at start, refreshed every REFRESH_MS for the other nodes' registrations) and
+// checks a message's members, from the delivery router's cache, against it in memory. Only a
+// message with such a member costs a presence lookup and one query.
+
+/** How often the set of users with pushers is read again (other nodes' registrations). */
+const REFRESH_MS = 30_000;
+/** Notifications waiting to be posted; past this the oldest is dropped (and counted). */
+const QUEUE_MAX = 10_000;
+const CONCURRENCY = 8;
+const TIMEOUT_MS = 5_000;
+
+export interface PushNotifierDeps {
+  readonly store: PusherStore;
+  /** A conversation's current members, from the delivery router's cache. */
+  membersOf(conversationId: string, fn: (members: ReadonlySet<string>) => void): void;
+  /** Which of these users have a live connection on any node. */
+  online(userIds: readonly string[]): Promise<Set<string>>;
+  readonly logger: Pick<Logger, 'warn' | 'info'>;
+}
+
+interface Job {
+  readonly pusher: Pusher;
+  readonly body: string;
+}
+
+export class PushNotifier implements MessagingEvents {
+  private readonly deps: PushNotifierDeps;
+  private users = new Set<string>();
+  private readonly queue: Job[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Notifications dropped because the queue was full, since start. */
+  dropped = 0;
+
+  constructor(deps: PushNotifierDeps) {
+    this.deps = deps;
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.queue.length = 0;
+  }
+
+  /** A pusher was set on this node: its user counts at once, not after the next refresh. */
+  noteUser(userId: string): void {
+    this.users.add(userId);
+  }
+
+  /** Notifications waiting or being posted. */
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      this.users = new Set(await this.deps.store.usersWithPushers());
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'push: reading the users with pushers failed');
+    }
+  }
+
+  // --- MessagingEvents ---------------------------------------------------------------------
+
+  messageStored(message: StoredMessage): void {
+    if (this.users.size === 0 || this.stopped || message.body.kind === 'system') return;
+    this.deps.membersOf(message.conversationId, (members) => {
+      let candidates: string[] | null = null;
+      for (const user of members) {
+        if (user !== message.senderId && this.users.has(user)) (candidates ??= []).push(user);
+      }
+      if (candidates) void this.notify(message, candidates);
+    });
+  }
+
+  watermarkMoved(_member: Member, _kind: 'delivered' | 'read'): void {}
+  messageRecalled(_message: StoredMessage, _by: Caller): void {}
+  membersChanged(_conversationId: string): void {}
+  groupChanged(_change: GroupChanged): void {}
+
+  private async notify(message: StoredMessage, candidates: string[]): Promise<void> {
+    try {
+      const online = await this.deps.online(candidates);
+      const offline = candidates.filter((u) => !online.has(u));
+      if (offline.length === 0) return;
+      const targets = await this.deps.store.targets(message.conversationId, offline);
+      // The body never leaves the server: a gateway (and FCM or APNs behind it) learns who wrote
+      // where and when, not what; the app fetches the message with its own token.
+      const notification = {
+        type: 'message',
+        id: message.id,
+        conversation: message.conversationId,
+        seq: message.seq,
+        sender: message.senderId,
+        kind: message.body.kind,
+        at: Math.floor(message.atUs / 1000),
+      };
+      for (const pusher of targets) {
+        const device = { user: pusher.userId, device: pusher.device, token: pusher.token };
+        this.enqueue({ pusher, body: JSON.stringify({ notification, device }) });
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err, conversationId: message.conversationId }, 'push: lookup failed');
+    }
+  }
+
+  private enqueue(job: Job): void {
+    if (this.stopped) return;
+    if (this.queue.length >= QUEUE_MAX) {
+      this.queue.shift();
+      if (this.dropped++ % 1_000 === 0) {
+        this.deps.logger.warn({ dropped: this.dropped }, 'push: queue full, oldest dropped');
+      }
+    }
+    this.queue.push(job);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < CONCURRENCY && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.inFlight++;
+      void this.post(job).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async post(job: Job): Promise<void> {
+    const { pusher } = job;
+    try {
+      const res = await fetch(pusher.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: job.body,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+      // The gateway says this device's registration is dead: stop pushing to it.
+      if (res.status === 404 || res.status === 410) {
+        await this.deps.store.remove(pusher.userId, pusher.device);
+      } else if (!res.ok) {
+        this.deps.logger.warn({ gateway: hostOf(pusher.url), status: res.status }, 'push refused');
+      }
+    } catch (err) {
+      this.deps.logger.warn(
+        { gateway: hostOf(pusher.url), error: err instanceof Error ? err.message : String(err) },
+        'push failed',
+      );
+    }
+  }
+}
+
+/** Only the host goes to the logs: a gateway URL may carry a credential in its path or query. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid';
+  }
+}

@@ -1,0 +1,190 @@
+// Proves over real sockets, with a push gateway on a real HTTP port, that push notifications go
+// to exactly the devices that should get them: a member offline everywhere, on a conversation it
+// did not mute, on a device still logged in; never with the message's body. A gateway's 410
+// removes the pusher; a pusher must point at one of the operator's gateways.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { assertError, callAs, ok, registerUser, type TestUser } from '../test-support/rest.js';
+import { RtClient } from '../test-support/rt-client.js';
+import { startTestServer, type TestServer } from '../test-support/server.js';
+
+interface Received {
+  readonly path: string;
+  readonly raw: string;
+  readonly notification: { conversation: string; seq: number; sender: string; kind: string };
+  readonly device: { user: string; device: string; token: string | null };
+}
+
+/** A push gateway: records every POST; answers 410 for the token "dead". */
+async function startGateway(): Promise<{ url: string; received: Received[]; close(): void }> {
+  const received: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body = JSON.parse(raw) as Omit<Received, 'path' | 'raw'>;
+      received.push({ path: req.url ?? '', raw, ...body });
+      res.writeHead(body.device.token === 'dead' ? 410 : 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, received, close: () => server.close() };
+}
+
+describe('push notifications', () => {
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  let server: TestServer;
+  let ann: TestUser;
+  let bob: TestUser;
+  let carol: TestUser;
+  let direct: string;
+  let group: string;
+  let refs = 0;
+
+  const call = (u: TestUser, method: string, path: string, body?: unknown) =>
+    callAs(server.url, method, path, u, body);
+  const send = async (u: TestUser, conversation: string, text: string): Promise<number> =>
+    (
+      await ok(
+        call(u, 'POST', `/v1/conversations/${conversation}/messages`, {
+          ref: `r${++refs}`,
+          body: { kind: 'text', text },
+        }),
+        201,
+      )
+    ).seq as number;
+  /** Waits (up to 10 s) for the gateway to have received a notification that matches. */
+  const received = async (what: string, match: (r: Received) => boolean): Promise<Received> => {
+    for (let i = 0; i < 200; i++) {
+      const found = gateway.received.find(match);
+      if (found) return found;
+      await sleep(50);
+    }
+    assert.fail(`no push: ${what}; got ${JSON.stringify(gateway.received)}`);
+  };
+  const pushed = (user: TestUser, conversation: string, seq: number) => (r: Received) =>
+    r.device.user === user.userId &&
+    r.notification.conversation === conversation &&
+    r.notification.seq === seq;
+
+  before(async () => {
+    gateway = await startGateway();
+    server = await startTestServer({ PARLEY_PUSH_GATEWAYS: `${gateway.url}/push/` });
+    ann = await registerUser(server.url, 'push-ann');
+    bob = await registerUser(server.url, 'push-bob');
+    carol = await registerUser(server.url, 'push-carol');
+    direct = (
+      await ok(call(ann, 'POST', '/v1/conversations', { kind: 'direct', with: bob.username }), 201)
+    ).id;
+    group = (
+      await ok(
+        call(ann, 'POST', '/v1/conversations', {
+          kind: 'group',
+          title: 'Push',
+          members: [bob.username, carol.username],
+        }),
+        201,
+      )
+    ).id;
+    for (const [u, token] of [
+      [bob, 'tok-bob'],
+      [carol, 'tok-carol'],
+    ] as const) {
+      const set = await ok(
+        call(u, 'PUT', '/v1/me/pusher', { url: `${gateway.url}/push/notify`, token }),
+      );
+      assert.equal(set.pusher.token, token);
+    }
+  });
+
+  after(async () => {
+    await server?.close();
+    gateway?.close();
+  });
+
+  it('notifies an offline member, without the body, and not one that is online', async () => {
+    const seq = await send(ann, direct, 'the secret is 42');
+    const r = await received('bob, offline', pushed(bob, direct, seq));
+    assert.equal(r.path, '/push/notify');
+    assert.deepEqual(r.device, { user: bob.userId, device: bob.device, token: 'tok-bob' });
+    assert.equal(r.notification.sender, ann.userId);
+    assert.equal(r.notification.kind, 'text');
+    assert.doesNotMatch(r.raw, /secret|42/, 'the body never goes to the gateway');
+    assert.ok(!gateway.received.some((x) => x.device.user === ann.userId), 'not the sender');
+
+    const link = await RtClient.connect(server, 'ws-json', bob.token, bob.device);
+    const whileOnline = await send(ann, direct, 'are you there?');
+    await link.waitFor((f) => f.type === 'message' && f.seq === whileOnline);
+    link.drop();
+    // carol, offline, is the marker: once her push is in, bob's would have been too.
+    const marker = await send(ann, group, 'marker one');
+    await received('carol', pushed(carol, group, marker));
+    assert.ok(
+      !gateway.received.some(pushed(bob, direct, whileOnline)),
+      'no push while bob was online',
+    );
+  });
+
+  it('skips a conversation the member muted, and a device that logged out', async () => {
+    await ok(call(bob, 'PATCH', `/v1/conversations/${direct}/preferences`, { muted: true }));
+    const muted = await send(ann, direct, 'shh');
+    const marker = await send(ann, group, 'marker two');
+    await received('bob, the group', pushed(bob, group, marker));
+    assert.ok(!gateway.received.some(pushed(bob, direct, muted)), 'muted: no push');
+    await ok(call(bob, 'PATCH', `/v1/conversations/${direct}/preferences`, { muted: false }));
+
+    assert.equal((await call(bob, 'POST', '/v1/auth/logout')).status, 204);
+    const after = await send(ann, group, 'bob logged out');
+    await received('carol', pushed(carol, group, after));
+    assert.ok(!gateway.received.some(pushed(bob, group, after)), 'logged out: no push');
+  });
+
+  it('drops a pusher the gateway says is gone (410)', async () => {
+    await ok(
+      call(carol, 'PUT', '/v1/me/pusher', { url: `${gateway.url}/push/notify`, token: 'dead' }),
+    );
+    const seq = await send(ann, group, 'to a dead token');
+    await received('carol, dead', pushed(carol, group, seq));
+    for (let i = 0; i < 100; i++) {
+      if ((await ok(call(carol, 'GET', '/v1/me/pusher'))).pusher === null) return;
+      await sleep(50);
+    }
+    assert.fail('the pusher is still there');
+  });
+
+  it('refuses a pusher outside the operator’s gateways, and changes nothing', async () => {
+    const dave = await registerUser(server.url, 'push-dave');
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      `${gateway.url}/elsewhere`,
+      'file:///etc/passwd',
+    ]) {
+      assertError(await call(dave, 'PUT', '/v1/me/pusher', { url }), 400, 'invalid_pusher');
+    }
+    assertError(await call(dave, 'PUT', '/v1/me/pusher', {}), 400, 'invalid_request');
+    assert.deepEqual(await ok(call(dave, 'GET', '/v1/me/pusher')), { pusher: null });
+    assert.equal((await call(dave, 'DELETE', '/v1/me/pusher')).status, 204);
+  });
+});
+
+describe('push notifications, not configured', () => {
+  it('refuses every pusher', async () => {
+    const server = await startTestServer();
+    try {
+      const u = await registerUser(server.url, 'nopush');
+      const res = await callAs(server.url, 'PUT', '/v1/me/pusher', u, {
+        url: 'https://push.example.com/notify',
+      });
+      assertError(res, 400, 'invalid_pusher');
+      assert.match(res.json.error.message, /no push notifications/);
+    } finally {
+      await server.close();
+    }
+  });
+});

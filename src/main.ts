@@ -327,6 +327,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       shownTo.set(account.userId, await profileAudience(account.userId));
       await messaging.leaveAll({ userId: account.userId, device: account.device });
       await contacts.endAllRelations({ userId: account.userId, username: account.username });
+      // Its devices' push tokens are personal data too.
+      await stores.pushers.removeAll(account.userId);
     },
     deleted: (account) => {
       // Direct messages to it are refused from now on (account_deleted): no cached "may" stays.

@@ -1,12 +1,16 @@
 // Proves over real sockets, with a push gateway on a real HTTP port, that push notifications go
 // to exactly the devices that should get them: a member offline everywhere, on a conversation it
 // did not mute, on a device still logged in; never with the message's body. A gateway's 410
-// removes the pusher; a pusher must point at one of the operator's gateways.
+// removes the pusher, and a deleted account's are erased; a pusher must point at one of the
+// operator's gateways.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import Database from 'better-sqlite3';
 
 import { assertError, callAs, ok, registerUser, type TestUser } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
@@ -156,6 +160,26 @@ describe('push notifications', () => {
       await sleep(50);
     }
     assert.fail('the pusher is still there');
+  });
+
+  it('erases the pushers of a deleted account', async () => {
+    const erin = await registerUser(server.url, 'push-erin');
+    await ok(call(erin, 'PUT', '/v1/me/pusher', { url: `${gateway.url}/push/notify`, token: 'e' }));
+    const count = () => {
+      const db = new Database(join(server.dataDir, 'parley.db'), { readonly: true });
+      try {
+        return db
+          .prepare('SELECT count(*) FROM pushers WHERE user_id = ?')
+          .pluck()
+          .get(erin.userId);
+      } finally {
+        db.close();
+      }
+    };
+    assert.equal(count(), 1);
+    const gone = await call(erin, 'DELETE', '/v1/me', { password: 'correct horse battery' });
+    assert.equal(gone.status, 204, gone.text);
+    assert.equal(count(), 0);
   });
 
   it('refuses a pusher outside the operator’s gateways, and changes nothing', async () => {

@@ -57,6 +57,10 @@ export function runPusherStoreContract(opts: { open: () => Promise<PusherStoreBu
       assert.equal(await b.pushers.remove(a, 'phone'), false);
       assert.equal(await b.pushers.get(a, 'phone'), null);
       assert.equal((await b.pushers.get(a, 'tablet'))?.token, null);
+      const other = await user('other', ['phone']);
+      assert.equal(await b.pushers.removeAll(a), 1);
+      assert.equal(await b.pushers.removeAll(a), 0);
+      assert.deepEqual(await b.pushers.usersWithPushers(), [other], "another user's stay");
     });
 
     it('targets current members who did not mute the conversation, on devices still logged in', async () => {

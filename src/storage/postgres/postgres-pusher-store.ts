@@ -45,6 +45,11 @@ export class PostgresPusherStore implements PusherStore {
     return (rowCount ?? 0) > 0;
   }
 
+  async removeAll(userId: string): Promise<number> {
+    const { rowCount } = await this.pool.query('DELETE FROM pushers WHERE user_id = $1', [userId]);
+    return rowCount ?? 0;
+  }
+
   async targets(conversationId: string, userIds: readonly string[]): Promise<Pusher[]> {
     const { rows } = await this.pool.query<PusherRow>(
       `SELECT p.* FROM pushers p

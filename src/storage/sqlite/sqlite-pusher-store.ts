@@ -19,7 +19,10 @@ const toPusher = (r: PusherRow): Pusher => ({
 });
 
 export class SqlitePusherStore implements PusherStore {
-  private readonly q: Record<'set' | 'get' | 'remove' | 'targets' | 'users', Statement>;
+  private readonly q: Record<
+    'set' | 'get' | 'remove' | 'removeAll' | 'targets' | 'users',
+    Statement
+  >;
 
   constructor(db: SqliteDb) {
     this.q = {
@@ -30,6 +33,7 @@ export class SqlitePusherStore implements PusherStore {
       ),
       get: db.prepare('SELECT * FROM pushers WHERE user_id = ? AND device = ?'),
       remove: db.prepare('DELETE FROM pushers WHERE user_id = ? AND device = ?'),
+      removeAll: db.prepare('DELETE FROM pushers WHERE user_id = ?'),
       targets: db.prepare(
         `SELECT p.* FROM json_each(?) u
            JOIN pushers p ON p.user_id = u.value
@@ -54,6 +58,10 @@ export class SqlitePusherStore implements PusherStore {
 
   remove(userId: string, device: string): Promise<boolean> {
     return settle(() => this.q.remove.run(userId, device).changes > 0);
+  }
+
+  removeAll(userId: string): Promise<number> {
+    return settle(() => this.q.removeAll.run(userId).changes);
   }
 
   targets(conversationId: string, userIds: readonly string[]): Promise<Pusher[]> {

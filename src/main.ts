@@ -141,6 +141,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     ? new RedisBudgetStore(cluster.redis, log)
     : new MemoryBudgetStore();
   const auth = new AuthService(stores.auth, {
+    sessionIdleMs: config.limits.sessionIdleMs,
     throttle: new LoginThrottle(budgets, {
       userBurst: config.limits.loginFailuresMax,
       addressBurst: config.limits.loginAddressFailuresMax,
@@ -339,6 +340,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
   const gateway = new Gateway({
     authenticate: (token) => auth.authenticate(token),
+    linkClosed: (userId, device) => auth.linkClosed(userId, device),
     messaging,
     router,
     limits: config.limits,

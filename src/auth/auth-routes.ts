@@ -38,6 +38,7 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
     sessions: (await auth.sessions(sessionOf(request))).map((s) => ({
       device: s.device,
       createdAt: s.createdAtMs,
+      lastSeenAt: s.lastSeenMs,
       current: s.current,
     })),
   }));

@@ -54,17 +54,34 @@ function deviceOf(value: unknown): string {
   return value;
 }
 
+/** How often a session in use is recorded as seen, at most. */
+const TOUCH_EVERY_MS = 3_600_000;
+
 export class AuthService {
   private readonly store: AuthStore;
+  private readonly sessionIdleMs: number;
+  private readonly touchEveryMs: number;
   private readonly throttle: LoginThrottle | undefined;
   /** Verified against when the username is unknown, so that timing does not reveal which names exist. */
   private readonly decoyHash: Promise<string>;
   private readonly revokedListeners: ((userId: string, device: string) => void)[] = [];
   private readonly deletionSteps: DeletionStep[] = [];
 
-  constructor(store: AuthStore, options: { throttle?: LoginThrottle } = {}) {
+  constructor(
+    store: AuthStore,
+    options: {
+      throttle?: LoginThrottle;
+      /** A session unused for this long expires (0: never). Default: never. */
+      sessionIdleMs?: number;
+    } = {},
+  ) {
     this.store = store;
     this.throttle = options.throttle;
+    this.sessionIdleMs = options.sessionIdleMs ?? 0;
+    // Touching costs a write: once an hour is precise enough for days of idleness, and a short
+    // idle limit (tests) is touched often enough to keep a session in use alive.
+    this.touchEveryMs =
+      this.sessionIdleMs > 0 ? Math.min(TOUCH_EVERY_MS, this.sessionIdleMs / 4) : TOUCH_EVERY_MS;
     this.decoyHash = argon2.hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
   }
 
@@ -220,9 +237,26 @@ export class AuthService {
   /** The session behind a bearer token, or unauthenticated. */
   async authenticate(token: string | undefined): Promise<Session> {
     if (!token || !token.startsWith(TOKEN_PREFIX)) throw new ParleyError('unauthenticated');
-    const session = await this.store.findSession(hashToken(token));
+    const hash = hashToken(token);
+    const session = await this.store.findSession(hash);
     if (!session) throw new ParleyError('unauthenticated');
+    const now = Date.now();
+    if (this.sessionIdleMs > 0 && now - session.lastSeenMs > this.sessionIdleMs) {
+      await this.store.deleteSession(hash);
+      throw new ParleyError('unauthenticated', 'The session expired; log in again.');
+    }
+    if (now - session.lastSeenMs >= this.touchEveryMs) {
+      await this.store.touchSession(session.userId, session.device, now);
+    }
     return session;
+  }
+
+  /**
+   * A live link of the device closed: its session was in use all along, however long the link
+   * lived (a link authenticates once, at its hello).
+   */
+  linkClosed(userId: string, device: string): void {
+    this.store.touchSession(userId, device, Date.now()).catch(() => undefined);
   }
 
   private async openSession(userId: string, device: string): Promise<string> {

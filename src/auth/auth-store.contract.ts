@@ -219,6 +219,32 @@ export function runAuthStoreContract(opts: { open: () => Promise<StoreBundle> })
         );
       });
 
+      it("records when a device's session was last seen, never moving it back", async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const [phone, laptop] = [tokenHash(), tokenHash()];
+        await b.auth.putSession(phone, alice.id, 'phone');
+        await b.auth.putSession(laptop, alice.id, 'laptop');
+        const created = (await b.auth.findSession(phone))!;
+        assert.equal(created.lastSeenMs, created.createdAtMs, 'seen when it was created');
+
+        const later = created.createdAtMs + 60_000;
+        await b.auth.touchSession(alice.id, 'phone', later);
+        assert.equal((await b.auth.findSession(phone))?.lastSeenMs, later);
+        await b.auth.touchSession(alice.id, 'phone', later - 1_000);
+        assert.equal((await b.auth.findSession(phone))?.lastSeenMs, later, 'never back');
+        const listed = await b.auth.listSessions(alice.id);
+        assert.deepEqual(
+          listed.map((s) => [s.device, s.lastSeenMs]),
+          [
+            ['laptop', (await b.auth.findSession(laptop))!.createdAtMs],
+            ['phone', later],
+          ],
+        );
+        await b.auth.touchSession(alice.id, 'tablet', later);
+        await b.auth.touchSession('u-nobody', 'phone', later);
+        assert.equal((await b.auth.listSessions(alice.id)).length, 2, 'no session appears');
+      });
+
       it('sets a new password and ends every other session of the user in one step', async () => {
         const alice = await b.auth.createUser('alice', 'old-hash');
         const bob = await b.auth.createUser('bob', 'bob-hash');

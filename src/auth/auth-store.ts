@@ -8,6 +8,8 @@
 //   working at once.
 // - deleteSession makes the token unusable immediately; it reports whether one was removed.
 // - findSession never returns a session of a disabled account (users.disabled_at_ms set).
+// - A session's lastSeenMs is its createdAtMs until touchSession moves it (never back); findSession
+//   and listSessions report it. touchSession of a device without a session does nothing.
 // - listSessions lists a user's sessions (one per device), newest first. deleteDeviceSession
 //   ends the session of one (user, device) at once and reports whether there was one.
 // - setPassword replaces the password hash and, in the same transaction, ends every session of
@@ -38,12 +40,15 @@ export interface Session {
   readonly username: string;
   readonly device: string;
   readonly createdAtMs: number;
+  /** When the session was last used, to the precision of AuthService's touches. */
+  readonly lastSeenMs: number;
 }
 
 /** A device's session as its user sees it (never its token). */
 export interface DeviceSession {
   readonly device: string;
   readonly createdAtMs: number;
+  readonly lastSeenMs: number;
 }
 
 export interface AuthStore {
@@ -58,6 +63,8 @@ export interface AuthStore {
   putSession(tokenHash: string, userId: string, device: string): Promise<void>;
   findSession(tokenHash: string): Promise<Session | null>;
   deleteSession(tokenHash: string): Promise<boolean>;
+  /** Records that the device's session was used at `nowMs` (see the contract). */
+  touchSession(userId: string, device: string, nowMs: number): Promise<void>;
   listSessions(userId: string): Promise<DeviceSession[]>;
   deleteDeviceSession(userId: string, device: string): Promise<boolean>;
   setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]>;

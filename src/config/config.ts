@@ -376,6 +376,12 @@ export const SETTINGS = {
     'failed logins from an address before logins slow down',
     1_000_000,
   ),
+  sessionIdleMs: {
+    name: 'session-idle-ms',
+    help: 'a session unused for this long expires (0: never)',
+    fallback: DEFAULT_LIMITS.sessionIdleMs,
+    parse: int(0, 10 * 365 * 86_400_000),
+  },
   loginRefillMs: limit(
     'login-refill-ms',
     'loginRefillMs',
@@ -644,6 +650,7 @@ function build(raw: Raw): Config {
       loginFailuresMax: raw.loginFailuresMax,
       loginAddressFailuresMax: raw.loginAddressFailuresMax,
       loginRefillMs: raw.loginRefillMs,
+      sessionIdleMs: raw.sessionIdleMs,
       recallWindowMs: raw.recallWindowMs,
       attachmentBytesMax: raw.attachmentBytesMax,
       editWindowMs: raw.editWindowMs,

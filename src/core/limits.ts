@@ -44,6 +44,8 @@ export interface Limits {
   readonly loginAddressFailuresMax: number;
   /** After the burst, one more failed login is allowed every this many ms. */
   readonly loginRefillMs: number;
+  /** A session unused for this long expires and must log in again; 0: never. */
+  readonly sessionIdleMs: number;
   /** How long after sending a sender may recall a message. */
   readonly recallWindowMs: number;
   /** Receipts go to every online member of conversations up to this size; above it, only to the
@@ -107,6 +109,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   loginFailuresMax: 10,
   loginAddressFailuresMax: 50,
   loginRefillMs: 60_000,
+  sessionIdleMs: 180 * 86_400_000,
   recallWindowMs: 2 * 60_000,
   receiptFanoutMembersMax: 500,
   contactNoteCharsMax: 256,

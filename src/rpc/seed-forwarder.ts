@@ -31,6 +31,8 @@ export class SeedForwarder {
       username: verified.username,
       device: verified.device,
       createdAtMs: verified.created_at,
+      // The RPC node just used it, and recorded that.
+      lastSeenMs: Date.now(),
     };
     if (token !== undefined) this.tokens.set(session, token);
     return session;

@@ -58,6 +58,8 @@ export interface DeviceSession {
   readonly device: string;
   /** When it logged in, epoch ms. */
   readonly createdAt: number;
+  /** When it was last used, epoch ms (to the hour; a live link counts until it closes). */
+  readonly lastSeenAt: number;
   /** The device of this API's token. */
   readonly current: boolean;
 }

@@ -221,8 +221,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       description: 'The devices.',
       example: {
         sessions: [
-          { device: 'laptop', createdAt: 1795453428105, current: true },
-          { device: 'phone', createdAt: 1795450000000, current: false },
+          { device: 'laptop', createdAt: 1795453428105, lastSeenAt: 1795453428105, current: true },
+          { device: 'phone', createdAt: 1795450000000, lastSeenAt: 1795452000000, current: false },
         ],
       },
     },

@@ -65,7 +65,10 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
                 <span class="member-name">
                   {d.device}
                   {d.current && <span class="hint"> (this browser)</span>}
-                  <span class="hint"> · since {fullTime(d.createdAt)}</span>
+                  <span class="hint">
+                    {' '}
+                    · since {fullTime(d.createdAt)} · last active {fullTime(d.lastSeenAt)}
+                  </span>
                 </span>
                 {!d.current && (
                   <span class="member-actions">

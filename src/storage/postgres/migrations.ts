@@ -288,6 +288,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 13,
+    name: 'session last seen',
+    // When a session was last used, for PARLEY_SESSION_IDLE_MS; NULL until the first touch.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN last_seen_ms BIGINT;
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

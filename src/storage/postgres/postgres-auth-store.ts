@@ -91,8 +91,10 @@ export class PostgresAuthStore implements AuthStore {
       username: string;
       device: string;
       created_at_ms: number;
+      last_seen_ms: number;
     }>(
-      `SELECT s.user_id, u.username, s.device, s.created_at_ms
+      `SELECT s.user_id, u.username, s.device, s.created_at_ms,
+              COALESCE(s.last_seen_ms, s.created_at_ms) AS last_seen_ms
          FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = $1 AND u.disabled_at_ms IS NULL`,
       [tokenHash],
@@ -104,8 +106,17 @@ export class PostgresAuthStore implements AuthStore {
           username: row.username,
           device: row.device,
           createdAtMs: row.created_at_ms,
+          lastSeenMs: row.last_seen_ms,
         }
       : null;
+  }
+
+  async touchSession(userId: string, device: string, nowMs: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE sessions SET last_seen_ms = $1
+        WHERE user_id = $2 AND device = $3 AND COALESCE(last_seen_ms, created_at_ms) < $1`,
+      [nowMs, userId, device],
+    );
   }
 
   async deleteSession(tokenHash: string): Promise<boolean> {
@@ -114,12 +125,21 @@ export class PostgresAuthStore implements AuthStore {
   }
 
   async listSessions(userId: string): Promise<DeviceSession[]> {
-    const { rows } = await this.pool.query<{ device: string; created_at_ms: number }>(
-      `SELECT device, created_at_ms FROM sessions WHERE user_id = $1
+    const { rows } = await this.pool.query<{
+      device: string;
+      created_at_ms: number;
+      last_seen_ms: number;
+    }>(
+      `SELECT device, created_at_ms, COALESCE(last_seen_ms, created_at_ms) AS last_seen_ms
+         FROM sessions WHERE user_id = $1
         ORDER BY created_at_ms DESC, device`,
       [userId],
     );
-    return rows.map((r) => ({ device: r.device, createdAtMs: r.created_at_ms }));
+    return rows.map((r) => ({
+      device: r.device,
+      createdAtMs: r.created_at_ms,
+      lastSeenMs: r.last_seen_ms,
+    }));
   }
 
   async deleteDeviceSession(userId: string, device: string): Promise<boolean> {

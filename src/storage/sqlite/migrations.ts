@@ -309,4 +309,13 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 13,
+    name: 'session last seen',
+    // When a session was last used (AuthService touches it at most every hour), so that one left
+    // unused past PARLEY_SESSION_IDLE_MS expires; NULL until the first touch (created_at_ms then).
+    sql: `
+      ALTER TABLE sessions ADD COLUMN last_seen_ms INTEGER;
+    `,
+  },
 ];

@@ -14,6 +14,14 @@ import { settle, type SqliteDb } from './database.js';
 import { isUniqueViolation } from './errors.js';
 
 /** The embedded AuthStore on the same SQLite file as the messages. */
+interface SessionRow {
+  user_id: string;
+  username: string;
+  device: string;
+  created_at_ms: number;
+  last_seen_ms: number;
+}
+
 export class SqliteAuthStore implements AuthStore {
   private readonly db: SqliteDb;
   private readonly clock: Clock;
@@ -37,13 +45,19 @@ export class SqliteAuthStore implements AuthStore {
         'INSERT INTO sessions (token_hash, user_id, device, created_at_ms) VALUES (?, ?, ?, ?)',
       ),
       session: db.prepare(
-        `SELECT s.user_id, u.username, s.device, s.created_at_ms
+        `SELECT s.user_id, u.username, s.device, s.created_at_ms,
+                COALESCE(s.last_seen_ms, s.created_at_ms) AS last_seen_ms
            FROM sessions s JOIN users u ON u.id = s.user_id
           WHERE s.token_hash = ? AND u.disabled_at_ms IS NULL`,
       ),
+      touchSession: db.prepare(
+        `UPDATE sessions SET last_seen_ms = ?
+          WHERE user_id = ? AND device = ? AND COALESCE(last_seen_ms, created_at_ms) < ?`,
+      ),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
       sessionsOf: db.prepare(
-        `SELECT device, created_at_ms FROM sessions WHERE user_id = ?
+        `SELECT device, created_at_ms, COALESCE(last_seen_ms, created_at_ms) AS last_seen_ms
+           FROM sessions WHERE user_id = ?
           ORDER BY created_at_ms DESC, device`,
       ),
       setPassword: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
@@ -119,17 +133,21 @@ export class SqliteAuthStore implements AuthStore {
 
   findSession(tokenHash: string): Promise<Session | null> {
     return settle(() => {
-      const row = this.q.session!.get(tokenHash) as
-        { user_id: string; username: string; device: string; created_at_ms: number } | undefined;
+      const row = this.q.session!.get(tokenHash) as SessionRow | undefined;
       return row
         ? {
             userId: row.user_id,
             username: row.username,
             device: row.device,
             createdAtMs: row.created_at_ms,
+            lastSeenMs: row.last_seen_ms,
           }
         : null;
     });
+  }
+
+  touchSession(userId: string, device: string, nowMs: number): Promise<void> {
+    return settle(() => void this.q.touchSession!.run(nowMs, userId, device, nowMs));
   }
 
   deleteSession(tokenHash: string): Promise<boolean> {
@@ -140,9 +158,16 @@ export class SqliteAuthStore implements AuthStore {
 
   listSessions(userId: string): Promise<DeviceSession[]> {
     return settle(() =>
-      (this.q.sessionsOf!.all(userId) as { device: string; created_at_ms: number }[]).map((r) => ({
+      (
+        this.q.sessionsOf!.all(userId) as {
+          device: string;
+          created_at_ms: number;
+          last_seen_ms: number;
+        }[]
+      ).map((r) => ({
         device: r.device,
         createdAtMs: r.created_at_ms,
+        lastSeenMs: r.last_seen_ms,
       })),
     );
   }

@@ -201,6 +201,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     membersOf: (id, fn) => router.membersOf(id, fn),
     online: (userIds) => router.online(userIds),
     logger: log,
+    metrics,
   });
   const seed = new SeedApi({
     mode: config.http.seedApi,

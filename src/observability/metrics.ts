@@ -55,6 +55,13 @@ function bindAll(counter: CounterType<string>, values: readonly string[]) {
   return { table, other: counter.labels('other') };
 }
 
+/**
+ * sent: the gateway took it (2xx); removed: it answered 404/410, so the pusher was dropped;
+ * failed: any other answer, a network error or a timeout; dropped: the queue was full.
+ */
+export const PUSH_RESULTS = ['sent', 'removed', 'failed', 'dropped'] as const;
+export type PushResult = (typeof PUSH_RESULTS)[number];
+
 export interface MetricsOptions {
   /** Added as a `node` label to every series: one value per process, so bounded. */
   readonly nodeId: string;
@@ -77,6 +84,7 @@ export class ParleyMetrics implements HotMetrics {
   private readonly commitLatency: Histogram;
   private readonly deliverLatency: Histogram;
   private readonly rpcCalls: Counter;
+  private readonly pushes: Record<PushResult, Inc>;
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
@@ -170,6 +178,24 @@ export class ParleyMetrics implements HotMetrics {
       labelNames: ['method', 'code'],
       registers,
     });
+    const pushes = new Counter({
+      name: 'parley_pushes_total',
+      help: 'Push notifications to push gateways, by result (docs/push.md).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.pushes = Object.fromEntries(
+      PUSH_RESULTS.map((r) => {
+        const bound = pushes.labels(r);
+        bound.inc(0);
+        return [r, bound];
+      }),
+    ) as Record<PushResult, Inc>;
+  }
+
+  /** A push notification's outcome (push/push-notifier.ts). */
+  pushed(result: PushResult): void {
+    this.pushes[result].inc();
   }
 
   // --- HotMetrics -----------------------------------------------------------------------------

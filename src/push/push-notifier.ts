@@ -28,6 +28,7 @@ export interface PushNotifierDeps {
   /** Which of these users have a live connection on any node. */
   online(userIds: readonly string[]): Promise<Set<string>>;
   readonly logger: Pick<Logger, 'warn' | 'info'>;
+  readonly metrics?: { pushed(result: 'sent' | 'removed' | 'failed' | 'dropped'): void };
 }
 
 interface Job {
@@ -127,6 +128,7 @@ export class PushNotifier implements MessagingEvents {
     if (this.stopped) return;
     if (this.queue.length >= QUEUE_MAX) {
       this.queue.shift();
+      this.deps.metrics?.pushed('dropped');
       if (this.dropped++ % 1_000 === 0) {
         this.deps.logger.warn({ dropped: this.dropped }, 'push: queue full, oldest dropped');
       }
@@ -157,12 +159,17 @@ export class PushNotifier implements MessagingEvents {
       });
       await res.body?.cancel();
       // The gateway says this device's registration is dead: stop pushing to it.
-      if (res.status === 404 || res.status === 410) {
+      if (res.ok) {
+        this.deps.metrics?.pushed('sent');
+      } else if (res.status === 404 || res.status === 410) {
+        this.deps.metrics?.pushed('removed');
         await this.deps.store.remove(pusher.userId, pusher.device);
-      } else if (!res.ok) {
+      } else {
+        this.deps.metrics?.pushed('failed');
         this.deps.logger.warn({ gateway: hostOf(pusher.url), status: res.status }, 'push refused');
       }
     } catch (err) {
+      this.deps.metrics?.pushed('failed');
       this.deps.logger.warn(
         { gateway: hostOf(pusher.url), error: err instanceof Error ? err.message : String(err) },
         'push failed',

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 
 import { assertError, callAs, ok, registerUser, type TestUser } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
-import { startTestServer, type TestServer } from '../test-support/server.js';
+import { http, startTestServer, type TestServer } from '../test-support/server.js';
 
 interface Received {
   readonly path: string;
@@ -155,11 +155,23 @@ describe('push notifications', () => {
     );
     const seq = await send(ann, group, 'to a dead token');
     await received('carol, dead', pushed(carol, group, seq));
-    for (let i = 0; i < 100; i++) {
-      if ((await ok(call(carol, 'GET', '/v1/me/pusher'))).pusher === null) return;
-      await sleep(50);
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      gone = (await ok(call(carol, 'GET', '/v1/me/pusher'))).pusher === null;
+      if (!gone) await sleep(50);
     }
-    assert.fail('the pusher is still there');
+    assert.ok(gone, 'the pusher is removed');
+    // The outcomes are counted: the pushes taken so far, and this one removal.
+    const metrics = (await http('GET', `${server.url}/metrics`)).text;
+    const count = (result: string) =>
+      Number(
+        new RegExp(`^parley_pushes_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(
+          metrics,
+        )?.[1],
+      );
+    assert.equal(count('removed'), 1);
+    assert.ok(count('sent') >= 5, `sent ${count('sent')}`);
+    assert.equal(count('failed'), 0);
   });
 
   it('erases the pushers of a deleted account', async () => {

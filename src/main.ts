@@ -202,6 +202,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     online: (userIds) => router.online(userIds),
     logger: log,
     metrics,
+    refreshMs: config.push.refreshMs,
   });
   const seed = new SeedApi({
     mode: config.http.seedApi,

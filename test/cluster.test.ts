@@ -1,9 +1,10 @@
-// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, the login throttle counts failures on every node together, and every stored message and recall lands in the `parley:events` stream.
+// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, the login throttle counts failures on every node together, a push notification goes out only while a user is offline on every node, and every stored message and recall lands in the `parley:events` stream.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { RtClient, type Transport } from '../src/test-support/rt-client.js';
 import { http } from '../src/test-support/server.js';
+import { startPushGateway, type PushGateway } from '../src/test-support/push-gateway.js';
 import {
   clusterSkip,
   connect,
@@ -176,6 +177,7 @@ async function pool<T, R>(
 describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
   let cluster: TestCluster;
   let redis: Redis;
+  let gateway: PushGateway;
   const links: RtClient[] = [];
   const link = async (node: number, user: User, transport: Transport = 'ws-json') => {
     const client = await connect(cluster.nodes[node]!, user, transport);
@@ -194,9 +196,11 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
   before(async () => {
     // Node 1 pushes big groups per node (one bus message per node with members online); nodes 2
     // and 3 broadcast them (the default for 100 members or more): both paths in one run.
+    gateway = await startPushGateway();
     cluster = await startCluster({
       nodes: 3,
       tcp: true,
+      env: { PARLEY_PUSH_GATEWAYS: `${gateway.url}/`, PARLEY_PUSH_REFRESH_MS: '300' },
       nodeEnv: [{ PARLEY_BROADCAST_MEMBERS_MIN: '100000' }, {}, {}],
     });
     redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: 1 });
@@ -207,6 +211,7 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
     for (const l of links) l.drop();
     redis?.disconnect();
     await cluster?.close();
+    gateway?.close();
   });
 
   it('delivers 1:1 messages to every device of both users on every node exactly once', async () => {
@@ -527,6 +532,57 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
       assert.equal(refused.status, 429, refused.text);
       assert.ok(Number(refused.headers['retry-after']) >= 1);
     }
+  });
+
+  it('sends a push notification when the member is offline on every node, not while it is online on any', async () => {
+    const sender = await newUser(url(0), 'push-sender');
+    const phone = await newUser(url(1), 'push-phone');
+    const set = await http('PUT', `${url(1)}/v1/me/pusher`, {
+      token: phone.token,
+      body: { url: `${gateway.url}/notify`, token: 'tok-phone' },
+    });
+    assert.equal(set.status, 200, set.text);
+    const chat = await openDirect(url(0), sender, phone.username);
+    const send = async (text: string): Promise<number> => {
+      const res = await http('POST', `${url(0)}/v1/conversations/${chat}/messages`, {
+        token: sender.token,
+        body: { ref: `push-${text}`, body: { kind: 'text', text } },
+      });
+      assert.equal(res.status, 201, res.text);
+      return res.json.seq as number;
+    };
+    const pushedSeqs = () =>
+      gateway.received
+        .filter((r) => r.device.user === phone.userId && r.notification.conversation === chat)
+        .map((r) => r.notification.seq);
+
+    // Offline: node 1 pushes, once it learned of the pusher set on node 2 (PUSH_REFRESH_MS).
+    await eventually(
+      async () => {
+        if (pushedSeqs().length === 0) await send(`wake up ${Date.now()}`);
+        return pushedSeqs().length > 0;
+      },
+      WAIT_MS,
+      'a push to the offline phone',
+      500,
+    );
+    const [r] = gateway.received.filter((x) => x.device.user === phone.userId);
+    assert.deepEqual(r?.device, { user: phone.userId, device: phone.device, token: 'tok-phone' });
+
+    // Online on node 3, the message stored on node 1: presence (Redis) says so, no push.
+    const online = await link(2, phone);
+    await eventually(async () => (await presenceOf(phone.userId)).length === 1, WAIT_MS, 'online');
+    const whileOnline = await send('are you there');
+    await online.waitFor((f) => f.type === 'message' && f.seq === whileOnline);
+    online.drop();
+    await eventually(async () => (await presenceOf(phone.userId)).length === 0, WAIT_MS, 'gone');
+    const offlineAgain = await send('and now?');
+    await eventually(
+      () => pushedSeqs().includes(offlineAgain),
+      WAIT_MS,
+      'a push once offline again',
+    );
+    assert.ok(!pushedSeqs().includes(whileOnline), 'none while it was online');
   });
 
   it('stores the sends of one link in the order they arrive', async () => {

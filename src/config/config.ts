@@ -54,6 +54,8 @@ export interface Config {
   readonly push: {
     /** URL prefixes a device's pusher may point at (docs/push.md); none: no push at all. */
     readonly gateways: readonly string[];
+    /** How often the users with pushers are read again: how soon another node's count here. */
+    readonly refreshMs: number;
   };
   readonly log: { readonly level: LogLevel };
   readonly limits: Limits;
@@ -290,6 +292,12 @@ export const SETTINGS = {
         ? urls.join(',')
         : { expected: 'comma-separated http(s) URL prefixes' };
     },
+  },
+  pushRefreshMs: {
+    name: 'push-refresh-ms',
+    help: 'how soon a pusher set on another node counts on this one, in ms',
+    fallback: 30_000,
+    parse: int(100, 3_600_000),
   },
   webhookSecret: {
     name: 'webhook-secret',
@@ -630,7 +638,10 @@ function build(raw: Raw): Config {
       webhookUrls: raw.webhookUrls === '' ? [] : raw.webhookUrls.split(','),
       webhookSecret: raw.webhookSecret,
     },
-    push: { gateways: raw.pushGateways === '' ? [] : raw.pushGateways.split(',') },
+    push: {
+      gateways: raw.pushGateways === '' ? [] : raw.pushGateways.split(','),
+      refreshMs: raw.pushRefreshMs,
+    },
     log: { level: raw.logLevel },
     limits: {
       ...DEFAULT_LIMITS,

@@ -10,12 +10,11 @@ import type { Pusher, PusherStore } from './pusher-store.js';
 // best effort and at most once: a device that missed one still syncs everything when it opens.
 //
 // The send path pays nothing for users without pushers: the notifier keeps the set of users that
-// have one (loaded at start, refreshed every REFRESH_MS for the other nodes' registrations) and
+// have one (loaded at start, read again every PARLEY_PUSH_REFRESH_MS for the other nodes'
+// registrations) and
 // checks a message's members, from the delivery router's cache, against it in memory. Only a
 // message with such a member costs a presence lookup and one query.
 
-/** How often the set of users with pushers is read again (other nodes' registrations). */
-const REFRESH_MS = 30_000;
 /** Notifications waiting to be posted; past this the oldest is dropped (and counted). */
 const QUEUE_MAX = 10_000;
 const CONCURRENCY = 8;
@@ -28,6 +27,8 @@ export interface PushNotifierDeps {
   /** Which of these users have a live connection on any node. */
   online(userIds: readonly string[]): Promise<Set<string>>;
   readonly logger: Pick<Logger, 'warn' | 'info'>;
+  /** How often the set of users with pushers is read again (other nodes' registrations). */
+  readonly refreshMs?: number;
   readonly metrics?: { pushed(result: 'sent' | 'removed' | 'failed' | 'dropped'): void };
 }
 
@@ -52,7 +53,7 @@ export class PushNotifier implements MessagingEvents {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+    this.timer = setInterval(() => void this.refresh(), this.deps.refreshMs ?? 30_000);
     this.timer.unref();
   }
 

@@ -4,8 +4,6 @@
 // removes the pusher, and a deleted account's are erased; a pusher must point at one of the
 // operator's gateways.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,35 +12,11 @@ import Database from 'better-sqlite3';
 
 import { assertError, callAs, ok, registerUser, type TestUser } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
+import { startPushGateway, type PushGateway, type Received } from '../test-support/push-gateway.js';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
 
-interface Received {
-  readonly path: string;
-  readonly raw: string;
-  readonly notification: { conversation: string; seq: number; sender: string; kind: string };
-  readonly device: { user: string; device: string; token: string | null };
-}
-
-/** A push gateway: records every POST; answers 410 for the token "dead". */
-async function startGateway(): Promise<{ url: string; received: Received[]; close(): void }> {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const body = JSON.parse(raw) as Omit<Received, 'path' | 'raw'>;
-      received.push({ path: req.url ?? '', raw, ...body });
-      res.writeHead(body.device.token === 'dead' ? 410 : 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, received, close: () => server.close() };
-}
-
 describe('push notifications', () => {
-  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  let gateway: PushGateway;
   let server: TestServer;
   let ann: TestUser;
   let bob: TestUser;
@@ -78,7 +52,7 @@ describe('push notifications', () => {
     r.notification.seq === seq;
 
   before(async () => {
-    gateway = await startGateway();
+    gateway = await startPushGateway();
     server = await startTestServer({ PARLEY_PUSH_GATEWAYS: `${gateway.url}/push/` });
     ann = await registerUser(server.url, 'push-ann');
     bob = await registerUser(server.url, 'push-bob');

@@ -117,6 +117,12 @@ const int = (min: number, max: number) => (raw: string) => {
     : { expected: `an integer from ${min} to ${max}` };
 };
 
+/** Comma-separated http(s) URLs, trimmed. */
+const httpUrls = (expected: string) => (raw: string) => {
+  const urls = raw.split(',').map((u) => u.trim());
+  return urls.every((u) => /^https?:\/\/\S+$/.test(u)) ? urls.join(',') : { expected };
+};
+
 const oneOf =
   <T extends string>(...values: T[]) =>
   (raw: string) =>
@@ -275,23 +281,13 @@ export const SETTINGS = {
     name: 'webhook-urls',
     help: 'comma-separated URLs that receive every event (POST, signed)',
     fallback: '',
-    parse: (raw: string) => {
-      const urls = raw.split(',').map((u) => u.trim());
-      return urls.every((u) => /^https?:\/\/\S+$/.test(u))
-        ? urls.join(',')
-        : { expected: 'comma-separated http(s) URLs' };
-    },
+    parse: httpUrls('comma-separated http(s) URLs'),
   },
   pushGateways: {
     name: 'push-gateways',
     help: 'comma-separated URL prefixes of the push gateways devices may register (none: no push)',
     fallback: '',
-    parse: (raw: string) => {
-      const urls = raw.split(',').map((u) => u.trim());
-      return urls.every((u) => /^https?:\/\/\S+$/.test(u))
-        ? urls.join(',')
-        : { expected: 'comma-separated http(s) URL prefixes' };
-    },
+    parse: httpUrls('comma-separated http(s) URL prefixes'),
   },
   pushRefreshMs: {
     name: 'push-refresh-ms',

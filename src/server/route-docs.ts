@@ -93,6 +93,8 @@ const MEMBERS = [
     readSeq: 9,
   },
 ];
+const PUSHER = { url: 'https://push.example.com/notify', token: 'fcm:…', createdAt: 1795453428105 };
+
 const MESSAGE = {
   id: 'mK2pL9sT1x0',
   conversation: 'cG7x1kq0Hq1',
@@ -254,13 +256,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     response: {
       status: 200,
       description: 'The pusher.',
-      example: {
-        pusher: {
-          url: 'https://push.example.com/notify',
-          token: 'fcm:…',
-          createdAt: 1795453428105,
-        },
-      },
+      example: { pusher: PUSHER },
     },
   },
   'PUT /v1/me/pusher': {
@@ -270,17 +266,11 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     tag: 'accounts',
     auth: 'bearer',
     errors: ['invalid_pusher'],
-    body: { example: { url: 'https://push.example.com/notify', token: 'fcm:…' } },
+    body: { example: { url: PUSHER.url, token: PUSHER.token } },
     response: {
       status: 200,
       description: 'The pusher.',
-      example: {
-        pusher: {
-          url: 'https://push.example.com/notify',
-          token: 'fcm:…',
-          createdAt: 1795453428105,
-        },
-      },
+      example: { pusher: PUSHER },
     },
   },
   'DELETE /v1/me/pusher': {

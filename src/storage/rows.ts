@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { Attachment } from '../attachments/attachment-store.js';
 import type { User, UserWithSecret } from '../auth/auth-store.js';
+import type { Pusher } from '../push/pusher-store.js';
 import type {
   Conversation,
   ConversationKind,
@@ -236,6 +237,22 @@ export function toMessage(row: MessageRow): StoredMessage {
       : {}),
   };
 }
+
+export interface PusherRow {
+  user_id: string;
+  device: string;
+  url: string;
+  token: string | null;
+  created_at_ms: number;
+}
+
+export const toPusher = (r: PusherRow): Pusher => ({
+  userId: r.user_id,
+  device: r.device,
+  url: r.url,
+  token: r.token,
+  createdAtMs: Number(r.created_at_ms),
+});
 
 export interface AttachmentRow {
   id: string;

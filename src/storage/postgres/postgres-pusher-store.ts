@@ -1,21 +1,6 @@
 import type pg from 'pg';
 import type { Pusher, PusherStore } from '../../push/pusher-store.js';
-
-interface PusherRow {
-  user_id: string;
-  device: string;
-  url: string;
-  token: string | null;
-  created_at_ms: number;
-}
-
-const toPusher = (r: PusherRow): Pusher => ({
-  userId: r.user_id,
-  device: r.device,
-  url: r.url,
-  token: r.token,
-  createdAtMs: Number(r.created_at_ms),
-});
+import { toPusher, type PusherRow } from '../rows.js';
 
 export class PostgresPusherStore implements PusherStore {
   constructor(private readonly pool: pg.Pool) {}

@@ -1,22 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Pusher, PusherStore } from '../../push/pusher-store.js';
+import { toPusher, type PusherRow } from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
-
-interface PusherRow {
-  user_id: string;
-  device: string;
-  url: string;
-  token: string | null;
-  created_at_ms: number;
-}
-
-const toPusher = (r: PusherRow): Pusher => ({
-  userId: r.user_id,
-  device: r.device,
-  url: r.url,
-  token: r.token,
-  createdAtMs: r.created_at_ms,
-});
 
 export class SqlitePusherStore implements PusherStore {
   private readonly q: Record<

@@ -7,17 +7,21 @@ import { SEARCH_DRAIN_CHUNK, type SqliteMessageSearch } from './sqlite-message-s
 //
 // Sends come first. Indexing costs ~9 µs of CPU per message, a fifth of what a send costs the
 // whole server, so under load it is paced: while batches keep coming (one in the last QUIET_MS),
-// one chunk per BUSY_SPACING_MS (~5,000 messages a second), and never while a batch waits. Once
-// the sends pause, chunks follow each other until the queue is empty. A burst above that pace is
-// therefore indexed after it, and a search in the meantime first indexes up to 2,048 queued
-// messages itself (docs/messages.md#search).
+// one chunk per BUSY_SPACING_MS (~1,000 messages a second, about 1 % of a core), and never while
+// a batch waits. Once the sends pause, chunks follow each other until the queue is empty. A burst
+// above that pace is therefore indexed after it, and a search in the meantime first indexes up to
+// 2,048 queued messages itself (docs/messages.md#search).
 
 /** How often the indexer looks for queued messages when nothing kicked it. */
 export const SEARCH_INDEX_INTERVAL_MS = 250;
 /** No batch for this long: the thread is quiet and indexes at full speed. */
 const QUIET_MS = 10;
-/** While batches keep coming, at most one chunk this often. */
-const BUSY_SPACING_MS = 100;
+/**
+ * While batches keep coming, at most one chunk this often. 100 ms still cost `http-send` about
+ * a tenth of its throughput in 10-second runs (BENCHMARKS.md); 500 ms measured level with no
+ * search at all.
+ */
+const BUSY_SPACING_MS = 500;
 
 export interface SearchIndexer {
   /** Index what is queued, soon (after the current task), at the pace the load allows. */

@@ -9,8 +9,9 @@ import {
 import { createLogger, type Logger } from './core/logger.js';
 import { AuthService, LoginThrottle, UserDirectory, registerAuthRoutes } from './auth/index.js';
 import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
-import { ProfilePush, UsersService, registerUserRoutes } from './users/index.js';
+import { ProfilePush, UsersService, profileView, registerUserRoutes } from './users/index.js';
 import { PushNotifier, registerPushRoutes } from './push/index.js';
+import { registerExportRoutes } from './export/index.js';
 import { UserBudget } from './core/user-budget.js';
 import { ParleyError } from './core/errors.js';
 import {
@@ -235,6 +236,32 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   registerAttachmentRoutes(app, { attachments, authenticate });
   registerContactRoutes(app, { contacts, authenticate });
   registerUserRoutes(app, { users: profiles, authenticate });
+  registerExportRoutes(app, {
+    data: {
+      account: async (userId) => {
+        const [user] = await stores.auth.getUsers([userId]);
+        if (!user) throw new ParleyError('user_not_found');
+        return user;
+      },
+      profile: async (username) => {
+        const found = await stores.profiles.getByUsername(username);
+        return found ? profileView(found) : null;
+      },
+      devices: (userId) => stores.auth.listSessions(userId),
+      contacts: (userId, username, kind, after, limit) =>
+        contacts.list({ userId, username }, kind, { after, limit }),
+      conversations: (userId) => stores.messages.listConversations(userId),
+      sentBy: (userId, after, limit) => stores.messages.sentBy(userId, after, limit),
+      nowMs: () => Date.now(),
+    },
+    budget: new UserBudget(budgets, {
+      name: 'export',
+      burst: 3,
+      refillMs: 20 * 60_000,
+      refusal: 'Too many exports; try again later.',
+    }),
+    authenticate,
+  });
   registerPushRoutes(app, {
     store: stores.pushers,
     notifier: pushes,

@@ -1234,6 +1234,42 @@ export function runMessageStoreContract(opts: {
       });
     });
 
+    it("pages through every message a user sent, in (device, ref) order, and no one else's", async () => {
+      const [a, c] = await makeUsers('a', 'c');
+      const direct = (await b.messages.openDirect(a, c)).conversation.id;
+      const g = await group(a, [c]);
+      const results = await b.messages.append([
+        req(direct, a, 'r3', 'one', 'phone'),
+        req(g, a, 'r1', 'two', 'phone'),
+        req(direct, c, 'r1', 'not hers', 'phone'),
+        req(g, a, 'r2', 'three', 'laptop'),
+        req(direct, a, 'r9', 'four', 'laptop'),
+        req(g, a, 'r5', 'five', 'phone'),
+      ]);
+      await b.messages.recall(g, expectOk(results[3]).message.seq);
+      const seen: string[] = [];
+      let after: { device: string; ref: string } | null = null;
+      for (let i = 0; i < 10; i++) {
+        const page = await b.messages.sentBy(a, after, 2);
+        assert.ok(page.length <= 2);
+        if (page.length === 0) break;
+        for (const m of page) {
+          assert.equal(m.senderId, a);
+          seen.push(`${m.device}/${m.ref}/${m.body.text ?? m.body.kind}`);
+        }
+        const last = page.at(-1)!;
+        after = { device: last.device, ref: last.ref };
+      }
+      assert.deepEqual(seen, [
+        'laptop/r2/recalled',
+        'laptop/r9/four',
+        'phone/r1/two',
+        'phone/r3/one',
+        'phone/r5/five',
+      ]);
+      assert.deepEqual(await b.messages.sentBy('u-nobody', null, 10), []);
+    });
+
     describe('message actions', () => {
       const sys = (event: string): MessageBody => ({ kind: 'system', event });
       /** A judge that approves and returns `body`, remembering the state it was shown. */

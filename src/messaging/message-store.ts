@@ -384,6 +384,16 @@ export interface MessageStore {
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]>;
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page>;
   pageByTime(conversationId: string, page: TimePage): Promise<Page>;
+  /**
+   * The messages a user sent (any conversation; recalled ones as they are now), a page at a
+   * time in (device, ref) order, after `after` (a previous page's last message): for a data
+   * export. It reads the (sender, device, ref) index, so it costs no scan of other users'.
+   */
+  sentBy(
+    userId: string,
+    after: { readonly device: string; readonly ref: string } | null,
+    limit: number,
+  ): Promise<(StoredMessage & { readonly ref: string })[]>;
   /** See the contract; invalid_cursor for a `before` this backend did not issue. */
   searchMessages(query: SearchQuery): Promise<SearchPage>;
   /** With a viewer, null also when the message is outside the viewer's window. */

@@ -154,6 +154,13 @@ describe('ParleyApi against a real server', () => {
     assert.equal(await carol.contacts.unblock('api_alice'), 'none');
   });
 
+  it("exports the user's data", async () => {
+    const data = await alice.account.export();
+    assert.equal(data.format, 'parley-export-1');
+    assert.equal((data.account as { username: string }).username, 'api_alice');
+    assert.ok(Array.isArray(data.messages));
+  });
+
   it('reads and refuses pushers (this server names no push gateway)', async () => {
     assert.equal(await alice.account.pusher(), null);
     await assert.rejects(alice.account.setPusher({ url: 'https://push.example.com/x' }), {

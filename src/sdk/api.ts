@@ -325,6 +325,11 @@ export class ParleyApi {
         path: '/v1/me/password',
         json: { currentPassword, newPassword },
       }),
+    /**
+     * Everything the server holds about the user and everything it wrote, as one JSON document
+     * (docs/rest-api.md, GET /v1/me/export): format "parley-export-1".
+     */
+    export: () => this.call<Record<string, unknown>>({ method: 'GET', path: '/v1/me/export' }),
     /** This device's pusher (docs/push.md), or null. */
     pusher: async () =>
       (await this.call<{ pusher: PusherInfo | null }>({ method: 'GET', path: '/v1/me/pusher' }))

@@ -248,6 +248,28 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     body: { example: { currentPassword: 'correct horse', newPassword: 'battery staple 2' } },
     response: { status: 204, description: 'Changed.' },
   },
+  'GET /v1/me/export': {
+    summary: "The caller's data, as one JSON download",
+    description:
+      'Account, profile, devices, contacts (with requests both ways and blocks), conversations, and every message the caller sent (as stored now). Streamed; three exports at once, then one every 20 minutes per user.',
+    tag: 'accounts',
+    auth: 'bearer',
+    errors: ['rate_limited'],
+    response: {
+      status: 200,
+      description: 'The export (format parley-export-1).',
+      example: {
+        format: 'parley-export-1',
+        exportedAt: 1795453428105,
+        account: { id: 'uF2v6kq0Hq1', username: 'alice', createdAt: 1795453000000 },
+        profile: null,
+        devices: [{ device: 'laptop', createdAt: 1795453000000, lastSeenAt: 1795453428105 }],
+        contacts: { contacts: [], incoming: [], outgoing: [], blocked: [] },
+        conversations: [],
+        messages: [],
+      },
+    },
+  },
   'GET /v1/me/pusher': {
     summary: "This device's pusher, or null",
     tag: 'accounts',

@@ -274,6 +274,20 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     return rows.map((r) => r.user_id);
   }
 
+  async sentBy(
+    userId: string,
+    after: { readonly device: string; readonly ref: string } | null,
+    limit: number,
+  ): Promise<(StoredMessage & { readonly ref: string })[]> {
+    const { rows } = await this.pool.query<MessageRow & { ref: string }>(
+      `SELECT ${MESSAGE_COLUMNS}, ref FROM messages
+        WHERE sender_id = $1 AND (device, ref) > ($2, $3)
+        ORDER BY device, ref LIMIT $4`,
+      [userId, after?.device ?? '', after?.ref ?? '', limit],
+    );
+    return rows.map((r) => ({ ...toMessage(r), ref: r.ref }));
+  }
+
   async searchMessages(query: SearchQuery): Promise<SearchPage> {
     if (query.conversationId === undefined) return searchPostgres(this.pool, query);
     return searchPostgres(

@@ -167,6 +167,11 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       message: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`,
       ),
+      sentBy: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS}, ref FROM messages
+          WHERE sender_id = ? AND (device, ref) > (?, ?)
+          ORDER BY device, ref LIMIT ?`,
+      ),
       recall: db.prepare(
         `UPDATE messages SET body = @body, recalled_at_us = COALESCE(recalled_at_us, @now),
                 changed_us = COALESCE(recalled_at_us, @now)
@@ -364,6 +369,20 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
 
   sharedWith(userId: string): Promise<string[]> {
     return settle(() => this.q.sharedWith!.all(userId) as string[]);
+  }
+
+  sentBy(
+    userId: string,
+    after: { readonly device: string; readonly ref: string } | null,
+    limit: number,
+  ): Promise<(StoredMessage & { readonly ref: string })[]> {
+    return settle(() =>
+      (
+        this.q.sentBy!.all(userId, after?.device ?? '', after?.ref ?? '', limit) as (MessageRow & {
+          ref: string;
+        })[]
+      ).map((r) => ({ ...toMessage(r), ref: r.ref })),
+    );
   }
 
   searchMessages(query: SearchQuery): Promise<SearchPage> {

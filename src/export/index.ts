@@ -1,0 +1,3 @@
+export { exportUser } from './data-export.js';
+export type { ExportDeps } from './data-export.js';
+export { registerExportRoutes } from './export-routes.js';

@@ -1,10 +1,12 @@
 // Proves, in a real browser against a real server, the account dialog: it lists the browsers
 // logged in to the account, marking this one; logging the other one out sends that page back to
 // the login screen; a wrong current password is refused with a notice and changes nothing; and a
-// changed password logs the other browser out, which then needs the new password; and deleting
+// changed password logs the other browser out, which then needs the new password; "Download my
+// data" saves the account's export as a JSON file; and deleting
 // the account (after a wrong password is refused) returns to the login screen for good, and the
 // other side of its direct chat is told at once, keeping the history but no composer.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import {
   describeInBrowser,
@@ -76,6 +78,27 @@ describeInBrowser('web client: account', (test) => {
     } finally {
       await other.close();
     }
+  });
+
+  test('downloading my data', 'account export', async ({ person }) => {
+    const rex = await person('rex');
+    const page = rex.page;
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Your account' });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      dialog.getByRole('button', { name: 'Download my data' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'parley-export-rex.json');
+    const file = await download.path();
+    const data = JSON.parse(readFileSync(file, 'utf8')) as {
+      format: string;
+      account: { username: string };
+      devices: unknown[];
+    };
+    assert.equal(data.format, 'parley-export-1');
+    assert.equal(data.account.username, 'rex');
+    assert.equal(data.devices.length, 1);
   });
 
   test('deleting the account', 'account delete', async ({ person }) => {

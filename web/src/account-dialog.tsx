@@ -1,5 +1,6 @@
 // The account dialog: the devices logged in to this account (log any other one out: a lost phone),
-// the password (changing it logs every other device out), and deleting the account.
+// the password (changing it logs every other device out), downloading one's data, and deleting
+// the account.
 // docs/rest-api.md, Accounts.
 import { useEffect, useState } from 'preact/hooks';
 import type { DeviceSession } from 'parley/sdk';
@@ -117,6 +118,25 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
           </button>
         </div>
       </form>
+      <section class="dialog-form" aria-labelledby="account-export">
+        <h3 id="account-export">Your data</h3>
+        <p class="hint">
+          A file with your account, profile, devices, contacts, conversations and every message you
+          sent.
+        </p>
+        <div class="row end">
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => {
+              setBusy(true);
+              void store.downloadExport().finally(() => setBusy(false));
+            }}
+          >
+            Download my data
+          </button>
+        </div>
+      </section>
       <form class="dialog-form" onSubmit={(e) => void deleteAccount(e)}>
         <h3>Delete account</h3>
         <p class="hint">

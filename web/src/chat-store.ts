@@ -1289,6 +1289,21 @@ export class ChatStore {
    * Deletes the account for good (docs/rest-api.md, DELETE /v1/me); on success the session ends
    * (`deleted`). False, with a notice, when refused (a wrong password, groups to hand over).
    */
+  /** Downloads the user's data export (docs/rest-api.md, GET /v1/me/export) as a file. */
+  async downloadExport(): Promise<boolean> {
+    const data = await this.#attempt(() => this.api.account.export());
+    if (data === null) return false;
+    const url = URL.createObjectURL(
+      new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' }),
+    );
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `parley-export-${this.me.username}.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    return true;
+  }
+
   async deleteAccount(password: string): Promise<boolean> {
     this.#deleting = true;
     const done = (await this.#attempt(() => this.api.account.delete(password))) !== null;

@@ -231,7 +231,18 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     ratePerSec: config.limits.sendRatePerSec,
     burstMax: config.limits.sendBurstMax,
   });
-  registerMessagingRoutes(app, { messaging, users, authenticate, sendBudget });
+  registerMessagingRoutes(app, {
+    messaging,
+    users,
+    authenticate,
+    sendBudget,
+    searchBudget: new UserBudget(budgets, {
+      name: 'search',
+      burst: config.limits.searchBurstMax,
+      refillMs: config.limits.searchRefillMs,
+      refusal: 'Too many searches; slow down.',
+    }),
+  });
   registerGroupRoutes(app, { messaging, authenticate });
   registerAttachmentRoutes(app, { attachments, authenticate });
   registerContactRoutes(app, { contacts, authenticate });

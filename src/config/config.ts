@@ -478,6 +478,18 @@ export const SETTINGS = {
     'largest page of a user search',
     10_000,
   ),
+  searchBurstMax: limit(
+    'search-burst-max',
+    'searchBurstMax',
+    'message searches of one user at once',
+    1_000_000,
+  ),
+  searchRefillMs: limit(
+    'search-refill-ms',
+    'searchRefillMs',
+    'one more message search of a user allowed after this long',
+    86_400_000,
+  ),
   messageSearchCountMax: limit(
     'message-search-count-max',
     'messageSearchCountMax',
@@ -671,6 +683,8 @@ function build(raw: Raw): Config {
       bioCharsMax: raw.bioCharsMax,
       userSearchCountMax: raw.userSearchCountMax,
       messageSearchCountMax: raw.messageSearchCountMax,
+      searchBurstMax: raw.searchBurstMax,
+      searchRefillMs: raw.searchRefillMs,
       firstContactsBurstMax: raw.firstContactsBurstMax,
       firstContactsRefillMs: raw.firstContactsRefillMs,
       profilePushBurstMax: raw.profilePushBurstMax,

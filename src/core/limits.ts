@@ -63,6 +63,9 @@ export interface Limits {
   readonly userSearchCountMax: number;
   /** Largest page of a message search. */
   readonly messageSearchCountMax: number;
+  /** Message searches one user may make at once, and how often one more is allowed, in ms. */
+  readonly searchBurstMax: number;
+  readonly searchRefillMs: number;
   /**
    * First contacts (a new direct conversation, a contact request) one user may start at once,
    * and how often one more becomes allowed, in ms: the bound on reaching strangers.
@@ -118,6 +121,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   bioCharsMax: 512,
   userSearchCountMax: 50,
   messageSearchCountMax: 50,
+  searchBurstMax: 20,
+  searchRefillMs: 500,
   firstContactsBurstMax: 30,
   firstContactsRefillMs: 120_000,
   profilePushBurstMax: 10,

@@ -1,6 +1,6 @@
 // Proves over real sockets, on the embedded server (SQLite file, append thread), that GET
 // /v1/search finds what a user may read, as soon as its send was answered, pages with next, and
-// refuses bad input with a coded error.
+// refuses bad input with a coded error; searches are budgeted per user.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
@@ -137,5 +137,26 @@ describe('GET /v1/search', () => {
       404,
       'conversation_not_found',
     );
+  });
+});
+
+describe('GET /v1/search, budgeted', () => {
+  it('refuses a user past its burst with 429 and Retry-After; other users search on', async () => {
+    const server = await startTestServer({
+      PARLEY_SEARCH_BURST_MAX: '3',
+      PARLEY_SEARCH_REFILL_MS: '60000',
+    });
+    try {
+      const ann = await register(server.url, 'budget-ann');
+      const bob = await register(server.url, 'budget-bob');
+      const search = (token: string) => http('GET', `${server.url}/v1/search?q=hello`, { token });
+      for (let i = 0; i < 3; i++) assert.equal((await search(ann.token)).status, 200);
+      const refused = await search(ann.token);
+      assertError(refused, 429, 'rate_limited');
+      assert.ok(Number(refused.headers['retry-after']) > 0);
+      assert.equal((await search(bob.token)).status, 200);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -12,6 +12,7 @@ import type {
 import type { Conversation, ConversationView, Member } from './message-store.js';
 import { registerMessageActionRoutes } from './message-actions-routes.js';
 import type { SendBudget } from './send-budget.js';
+import type { UserBudget } from '../core/user-budget.js';
 
 // REST for conversations and messages (docs/rest-api.md). Times are epoch milliseconds (`at`,
 // `createdAt`); the seed API alone speaks microseconds.
@@ -36,7 +37,7 @@ const CreateConversation = Type.Union([
  * A preHandler for the routes that write messages: takes one send from the caller's budget (after
  * authentication and validation, so a refused request costs nothing), or answers 429.
  */
-function spendsBudget(budget: SendBudget) {
+function spendsBudget(budget: UserBudget) {
   // A rejection goes to the error handler like any other refusal.
   return (request: FastifyRequest): Promise<void> =>
     budget.take(sessionOf(request).userId, Date.now());
@@ -108,6 +109,8 @@ export function registerMessagingRoutes(
     users: UserDirectory;
     authenticate: Authenticate;
     sendBudget: SendBudget;
+    /** Searches per user: each may scan thousands of index entries (docs/messages.md#search). */
+    searchBudget?: UserBudget;
   },
 ): void {
   const { messaging, users } = deps;
@@ -232,6 +235,7 @@ export function registerMessagingRoutes(
     '/v1/search',
     {
       onRequest,
+      ...(deps.searchBudget ? { preHandler: spendsBudget(deps.searchBudget) } : {}),
       schema: {
         querystring: Type.Object({
           q: Type.String(),

@@ -413,7 +413,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       'q: 1 to 8 words; a message matches when its text, caption, file name or place label holds every word (the last one also as the start of a word). conversation: only that one; absent: every conversation the caller may read. Newest first; pass next as before for the following page (null on the last). limit: 1-50, default 20.',
     tag: 'messages',
     auth: 'bearer',
-    errors: ['invalid_search', 'invalid_cursor', 'conversation_not_found', 'not_member'],
+    errors: [
+      'invalid_search',
+      'invalid_cursor',
+      'conversation_not_found',
+      'not_member',
+      'rate_limited',
+    ],
     response: {
       status: 200,
       description: 'Matching messages.',

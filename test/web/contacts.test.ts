@@ -1,7 +1,8 @@
 // Proves, in a real browser against a real server, the contacts dialog: a request (with its note)
 // reaches the other user live, with a notice; accepting it lists each user as the other's
 // contact on both pages; a blocked contact cannot message (the send fails with the server's
-// reason) and appears under Blocked until unblocked; and "Message" opens the direct chat.
+// reason) and appears under Blocked until unblocked; "Message" opens the direct chat; and one
+// action reloads the lists once.
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
 import { describeInBrowser, expectEventually, notice, say } from './browser.js';
@@ -70,7 +71,14 @@ describeInBrowser('web client: contacts', (test) => {
     await say(dana.page, 'hello?');
     await notice(dana.page, 'One of you has blocked the other').waitFor();
 
+    // One action reloads the lists once, though its answer and its push both ask for it.
+    const reloads: string[] = [];
+    carl.page.on('request', (r) => {
+      if (r.method() === 'GET' && /\/v1\/contacts\/blocked/.test(r.url())) reloads.push(r.url());
+    });
     await carlContacts.getByRole('button', { name: 'Unblock dana' }).click();
     await expectEventually('nobody is blocked', () => listed(carlContacts, 'Blocked'), []);
+    await carl.page.waitForTimeout(500);
+    assert.equal(reloads.length, 1, `the blocked list was read ${reloads.length} times`);
   });
 });

@@ -155,6 +155,7 @@ export class ChatStore {
   /** Loaded when first asked for (the contacts dialog), then kept current by `contact` pushes. */
   contactLists: ContactLists | null = null;
   #contactsGen = 0;
+  #contactsReload: Promise<void> | null = null;
   /**
    * Profiles by username (null: no such user), fetched when first shown and then kept current by
    * `profile` pushes; a fetch that failed for another reason is tried again after a while. After a
@@ -1360,8 +1361,20 @@ export class ChatStore {
       else await c[action](u);
       return true;
     });
-    if (this.contactLists) await this.loadContacts();
+    if (this.contactLists) await this.#reloadContacts();
     return done ?? false;
+  }
+
+  /**
+   * One reload for every ask within 50 ms: an action's own answer and the `contact` push it
+   * causes come together, and used to reload the four lists twice.
+   */
+  #reloadContacts(): Promise<void> {
+    this.#contactsReload ??= new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => {
+      this.#contactsReload = null;
+      return this.loadContacts();
+    });
+    return this.#contactsReload;
   }
 
   /** A `contact` push: a request to this user is announced; shown lists are reloaded. */
@@ -1369,7 +1382,7 @@ export class ChatStore {
     if (e.event === 'requested' && e.to === this.me.id) {
       this.notify('info', `${e.fromUsername} sent you a contact request.`);
     }
-    if (this.contactLists) void this.loadContacts();
+    if (this.contactLists) void this.#reloadContacts();
   }
 
   // Attachments ---------------------------------------------------------------------------

@@ -39,5 +39,8 @@ export type {
   GetPresenceResponse,
   UserPresence,
   VerifyTokenRequest,
+  SearchMessagesRequest,
+  SearchMessagesResponse,
+  FoundMessage,
   VerifyTokenResponse,
 } from './schema.js';

@@ -173,6 +173,30 @@ export function parleyServiceHandlers(deps: ParleyServiceDeps): RpcHandlers<'Par
       };
     },
 
+    SearchMessages: async (request) => {
+      const viewer = await user(request.user);
+      const page = await messaging.search(
+        { userId: viewer.id, device: 'rpc' },
+        {
+          q: request.query,
+          ...(request.conversation_id !== '' ? { conversationId: request.conversation_id } : {}),
+          ...(request.before !== '' ? { before: request.before } : {}),
+          ...(request.limit > 0 ? { limit: request.limit } : {}),
+        },
+      );
+      return {
+        messages: page.messages.map((m) => ({
+          conversation_id: m.conversationId,
+          seq: m.seq,
+          message_id: m.id,
+          sender: m.senderId,
+          body_json: JSON.stringify(m.body),
+          at: Math.floor(m.atUs / 1000),
+        })),
+        next: page.next ?? '',
+      };
+    },
+
     VerifyToken: async (request) => {
       const session = await deps.auth.authenticate(request.token);
       return {

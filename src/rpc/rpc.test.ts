@@ -381,6 +381,45 @@ describe('gRPC ParleyService', () => {
     );
   });
 
+  it('SearchMessages finds what the user may read, page by page, as the REST search does', async () => {
+    const { conversation } = await rpc.call('ParleyService', 'OpenDirect', {
+      user: 'alice',
+      peer: 'carol',
+    });
+    const id = conversation!.id;
+    for (const text of ['invoice 1 paid', 'invoice 2 overdue', 'lunch?']) {
+      await sendTo(id, { sender: 'alice', text });
+    }
+    const search = (user: string, query: string, more: Record<string, unknown> = {}) =>
+      rpc.call('ParleyService', 'SearchMessages', {
+        user,
+        query,
+        conversation_id: '',
+        before: '',
+        limit: 0,
+        ...more,
+      });
+    const first = await search('carol', 'INVOICE', { limit: 1 });
+    assert.equal(first.messages.length, 1);
+    assert.deepEqual(JSON.parse(first.messages[0]!.body_json), {
+      kind: 'text',
+      text: 'invoice 2 overdue',
+    });
+    assert.equal(first.messages[0]!.sender, alice.userId);
+    assert.equal(first.messages[0]!.conversation_id, id);
+    assert.notEqual(first.next, '');
+    const rest = await search('carol', 'invoice', { before: first.next, conversation_id: id });
+    assert.deepEqual(
+      rest.messages.map((m) => JSON.parse(m.body_json).text),
+      ['invoice 1 paid'],
+    );
+    assert.equal(rest.next, '');
+    assert.deepEqual((await search('bob', 'invoice')).messages, [], "not bob's to read");
+    await rejectsWith(search('bob', 'invoice', { conversation_id: id }), 'not_member');
+    await rejectsWith(search('carol', '?!'), 'invalid_search');
+    await rejectsWith(search('ghost', 'invoice'), 'user_not_found');
+  });
+
   it('VerifyToken resolves a user token and refuses a bad one', async () => {
     const who = await rpc.call('ParleyService', 'VerifyToken', { token: carol.token });
     assert.equal(who.user_id, carol.userId);

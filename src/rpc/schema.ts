@@ -154,6 +154,26 @@ export interface VerifyTokenResponse {
   created_at: number;
 }
 
+export interface SearchMessagesRequest {
+  user: string;
+  query: string;
+  conversation_id: string;
+  before: string;
+  limit: number;
+}
+export interface FoundMessage {
+  conversation_id: string;
+  seq: number;
+  message_id: string;
+  sender: string;
+  body_json: string;
+  at: number;
+}
+export interface SearchMessagesResponse {
+  messages: FoundMessage[];
+  next: string;
+}
+
 /** Every method, by service: request → response. */
 export interface RpcMethods {
   IMService: {
@@ -169,6 +189,7 @@ export interface RpcMethods {
     SetMemberRole: [SetMemberRoleRequest, GroupChangeReply];
     GetPresence: [GetPresenceRequest, GetPresenceResponse];
     VerifyToken: [VerifyTokenRequest, VerifyTokenResponse];
+    SearchMessages: [SearchMessagesRequest, SearchMessagesResponse];
   };
 }
 

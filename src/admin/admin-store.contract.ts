@@ -8,12 +8,14 @@ import { ParleyError } from '../core/errors.js';
 import type { AuthStore } from '../auth/index.js';
 import type { MessageStore } from '../messaging/index.js';
 import type { AdminStore } from './admin-store.js';
+import type { PusherStore } from '../push/pusher-store.js';
 
 export interface AdminStoreBundle {
   readonly admin: AdminStore;
   /** The server's stores on the same database. */
   readonly auth: AuthStore;
   readonly messages: MessageStore;
+  readonly pushers: PusherStore;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,8 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
         messages: 0,
         attachments: 0,
         attachmentBytes: 0,
+        deletedUsers: 0,
+        pushers: 0,
       });
       const a = await b.admin.addUser('dan', 'h');
       const c = await b.admin.addUser('eve', 'h');
@@ -129,14 +133,25 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
       );
       assert.ok(results.every((r) => r.ok));
       await b.admin.disable('eve');
+      const fay = await b.admin.addUser('fay', 'h');
+      await b.auth.deleteAccount(fay.id);
+      await b.pushers.set({
+        userId: a.id,
+        device: 'laptop',
+        url: 'https://p/x',
+        token: null,
+        createdAtMs: 1,
+      });
       assert.deepEqual(await b.admin.stats(), {
-        users: 2,
-        disabledUsers: 1,
+        users: 3,
+        disabledUsers: 2,
         sessions: 1,
         conversations: { direct: 1, group: 0, room: 1 },
         messages: 3,
         attachments: 0,
         attachmentBytes: 0,
+        deletedUsers: 1,
+        pushers: 1,
       });
     });
 

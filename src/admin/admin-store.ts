@@ -33,6 +33,10 @@ export interface StoreStats {
   readonly messages: number;
   readonly attachments: number;
   readonly attachmentBytes: number;
+  /** Accounts their owners deleted (also counted in users and disabledUsers). */
+  readonly deletedUsers: number;
+  /** Devices with a pusher (docs/push.md). */
+  readonly pushers: number;
 }
 
 export interface AppliedMigration {

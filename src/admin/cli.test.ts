@@ -149,9 +149,12 @@ describe('parley admin commands (SQLite)', () => {
       messages: 2,
       attachments: 0,
       attachmentBytes: 0,
+      deletedUsers: 0,
+      pushers: 0,
     });
     const text = await runCli(['stats'], { env });
-    assert.match(text.stdout, /^users +3 \(1 disabled\)$/m);
+    assert.match(text.stdout, /^users +3 \(1 disabled, 0 of them deleted\)$/m);
+    assert.match(text.stdout, /^pushers +0$/m);
     assert.match(text.stdout, /^messages +2$/m);
   });
 });

@@ -177,11 +177,12 @@ export async function runAdminCli(
           const c = stats.conversations;
           io.stdout.write(
             [
-              `users          ${stats.users} (${stats.disabledUsers} disabled)`,
+              `users          ${stats.users} (${stats.disabledUsers} disabled, ${stats.deletedUsers} of them deleted)`,
               `sessions       ${stats.sessions}`,
               `conversations  ${c.direct + c.group + c.room} (${c.direct} direct, ${c.group} group, ${c.room} room)`,
               `messages       ${stats.messages}`,
               `attachments    ${stats.attachments} (${stats.attachmentBytes} bytes)`,
+              `pushers        ${stats.pushers}`,
             ].join('\n') + '\n',
           );
         }

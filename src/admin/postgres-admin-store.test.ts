@@ -30,6 +30,7 @@ describe('PostgresAdminStore', { skip: postgresSkipReason() ?? false }, () => {
         admin,
         auth: stores.auth,
         messages: stores.messages,
+        pushers: stores.pushers,
         close: async () => {
           await admin.close();
           await stores.close();

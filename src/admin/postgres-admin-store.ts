@@ -68,6 +68,8 @@ export class PostgresAdminStore implements AdminStore {
       messages: number;
       attachments: number;
       bytes: number;
+      deleted: number;
+      pushers: number;
     }>(
       `SELECT (SELECT COUNT(*) FROM users)::int8 AS users,
               (SELECT COUNT(*) FROM users WHERE disabled_at_ms IS NOT NULL)::int8 AS disabled,
@@ -77,7 +79,9 @@ export class PostgresAdminStore implements AdminStore {
               (SELECT COUNT(*) FROM conversations WHERE kind = 'room')::int8 AS room,
               (SELECT COUNT(*) FROM messages)::int8 AS messages,
               (SELECT COUNT(*) FROM attachments)::int8 AS attachments,
-              (SELECT COALESCE(SUM(size), 0) FROM attachments)::int8 AS bytes`,
+              (SELECT COALESCE(SUM(size), 0) FROM attachments)::int8 AS bytes,
+              (SELECT COUNT(*) FROM users WHERE deleted_at_ms IS NOT NULL)::int8 AS deleted,
+              (SELECT COUNT(*) FROM pushers)::int8 AS pushers`,
     );
     const r = rows[0]!;
     return {
@@ -88,6 +92,8 @@ export class PostgresAdminStore implements AdminStore {
       messages: r.messages,
       attachments: r.attachments,
       attachmentBytes: r.bytes,
+      deletedUsers: r.deleted,
+      pushers: r.pushers,
     };
   }
 

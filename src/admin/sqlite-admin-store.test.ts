@@ -19,6 +19,7 @@ describe('SqliteAdminStore', () => {
         admin,
         auth: stores.auth,
         messages: stores.messages,
+        pushers: stores.pushers,
         close: async () => {
           await admin.close();
           await stores.close();

@@ -71,6 +71,8 @@ export class SqliteAdminStore implements AdminStore {
       messages: count('SELECT COUNT(*) AS n FROM messages'),
       attachments: count('SELECT COUNT(*) AS n FROM attachments'),
       attachmentBytes: count('SELECT COALESCE(SUM(size), 0) AS n FROM attachments'),
+      deletedUsers: count('SELECT COUNT(*) AS n FROM users WHERE deleted_at_ms IS NOT NULL'),
+      pushers: count('SELECT COUNT(*) AS n FROM pushers'),
     });
   }
 

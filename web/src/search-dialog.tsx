@@ -1,6 +1,7 @@
 // Message search (docs/messages.md#search): words typed in, matching messages newest first, in
 // every conversation or only the open one. Picking a result opens its conversation at it.
 import { useEffect, useState } from 'preact/hooks';
+import { isParleyClientError } from 'parley/sdk';
 import type { ChatStore, MessageView } from './chat-store.js';
 import { Modal } from './dialogs.js';
 import { previewOf, shortTime } from './format.js';
@@ -31,6 +32,10 @@ export function Highlighted(props: { text: string; q: string }) {
   return <>{parts.map((p, i) => (typeof p === 'string' ? p : <mark key={i}>{p.mark}</mark>))}</>;
 }
 
+/** A refusal's own words (too many searches, say), else a generic line. */
+const reasonOf = (err: unknown): string =>
+  isParleyClientError(err) ? err.message : 'The search failed. Try again in a moment.';
+
 interface Results {
   readonly q: string;
   readonly messages: readonly MessageView[];
@@ -44,7 +49,8 @@ export function SearchDialog(props: { store: ChatStore; onClose: () => void }) {
   const [onlyHere, setOnlyHere] = useState(false);
   const [results, setResults] = useState<Results | null>(null);
   const [busy, setBusy] = useState(false);
-  const [failed, setFailed] = useState(false);
+  /** Why the last search failed (the server's reason when it gave one), or null. */
+  const [failed, setFailed] = useState<string | null>(null);
   const scope = onlyHere && active ? { conversation: active.id } : {};
 
   // Search as one types, a moment after the last key.
@@ -61,12 +67,12 @@ export function SearchDialog(props: { store: ChatStore; onClose: () => void }) {
         .searchMessages(words, scope)
         .then((page) => {
           if (!live) return;
-          setFailed(false);
+          setFailed(null);
           setResults({ q: words, ...page });
         })
         .catch((err: unknown) => {
           console.warn('parley: message search', err);
-          if (live) setFailed(true);
+          if (live) setFailed(reasonOf(err));
         })
         .finally(() => live && setBusy(false));
     }, 250);
@@ -88,7 +94,7 @@ export function SearchDialog(props: { store: ChatStore; onClose: () => void }) {
       });
     } catch (err) {
       console.warn('parley: message search', err);
-      setFailed(true);
+      setFailed(reasonOf(err));
     } finally {
       setBusy(false);
     }
@@ -123,8 +129,8 @@ export function SearchDialog(props: { store: ChatStore; onClose: () => void }) {
         )}
       </form>
       <div class="search-results" aria-live="polite" aria-busy={busy}>
-        {failed && <p class="list-empty">The search failed. Try again in a moment.</p>}
-        {!failed && results && results.messages.length === 0 && !results.next && (
+        {failed !== null && <p class="list-empty">{failed}</p>}
+        {failed === null && results && results.messages.length === 0 && !results.next && (
           <p class="list-empty">No messages found.</p>
         )}
         {results && results.messages.length > 0 && (

@@ -380,7 +380,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
   const gateway = new Gateway({
     authenticate: (token) => auth.authenticate(token),
-    linkClosed: (userId, device) => auth.linkClosed(userId, device),
+    linkClosed: (userId, device, livedMs) => auth.linkClosed(userId, device, livedMs),
     messaging,
     router,
     limits: config.limits,

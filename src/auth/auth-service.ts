@@ -252,10 +252,13 @@ export class AuthService {
   }
 
   /**
-   * A live link of the device closed: its session was in use all along, however long the link
-   * lived (a link authenticates once, at its hello).
+   * A live link of the device closed after `livedMs`: its session was in use all along, however
+   * long the link lived (a link authenticates once, at its hello). A link shorter than the touch
+   * interval writes nothing: its hello's authentication was recent enough, so a reconnect storm
+   * costs no write per link.
    */
-  linkClosed(userId: string, device: string): void {
+  linkClosed(userId: string, device: string, livedMs: number): void {
+    if (livedMs < this.touchEveryMs) return;
     this.store.touchSession(userId, device, Date.now()).catch(() => undefined);
   }
 

@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { assertError, callAs, ok, registerUser, type TestUser } from '../test-support/rest.js';
+import {
+  assertError,
+  callAs,
+  ok,
+  registerUser,
+  sendText,
+  type TestUser,
+} from '../test-support/rest.js';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
 
 describe('GET /v1/me/export', () => {
@@ -13,20 +20,11 @@ describe('GET /v1/me/export', () => {
   let bob: TestUser;
   let carol: TestUser;
   let dave: TestUser;
-  let refs = 0;
 
   const call = (u: TestUser, method: string, path: string, body?: unknown) =>
     callAs(server.url, method, path, u, body);
-  const send = async (u: TestUser, conversation: string, text: string): Promise<number> =>
-    (
-      await ok(
-        call(u, 'POST', `/v1/conversations/${conversation}/messages`, {
-          ref: `x${++refs}`,
-          body: { kind: 'text', text },
-        }),
-        201,
-      )
-    ).seq as number;
+  const send = (u: TestUser, conversation: string, text: string) =>
+    sendText(server.url, u, conversation, text);
 
   before(async () => {
     server = await startTestServer({ PARLEY_SEND_BURST_MAX: '5000' });

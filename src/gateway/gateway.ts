@@ -26,8 +26,8 @@ import type { HotMetrics } from '../core/metrics.js';
 
 export interface GatewayDeps {
   readonly authenticate: (token: string) => Promise<AuthSession>;
-  /** A link of this device closed: its session was in use until now (session idle expiry). */
-  readonly linkClosed?: (userId: string, device: string) => void;
+  /** A link of this device closed after `livedMs`: its session was in use until now. */
+  readonly linkClosed?: (userId: string, device: string, livedMs: number) => void;
   readonly messaging: MessagingService;
   readonly router: DeliveryRouter;
   readonly limits: Limits;
@@ -355,7 +355,9 @@ export class Gateway {
     this.sessions.delete(session);
     this.deps.metrics?.connectionClosed(session.conn.transport);
     if (!session.userId) return;
-    if (session.device) this.deps.linkClosed?.(session.userId, session.device);
+    if (session.device) {
+      this.deps.linkClosed?.(session.userId, session.device, this.clock.nowMs() - session.openedMs);
+    }
     const leaving = this.wentAway(session)
       .catch((err: unknown) => session.log.warn({ err }, 'presence update failed'))
       .finally(() => this.leaving.delete(leaving));

@@ -10,7 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import Database from 'better-sqlite3';
 
-import { assertError, callAs, ok, registerUser, type TestUser } from '../test-support/rest.js';
+import {
+  assertError,
+  callAs,
+  ok,
+  registerUser,
+  sendText,
+  type TestUser,
+} from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
 import { startPushGateway, type PushGateway, type Received } from '../test-support/push-gateway.js';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
@@ -23,20 +30,11 @@ describe('push notifications', () => {
   let carol: TestUser;
   let direct: string;
   let group: string;
-  let refs = 0;
 
   const call = (u: TestUser, method: string, path: string, body?: unknown) =>
     callAs(server.url, method, path, u, body);
-  const send = async (u: TestUser, conversation: string, text: string): Promise<number> =>
-    (
-      await ok(
-        call(u, 'POST', `/v1/conversations/${conversation}/messages`, {
-          ref: `r${++refs}`,
-          body: { kind: 'text', text },
-        }),
-        201,
-      )
-    ).seq as number;
+  const send = (u: TestUser, conversation: string, text: string) =>
+    sendText(server.url, u, conversation, text);
   /** Waits (up to 10 s) for the gateway to have received a notification that matches. */
   const received = async (what: string, match: (r: Received) => boolean): Promise<Received> => {
     for (let i = 0; i < 200; i++) {

@@ -50,3 +50,22 @@ export function assertError(res: Res, status: number, code: string): void {
   assert.equal(res.status, status, res.text);
   assert.equal(res.json?.error?.code, code, res.text);
 }
+
+let sendRefs = 0;
+
+/** Sends a text message over REST as `u` (201 asserted, a fresh ref each); its seq. */
+export async function sendText(
+  baseUrl: string,
+  u: TestUser,
+  conversation: string,
+  text: string,
+): Promise<number> {
+  const body = await ok(
+    callAs(baseUrl, 'POST', `/v1/conversations/${conversation}/messages`, u, {
+      ref: `t${++sendRefs}`,
+      body: { kind: 'text', text },
+    }),
+    201,
+  );
+  return body.seq as number;
+}

@@ -62,8 +62,6 @@ export class SqliteMessageSearch {
     | 'find'
     | 'backlog'
     | 'memberships'
-    | 'conversation'
-    | 'membership'
     | 'hidden'
     | 'message',
     Statement
@@ -94,10 +92,6 @@ export class SqliteMessageSearch {
         `SELECT m.conversation_id, m.joined_seq, m.left_seq, c.kind, c.history
            FROM members m JOIN conversations c ON c.id = m.conversation_id
           WHERE m.user_id = ?`,
-      ),
-      conversation: db.prepare('SELECT kind, history FROM conversations WHERE id = ?'),
-      membership: db.prepare(
-        'SELECT joined_seq, left_seq FROM members WHERE conversation_id = ? AND user_id = ?',
       ),
       hidden: db
         .prepare(
@@ -145,9 +139,16 @@ export class SqliteMessageSearch {
     return this.q.backlog.get() as number;
   }
 
-  search(query: SearchQuery): SearchPage {
+  /**
+   * One page of a search. `window` is the viewer's read window in `query.conversationId` (the
+   * store reads it, with its not_member); absent for a search of every conversation.
+   */
+  search(query: SearchQuery, window?: Window): SearchPage {
     const before = parseCursor(query.before);
-    const windows = this.windows(query);
+    const windows =
+      query.conversationId !== undefined && window
+        ? new Map([[query.conversationId, window]])
+        : this.memberships(query.viewerId);
     // Read-your-writes in the common case: what is pending is indexed first (bounded).
     for (let done = 0; done < SEARCH_CATCH_UP_MAX;) {
       const n = this.drain(SEARCH_DRAIN_CHUNK);
@@ -193,21 +194,12 @@ export class SqliteMessageSearch {
     return row && row.recalled_at_us === null ? toMessage(row) : null;
   }
 
-  /** The viewer's read window in each conversation searched; not_member as the contract says. */
-  private windows(query: SearchQuery): Map<string, Window> {
+  /** The viewer's read window in each conversation it is or was a member of. */
+  private memberships(viewerId: string): Map<string, Window> {
     const windows = new Map<string, Window>();
-    if (query.conversationId === undefined) {
-      for (const r of this.q.memberships.all(query.viewerId) as (MemberRow & ConversationRow)[]) {
-        windows.set(r.conversation_id, readWindow(r, r));
-      }
-      return windows;
+    for (const r of this.q.memberships.all(viewerId) as (MemberRow & ConversationRow)[]) {
+      windows.set(r.conversation_id, readWindow(r, r));
     }
-    const conv = this.q.conversation.get(query.conversationId) as ConversationRow | undefined;
-    if (!conv) throw new ParleyError('conversation_not_found');
-    const member = this.q.membership.get(query.conversationId, query.viewerId) as
-      MemberRow | undefined;
-    if (!member) throw new ParleyError('not_member');
-    windows.set(query.conversationId, readWindow(conv, member));
     return windows;
   }
 }

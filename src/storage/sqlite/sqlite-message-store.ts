@@ -386,7 +386,11 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
   }
 
   searchMessages(query: SearchQuery): Promise<SearchPage> {
-    return settle(() => this.search.search(query));
+    return settle(() =>
+      query.conversationId === undefined
+        ? this.search.search(query)
+        : this.search.search(query, this.window(query.conversationId, query.viewerId)),
+    );
   }
 
   getMessage(

@@ -534,6 +534,23 @@ describe('seed API in auth mode (the default)', () => {
     );
   });
 
+  it('tells a caller without a token how an operator runs the routes open', async () => {
+    for (const res of [
+      await http('POST', `${base}/api/send`, { body: { chat: 'lobby', text: 'x', sender: 'a' } }),
+      await http('GET', `${base}/api/pull?chat=lobby`),
+      await http('GET', `${base}/api/pull?chat=lobby`, { token: 'pt_not-a-token' }),
+    ]) {
+      assert.equal(res.status, 401, res.text);
+      assert.equal(res.json.error.code, 'unauthenticated');
+      assert.match(res.json.error.message, /need a bearer token/, res.text);
+      assert.match(res.json.error.message, /PARLEY_SEED_API=open/, res.text);
+    }
+    // Only the seed routes carry the hint: the REST API has no open mode.
+    const rest = await http('GET', `${base}/v1/conversations`);
+    assert.equal(rest.status, 401, rest.text);
+    assert.doesNotMatch(rest.json.error.message, /PARLEY_SEED_API/);
+  });
+
   it('refuses a sender other than the caller with 403 sender_mismatch', async () => {
     await expectError(
       http('POST', `${base}/api/send`, {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ParleyError } from '../core/errors.js';
+import { ParleyError, isParleyError } from '../core/errors.js';
 import type { Session } from '../auth/index.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { SeedApi, SeedMode, SeedPull, SeedSend } from './seed-api.js';
@@ -59,6 +59,26 @@ function readGetBody(request: FastifyRequest, bytesMax: number): Promise<string>
   });
 }
 
+/** What a refused seed caller reads: the seeds' curl commands send no token, so say how to run open. */
+const SEED_TOKEN_HINT =
+  "The seed routes need a bearer token (Authorization: Bearer <token>); an operator can run them open, for the seed's curl commands, with PARLEY_SEED_API=open.";
+
+/**
+ * `authenticate`, with the seed hint on its refusals (still `unauthenticated`). A refused token
+ * keeps its reason (an expired session) in front of the hint; no token at all gets the hint only.
+ */
+function withSeedHint(authenticate: Authenticate): Authenticate {
+  return async (token) => {
+    try {
+      return await authenticate(token);
+    } catch (err) {
+      if (!isParleyError(err) || err.code !== 'unauthenticated') throw err;
+      const reason = token === undefined ? '' : `${err.message} `;
+      throw new ParleyError('unauthenticated', `${reason}${SEED_TOKEN_HINT}`, { cause: err });
+    }
+  };
+}
+
 function str(fields: Fields, key: string): string {
   const v = fields[key];
   if (typeof v !== 'string') throw new ParleyError('invalid_request', `"${key}" must be a string.`);
@@ -98,7 +118,7 @@ export function registerSeedRoutes(
   // Scoped so the catch-all parser applies to the seed routes only.
   void app.register((scope, _opts, done) => {
     // In auth mode the token is checked before the body is read.
-    if (mode === 'auth') scope.addHook('onRequest', requireSession(authenticate));
+    if (mode === 'auth') scope.addHook('onRequest', requireSession(withSeedHint(authenticate)));
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, parsed) => {
       try {

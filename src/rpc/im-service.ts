@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { ParleyError } from '../core/errors.js';
+import { ParleyError, isParleyError } from '../core/errors.js';
 import type { Session } from '../auth/index.js';
 import type { SeedApi, SeedMode } from '../messaging/index.js';
 import type { RpcHandlers } from './rpc-server.js';
@@ -11,6 +11,9 @@ import type { RpcHandlers } from './rpc-server.js';
 
 export const USER_TOKEN_KEY = 'parley-user-token';
 
+/** What a refused caller reads: a client ported from the seeds sends no user token. */
+const USER_TOKEN_HINT = `IMService needs the user's bearer token in the metadata key ${USER_TOKEN_KEY}; an operator can run it open, for the seed's clients, with PARLEY_SEED_API=open.`;
+
 export interface ImServiceDeps {
   readonly seed: SeedApi;
   readonly mode: SeedMode;
@@ -21,8 +24,16 @@ export function imServiceHandlers(deps: ImServiceDeps): RpcHandlers<'IMService'>
   const { seed, mode } = deps;
   const sessionOf = async (metadata: Metadata): Promise<Session | null> => {
     if (mode === 'open') return null;
-    const token = metadata.get(USER_TOKEN_KEY)[0];
-    return deps.authenticate(typeof token === 'string' ? token : undefined);
+    const value = metadata.get(USER_TOKEN_KEY)[0];
+    const token = typeof value === 'string' ? value : undefined;
+    try {
+      return await deps.authenticate(token);
+    } catch (err) {
+      // Still `unauthenticated`; a refused token keeps its reason (an expired session) in front.
+      if (!isParleyError(err) || err.code !== 'unauthenticated') throw err;
+      const reason = token === undefined ? '' : `${err.message} `;
+      throw new ParleyError('unauthenticated', `${reason}${USER_TOKEN_HINT}`, { cause: err });
+    }
   };
   return {
     Send: async (request, metadata) => {

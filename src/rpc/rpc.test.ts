@@ -439,6 +439,14 @@ describe('gRPC ParleyService', () => {
       }),
       'unauthenticated',
     );
+    // The refusal says where the token goes, and how an operator runs IMService open.
+    await assert.rejects(rpc.call('IMService', 'Pull', { chat }), (err: unknown) => {
+      assert.ok(err instanceof ParleyError, String(err));
+      assert.equal(err.code, 'unauthenticated');
+      assert.match(err.message, new RegExp(`metadata key ${USER_TOKEN_KEY}`));
+      assert.match(err.message, /PARLEY_SEED_API=open/);
+      return true;
+    });
     await rejectsWith(
       rpc.call(
         'IMService',

@@ -507,7 +507,7 @@ async function startHttpRole(
   log: Logger,
 ): Promise<RunningParley> {
   const metrics = new ParleyMetrics({ nodeId: config.node.id });
-  const client = new RpcClient({ target: role.rpcTarget, token: role.token });
+  const client = new RpcClient({ target: role.rpcTarget, token: role.token, logger: log });
   const forwarder = new SeedForwarder(client);
   const health = new Health({
     checks: [{ name: 'rpc', probe: () => client.waitForReady(1_500) }],

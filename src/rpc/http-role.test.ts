@@ -2,14 +2,24 @@
 // CLI, as a child process) serves the seed HTTP API by forwarding to another node's IMService,
 // and answers every request (successes, paging, refusals) exactly as a single node does: the
 // same requests go to both, and the answers are compared status, type and body. Send times
-// differ between two servers, so each is replaced by its rank among that server's sends.
+// differ between two servers, so each is replaced by its rank among that server's sends. While the
+// RPC target is down the node answers `unavailable` naming the unreachable target, and it serves
+// again within a couple of seconds of the target's return, without a restart of its own.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServeProcess, type ServeProcess } from '../admin/cli-process.js';
+import {
+  cleanupServeProcesses,
+  freshDir,
+  killServeProcess,
+  startServeProcess as startTarget,
+} from '../test-support/serve-process.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
+import { sleep } from '../test-support/wait.js';
 
 const TOKEN = 'split-service-token-0123456789';
 
@@ -229,3 +239,71 @@ for (const mode of ['open', 'auth'] as const) {
     });
   });
 }
+
+/** A port free right now on 127.0.0.1 (the restarted target must come back on the same one). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+describe('--role http while its RPC target is down', () => {
+  let front: ServeProcess | undefined;
+  after(async () => {
+    await front?.kill();
+    await cleanupServeProcesses();
+  });
+
+  it('answers unavailable naming the unreachable target, and serves again once it is back', async () => {
+    const grpcPort = await freePort();
+    const targetDir = freshDir('parley-rpc-target-');
+    const targetEnv = {
+      PARLEY_SEED_API: 'open',
+      PARLEY_GRPC_PORT: String(grpcPort),
+      PARLEY_GRPC_TOKEN: TOKEN,
+    };
+    let target = await startTarget(targetDir, targetEnv);
+    front = await startServeProcess(
+      { PARLEY_SEED_API: 'open', PARLEY_GRPC_TOKEN: TOKEN, PARLEY_DATA_DIR: freshDir('front-') },
+      ['--role', 'http', '--rpc-target', `127.0.0.1:${grpcPort}`],
+    );
+    const send = (text: string) =>
+      http('POST', `${front!.url}/api/send`, { body: { chat: 'room', text, sender: 'kylie' } });
+    assert.equal((await send('before')).status, 200);
+
+    await killServeProcess(target);
+    // Down for a while, asked again and again, as a busy node would be: the reconnect backoff
+    // grows meanwhile, and must stay short enough for a quick recovery.
+    for (let i = 0; i < 8; i++) {
+      const res = await send(`down ${i}`);
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.json.error.code, 'unavailable');
+      assert.match(res.json.error.message, /RPC target .* unreachable/);
+      assert.doesNotMatch(res.json.error.message, /shutting down/);
+      await sleep(500);
+    }
+    assert.equal((await http('GET', `${front.url}/readyz`)).status, 503);
+
+    target = await startTarget(targetDir, targetEnv);
+    const backMs = Date.now();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await send('after')).status;
+      if (status !== 200) await sleep(100);
+    }
+    const tookMs = Date.now() - backMs;
+    assert.equal(status, 200, 'serves again without a restart');
+    assert.ok(tookMs < 2_500, `serves again ${tookMs} ms after the target is back`);
+    const page = await http('GET', `${front.url}/api/pull?chat=room&limit=5`);
+    assert.deepEqual(
+      page.json.messages.map((m: { text: string }) => m.text),
+      ['after', 'before'],
+    );
+  });
+});

@@ -5,12 +5,14 @@ import {
   type Client,
   type ServiceError,
 } from '@grpc/grpc-js';
+import type { Logger } from '../core/logger.js';
 import { rpcPackage, type RpcMethods, type RpcService } from './schema.js';
 import { bearer } from './service-token.js';
-import { fromServiceError } from './status.js';
+import { fromServiceError, parleyCodeOf } from './status.js';
 
 // A promise-based client of Parley's gRPC services, for the `--role http` node and for other
-// Node backends. Failures reject with the ParleyError the server answered (status.ts).
+// Node backends. Failures reject with the ParleyError the server answered (status.ts); a call
+// that reached no Parley server rejects with `unavailable`, saying the target is unreachable.
 
 export interface RpcClientOptions {
   /** host:port */
@@ -18,7 +20,17 @@ export interface RpcClientOptions {
   readonly token: string;
   /** Deadline of each call. Default 10 s. */
   readonly callTimeoutMs?: number;
+  /** Longest wait between two attempts to reach a target that is down. Default 1 s. */
+  readonly reconnectBackoffMaxMs?: number;
+  /** Told once when the target stops answering, and once when it answers again. */
+  readonly logger?: Logger;
 }
+
+// gRPC's own backoff grows to 120 s: a target back after a minute's outage would stay unused for
+// up to two more, while every call failed at once. Re-dialling a down target once a second costs
+// a refused TCP connect; that is the bound on how long a returned target waits to be used.
+const RECONNECT_BACKOFF_MAX_MS = 1_000;
+const RECONNECT_BACKOFF_INITIAL_MS = 100;
 
 type UnaryMethod = (
   request: unknown,
@@ -31,16 +43,27 @@ export class RpcClient {
   private readonly clients: Record<RpcService, Client>;
   private readonly authorization: string;
   private readonly callTimeoutMs: number;
+  private readonly target: string;
+  private readonly logger: Logger | undefined;
+  /** The last call reached no Parley server: the next one that does is logged as the return. */
+  private unreachable = false;
 
   constructor(options: RpcClientOptions) {
     const pkg = rpcPackage();
     const creds = credentials.createInsecure();
+    const backoffMaxMs = options.reconnectBackoffMaxMs ?? RECONNECT_BACKOFF_MAX_MS;
+    const channel = {
+      'grpc.initial_reconnect_backoff_ms': Math.min(RECONNECT_BACKOFF_INITIAL_MS, backoffMaxMs),
+      'grpc.max_reconnect_backoff_ms': backoffMaxMs,
+    };
     this.clients = {
-      IMService: new pkg.IMService(options.target, creds),
-      ParleyService: new pkg.ParleyService(options.target, creds),
+      IMService: new pkg.IMService(options.target, creds, channel),
+      ParleyService: new pkg.ParleyService(options.target, creds, channel),
     };
     this.authorization = bearer(options.token);
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.target = options.target;
+    this.logger = options.logger;
   }
 
   call<S extends RpcService, M extends keyof RpcMethods[S] & string>(
@@ -60,9 +83,26 @@ export class RpcClient {
         request,
         metadata,
         { deadline: Date.now() + this.callTimeoutMs },
-        (err, response) => (err ? reject(fromServiceError(err)) : resolve(response as never)),
+        (err, response) => {
+          this.noteReach(err === null || parleyCodeOf(err) !== null, err);
+          if (err) reject(fromServiceError(err));
+          else resolve(response as never);
+        },
       ),
     );
+  }
+
+  /** Logs the target's outage and its return once each, not once per failed call. */
+  private noteReach(reached: boolean, err: ServiceError | null): void {
+    if (reached === !this.unreachable) return;
+    this.unreachable = !reached;
+    if (reached) this.logger?.info({ rpcTarget: this.target }, 'rpc target reachable again');
+    else {
+      this.logger?.warn(
+        { rpcTarget: this.target, grpcCode: err?.code, details: err?.details },
+        'rpc target unreachable',
+      );
+    }
   }
 
   /** Resolves once a connection to the target is up, rejects if none is within `ms`. */

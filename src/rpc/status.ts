@@ -19,6 +19,7 @@ export const GRPC_STATUS_BY_HTTP: Readonly<Record<number, Status>> = {
   416: Status.OUT_OF_RANGE,
   422: Status.FAILED_PRECONDITION,
   429: Status.RESOURCE_EXHAUSTED,
+  431: Status.INVALID_ARGUMENT,
   500: Status.INTERNAL,
   503: Status.UNAVAILABLE,
 };
@@ -37,19 +38,34 @@ export function toStatus(err: unknown): Partial<StatusObject> & { code: Status; 
   return { code: grpcStatusOf(coded.code), details: coded.message, metadata };
 }
 
+/** Retry-After of an unreachable target: the client's reconnect backoff is at most 1 s. */
+const UNREACHABLE_RETRY_AFTER_MS = 1_000;
+
+/** The Parley code a failed call carries, or null when no Parley handler answered it. */
+export function parleyCodeOf(err: ServiceError): ErrorCode | null {
+  const value = err.metadata?.get(PARLEY_CODE_KEY)[0];
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value) ? (value as ErrorCode) : null;
+}
+
 /** A failed call's error as the ParleyError the server answered, or a transport failure. */
 export function fromServiceError(err: ServiceError): ParleyError {
-  const value = err.metadata?.get(PARLEY_CODE_KEY)[0];
-  const code =
-    typeof value === 'string' && Object.hasOwn(ERRORS, value) ? (value as ErrorCode) : null;
+  const code = parleyCodeOf(err);
   if (code !== null) return new ParleyError(code, err.details, { cause: err });
   // No Parley code: the call never reached a Parley handler (the target is down, unreachable, or
-  // not Parley). Temporary, as the catalogue's `unavailable` says.
-  return new ParleyError(
-    err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED
-      ? 'unavailable'
-      : 'internal',
-    undefined,
-    { cause: err },
-  );
+  // not Parley). `unavailable`, which clients already retry, but not the catalogue's "shutting
+  // down": nothing here is shutting down, the node behind this one is out of reach. The target's
+  // address stays out of the message (it is internal); the node logs it.
+  if (err.code === Status.UNAVAILABLE) {
+    return new ParleyError('unavailable', 'The RPC target is unreachable; try again shortly.', {
+      cause: err,
+      retryAfterMs: UNREACHABLE_RETRY_AFTER_MS,
+    });
+  }
+  if (err.code === Status.DEADLINE_EXCEEDED) {
+    return new ParleyError('unavailable', 'The RPC target did not answer in time.', {
+      cause: err,
+      retryAfterMs: UNREACHABLE_RETRY_AFTER_MS,
+    });
+  }
+  return new ParleyError('internal', undefined, { cause: err });
 }

@@ -207,6 +207,40 @@ describe('/metrics', () => {
     }
   });
 
+  it('times HTTP requests by route pattern, method and status, never by URL', async () => {
+    const { alice, conversation } = await directPair(server, 'uma', 'vic');
+    const key = (route: string, method: string, status: number) =>
+      `parley_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"}`;
+    const pattern = '/v1/conversations/:id/messages';
+    const before = (await scrape(server)).values;
+    for (let i = 0; i < 3; i++) {
+      const page = await http('GET', `${server.url}/v1/conversations/${conversation}/messages`, {
+        token: alice.token,
+      });
+      assert.equal(page.status, 200, page.text);
+    }
+    const refused = await http('GET', `${server.url}/v1/conversations/${conversation}/messages`);
+    assert.equal(refused.status, 401);
+    // Two different unknown URLs, one carrying a token-like segment: one `unmatched` series.
+    const secret = `pt_${alice.token.slice(-12)}`;
+    assert.equal((await http('GET', `${server.url}/v1/nope/${secret}`)).status, 404);
+    assert.equal((await http('POST', `${server.url}/v1/nope/${conversation}`)).status, 404);
+    const { text, values } = await scrape(server);
+    const moved = (k: string) => v(values, k) - v(before, k);
+    assert.equal(moved(key(pattern, 'GET', 200)), 3);
+    assert.equal(moved(key(pattern, 'GET', 401)), 1);
+    assert.equal(moved(key('unmatched', 'GET', 404)), 1);
+    assert.equal(moved(key('unmatched', 'POST', 404)), 1);
+    // A histogram in seconds: the sum of three local reads is well under a second, above zero.
+    const sumKey = key(pattern, 'GET', 200).replace('_count{', '_sum{');
+    const seconds = v(values, sumKey) - v(before, sumKey);
+    assert.ok(seconds > 0 && seconds < 3, `sum ${seconds}`);
+    assert.ok(v(values, key(pattern, 'GET', 200).replace('_count{', '_bucket{le="+Inf",')) >= 3);
+    for (const raw of [conversation, secret, '/v1/nope', alice.token]) {
+      assert.equal(text.includes(raw), false, `${raw} appears in /metrics`);
+    }
+  });
+
   it('belongs to its own server: another server in the process does not move', async () => {
     const other = await startTestServer();
     try {

@@ -47,6 +47,10 @@ const LATENCY_BUCKETS_S = [
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
 type Inc = { inc(value?: number): void };
+type Observe = { observe(value: number): void };
+
+/** The `route` label of a request no route matched (a 404): one value, never the raw URL. */
+export const UNMATCHED_ROUTE = 'unmatched';
 
 /** A child per listed label value, plus "other", in a prototype-less table. */
 function bindAll(counter: CounterType<string>, values: readonly string[]) {
@@ -85,6 +89,9 @@ export class ParleyMetrics implements HotMetrics {
   private readonly deliverLatency: Histogram;
   private readonly rpcCalls: Counter;
   private readonly pushes: Record<PushResult, Inc>;
+  private readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+  /** route → method → status → the bound child: no label object or string per request. */
+  private readonly httpBound = new Map<string, Map<string, Map<number, Observe>>>();
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
@@ -184,6 +191,13 @@ export class ParleyMetrics implements HotMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.httpDuration = new Histogram({
+      name: 'parley_http_request_duration_seconds',
+      help: 'HTTP requests answered, by route pattern, method and status: from the request arriving to its answer written.',
+      labelNames: ['route', 'method', 'status'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
     this.pushes = Object.fromEntries(
       PUSH_RESULTS.map((r) => {
         const bound = pushes.labels(r);
@@ -191,6 +205,25 @@ export class ParleyMetrics implements HotMetrics {
         return [r, bound];
       }),
     ) as Record<PushResult, Inc>;
+  }
+
+  /**
+   * An HTTP request answered. `route` is the matched route's pattern (`/v1/conversations/:id`),
+   * undefined when none matched: label values come from the registered routes, a fixed set,
+   * never from the URL. Children are bound on first use and kept, three map reads after that.
+   */
+  httpRequest(route: string | undefined, method: string, status: number, seconds: number): void {
+    const pattern = route ?? UNMATCHED_ROUTE;
+    let methods = this.httpBound.get(pattern);
+    if (!methods) this.httpBound.set(pattern, (methods = new Map<string, Map<number, Observe>>()));
+    let statuses = methods.get(method);
+    if (!statuses) methods.set(method, (statuses = new Map<number, Observe>()));
+    let bound = statuses.get(status);
+    if (!bound) {
+      bound = this.httpDuration.labels(pattern, method, String(status));
+      statuses.set(status, bound);
+    }
+    bound.observe(seconds);
   }
 
   /** A push notification's outcome (push/push-notifier.ts). */

@@ -4,12 +4,25 @@ import type { ParleyMetrics } from './metrics.js';
 
 // GET /metrics, /healthz and /readyz (docs/operations.md). They need no token: operators keep
 // them off the public side of the load balancer (metrics and readiness reveal load, not data).
+// Also times every HTTP request into /metrics, so it is registered on the root app, before the
+// other routes.
 
 export function registerOperationsRoutes(
   app: HttpApp,
   deps: { readonly metrics: ParleyMetrics; readonly health: Health },
 ): void {
   const { metrics, health } = deps;
+
+  // The route pattern, never the URL: a token or an id in a path must not become a label.
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.httpRequest(
+      request.routeOptions.url,
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
 
   app.get('/metrics', async (_request, reply) => {
     const { contentType, text } = await metrics.scrape();

@@ -13,6 +13,7 @@ import { ProfilePush, UsersService, profileView, registerUserRoutes } from './us
 import { PushNotifier, registerPushRoutes } from './push/index.js';
 import { registerExportRoutes } from './export/index.js';
 import { UserBudget } from './core/user-budget.js';
+import { RequestSlots } from './core/request-slots.js';
 import { ParleyError } from './core/errors.js';
 import {
   GroupCommitter,
@@ -231,11 +232,17 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     ratePerSec: config.limits.sendRatePerSec,
     burstMax: config.limits.sendBurstMax,
   });
+  // Heavy reads per user on this node, over HTTP and the real-time gateway alike.
+  const reads = new RequestSlots(
+    config.limits.userRequestsInFlightMax,
+    config.limits.userRequestsQueuedMax,
+  );
   registerMessagingRoutes(app, {
     messaging,
     users,
     authenticate,
     sendBudget,
+    reads,
     searchBudget: new UserBudget(budgets, {
       name: 'search',
       burst: config.limits.searchBurstMax,
@@ -387,6 +394,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     logger: log,
     nodeId: config.node.id,
     metrics,
+    reads,
   });
   const codecs = { json: jsonCodec, proto: createProtoCodec(readFileSync(PROTO_FILE, 'utf8')) };
   const accept = gateway.accept.bind(gateway);

@@ -362,6 +362,18 @@ export const SETTINGS = {
     'bytes queued to a slow connection',
     1 << 30,
   ),
+  pageBytesMax: limit(
+    'page-bytes-max',
+    'pageBytesMax',
+    'message-body bytes in one page of history',
+    1 << 30,
+  ),
+  userRequestsInFlightMax: limit(
+    'user-requests-in-flight-max',
+    'userRequestsInFlightMax',
+    'heavy reads of one user in flight on a node',
+    100_000,
+  ),
   connectionsPerUserMax: limit(
     'connections-per-user-max',
     'connectionsPerUserMax',
@@ -665,6 +677,8 @@ function build(raw: Raw): Config {
       sendRatePerSec: raw.sendRatePerSec,
       sendBurstMax: raw.sendBurstMax,
       sendQueueBytesMax: raw.sendQueueBytesMax,
+      pageBytesMax: raw.pageBytesMax,
+      userRequestsInFlightMax: raw.userRequestsInFlightMax,
       connectionsPerUserMax: raw.connectionsPerUserMax,
       loginFailuresMax: raw.loginFailuresMax,
       loginAddressFailuresMax: raw.loginAddressFailuresMax,

@@ -198,6 +198,11 @@ export const ERRORS = {
   },
   group_dismissed: { status: 410, temporary: false, message: 'The group was dismissed.' },
   rate_limited: { status: 429, temporary: true, message: 'Too many requests; slow down.' },
+  too_slow: {
+    status: 503,
+    temporary: true,
+    message: 'The link read too slowly; what was queued for it was dropped. Reconnect and sync.',
+  },
   internal: { status: 500, temporary: true, message: 'Internal error.' },
   unavailable: { status: 503, temporary: true, message: 'The service is shutting down.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -36,6 +36,22 @@ export interface Limits {
   readonly rateStrikesMax: number;
   /** Bytes queued to a connection's socket before it counts as too slow and is closed (4503). */
   readonly sendQueueBytesMax: number;
+  /**
+   * Message-body bytes in one page (pull, history, the seed API's pull, sync's `changed`), beyond
+   * its first message: a page stops early, with `hasMore`, rather than grow past it.
+   */
+  readonly pageBytesMax: number;
+  /** Reads (pull, sync) one real-time connection may have in flight; later ones wait in order. */
+  readonly connectionRequestsInFlightMax: number;
+  /** Reads one connection may have waiting behind those; one more is refused (rate_limited). */
+  readonly connectionRequestsQueuedMax: number;
+  /**
+   * Heavy reads (pull, sync, history, search, export) one user may have in flight on one node,
+   * across all of its connections and HTTP requests; later ones wait for a slot.
+   */
+  readonly userRequestsInFlightMax: number;
+  /** Heavy reads one user may have waiting for a slot; one more is refused (rate_limited). */
+  readonly userRequestsQueuedMax: number;
   /** Live connections of one user on one node. */
   readonly connectionsPerUserMax: number;
   /** Failed logins of one username in a burst before logins are slowed (login-throttle.ts). */
@@ -108,6 +124,11 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   sendBurstMax: 100,
   rateStrikesMax: 50,
   sendQueueBytesMax: 1024 * 1024,
+  pageBytesMax: 1024 * 1024,
+  connectionRequestsInFlightMax: 4,
+  connectionRequestsQueuedMax: 256,
+  userRequestsInFlightMax: 8,
+  userRequestsQueuedMax: 64,
   connectionsPerUserMax: 16,
   loginFailuresMax: 10,
   loginAddressFailuresMax: 50,

@@ -4,7 +4,7 @@ import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
 import type { KickReason } from '../bus/index.js';
 import type { LiveSession } from '../delivery/index.js';
-import { CloseCode, type Codec, type ServerFrame } from '../protocol/index.js';
+import { CloseCode, type ClientFrame, type Codec, type ServerFrame } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 import type { HotMetrics } from '../core/metrics.js';
 
@@ -28,6 +28,10 @@ export class ClientSession implements LiveSession {
   metrics: HotMetrics | undefined;
   /** Frames received while the hello was being checked, replayed in order after welcome. */
   readonly early: (string | Uint8Array)[] = [];
+  /** Reads (pull, sync) waiting for one of this connection's slots (Gateway.pumpReads). */
+  readonly reads: ClientFrame[] = [];
+  readsActive = 0;
+  readsAwaitDrain = false;
   private readonly sends: TokenBucket;
   private readonly frames: TokenBucket;
   private strikes = 0;
@@ -70,24 +74,34 @@ export class ClientSession implements LiveSession {
     return this.state === 'closed';
   }
 
-  /** Sends a frame to this session only. */
+  /** Sends a frame to this session only; checked before it is encoded, so a full link costs none. */
   reply(frame: ServerFrame): void {
+    if (!this.writable()) return;
     this.metrics?.frameOut(frame.type);
-    this.push(this.codec.encode(frame));
+    this.conn.send(this.codec.encode(frame));
   }
 
   push(data: string | Uint8Array): void {
-    if (this.state === 'closed') return;
-    // What is already queued counts, not the frame at hand: one large reply (a full pull page)
-    // must get through, while a reader that never drains is cut off at the next frame.
-    if (this.conn.bufferedBytes() > this.limits.sendQueueBytesMax) {
-      // A reader this slow would make the server hold its backlog; it reconnects and syncs instead.
-      this.log.warn({ buffered: this.conn.bufferedBytes() }, 'send queue full; closing');
-      this.metrics?.queueOverflow();
-      this.close(CloseCode.tooSlow, 'too slow');
-      return;
-    }
-    this.conn.send(data);
+    if (this.writable()) this.conn.send(data);
+  }
+
+  /**
+   * Whether a frame may be queued now. What is already queued counts, not the frame at hand: one
+   * large reply (a full pull page) must get through, while a reader that never drains is cut off
+   * at the next frame, its backlog dropped (4503, after a too_slow error frame).
+   */
+  private writable(): boolean {
+    if (this.state === 'closed') return false;
+    const buffered = this.conn.bufferedBytes();
+    if (buffered <= this.limits.sendQueueBytesMax) return true;
+    // A reader this slow would make the server hold its backlog; it reconnects and syncs instead.
+    this.log.warn({ buffered }, 'send queue full; closing');
+    this.metrics?.queueOverflow();
+    this.state = 'closed';
+    const error = new ParleyError('too_slow');
+    const farewell = this.codec.encode({ type: 'error', code: error.code, message: error.message });
+    this.conn.close(CloseCode.tooSlow, 'too slow', farewell);
+    return false;
   }
 
   kick(reason: KickReason): void {

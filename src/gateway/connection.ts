@@ -5,8 +5,12 @@ import type { Codec } from '../protocol/index.js';
  * socket to it, and nothing else in the gateway imports `ws` or `node:net`.
  *
  * Contract: `onBytes` delivers whole frames, in order, one call each. `onClose` fires exactly once,
- * whoever closed. After `close`, `send` is a no-op. `bufferedBytes` is what the socket has
- * accepted but not yet written: the gateway's measure of a slow reader.
+ * whoever closed. After `close`, `send` is a no-op. `bufferedBytes` is what was sent but not yet
+ * written to the network: the gateway's measure of a slow reader. `close` goes out after the
+ * frames already sent, unless `instead` is given: then the frames still held in the process are
+ * dropped (send-queue.ts) and `instead` goes in their place. Either way a peer that does not take
+ * the close within a second is cut off. `whenDrained` calls back once the backlog is small
+ * again, or the link closed.
  */
 export interface Connection {
   readonly transport: 'ws' | 'tcp';
@@ -16,7 +20,8 @@ export interface Connection {
   send(data: string | Uint8Array): void;
   bufferedBytes(): number;
   /** Closes the link; WebSocket carries the code and reason, TCP only ends the stream. */
-  close(code: number, reason: string): void;
+  close(code: number, reason: string, instead?: string | Uint8Array): void;
+  whenDrained(fn: () => void): void;
   onBytes(handler: (data: string | Uint8Array) => void): void;
   onClose(handler: () => void): void;
 }

@@ -19,6 +19,7 @@ import { ClientSession, EARLY_FRAMES_MAX } from './client-session.js';
 import { messageAction } from './message-actions.js';
 import type { Connection } from './connection.js';
 import type { HotMetrics } from '../core/metrics.js';
+import type { RequestSlots } from '../core/request-slots.js';
 
 // The gateway speaks the real-time protocol (docs/protocol.md) on any Connection: hello and
 // welcome, then requests answered by the messaging rules, pushes through the delivery router,
@@ -35,6 +36,8 @@ export interface GatewayDeps {
   readonly nodeId: string;
   readonly clock?: Clock;
   readonly metrics?: HotMetrics;
+  /** Heavy reads in flight per user on this node, shared with the HTTP routes. */
+  readonly reads: RequestSlots;
 }
 
 function conversationState(v: SyncedConversation): ConversationState {
@@ -59,6 +62,8 @@ function conversationState(v: SyncedConversation): ConversationState {
 }
 
 const SENDS = new Set<ClientFrame['type']>(['send', 'recall', 'edit', 'react', 'typing']);
+/** Frames whose answer can be large: each connection runs a few at a time (pumpReads). */
+const READS = new Set<ClientFrame['type']>(['pull', 'sync']);
 
 export class Gateway {
   private readonly deps: GatewayDeps;
@@ -173,7 +178,56 @@ export class Gateway {
       });
     }
     if (frame.type === 'send') return this.send(session, frame);
+    if (READS.has(frame.type)) return this.queueRead(session, frame);
     this.dispatch(session, frame).catch((err: unknown) => this.refused(session, frame, err));
+  }
+
+  /**
+   * Reads wait in the connection's own queue, in order, and run a few at a time, each in one of
+   * its user's slots (RequestSlots). A read starts only while the link's backlog is under half
+   * its bound, so a client that pipelines many pulls gets them at the pace it reads them, and one
+   * that stops reading holds no more than one page per slot (docs/security.md).
+   */
+  private queueRead(session: ClientSession, frame: ClientFrame): void {
+    if (session.reads.length >= this.deps.limits.connectionRequestsQueuedMax) {
+      return this.refused(
+        session,
+        frame,
+        new ParleyError('rate_limited', 'Too many reads waiting on this connection.'),
+      );
+    }
+    session.reads.push(frame);
+    this.pumpReads(session);
+  }
+
+  private pumpReads(session: ClientSession): void {
+    const { limits, reads } = this.deps;
+    while (session.readsActive < limits.connectionRequestsInFlightMax && session.reads.length > 0) {
+      if (session.closed) {
+        session.reads.length = 0;
+        return;
+      }
+      if (session.conn.bufferedBytes() > limits.sendQueueBytesMax / 2) {
+        if (session.readsAwaitDrain) return;
+        session.readsAwaitDrain = true;
+        session.conn.whenDrained(() => {
+          session.readsAwaitDrain = false;
+          this.pumpReads(session);
+        });
+        return;
+      }
+      const frame = session.reads.shift()!;
+      session.readsActive += 1;
+      reads
+        .run(session.userId, () =>
+          session.closed ? Promise.resolve() : this.dispatch(session, frame),
+        )
+        .catch((err: unknown) => this.refused(session, frame, err))
+        .finally(() => {
+          session.readsActive -= 1;
+          this.pumpReads(session);
+        });
+    }
   }
 
   /** Answers a frame that failed: a coded error as itself, anything else as `internal`. */

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CloseCode, type Codec } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import { SendQueue } from './send-queue.js';
 
 // TCP: a stream of frames, each a 4-byte big-endian length followed by that many bytes of one
 // Protobuf Frame. There are no close codes: the server sends an `error` frame, then ends.
@@ -14,6 +15,8 @@ export interface TcpTransportOptions {
 }
 
 const HEADER_BYTES = 4;
+/** How long a closing link may take to deliver what it is owed before it is cut off. */
+const CLOSE_GRACE_MS = 1000;
 
 class TcpConnection implements Connection {
   readonly transport = 'tcp' as const;
@@ -22,16 +25,28 @@ class TcpConnection implements Connection {
   private readonly socket: Socket;
   private readonly frameBytesMax: number;
   private pending: Buffer = Buffer.alloc(0);
+  private readonly queue: SendQueue;
 
   constructor(socket: Socket, codec: Codec, frameBytesMax: number) {
     this.socket = socket;
     this.codec = codec;
     this.frameBytesMax = frameBytesMax;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.queue = new SendQueue({
+      write: (data) => this.write(data),
+      bufferedBytes: () => socket.writableLength,
+    });
+    socket.on('drain', () => this.queue.drained());
+    socket.once('close', () => this.queue.wake());
   }
 
   send(data: string | Uint8Array): void {
     if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.queue.send(data);
+  }
+
+  /** One frame: its 4-byte length, then its bytes, in one write. */
+  private write(data: string | Uint8Array): void {
     const body = typeof data === 'string' ? Buffer.from(data) : data;
     const header = Buffer.allocUnsafe(HEADER_BYTES);
     header.writeUInt32BE(body.byteLength);
@@ -42,14 +57,23 @@ class TcpConnection implements Connection {
   }
 
   bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.queue.bufferedBytes();
   }
 
-  close(_code: number, _reason: string): void {
-    if (this.socket.destroyed) return;
-    this.socket.end();
+  whenDrained(fn: () => void): void {
+    if (this.socket.destroyed || this.socket.writableEnded) queueMicrotask(fn);
+    else this.queue.whenDrained(fn);
+  }
+
+  close(_code: number, _reason: string, instead?: string | Uint8Array): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    if (instead !== undefined) {
+      this.queue.drop();
+      this.queue.send(instead);
+    }
+    this.queue.closeAfterQueued(() => this.socket.end());
     // A peer that never reads would keep the socket half-open; do not wait on it for long.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   onBytes(handler: (data: string | Uint8Array) => void): void {

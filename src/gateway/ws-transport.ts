@@ -4,6 +4,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Codec } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import { SendQueue } from './send-queue.js';
+
+/** The net.Socket ws wraps (its internal `_socket` field), when there is one. */
+function rawSocket(socket: WebSocket): Socket | undefined {
+  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  return raw ?? undefined;
+}
 
 // WebSocket at /ws on the HTTP server. The subprotocol picks the codec: `parley.v1.proto` for
 // binary Protobuf frames, `parley.v1.json` (also the default when none is asked for) for text JSON.
@@ -16,23 +23,35 @@ export interface WsTransportOptions {
   readonly accept: (conn: Connection) => void;
 }
 
+/** How long a closing link may take to deliver its close before it is cut off. */
+const CLOSE_GRACE_MS = 1000;
+
 class WsConnection implements Connection {
   readonly transport = 'ws' as const;
   readonly codec: Codec;
   readonly remote: string;
   private readonly socket: WebSocket;
+  private readonly queue: SendQueue;
   private corked = false;
 
   constructor(socket: WebSocket, codec: Codec, remote: string) {
     this.socket = socket;
     this.codec = codec;
     this.remote = remote;
+    this.queue = new SendQueue({
+      write: (data) => {
+        this.corkUntilNextTick();
+        socket.send(data);
+      },
+      bufferedBytes: () => socket.bufferedAmount,
+    });
+    rawSocket(socket)?.on('drain', () => this.queue.drained());
+    socket.once('close', () => this.queue.wake());
   }
 
   send(data: string | Uint8Array): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.corkUntilNextTick();
-    this.socket.send(data);
+    this.queue.send(data);
   }
 
   /**
@@ -42,7 +61,7 @@ class WsConnection implements Connection {
    */
   private corkUntilNextTick(): void {
     if (this.corked) return;
-    const raw = (this.socket as unknown as { _socket?: Socket })._socket;
+    const raw = rawSocket(this.socket);
     if (!raw || raw.destroyed) return;
     raw.cork();
     this.corked = true;
@@ -53,19 +72,29 @@ class WsConnection implements Connection {
   }
 
   bufferedBytes(): number {
-    return this.socket.bufferedAmount;
+    return this.queue.bufferedBytes();
   }
 
-  close(code: number, reason: string): void {
+  whenDrained(fn: () => void): void {
+    if (this.socket.readyState !== this.socket.OPEN) queueMicrotask(fn);
+    else this.queue.whenDrained(fn);
+  }
+
+  close(code: number, reason: string, instead?: string | Uint8Array): void {
     if (
-      this.socket.readyState === this.socket.OPEN ||
-      this.socket.readyState === this.socket.CONNECTING
+      this.socket.readyState !== this.socket.OPEN &&
+      this.socket.readyState !== this.socket.CONNECTING
     ) {
-      this.socket.close(code, reason.slice(0, 120));
-      // A peer that never answers the close handshake (a stalled reader) would otherwise hold its
-      // session, its connection slot and its queued bytes for ws's 30 s close timeout.
-      setTimeout(() => this.socket.terminate(), 1000).unref();
+      return;
     }
+    if (instead !== undefined) {
+      this.queue.drop();
+      this.queue.send(instead);
+    }
+    this.queue.closeAfterQueued(() => this.socket.close(code, reason.slice(0, 120)));
+    // A peer that never answers the close handshake (a stalled reader) would otherwise hold its
+    // session, its connection slot and its queued bytes for ws's 30 s close timeout.
+    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   onBytes(handler: (data: string | Uint8Array) => void): void {

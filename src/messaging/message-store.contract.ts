@@ -460,6 +460,43 @@ export function runMessageStoreContract(opts: {
         assert.equal(backward.hasMore, false);
       });
 
+      it('stops a page at bytesMax of bodies, always returning its first message', async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        // Ten bodies of about 1,000 characters each (JSON text: {"kind":"text","text":"…"}).
+        const batch = range(1, 10).map((i) => req(conv, a, `big-${i}`, 'x'.repeat(1000)));
+        for (const r of await b.messages.append(batch)) expectOk(r);
+        const size = JSON.stringify(text('x'.repeat(1000))).length;
+
+        const fwd = await b.messages.pageBySeq(conv, { after: 0, limit: 10, bytesMax: 3 * size });
+        assert.deepEqual(seqs(fwd.messages), [1, 2, 3]);
+        assert.equal(fwd.hasMore, true);
+        const back = await b.messages.pageBySeq(conv, {
+          before: SEQ_END,
+          limit: 10,
+          bytesMax: 3 * size + size - 1,
+        });
+        assert.deepEqual(seqs(back.messages), [8, 9, 10]);
+        assert.equal(back.hasMore, true);
+        // A budget smaller than one body still returns that body, so paging advances.
+        const one = await b.messages.pageBySeq(conv, { after: 4, limit: 10, bytesMax: 1 });
+        assert.deepEqual(seqs(one.messages), [5]);
+        assert.equal(one.hasMore, true);
+        // A budget that fits the rest ends the history as usual.
+        const rest = await b.messages.pageBySeq(conv, { after: 7, limit: 10, bytesMax: 3 * size });
+        assert.deepEqual(seqs(rest.messages), [8, 9, 10]);
+        assert.equal(rest.hasMore, false);
+
+        const byTime = await b.messages.pageByTime(conv, {
+          cursorUs: 0,
+          newestFirst: true,
+          limit: 10,
+          bytesMax: 2 * size,
+        });
+        assert.deepEqual(seqs(byTime.messages), [10, 9]);
+        assert.equal(byTime.hasMore, true);
+      });
+
       it('pages by time from a cursor inside, after and before the history', async () => {
         const { conv, sent } = await conversationOf25();
         const at = (seq: number) => sent[seq - 1]!.atUs;

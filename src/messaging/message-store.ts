@@ -214,6 +214,8 @@ export interface SeqPage {
   readonly limit: number;
   /** Only what this user may read (see the contract); absent: every message. */
   readonly viewerId?: string;
+  /** See PAGE_BYTES below; absent: no bound but `limit`. */
+  readonly bytesMax?: number;
 }
 
 /** Paging by time, as the seed API does it. The cursor is exclusive; 0 means "from the end". */
@@ -223,7 +225,15 @@ export interface TimePage {
   readonly limit: number;
   /** Only what this user may read (see the contract); absent: every message. */
   readonly viewerId?: string;
+  /** See PAGE_BYTES below; absent: no bound but `limit`. */
+  readonly bytesMax?: number;
 }
+
+// PAGE_BYTES: with `bytesMax`, a page also stops before the first message whose body (its stored
+// JSON, counted in UTF-16 units as Node holds it) would take the page's bodies past `bytesMax`,
+// and says `hasMore`. The
+// first message is always returned, so paging always advances. The backend must not load the rows
+// it leaves out: this is what bounds the memory one read can make the server hold.
 
 export interface Page {
   /** Ascending seq for SeqPage; in the asked order for TimePage. */

@@ -13,6 +13,7 @@ import type { Conversation, ConversationView, Member } from './message-store.js'
 import { registerMessageActionRoutes } from './message-actions-routes.js';
 import type { SendBudget } from './send-budget.js';
 import type { UserBudget } from '../core/user-budget.js';
+import { RequestSlots } from '../core/request-slots.js';
 
 // REST for conversations and messages (docs/rest-api.md). Times are epoch milliseconds (`at`,
 // `createdAt`); the seed API alone speaks microseconds.
@@ -111,9 +112,12 @@ export function registerMessagingRoutes(
     sendBudget: SendBudget;
     /** Searches per user: each may scan thousands of index entries (docs/messages.md#search). */
     searchBudget?: UserBudget;
+    /** Heavy reads in flight per user on this node, shared with the real-time gateway. */
+    reads?: RequestSlots;
   },
 ): void {
   const { messaging, users } = deps;
+  const reads = deps.reads ?? new RequestSlots(8, 64);
   const onRequest = requireSession(deps.authenticate);
   const preHandler = spendsBudget(deps.sendBudget);
   registerMessageActionRoutes(app, { messaging, authenticate: deps.authenticate, preHandler });
@@ -222,12 +226,15 @@ export function registerMessagingRoutes(
     },
     async (request) => {
       const { after, before, limit } = request.query;
-      const page = await messaging.history(callerOf(request), request.params.id, {
-        ...(after !== undefined ? { after } : {}),
-        ...(before !== undefined ? { before } : {}),
-        limit: messaging.pageLimit(limit),
+      const caller = callerOf(request);
+      return reads.run(caller.userId, async () => {
+        const page = await messaging.history(caller, request.params.id, {
+          ...(after !== undefined ? { after } : {}),
+          ...(before !== undefined ? { before } : {}),
+          limit: messaging.pageLimit(limit),
+        });
+        return { messages: page.messages.map(messageView), hasMore: page.hasMore };
       });
-      return { messages: page.messages.map(messageView), hasMore: page.hasMore };
     },
   );
 
@@ -247,13 +254,16 @@ export function registerMessagingRoutes(
     },
     async (request) => {
       const { q, conversation, before, limit } = request.query;
-      const page = await messaging.search(callerOf(request), {
-        q,
-        ...(conversation !== undefined ? { conversationId: conversation } : {}),
-        ...(before !== undefined ? { before } : {}),
-        ...(limit !== undefined ? { limit } : {}),
+      const caller = callerOf(request);
+      return reads.run(caller.userId, async () => {
+        const page = await messaging.search(caller, {
+          q,
+          ...(conversation !== undefined ? { conversationId: conversation } : {}),
+          ...(before !== undefined ? { before } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+        });
+        return { messages: page.messages.map(messageView), next: page.next };
       });
-      return { messages: page.messages.map(messageView), next: page.next };
     },
   );
 

@@ -320,6 +320,7 @@ export class MessagingService {
     const read: Page = await this.store.pageBySeq(conversationId, {
       ...page,
       limit: this.pageLimit(page.limit),
+      bytesMax: this.limits.pageBytesMax,
       viewerId: caller.userId,
     });
     return {
@@ -781,27 +782,38 @@ export class MessagingService {
     const conversations = await this.withSummaries(caller.userId, changed);
     // A first sync (no cursor) holds nothing yet, so nothing of it can have changed.
     if (sinceUs <= 0) return { conversations, cursor: next };
-    return {
-      conversations: await Promise.all(
-        conversations.map((c) => this.withChanges(caller.userId, c, sinceUs)),
-      ),
-      cursor: next,
-    };
+    // One conversation at a time, against one budget for the whole answer (limits.pageBytesMax):
+    // past it a conversation says only `changedMore`, and the client re-reads what it holds.
+    const budget = { chars: this.limits.pageBytesMax };
+    const synced: SyncedConversation[] = [];
+    for (const c of conversations) {
+      synced.push(await this.withChanges(caller.userId, c, sinceUs, budget));
+    }
+    return { conversations: synced, cursor: next };
   }
 
-  /** A synced conversation with the messages changed since the cursor, if any. */
+  /** A synced conversation with the messages changed since the cursor, if any, within budget. */
   private async withChanges(
     userId: string,
     item: ConversationListItem,
     sinceUs: number,
+    budget: { chars: number },
   ): Promise<SyncedConversation> {
     if (item.leftSeq !== null) return item;
     const page = await this.store.changedMessages(item.id, userId, sinceUs, SYNC_CHANGES_MAX);
     if (page.messages.length === 0) return item;
+    let kept = 0;
+    for (const m of page.messages) {
+      const chars = JSON.stringify(m.body).length;
+      if (chars > budget.chars) break;
+      budget.chars -= chars;
+      kept += 1;
+    }
+    if (kept === 0) return { ...item, changedMore: true as const };
     return {
       ...item,
-      changed: await this.viewed(userId, item.id, page.messages),
-      ...(page.hasMore ? { changedMore: true as const } : {}),
+      changed: await this.viewed(userId, item.id, page.messages.slice(0, kept)),
+      ...(page.hasMore || kept < page.messages.length ? { changedMore: true as const } : {}),
     };
   }
 

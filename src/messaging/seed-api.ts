@@ -239,6 +239,7 @@ export class SeedApi {
       cursorUs: input.cursor > 0 ? input.cursor : 0,
       newestFirst: !input.reverse,
       limit: this.messaging.pageLimit(input.limit),
+      bytesMax: this.limits.pageBytesMax,
     });
     const names = await this.users.usernames(new Set(page.messages.map((m) => m.senderId)));
     const messages = page.messages.map((m) => ({

@@ -222,6 +222,30 @@ export function toView(row: ViewRow): ConversationView {
   };
 }
 
+/**
+ * The rows of one page, read lazily: at most `limit`, and past the first no further than
+ * `bytesMax` bytes of bodies (PAGE_BYTES in messaging/message-store.ts). Stops reading as soon
+ * as it knows there is more, so a caller that hands it an iterator loads one row past the page.
+ */
+export function takePage(
+  rows: Iterable<MessageRow & { body: string }>,
+  limit: number,
+  bytesMax = Number.POSITIVE_INFINITY,
+): { rows: MessageRow[]; hasMore: boolean } {
+  const taken: MessageRow[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    if (taken.length >= limit || (taken.length > 0 && bytes + row.body.length > bytesMax)) {
+      return { rows: taken, hasMore: true };
+    }
+    // UTF-16 units: at most the UTF-8 bytes for ASCII, at most 3x fewer otherwise; the bound is
+    // on memory held, which is what the string costs.
+    bytes += row.body.length;
+    taken.push(row);
+  }
+  return { rows: taken, hasMore: false };
+}
+
 export function toMessage(row: MessageRow): StoredMessage {
   return {
     id: row.id,

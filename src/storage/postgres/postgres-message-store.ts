@@ -387,32 +387,61 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     const upper = Math.min(page.before ?? SEQ_END, w?.before ?? SEQ_END);
     // Without `after` the caller wants the newest messages below `before` (or the newest of all).
     const backward = page.after === undefined;
-    const { rows } = await this.pool.query<MessageRow>(
+    const order = `seq ${backward ? 'DESC' : 'ASC'}`;
+    const read = await this.boundedPage(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
-        WHERE conversation_id = $1 AND seq > $2 AND seq < $3
-        ORDER BY seq ${backward ? 'DESC' : 'ASC'} LIMIT $4`,
+        WHERE conversation_id = $1 AND seq > $2 AND seq < $3 ORDER BY ${order} LIMIT $4`,
       [conversationId, lower, upper, page.limit + 1],
+      order,
+      page,
     );
-    const messages = rows.slice(0, page.limit).map(toMessage);
-    if (backward) messages.reverse();
-    return { messages, hasMore: rows.length > page.limit };
+    if (backward) read.messages.reverse();
+    return read;
+  }
+
+  /**
+   * A page cut to `limit` and `bytesMax` (PAGE_BYTES in message-store.ts) inside PostgreSQL, so
+   * that rows past the page are never sent to the node: `inner` (which must select LIMIT
+   * limit + 1 rows in `order`) gets running totals of its body lengths, and only rows that start
+   * below the budget come back, with the count `inner` found.
+   */
+  private async boundedPage(
+    inner: string,
+    params: unknown[],
+    order: string,
+    page: { limit: number; bytesMax?: number },
+  ): Promise<Page> {
+    const bytesMax = page.bytesMax ?? Number.MAX_SAFE_INTEGER;
+    const { rows } = await this.pool.query<MessageRow & { found: string }>(
+      `SELECT ${MESSAGE_COLUMNS}, found FROM (
+         SELECT p.*, sum(p.body_chars) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS run,
+                count(*) OVER () AS found
+           FROM (SELECT i.*, length(i.body::text) AS body_chars FROM (${inner}) i) p
+       ) q WHERE q.run <= $${params.length + 1} OR q.run = q.body_chars
+       ORDER BY ${order}`,
+      [...params, bytesMax],
+    );
+    const found = rows.length > 0 ? Number(rows[0]!.found) : 0;
+    return {
+      messages: rows.slice(0, page.limit).map(toMessage),
+      hasMore: rows.length > page.limit || found > rows.length,
+    };
   }
 
   async pageByTime(conversationId: string, page: TimePage): Promise<Page> {
     const cursor =
       page.cursorUs > 0 ? page.cursorUs : page.newestFirst ? Number.MAX_SAFE_INTEGER : 0;
     const w = page.viewerId === undefined ? null : await this.window(conversationId, page.viewerId);
-    const { rows } = await this.pool.query<MessageRow>(
+    const order = `at_us ${page.newestFirst ? 'DESC' : 'ASC'}`;
+    return this.boundedPage(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
         WHERE conversation_id = $1 AND at_us ${page.newestFirst ? '<' : '>'} $2
           AND seq > $4 AND seq < $5
-        ORDER BY at_us ${page.newestFirst ? 'DESC' : 'ASC'} LIMIT $3`,
+        ORDER BY ${order} LIMIT $3`,
       [conversationId, cursor, page.limit + 1, w?.after ?? 0, w?.before ?? SEQ_END],
+      order,
+      page,
     );
-    return {
-      messages: rows.slice(0, page.limit).map(toMessage),
-      hasMore: rows.length > page.limit,
-    };
   }
 
   markRead(conversationId: string, userId: string, seq: number): Promise<Member> {

@@ -34,6 +34,7 @@ import {
   SEQ_END,
   changedSeqOrder,
   sendRefusal,
+  takePage,
   VIEW_MEMBER_COLUMNS,
   directKey,
   readWindow,
@@ -48,6 +49,8 @@ import {
 } from '../rows.js';
 
 const RECALLED_BODY_JSON = JSON.stringify(RECALLED_BODY);
+/** A message row as SQLite returns it: the body is JSON text. */
+type SqliteMessageRow = MessageRow & { body: string };
 
 /** The send path's read (the `sendHead` statement): the member columns are null for a stranger. */
 type SendHeadRow = Pick<
@@ -478,9 +481,12 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       const upper = Math.min(page.before ?? SEQ_END, w?.before ?? SEQ_END);
       // Without `after` the caller wants the newest messages below `before` (or the newest of all).
       const stmt = page.after === undefined ? this.q.backward! : this.q.forward!;
-      const rows = stmt.all(conversationId, lower, upper, page.limit + 1) as MessageRow[];
-      const hasMore = rows.length > page.limit;
-      const messages = rows.slice(0, page.limit).map(toMessage);
+      const { rows, hasMore } = takePage(
+        stmt.iterate(conversationId, lower, upper, page.limit + 1) as Iterable<SqliteMessageRow>,
+        page.limit,
+        page.bytesMax,
+      );
+      const messages = rows.map(toMessage);
       if (page.after === undefined) messages.reverse();
       return { messages, hasMore };
     });
@@ -511,11 +517,12 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       }
     }
     const stmt = page.newestFirst ? this.q.backward! : this.q.forward!;
-    const rows = stmt.all(conversationId, lower, upper, page.limit + 1) as MessageRow[];
-    return {
-      messages: rows.slice(0, page.limit).map(toMessage),
-      hasMore: rows.length > page.limit,
-    };
+    const { rows, hasMore } = takePage(
+      stmt.iterate(conversationId, lower, upper, page.limit + 1) as Iterable<SqliteMessageRow>,
+      page.limit,
+      page.bytesMax,
+    );
+    return { messages: rows.map(toMessage), hasMore };
   }
 
   /**

@@ -1,0 +1,91 @@
+// A connection's outgoing frames, held in the process only while its socket is full.
+//
+// Frames go straight to the socket while it holds less than SOCKET_BYTES_MAX unsent bytes (the
+// usual case: one comparison). Past that they wait here, and are handed over as the socket
+// drains. Keeping the backlog here rather than in the socket's own buffer is what lets a close
+// jump it: a slow reader's queue is dropped and its 4503 written at once, behind at most
+// SOCKET_BYTES_MAX, instead of behind everything it did not read (docs/protocol.md,
+// Backpressure). Both transports use it; the socket itself is theirs.
+
+/** Unsent bytes the socket may hold before frames wait here instead. */
+export const SOCKET_BYTES_MAX = 64 * 1024;
+
+export interface QueueSocket {
+  /** Hands one frame to the socket. */
+  write(data: string | Uint8Array): void;
+  /** What the socket holds unsent. */
+  bufferedBytes(): number;
+}
+
+export class SendQueue {
+  private readonly socket: QueueSocket;
+  private frames: (string | Uint8Array)[] = [];
+  private head = 0;
+  private bytes = 0;
+  private closeWhenEmpty: (() => void) | null = null;
+  private waiters: (() => void)[] = [];
+
+  constructor(socket: QueueSocket) {
+    this.socket = socket;
+  }
+
+  /** Bytes waiting here plus what the socket holds: the connection's whole backlog. */
+  bufferedBytes(): number {
+    return this.bytes + this.socket.bufferedBytes();
+  }
+
+  send(data: string | Uint8Array): void {
+    if (this.head === this.frames.length && this.socket.bufferedBytes() < SOCKET_BYTES_MAX) {
+      this.socket.write(data);
+      return;
+    }
+    this.frames.push(data);
+    this.bytes += typeof data === 'string' ? data.length : data.byteLength;
+  }
+
+  /** The socket drained (its 'drain' event): hands over what fits, then wakes who waits. */
+  drained(): void {
+    while (this.head < this.frames.length && this.socket.bufferedBytes() < SOCKET_BYTES_MAX) {
+      const data = this.frames[this.head]!;
+      this.frames[this.head++] = '';
+      this.bytes -= typeof data === 'string' ? data.length : data.byteLength;
+      this.socket.write(data);
+    }
+    if (this.head < this.frames.length) return;
+    this.frames = [];
+    this.head = 0;
+    const close = this.closeWhenEmpty;
+    this.closeWhenEmpty = null;
+    close?.();
+    if (this.socket.bufferedBytes() < SOCKET_BYTES_MAX) this.wake();
+  }
+
+  /** Runs `close` once every queued frame is handed to the socket (at once when none waits). */
+  closeAfterQueued(close: () => void): void {
+    if (this.head === this.frames.length) close();
+    else this.closeWhenEmpty = close;
+  }
+
+  /** Forgets every queued frame: the reader is too slow to be owed them. */
+  drop(): void {
+    this.frames = [];
+    this.head = 0;
+    this.bytes = 0;
+  }
+
+  /** Calls `fn` once the backlog is under SOCKET_BYTES_MAX (soon, if it already is). */
+  whenDrained(fn: () => void): void {
+    if (this.head === this.frames.length && this.socket.bufferedBytes() < SOCKET_BYTES_MAX) {
+      queueMicrotask(fn);
+    } else {
+      this.waiters.push(fn);
+    }
+  }
+
+  /** Wakes waiters, e.g. when the link closes and nothing will drain any more. */
+  wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const fn of waiters) fn();
+  }
+}

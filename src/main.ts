@@ -7,7 +7,13 @@ import {
   type Config,
 } from './config/index.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { AuthService, LoginThrottle, UserDirectory, registerAuthRoutes } from './auth/index.js';
+import {
+  AuthService,
+  LoginThrottle,
+  SessionWatch,
+  UserDirectory,
+  registerAuthRoutes,
+} from './auth/index.js';
 import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
 import { ProfilePush, UsersService, profileView, registerUserRoutes } from './users/index.js';
 import { PushNotifier, registerPushRoutes } from './push/index.js';
@@ -396,6 +402,14 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     metrics,
     reads,
   });
+  // Every way a session ends, in any process, closes the links using it (docs/security.md).
+  const sessionWatch = new SessionWatch({
+    store: stores.sessionEnds,
+    ended: (hashes) => gateway.sessionsEnded(hashes),
+    logger: log,
+    pollMs: config.limits.sessionWatchIntervalMs,
+  });
+  sessionWatch.start();
   const codecs = { json: jsonCodec, proto: createProtoCodec(readFileSync(PROTO_FILE, 'utf8')) };
   const accept = gateway.accept.bind(gateway);
   const closeWs = attachWsTransport({
@@ -429,6 +443,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       });
     }
   } catch (err) {
+    sessionWatch.stop();
     await gateway.close();
     await closeWs();
     await tcp?.close();
@@ -475,6 +490,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
         // presence is cleared while Redis is still there; in-flight commits finish last.
         health.drain();
         if (config.drainDelayMs > 0) await sleep(config.drainDelayMs);
+        sessionWatch.stop();
         await gateway.close();
         await closeWs();
         await tcp?.close();

@@ -9,6 +9,7 @@ import type { AdminStore, UserChange } from './admin-store.js';
 import { PostgresAdminStore } from './postgres-admin-store.js';
 import { SqliteAdminStore } from './sqlite-admin-store.js';
 import { BackupError, backupEmbedded } from './backup.js';
+import { missingDatabase } from './store-check.js';
 
 // The operator's commands (docs/operations.md): accounts, counts, migrations and backups, run against the
 // store the server is configured with (the same PARLEY_* variables and flags as `serve`).
@@ -32,7 +33,8 @@ Password flags of "user add" and "user reset-password":
   --password <pw>    take it from the command line (visible to other local users; warns)
 
 The store is the one "parley serve" would use: PARLEY_DATABASE_URL (PostgreSQL) or
-PARLEY_DATA_DIR (SQLite), as variables or as --database-url / --data-dir. In a cluster
+PARLEY_DATA_DIR (SQLite), as variables or as --database-url / --data-dir. Only "migrate"
+creates a database; the others refuse a store that holds none. In a cluster
 (PARLEY_REDIS_URL), disabling or resetting also closes the account's live connections.
 `;
 
@@ -153,6 +155,8 @@ export async function runAdminCli(
   }
 
   if (command === 'backup') return backup(io, config, sub!);
+  // Every command but migrate works on an existing database only; opening one would create it.
+  if (command !== 'migrate' && (await refuseMissing(io, config))) return 1;
 
   let store: AdminStore | null = null;
   try {
@@ -237,6 +241,7 @@ async function backup(io: AdminIo, config: Config, target: string): Promise<numb
     );
     return 2;
   }
+  if (await refuseMissing(io, config)) return 1;
   const blobs = config.attachments.blobStore;
   try {
     const done = await backupEmbedded({
@@ -258,6 +263,13 @@ async function backup(io: AdminIo, config: Config, target: string): Promise<numb
     }
     throw err;
   }
+}
+
+/** Says why, and answers true, when the configured store holds no Parley database. */
+async function refuseMissing(io: AdminIo, config: Config): Promise<boolean> {
+  const missing = await missingDatabase(config);
+  if (missing !== null) io.stderr.write(`parley: ${missing}\n`);
+  return missing !== null;
 }
 
 async function report(

@@ -62,6 +62,9 @@ export interface Limits {
   readonly loginRefillMs: number;
   /** A session unused for this long expires and must log in again; 0: never. */
   readonly sessionIdleMs: number;
+  /** How often a node reads the log of ended sessions: the bound on how late a live link using
+   * one is closed (auth/session-watch.ts). */
+  readonly sessionWatchIntervalMs: number;
   /** How long after sending a sender may recall a message. */
   readonly recallWindowMs: number;
   /** Receipts go to every online member of conversations up to this size; above it, only to the
@@ -134,6 +137,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   loginAddressFailuresMax: 50,
   loginRefillMs: 60_000,
   sessionIdleMs: 180 * 86_400_000,
+  sessionWatchIntervalMs: 500,
   recallWindowMs: 2 * 60_000,
   receiptFanoutMembersMax: 500,
   contactNoteCharsMax: 256,

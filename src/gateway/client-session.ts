@@ -23,6 +23,8 @@ export class ClientSession implements LiveSession {
   userId = '';
   username = '';
   device = '';
+  /** The SHA-256 of the token its hello gave: how an ended session finds its links. */
+  tokenHash = '';
   lastHeardMs: number;
   pingSentMs = 0;
   metrics: HotMetrics | undefined;

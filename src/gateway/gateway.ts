@@ -2,7 +2,7 @@ import { ParleyError, isParleyError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
-import type { Session as AuthSession } from '../auth/index.js';
+import { hashToken, type Session as AuthSession } from '../auth/index.js';
 import { wireMessage, type DeliveryRouter } from '../delivery/index.js';
 import type { Caller, MessagingService, SyncedConversation } from '../messaging/index.js';
 import {
@@ -308,6 +308,7 @@ export class Gateway {
     session.userId = auth.userId;
     session.username = auth.username;
     session.device = auth.device;
+    session.tokenHash = hashToken(frame.token);
     session.log = session.log.child({ user: auth.userId, device: auth.device });
     session.state = 'open';
     router.attach(session)?.kick('replaced');
@@ -403,6 +404,14 @@ export class Gateway {
   }
 
   // --- lifecycle ---------------------------------------------------------------------------
+
+  /** Closes the links whose session ended (auth/session-watch.ts), with 4401. */
+  sessionsEnded(tokenHashes: readonly string[]): void {
+    const ended = new Set(tokenHashes);
+    for (const session of this.sessions) {
+      if (session.state === 'open' && ended.has(session.tokenHash)) session.kick('revoked');
+    }
+  }
 
   private onClose(session: ClientSession): void {
     session.state = 'closed';

@@ -1,5 +1,7 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { AuthStore } from '../../auth/auth-store.js';
+import type { SessionEnds } from '../../auth/session-ends.js';
+import { PostgresSessionEnds } from './postgres-session-ends.js';
 import type { MessageStore } from '../../messaging/message-store.js';
 import type { AttachmentStore } from '../../attachments/attachment-store.js';
 import type { ContactStore } from '../../contacts/contact-store.js';
@@ -25,6 +27,7 @@ export type { Migration } from './migrations.js';
 
 export interface PostgresStores {
   readonly auth: AuthStore;
+  readonly sessionEnds: SessionEnds;
   readonly messages: MessageStore;
   readonly attachments: AttachmentStore;
   readonly contacts: ContactStore;
@@ -50,6 +53,7 @@ export async function openPostgresStores(options: {
   let closing: Promise<void> | undefined;
   return {
     auth: new PostgresAuthStore(pool, clock),
+    sessionEnds: new PostgresSessionEnds(pool),
     messages: new PostgresMessageStore(pool, clock),
     attachments: new PostgresAttachmentStore(pool),
     contacts: new PostgresContactStore(pool),

@@ -296,6 +296,33 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN last_seen_ms BIGINT;
     `,
   },
+  {
+    version: 14,
+    name: 'session ends',
+    // A short log of ended sessions, which every node reads to close the live links still using
+    // them (auth/session-ends.ts). Triggers write it, so every way a session ends is logged, by
+    // whichever process ends it: a delete (cascades included), or putSession's upsert replacing
+    // the device's token. Epoch ms by the database's clock.
+    sql: `
+      CREATE TABLE session_ends (
+        id          BIGSERIAL PRIMARY KEY,
+        token_hash  TEXT NOT NULL,
+        ended_at_ms BIGINT NOT NULL
+      );
+      CREATE INDEX session_ends_by_time ON session_ends (ended_at_ms);
+      CREATE FUNCTION log_session_end() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO session_ends (token_hash, ended_at_ms)
+        VALUES (OLD.token_hash, (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER session_deleted AFTER DELETE ON sessions
+        FOR EACH ROW EXECUTE FUNCTION log_session_end();
+      CREATE TRIGGER session_replaced AFTER UPDATE OF token_hash ON sessions
+        FOR EACH ROW WHEN (OLD.token_hash IS DISTINCT FROM NEW.token_hash)
+        EXECUTE FUNCTION log_session_end();
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

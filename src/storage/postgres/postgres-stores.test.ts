@@ -22,6 +22,8 @@ import {
 } from '../../test-support/postgres.js';
 import { runPusherStoreContract } from '../../push/pusher-store.contract.js';
 import type { PusherStoreBundle } from '../../push/pusher-store.contract.js';
+import { runSessionEndsContract } from '../../auth/session-ends.contract.js';
+import type { SessionEndsBundle } from '../../auth/session-ends.contract.js';
 import { openPostgresStores, type PostgresStores } from './index.js';
 import { migrate, POSTGRES_MIGRATIONS, SEARCH_DOCUMENT } from './migrations.js';
 import { CHANGED_SEED_SQL, CHANGED_STAMPS } from '../../test-support/migration-9-fixture.js';
@@ -55,7 +57,7 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
 
   /** A fresh database per bundle, dropped again on close. */
   async function open(): Promise<
-    StoreBundle & ContactStoreBundle & ProfileStoreBundle & PusherStoreBundle
+    StoreBundle & ContactStoreBundle & ProfileStoreBundle & PusherStoreBundle & SessionEndsBundle
   > {
     const url = await pg().createDatabase();
     const stores = await openPostgresStores({ url });
@@ -65,6 +67,7 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
       contacts: stores.contacts,
       profiles: stores.profiles,
       pushers: stores.pushers,
+      sessionEnds: stores.sessionEnds,
       async close() {
         try {
           await stores.close();
@@ -81,6 +84,7 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
   runContactStoreContract({ open });
   runProfileStoreContract({ open });
   runPusherStoreContract({ open });
+  runSessionEndsContract({ open });
 
   it('migration 9 stamps messages changed before it: the latest edit, recall or reaction', async () => {
     const url = await pg().createDatabase();

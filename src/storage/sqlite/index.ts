@@ -1,5 +1,7 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { AuthStore } from '../../auth/auth-store.js';
+import type { SessionEnds } from '../../auth/session-ends.js';
+import { SqliteSessionEnds } from './sqlite-session-ends.js';
 import type { MessageStore } from '../../messaging/message-store.js';
 import type { AttachmentStore } from '../../attachments/attachment-store.js';
 import type { ContactStore } from '../../contacts/contact-store.js';
@@ -27,6 +29,7 @@ export type { SqliteDb, SqliteOptions, SqliteSynchronous } from './database.js';
 
 export interface SqliteStores {
   readonly auth: AuthStore;
+  readonly sessionEnds: SessionEnds;
   readonly messages: MessageStore;
   readonly attachments: AttachmentStore;
   readonly contacts: ContactStore;
@@ -104,6 +107,7 @@ export function openSqliteStores(options: {
       });
   return Promise.resolve({
     auth: new SqliteAuthStore(db, clock),
+    sessionEnds: new SqliteSessionEnds(db),
     messages,
     attachments: new SqliteAttachmentStore(db),
     contacts: new SqliteContactStore(db),

@@ -318,4 +318,29 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN last_seen_ms INTEGER;
     `,
   },
+  {
+    version: 14,
+    name: 'session ends',
+    // A short log of ended sessions, which every node reads to close the live links still using
+    // them (auth/session-ends.ts). Triggers write it, so every way a session ends is logged, by
+    // whichever process ends it (the admin CLI is another process): a delete, or a new login of
+    // the device replacing its token. Epoch ms by SQLite's clock.
+    sql: `
+      CREATE TABLE session_ends (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        token_hash  TEXT NOT NULL,
+        ended_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX session_ends_by_time ON session_ends (ended_at_ms);
+      CREATE TRIGGER session_deleted AFTER DELETE ON sessions BEGIN
+        INSERT INTO session_ends (token_hash, ended_at_ms)
+        VALUES (old.token_hash, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+      END;
+      CREATE TRIGGER session_replaced AFTER UPDATE OF token_hash ON sessions
+        WHEN old.token_hash <> new.token_hash BEGIN
+        INSERT INTO session_ends (token_hash, ended_at_ms)
+        VALUES (old.token_hash, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+      END;
+    `,
+  },
 ];

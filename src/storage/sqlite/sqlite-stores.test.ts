@@ -16,12 +16,16 @@ import { runProfileStoreContract } from '../../users/profile-store.contract.js';
 import type { ProfileStoreBundle } from '../../users/profile-store.contract.js';
 import { runPusherStoreContract } from '../../push/pusher-store.contract.js';
 import type { PusherStoreBundle } from '../../push/pusher-store.contract.js';
+import { runSessionEndsContract } from '../../auth/session-ends.contract.js';
+import type { SessionEndsBundle } from '../../auth/session-ends.contract.js';
 import { openSqliteStores } from './index.js';
 
 /** A fresh database in its own temporary directory, removed again on close. */
 async function open(
   appendThread = false,
-): Promise<StoreBundle & ContactStoreBundle & ProfileStoreBundle & PusherStoreBundle> {
+): Promise<
+  StoreBundle & ContactStoreBundle & ProfileStoreBundle & PusherStoreBundle & SessionEndsBundle
+> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-sqlite-'));
   try {
     const stores = await openSqliteStores({
@@ -37,6 +41,7 @@ async function open(
       contacts: stores.contacts,
       profiles: stores.profiles,
       pushers: stores.pushers,
+      sessionEnds: stores.sessionEnds,
       async close() {
         try {
           await stores.close();
@@ -58,4 +63,5 @@ runMessageSearchContract({ open: () => open() });
 runMessageSearchContract({ open: () => open(true), name: 'SQLite, append thread' });
 runContactStoreContract({ open: () => open() });
 runProfileStoreContract({ open: () => open() });
+runSessionEndsContract({ open: () => open() });
 runPusherStoreContract({ open: () => open() });

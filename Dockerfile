@@ -1,5 +1,6 @@
 # Parley: one image for both shapes. Without PARLEY_DATABASE_URL it is the embedded server with
-# its SQLite file in /data; with PARLEY_DATABASE_URL and PARLEY_REDIS_URL it is a cluster node.
+# its SQLite file (and attachments) in /data; with PARLEY_DATABASE_URL and PARLEY_REDIS_URL it is
+# a cluster node, which needs PARLEY_BLOB_STORE=s3 or a shared /data (docs/deploy.md).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 and argon2 build from source where no prebuilt binary fits.
@@ -25,7 +26,11 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080 7070
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Liveness on whatever port PARLEY_PORT names (empty means the default, as for the server). The
+# slim image has no curl; node's fetch does. /healthz, not /readyz: a Redis outage makes a node
+# not ready for a while, which is the load balancer's business, not a reason to call it broken.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PARLEY_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # SIGTERM drains: clients are told to reconnect elsewhere (1012), in-flight commits finish.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/cli.js", "serve"]

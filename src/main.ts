@@ -151,10 +151,16 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const auth = new AuthService(stores.auth, {
     sessionIdleMs: config.limits.sessionIdleMs,
     throttle: new LoginThrottle(budgets, {
-      userBurst: config.limits.loginFailuresMax,
+      sourceBurst: config.limits.loginSourceFailuresMax,
       addressBurst: config.limits.loginAddressFailuresMax,
+      userBurst: config.limits.loginUserFailuresMax,
       refillMs: config.limits.loginRefillMs,
     }),
+    knownSources: {
+      addressesMax: config.limits.loginKnownAddressesMax,
+      devicesMax: config.limits.loginKnownDevicesMax,
+      idleMs: config.limits.loginKnownSourceIdleMs,
+    },
   });
   // The SQLite append thread commits batches strictly in order, so later batches can be handed
   // over while one is written (group-commit.ts); every other store takes one batch at a time.
@@ -223,7 +229,11 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
   const authenticate = (token: string | undefined) => auth.authenticate(token);
 
-  const app = createHttpApp({ bodyBytesMax: config.limits.httpBodyBytesMax, logger: log });
+  const app = createHttpApp({
+    bodyBytesMax: config.limits.httpBodyBytesMax,
+    logger: log,
+    trustProxy: config.http.trustProxy,
+  });
   await registerApiDocs(app);
   const readiness: ReadinessCheck[] = [
     // A one-row index probe: proves the store answers queries, whichever backend it is.
@@ -537,7 +547,11 @@ async function startHttpRole(
     checks: [{ name: 'rpc', probe: () => client.waitForReady(1_500) }],
     logger: log,
   });
-  const app = createHttpApp({ bodyBytesMax: config.limits.httpBodyBytesMax, logger: log });
+  const app = createHttpApp({
+    bodyBytesMax: config.limits.httpBodyBytesMax,
+    logger: log,
+    trustProxy: config.http.trustProxy,
+  });
   await registerApiDocs(app);
   registerOperationsRoutes(app, { metrics, health });
   registerSeedRoutes(app, {

@@ -1,8 +1,12 @@
 // Test harness for cluster mode: one real PostgreSQL (a fresh database) and one real Redis per test
 // file, and N real `parley serve` node processes pointed at both, each with its own node id. Nodes
 // can be killed (SIGKILL), stopped (SIGTERM) and restarted; every wait is bounded, and every child
-// is killed in close() and, failing that, when the test process exits.
+// is killed in close() and, failing that, when the test process exits. Attachments go to one
+// data directory that every node shares (they run on one host), or to a real S3 server (s3rver).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -12,6 +16,7 @@ import {
   type TestPostgres,
 } from '../src/test-support/postgres.js';
 import { redisSkip, startRedis, type RunningRedis } from '../src/test-support/redis.js';
+import { startS3, type TestS3 } from '../src/test-support/s3.js';
 import { http, register } from '../src/test-support/server.js';
 import { RtClient, type Transport } from '../src/test-support/rt-client.js';
 import { sleep, withTimeout } from '../src/test-support/wait.js';
@@ -81,6 +86,10 @@ export interface ClusterNode {
 export interface TestCluster {
   readonly databaseUrl: string;
   readonly redis: RunningRedis;
+  /** PARLEY_DATA_DIR of every node: with the fs blob store, `<dataDir>/blobs` is shared. */
+  readonly dataDir: string;
+  /** The S3 server and bucket of `blobs: 's3'`; null otherwise. */
+  readonly s3: { readonly server: TestS3; readonly bucket: string } | null;
   /** The current process of each node, by index; replaced on restart. */
   readonly nodes: ClusterNode[];
   /** SIGKILL; resolves once the process is gone. */
@@ -103,6 +112,11 @@ export interface ClusterOptions {
   readonly nodeEnv?: readonly Record<string, string>[];
   /** Also listen on a TCP port (the Protobuf transport). */
   readonly tcp?: boolean;
+  /**
+   * Where attachments go. `shared-dir` (default): the fs store in one directory every node uses,
+   * declared with PARLEY_BLOB_DIR_SHARED. `s3`: a bucket on a real S3 server (s3rver).
+   */
+  readonly blobs?: 'shared-dir' | 's3';
 }
 
 /** Starts PostgreSQL, Redis and `options.nodes` node processes (in parallel). */
@@ -110,21 +124,32 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   hookExit();
   let pg: TestPostgres | null = null;
   let redis: RunningRedis | null = null;
+  let s3: TestCluster['s3'] = null;
   const nodes: ClusterNode[] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
   const close = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => killNode(n)));
     await redis?.stop();
     await pg?.stop();
+    await s3?.server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    [pg, redis, s3] = await Promise.all([
+      startPostgres(),
+      startRedis(),
+      options.blobs === 's3' ? startS3Bucket() : null,
+    ]);
     const databaseUrl = await pg.createDatabase();
     const redisUrl = redis.url;
+    const blobEnv = s3 ? s3Env(s3) : { PARLEY_BLOB_DIR_SHARED: 'true' };
     const envOf = (i: number): Record<string, string> => ({
       PARLEY_DATABASE_URL: databaseUrl,
       PARLEY_REDIS_URL: redisUrl,
       PARLEY_NODE_ID: `node${i + 1}`,
       PARLEY_PRESENCE_TTL_MS: String(PRESENCE_TTL_MS),
+      PARLEY_DATA_DIR: dataDir,
+      ...blobEnv,
       ...(options.tcp ? { PARLEY_TCP_PORT: '0' } : {}),
       ...options.env,
       ...options.nodeEnv?.[i],
@@ -138,6 +163,8 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     const cluster: TestCluster = {
       databaseUrl,
       redis,
+      dataDir,
+      s3,
       nodes,
       kill: async (i) => killNode(nodeAt(nodes, i)),
       stop: async (i) => {
@@ -160,6 +187,29 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     await close();
     throw err;
   }
+}
+
+async function startS3Bucket(): Promise<NonNullable<TestCluster['s3']>> {
+  const server = await startS3();
+  try {
+    return { server, bucket: await server.createBucket() };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+/** The settings that point a node at the cluster's bucket. */
+function s3Env({ server, bucket }: NonNullable<TestCluster['s3']>): Record<string, string> {
+  return {
+    PARLEY_BLOB_STORE: 's3',
+    PARLEY_S3_ENDPOINT: server.endpoint,
+    PARLEY_S3_REGION: server.region,
+    PARLEY_S3_BUCKET: bucket,
+    PARLEY_S3_ACCESS_KEY_ID: server.accessKeyId,
+    PARLEY_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+    PARLEY_S3_FORCE_PATH_STYLE: 'true',
+  };
 }
 
 function nodeAt(nodes: readonly ClusterNode[], i: number): ClusterNode {

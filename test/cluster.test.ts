@@ -1,4 +1,4 @@
-// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, the login throttle counts failures on every node together, a push notification goes out only while a user is offline on every node, and every stored message and recall lands in the `parley:events` stream.
+// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, the login throttle counts failures on every node together (and never stops the owner's known address or device key), a push notification goes out only while a user is offline on every node, and every stored message and recall lands in the `parley:events` stream.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -200,7 +200,12 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
     cluster = await startCluster({
       nodes: 3,
       tcp: true,
-      env: { PARLEY_PUSH_GATEWAYS: `${gateway.url}/`, PARLEY_PUSH_REFRESH_MS: '300' },
+      env: {
+        PARLEY_PUSH_GATEWAYS: `${gateway.url}/`,
+        PARLEY_PUSH_REFRESH_MS: '300',
+        // The tests are the proxy: X-Forwarded-For gives each login an address of its own.
+        PARLEY_TRUST_PROXY: 'loopback',
+      },
       nodeEnv: [{ PARLEY_BROADCAST_MEMBERS_MIN: '100000' }, {}, {}],
     });
     redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: 1 });
@@ -518,20 +523,35 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
     );
   });
 
-  it('shares the login throttle between nodes: failures on one count on the others', async () => {
-    const victim = await newUser(url(0), 'throttled-everywhere');
-    const login = (node: number, password: string) =>
+  it('shares the login throttle between nodes: failures on one count on the others, and none stop a known source', async () => {
+    const username = 'throttled-everywhere';
+    const login = (node: number, from: string, password: string, extra = {}) =>
       http('POST', `${url(node)}/v1/auth/login`, {
-        body: { username: victim.username, password },
+        body: { username, password, ...extra },
+        headers: { 'x-forwarded-for': from },
       });
-    // The burst (PARLEY_LOGIN_FAILURES_MAX, 10 by default) spread over the three nodes.
-    for (let i = 0; i < 10; i++) assert.equal((await login(i % 3, 'not the password')).status, 401);
+    const reg = await http('POST', `${url(0)}/v1/auth/register`, {
+      body: { username, password: PASSWORD, device: 'phone' },
+      headers: { 'x-forwarded-for': '198.51.100.50' },
+    });
+    assert.equal(reg.status, 201, reg.text);
+    // The username's burst (PARLEY_LOGIN_USER_FAILURES_MAX, 10 by default) spread over the three
+    // nodes and ten addresses.
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await login(i % 3, `203.0.113.${i}`, 'not the password')).status, 401);
+    }
     // Had each node kept its own budget, each would still allow six more guesses.
     for (const node of [0, 1, 2]) {
-      const refused = await login(node, PASSWORD);
+      const refused = await login(node, `192.0.2.${node}`, PASSWORD);
       assert.equal(refused.status, 429, refused.text);
       assert.ok(Number(refused.headers['retry-after']) >= 1);
     }
+    // The address it registered from, and its device key from a new address, on other nodes.
+    const home = await login(1, '198.51.100.50', PASSWORD);
+    assert.equal(home.status, 200, home.text);
+    const deviceKey = (reg.json as { deviceKey: string }).deviceKey;
+    const keyed = await login(2, '192.0.2.9', PASSWORD, { device: 'phone', deviceKey });
+    assert.equal(keyed.status, 200, keyed.text);
   });
 
   it('sends a push notification when the member is offline on every node, not while it is online on any', async () => {

@@ -1,7 +1,7 @@
 // Proves over real sockets that every auth route answers as documented (devices listed and logged
 // out, a password changed with the other devices logged out, wrong guesses throttled), refuses bad
-// input with its coded error without creating anything, and never stores a token or password in
-// clear.
+// input with its coded error without creating anything, and never stores a token, device key,
+// password or client address in clear.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -62,6 +62,7 @@ describe('auth routes', () => {
       assert.equal(typeof res.json.token, 'string');
       assert.ok(res.json.token.length > 0);
       assert.equal(res.json.device, 'phone-1');
+      assert.match(res.json.deviceKey, /^dk_[\w-]{43}$/, 'a device key for later logins');
       const who = await me(res.json.token);
       assert.equal(who.status, 200);
       assert.deepEqual(who.json, {
@@ -465,8 +466,9 @@ describe('auth routes', () => {
         429,
         'rate_limited',
       );
-      // The budget is the username's, shared with logins: guessing by either route counts.
-      assertError(await login('pw_guess', PASSWORD), 429, 'rate_limited');
+      // The budget is the device's (its token proves it), so a stolen token buys one burst; the
+      // owner's other logins are not held back by it.
+      assert.equal((await login('pw_guess', PASSWORD)).status, 200, 'a login is not refused');
       assert.equal((await me(reg.token)).status, 200, 'the token still works');
     });
   });
@@ -481,24 +483,31 @@ describe('auth routes', () => {
         device: 'desktop',
       });
       assert.equal(login.status, 200, login.text);
-      const tokens = [reg.token, login.json.token as string];
-      const tokenBodies = tokens.map((t) => t.replace(/^pt_/, ''));
+      const tokens = [reg.token, login.json.token as string, login.json.deviceKey as string];
+      const tokenBodies = tokens.map((t) => t.replace(/^(pt|dk)_/, ''));
 
       const db = new Database(join(server.dataDir, 'parley.db'), {
         readonly: true,
         fileMustExist: true,
       });
       try {
-        const users = db.prepare('SELECT * FROM users').all() as Record<string, unknown>[];
-        const sessions = db.prepare('SELECT * FROM sessions').all() as Record<string, unknown>[];
+        const all = (table: string) =>
+          db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];
+        const users = all('users');
+        const sessions = all('sessions');
+        const keys = all('device_keys');
+        const addresses = all('login_addresses');
         assert.ok(users.length > 0);
         assert.ok(sessions.length >= 2);
-        for (const row of [...users, ...sessions]) {
+        assert.ok(keys.length >= 2, 'a device key per device');
+        assert.ok(addresses.length >= 1, 'the address it logged in from');
+        for (const row of [...users, ...sessions, ...keys, ...addresses]) {
           const dump = JSON.stringify(row);
           assert.ok(!dump.includes(password), 'a row contains the password');
           for (const secret of [...tokens, ...tokenBodies]) {
-            assert.ok(!dump.includes(secret), 'a row contains a token');
+            assert.ok(!dump.includes(secret), 'a row contains a token or device key');
           }
+          assert.ok(!dump.includes('127.0.0.1'), 'a row contains an address');
         }
         const mine = db
           .prepare('SELECT password_hash FROM users WHERE username = ?')

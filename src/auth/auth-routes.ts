@@ -8,12 +8,15 @@ const CredentialsBody = Type.Object({
   username: Type.String(),
   password: Type.String(),
   device: Type.Optional(Type.String()),
+  // The key a login on this device returned (login-sources.ts); a stale one is ignored.
+  deviceKey: Type.Optional(Type.String({ maxLength: 128 })),
 });
 
 const credentialsView = (c: Credentials) => ({
   user: { id: c.user.id, username: c.user.username },
   token: c.token,
   device: c.device,
+  deviceKey: c.deviceKey,
 });
 
 export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
@@ -21,12 +24,15 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
 
   app.post('/v1/auth/register', { schema: { body: CredentialsBody } }, async (request, reply) => {
     const { username, password, device } = request.body;
-    return reply.code(201).send(credentialsView(await auth.register(username, password, device)));
+    const credentials = await auth.register(username, password, device, { address: request.ip });
+    return reply.code(201).send(credentialsView(credentials));
   });
 
   app.post('/v1/auth/login', { schema: { body: CredentialsBody } }, async (request) => {
-    const { username, password, device } = request.body;
-    return credentialsView(await auth.login(username, password, device, request.ip));
+    const { username, password, device, deviceKey } = request.body;
+    return credentialsView(
+      await auth.login(username, password, device, { address: request.ip, deviceKey }),
+    );
   });
 
   app.post('/v1/auth/logout', { onRequest: authenticated }, async (request, reply) => {

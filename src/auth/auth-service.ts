@@ -1,9 +1,12 @@
 import argon2 from 'argon2';
 import { createHash, randomBytes } from 'node:crypto';
 import { ParleyError } from '../core/errors.js';
-import { checkPassword, normalizeUsername } from '../core/names.js';
-import type { LoginThrottle } from './login-throttle.js';
-import type { AuthStore, DeviceSession, Session, User } from './auth-store.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
+import { checkPassword, isUsername, normalizeUsername } from '../core/names.js';
+import { addressKey } from './login-address.js';
+import type { LoginAttempt, LoginThrottle } from './login-throttle.js';
+import { LoginSources, type LoginSourcesOptions } from './login-sources.js';
+import type { AuthStore, DeviceSession, Session, User, UserWithSecret } from './auth-store.js';
 
 // Passwords: argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane). Tokens: 32 random
 // bytes, given to the client once and stored only as their SHA-256, so a copy of the database
@@ -36,6 +39,16 @@ export interface Credentials {
   readonly user: User;
   readonly token: string;
   readonly device: string;
+  /** The device's new key (login-sources.ts), for the client to present at its next login. */
+  readonly deviceKey: string;
+}
+
+/** Where a login or registration comes from. */
+export interface LoginSource {
+  /** The client's network address (request.ip). */
+  readonly address?: string | undefined;
+  /** The device key the client kept from its last login on this device, if any. */
+  readonly deviceKey?: unknown;
 }
 
 export function hashToken(token: string): string {
@@ -54,6 +67,12 @@ function deviceOf(value: unknown): string {
   return value;
 }
 
+const DEFAULT_KNOWN_SOURCES: LoginSourcesOptions = {
+  addressesMax: DEFAULT_LIMITS.loginKnownAddressesMax,
+  devicesMax: DEFAULT_LIMITS.loginKnownDevicesMax,
+  idleMs: DEFAULT_LIMITS.loginKnownSourceIdleMs,
+};
+
 /** How often a session in use is recorded as seen, at most. */
 const TOUCH_EVERY_MS = 3_600_000;
 
@@ -62,6 +81,7 @@ export class AuthService {
   private readonly sessionIdleMs: number;
   private readonly touchEveryMs: number;
   private readonly throttle: LoginThrottle | undefined;
+  private readonly sources: LoginSources;
   /** Verified against when the username is unknown, so that timing does not reveal which names exist. */
   private readonly decoyHash: Promise<string>;
   private readonly revokedListeners: ((userId: string, device: string) => void)[] = [];
@@ -71,12 +91,15 @@ export class AuthService {
     store: AuthStore,
     options: {
       throttle?: LoginThrottle;
+      /** What is remembered of the sources of logins. Default: the default limits. */
+      knownSources?: LoginSourcesOptions;
       /** A session unused for this long expires (0: never). Default: never. */
       sessionIdleMs?: number;
     } = {},
   ) {
     this.store = store;
     this.throttle = options.throttle;
+    this.sources = new LoginSources(store, options.knownSources ?? DEFAULT_KNOWN_SOURCES);
     this.sessionIdleMs = options.sessionIdleMs ?? 0;
     // Touching costs a write: once an hour is precise enough for days of idleness, and a short
     // idle limit (tests) is touched often enough to keep a session in use alive.
@@ -85,42 +108,87 @@ export class AuthService {
     this.decoyHash = argon2.hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
   }
 
-  async register(username: unknown, password: unknown, device?: unknown): Promise<Credentials> {
+  /** Creates an account; its address and device become known login sources (login-sources.ts). */
+  async register(
+    username: unknown,
+    password: unknown,
+    device?: unknown,
+    source: LoginSource = {},
+  ): Promise<Credentials> {
     const name = normalizeUsername(username);
     const secret = checkPassword(password);
     const dev = deviceOf(device);
     const user = await this.store.createUser(name, await argon2.hash(secret, ARGON2_OPTIONS));
-    return { user, device: dev, token: await this.openSession(user.id, dev) };
+    return this.loggedIn(user, dev, addressKey(source.address));
   }
 
   /**
-   * `address` is the client's network address, for the login throttle (login-throttle.ts):
-   * after too many failures for the username or from the address, logins are refused with
-   * rate_limited (and a retry time) before the password is checked.
+   * Logs a device in. The login throttle (login-throttle.ts) may refuse it with rate_limited (and
+   * a retry time) before the password is checked: after too many failures from its address, or
+   * for the username from unknown sources. A device key from an earlier login on this device
+   * (`source.deviceKey`) makes the device a known source, throttled only by its own failures.
    */
   async login(
     username: unknown,
     password: unknown,
     device?: unknown,
-    address?: string,
+    source: LoginSource = {},
   ): Promise<Credentials> {
     if (typeof username !== 'string' || typeof password !== 'string') {
       throw new ParleyError('invalid_credentials');
     }
     const dev = deviceOf(device);
     const name = username.toLowerCase();
-    await this.notThrottled(name, address, 'failed logins');
-    const found = await this.store.findUserByUsername(name);
+    // Such a name cannot exist; refusing it here keeps throttle keys short and unambiguous.
+    if (!isUsername(name)) throw new ParleyError('invalid_credentials');
+    const address = addressKey(source.address);
+    const now = Date.now();
+    let looked: Promise<UserWithSecret | null> | undefined;
+    // Looked up only when needed: a refused flood costs no database read unless a key is shown.
+    const account = () => (looked ??= this.store.findUserByUsername(name));
+    const proven =
+      source.deviceKey !== undefined &&
+      (await this.isKnownDevice(await account(), dev, source.deviceKey, now));
+    const attempt: LoginAttempt = {
+      username: name,
+      address,
+      provenDevice: proven ? dev : undefined,
+    };
+    await this.notThrottled(attempt, 'failed logins', async () => {
+      const found = await account();
+      return found !== null && (await this.sources.isKnownAddress(found.id, address, now));
+    });
+    const found = await account();
     const hash = found?.passwordHash ?? (await this.decoyHash);
     const ok = await argon2.verify(hash, password);
     if (!found || found.passwordHash === null || !ok) {
-      await this.throttle?.failed(name, address, Date.now());
+      await this.throttle?.failed(attempt, Date.now());
       throw new ParleyError('invalid_credentials');
     }
     // Only someone who knows the password learns that the account is disabled.
     if (found.disabledAtMs !== null) throw new ParleyError('account_disabled');
     const user: User = { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
-    return { user, device: dev, token: await this.openSession(user.id, dev) };
+    return this.loggedIn(user, dev, address);
+  }
+
+  private isKnownDevice(
+    found: UserWithSecret | null,
+    device: string,
+    key: unknown,
+    nowMs: number,
+  ): Promise<boolean> {
+    if (found === null) return Promise.resolve(false);
+    return this.sources.isKnownDevice(found.id, device, key, nowMs);
+  }
+
+  /** Remembers the login's source and opens the device's session. */
+  private async loggedIn(
+    user: User,
+    device: string,
+    address: string | undefined,
+  ): Promise<Credentials> {
+    const deviceKey = await this.sources.remember(user.id, device, address, Date.now());
+    return { user, device, deviceKey, token: await this.openSession(user.id, device) };
   }
 
   /** Called after a token is revoked, so live connections that used it can be closed. */
@@ -161,6 +229,7 @@ export class AuthService {
     if (!(await this.store.deleteDeviceSession(caller.userId, device))) {
       throw new ParleyError('session_not_found');
     }
+    await this.sources.forgetDevice(caller.userId, device);
     this.revoked(caller.userId, [device]);
   }
 
@@ -179,6 +248,7 @@ export class AuthService {
     const user = await this.confirm(caller, current, address);
     const hash = await argon2.hash(secret, ARGON2_OPTIONS);
     this.revoked(user.id, await this.store.setPassword(user.id, hash, caller.device));
+    await this.sources.forgetOtherDevices(user.id, caller.device);
   }
 
   /** Steps of an account's deletion that other capabilities own (wired in main.ts). */
@@ -197,17 +267,19 @@ export class AuthService {
     const user = await this.confirm(caller, password, address);
     for (const step of this.deletionSteps) await step.check?.(caller);
     for (const step of this.deletionSteps) await step.cleanup?.(caller);
+    // Before the account goes: once it is gone, this cannot be repeated.
+    await this.sources.forgetAll(user.id);
     this.revoked(user.id, await this.store.deleteAccount(user.id));
     for (const step of this.deletionSteps) step.deleted?.(caller);
   }
 
-  /** Refuses with rate_limited while the username's or the address's failure budget is spent. */
+  /** Refuses with rate_limited while the attempt's source must wait (login-throttle.ts). */
   private async notThrottled(
-    name: string,
-    address: string | undefined,
+    attempt: LoginAttempt,
     what: string,
+    isKnownAddress: () => Promise<boolean>,
   ): Promise<void> {
-    const waitMs = (await this.throttle?.waitMs(name, address, Date.now())) ?? 0;
+    const waitMs = (await this.throttle?.waitMs(attempt, Date.now(), isKnownAddress)) ?? 0;
     if (waitMs > 0) {
       throw new ParleyError(
         'rate_limited',
@@ -217,10 +289,18 @@ export class AuthService {
     }
   }
 
-  /** The caller's account, if `password` is its password; throttled like logins. */
+  /**
+   * The caller's account, if `password` is its password; throttled like logins, by the caller's
+   * device (its session proves it), so that a stolen token buys only that device's burst.
+   */
   private async confirm(caller: Session, password: unknown, address?: string): Promise<User> {
     const name = caller.username;
-    await this.notThrottled(name, address, 'wrong passwords');
+    const attempt: LoginAttempt = {
+      username: name,
+      address: addressKey(address),
+      provenDevice: caller.device,
+    };
+    await this.notThrottled(attempt, 'wrong passwords', () => Promise.resolve(true));
     const found = await this.store.findUserByUsername(name);
     const ok =
       typeof password === 'string' &&
@@ -228,7 +308,7 @@ export class AuthService {
       found.passwordHash !== null &&
       (await argon2.verify(found.passwordHash, password));
     if (!found || !ok) {
-      await this.throttle?.failed(name, address, Date.now());
+      await this.throttle?.failed(attempt, Date.now());
       throw new ParleyError('wrong_password');
     }
     return { id: found.id, username: found.username, createdAtMs: found.createdAtMs };

@@ -1,6 +1,7 @@
 // The AuthStore contract suite: proves that a backend keeps usernames unique under concurrency,
 // creates users idempotently, keeps at most one live session per (user, device), lists and ends
-// device sessions, and changes a password together with ending the other sessions.
+// device sessions, changes a password together with ending the other sessions, and remembers
+// login sources (addresses, device keys) per user, bounded, aged and forgettable.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -292,6 +293,126 @@ export function runAuthStoreContract(opts: { open: () => Promise<StoreBundle> })
 
         assert.deepEqual(await b.auth.deleteAccount(alice.id), [], 'again: nothing more');
         assert.deepEqual(await b.auth.deleteAccount('u-nobody'), []);
+      });
+    });
+
+    describe('login sources', () => {
+      const BOUNDS = { addressesMax: 3, devicesMax: 2, forgetBeforeMs: 0 };
+      const remember = (
+        userId: string,
+        device: string,
+        addressHash: string | null,
+        nowMs: number,
+      ) =>
+        b.auth.rememberLogin(
+          { userId, device, deviceKeyHash: `key-${device}-${nowMs}`, addressHash, nowMs },
+          BOUNDS,
+        );
+
+      it("knows a user's remembered address and device key, and only that user's", async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const bob = await b.auth.createUser('bob', null);
+        await remember(alice.id, 'phone', 'addr-home', 1_000);
+
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-home', 0), true);
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-cafe', 0), false);
+        assert.equal(await b.auth.isKnownAddress(bob.id, 'addr-home', 0), false, 'per user');
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'phone', 'key-phone-1000', 0), true);
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'phone', 'a-guessed-key', 0), false);
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'laptop', 'key-phone-1000', 0), false);
+        assert.equal(await b.auth.isKnownDevice(bob.id, 'phone', 'key-phone-1000', 0), false);
+      });
+
+      it("replaces a device's key, and ages both out by their last use", async () => {
+        const alice = await b.auth.createUser('alice', null);
+        await remember(alice.id, 'phone', 'addr-home', 1_000);
+        await remember(alice.id, 'phone', null, 2_000);
+
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'phone', 'key-phone-1000', 0), false);
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'phone', 'key-phone-2000', 0), true);
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-home', 1_000), true);
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-home', 1_001), false, 'too old');
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'phone', 'key-phone-2000', 2_001), false);
+      });
+
+      it("keeps the user's most recently used addresses and keys, up to the bounds", async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const bob = await b.auth.createUser('bob', null);
+        await remember(bob.id, 'bob-phone', 'addr-bob', 500);
+        for (const [i, addr] of ['addr-1', 'addr-2', 'addr-3', 'addr-4'].entries()) {
+          await remember(alice.id, `dev-${i}`, addr, 1_000 + i);
+        }
+        await remember(alice.id, 'dev-0', 'addr-1', 2_000); // used again: the newest
+
+        const known = async (addr: string) => b.auth.isKnownAddress(alice.id, addr, 0);
+        assert.deepEqual(
+          await Promise.all(['addr-1', 'addr-2', 'addr-3', 'addr-4'].map(known)),
+          [true, false, true, true],
+          'three addresses kept: the oldest use dropped',
+        );
+        const device = (i: number, at: number) =>
+          b.auth.isKnownDevice(alice.id, `dev-${i}`, `key-dev-${i}-${at}`, 0);
+        assert.deepEqual(
+          [
+            await device(0, 2_000),
+            await device(1, 1_001),
+            await device(2, 1_002),
+            await device(3, 1_003),
+          ],
+          [true, false, false, true],
+          'two device keys kept',
+        );
+        assert.equal(await b.auth.isKnownAddress(bob.id, 'addr-bob', 0), true, "bob's stay");
+      });
+
+      it('forgets the sources of any user last used before forgetBeforeMs', async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const bob = await b.auth.createUser('bob', null);
+        await remember(bob.id, 'bob-phone', 'addr-bob', 1_000);
+        await b.auth.rememberLogin(
+          {
+            userId: alice.id,
+            device: 'phone',
+            deviceKeyHash: 'key-alice',
+            addressHash: 'addr-alice',
+            nowMs: 5_000,
+          },
+          { ...BOUNDS, forgetBeforeMs: 2_000 },
+        );
+        assert.equal(await b.auth.isKnownAddress(bob.id, 'addr-bob', 0), false);
+        assert.equal(
+          await b.auth.isKnownDevice(bob.id, 'bob-phone', 'key-bob-phone-1000', 0),
+          false,
+        );
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-alice', 0), true);
+      });
+
+      it("forgets a device's key, all keys but one device's, and every source of a user", async () => {
+        const alice = await b.auth.createUser('alice', null);
+        const bob = await b.auth.createUser('bob', null);
+        await remember(alice.id, 'phone', 'addr-home', 1_000);
+        await remember(alice.id, 'laptop', 'addr-work', 1_001);
+        await remember(bob.id, 'phone', 'addr-home', 1_002);
+
+        await b.auth.forgetDeviceKeys(alice.id, { device: 'phone' });
+        await b.auth.forgetDeviceKeys(alice.id, { device: 'tablet' });
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'phone', 'key-phone-1000', 0), false);
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'laptop', 'key-laptop-1001', 0), true);
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-home', 0), true, 'addresses stay');
+        assert.equal(await b.auth.isKnownDevice(bob.id, 'phone', 'key-phone-1002', 0), true);
+
+        await remember(alice.id, 'tablet', null, 1_003);
+        await b.auth.forgetDeviceKeys(alice.id, { allBut: 'tablet' });
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'laptop', 'key-laptop-1001', 0), false);
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'tablet', 'key-tablet-1003', 0), true);
+        assert.equal(await b.auth.isKnownDevice(bob.id, 'phone', 'key-phone-1002', 0), true);
+
+        await b.auth.forgetLoginSources(alice.id);
+        await b.auth.forgetLoginSources('u-nobody');
+        assert.equal(await b.auth.isKnownDevice(alice.id, 'tablet', 'key-tablet-1003', 0), false);
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-home', 0), false);
+        assert.equal(await b.auth.isKnownAddress(alice.id, 'addr-work', 0), false);
+        assert.equal(await b.auth.isKnownAddress(bob.id, 'addr-home', 0), true, "bob's stay");
       });
     });
   });

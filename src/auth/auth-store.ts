@@ -21,6 +21,15 @@
 //   changes nothing more; an unknown user returns [].
 // - ensureUsers creates the missing users (without password, so they cannot log in) and returns
 //   all of them, in the order asked. Concurrent calls for the same name never fail.
+// - Login sources (LoginSourceStore, for the login throttle): rememberLogin stores, in one
+//   transaction, the device's key hash (replacing the device's older one) and the address hash,
+//   both last used at `nowMs`, and keeps only the user's `addressesMax` most recently used
+//   addresses and `devicesMax` most recently used device keys; then it forgets every address and
+//   device key, of any user, last used before `forgetBeforeMs`. Only hashes reach the store.
+// - isKnownAddress and isKnownDevice are true only for a hash remembered for that user (and, for
+//   a key, that device), last used at or after `sinceMs`. forgetDeviceKeys drops the key of one
+//   device, or of all devices but one; forgetLoginSources drops every address and key of the
+//   user. Neither fails for unknown ones.
 
 export interface User {
   readonly id: string;
@@ -51,7 +60,41 @@ export interface DeviceSession {
   readonly lastSeenMs: number;
 }
 
-export interface AuthStore {
+/** A successful login, as the known login sources remember it (login-sources.ts). */
+export interface LoginRecord {
+  readonly userId: string;
+  readonly device: string;
+  /** SHA-256 of the device key this login issued to the device. */
+  readonly deviceKeyHash: string;
+  /** The client's address, hashed together with the user; null when there was none. */
+  readonly addressHash: string | null;
+  readonly nowMs: number;
+}
+
+/** How much rememberLogin keeps. */
+export interface LoginSourceBounds {
+  readonly addressesMax: number;
+  readonly devicesMax: number;
+  /** Addresses and keys (of any user) last used before this are forgotten. */
+  readonly forgetBeforeMs: number;
+}
+
+/** Where a user logged in from before: the part of the AuthStore the login throttle needs. */
+export interface LoginSourceStore {
+  rememberLogin(login: LoginRecord, bounds: LoginSourceBounds): Promise<void>;
+  isKnownAddress(userId: string, addressHash: string, sinceMs: number): Promise<boolean>;
+  isKnownDevice(
+    userId: string,
+    device: string,
+    deviceKeyHash: string,
+    sinceMs: number,
+  ): Promise<boolean>;
+  /** Drops the key of one device, or of every device but one. */
+  forgetDeviceKeys(userId: string, which: { device: string } | { allBut: string }): Promise<void>;
+  forgetLoginSources(userId: string): Promise<void>;
+}
+
+export interface AuthStore extends LoginSourceStore {
   createUser(username: string, passwordHash: string | null): Promise<User>;
   ensureUsers(usernames: readonly string[]): Promise<User[]>;
   findUserByUsername(username: string): Promise<UserWithSecret | null>;

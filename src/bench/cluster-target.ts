@@ -97,16 +97,19 @@ export async function startOwnCluster(plan: Plan, options: BenchOptions): Promis
     const pgPort = Number(new URL(databaseUrl).port);
     const seeded = await seedPostgres(databaseUrl, plan);
 
+    // One data directory for every node: in cluster mode it holds only attachment blobs, which
+    // every node must see (PARLEY_BLOB_DIR_SHARED).
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir);
     const started = await Promise.allSettled(
       Array.from({ length: nodeCount }, (_, i) => {
         const nodeId = `bench-${i + 1}`;
-        const dataDir = join(dir, nodeId);
-        mkdirSync(dataDir);
         return startChild({
           label: `parley node ${nodeId}`,
           args: [...profArgs(options), ...moduleArgs('cli'), 'serve'],
           env: serverEnv(plan, options, {
             PARLEY_DATA_DIR: dataDir,
+            PARLEY_BLOB_DIR_SHARED: 'true',
             PARLEY_NODE_ID: nodeId,
             PARLEY_DATABASE_URL: databaseUrl,
             PARLEY_REDIS_URL: redis.url,

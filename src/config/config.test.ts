@@ -193,9 +193,11 @@ describe('loadConfig', () => {
 /** Runs the real CLI through tsx; resolves with its exit code and output. */
 function runCli(
   args: readonly string[],
+  parleyEnv: Readonly<Record<string, string>> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARLEY_')) env[k] = v;
+  Object.assign(env, parleyEnv);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       cwd: REPO_ROOT,
@@ -267,8 +269,84 @@ describe('cluster and secret settings', () => {
     const config = loadConfig({
       PARLEY_DATABASE_URL: 'postgres://p@127.0.0.1/parley',
       PARLEY_REDIS_URL: 'redis://127.0.0.1:6379',
+      PARLEY_BLOB_DIR_SHARED: 'true',
     });
     assert.equal(config.store.kind, 'postgres');
     assert.equal(config.redis?.url, 'redis://127.0.0.1:6379');
+  });
+});
+
+describe('blob storage in a cluster', () => {
+  const CLUSTER = {
+    PARLEY_DATABASE_URL: 'postgres://p@127.0.0.1/parley',
+    PARLEY_REDIS_URL: 'redis://127.0.0.1:6379',
+    PARLEY_DATA_DIR: '/srv/parley',
+  };
+
+  it('refuses the filesystem store on a cluster node, in one line naming both ways out', () => {
+    const problems = problemsOf(CLUSTER);
+    assert.equal(problems.length, 1, problems.join('\n'));
+    const [line] = problems;
+    assert.doesNotMatch(line!, /\n/);
+    assert.match(line!, /^PARLEY_BLOB_STORE: fs keeps attachments in \/srv\/parley\/blobs\b/);
+    assert.match(line!, /PARLEY_BLOB_STORE=s3 with PARLEY_S3_BUCKET/);
+    assert.match(line!, /PARLEY_BLOB_DIR_SHARED=true/);
+  });
+
+  it('starts a cluster node on the filesystem store once the directory is declared shared', () => {
+    const config = loadConfig({ ...CLUSTER, PARLEY_BLOB_DIR_SHARED: 'true' });
+    assert.deepEqual(config.attachments.blobStore, {
+      kind: 'fs',
+      dir: '/srv/parley/blobs',
+      shared: true,
+    });
+  });
+
+  it('starts a cluster node on S3 without the shared setting', () => {
+    const config = loadConfig({
+      ...CLUSTER,
+      PARLEY_BLOB_STORE: 's3',
+      PARLEY_S3_ENDPOINT: 'http://minio:9000',
+      PARLEY_S3_BUCKET: 'parley-attachments',
+    });
+    assert.equal(config.attachments.blobStore.kind, 's3');
+  });
+
+  it('leaves a single node and an http-role node alone: neither shares blobs', () => {
+    const single = loadConfig({ PARLEY_DATA_DIR: '/srv/parley' });
+    assert.deepEqual(single.attachments.blobStore, {
+      kind: 'fs',
+      dir: '/srv/parley/blobs',
+      shared: false,
+    });
+    const httpRole = loadConfig({
+      ...CLUSTER,
+      PARLEY_ROLE: 'http',
+      PARLEY_RPC_TARGET: '127.0.0.1:9090',
+      PARLEY_GRPC_TOKEN: 'a-service-token-of-24ch',
+    });
+    assert.equal(httpRole.role.kind, 'http');
+  });
+
+  it('accepts only true or false for the shared setting', () => {
+    const problems = problemsOf({ ...CLUSTER, PARLEY_BLOB_DIR_SHARED: 'yes' });
+    assert.ok(
+      problems.includes('PARLEY_BLOB_DIR_SHARED: expected true or false, got "yes"'),
+      problems.join('\n'),
+    );
+  });
+
+  it('makes `parley serve` exit 2 before connecting anywhere, and --help lists the setting', async () => {
+    const refused = await runCli(['serve'], CLUSTER);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(
+      refused.stderr.split('\n').filter((l) => l.includes('PARLEY_BLOB_STORE: fs keeps')).length,
+      1,
+      refused.stderr,
+    );
+    assert.match(refused.stderr, /PARLEY_BLOB_DIR_SHARED=true/);
+    assert.doesNotMatch(refused.stderr, /^\s+at /m);
+    const help = await runCli(['--help']);
+    assert.match(help.stdout, /--blob-dir-shared +PARLEY_BLOB_DIR_SHARED /);
   });
 });

@@ -63,7 +63,12 @@ export interface Config {
     /** The content-type allow-list: `type/subtype`, `type/*`, or a prefix ending in `*`. */
     readonly types: readonly string[];
     readonly blobStore:
-      | { readonly kind: 'fs'; readonly dir: string }
+      | {
+          readonly kind: 'fs';
+          readonly dir: string;
+          /** The operator's word that every node of a cluster mounts this same directory. */
+          readonly shared: boolean;
+        }
       | {
           readonly kind: 's3';
           /** Null for AWS itself. */
@@ -525,6 +530,13 @@ export const SETTINGS = {
     fallback: 'fs',
     parse: oneOf('fs', 's3'),
   },
+  blobDirShared: {
+    name: 'blob-dir-shared',
+    help: '"true": <data-dir>/blobs is one directory every cluster node mounts (required for fs in a cluster)',
+    fallback: false,
+    parse: (raw: string) =>
+      raw === 'true' ? true : raw === 'false' ? false : { expected: 'true or false' },
+  },
   s3Endpoint: {
     name: 's3-endpoint',
     help: 'S3-compatible server URL (default: AWS)',
@@ -601,6 +613,8 @@ export function loadConfig(
   if (raw.blobStore === 's3' && !raw.s3Bucket) {
     problems.push(`${envName('s3-bucket')}: required when ${envName('blob-store')} is s3`);
   }
+  const blobProblem = clusterBlobProblem(raw);
+  if (blobProblem) problems.push(blobProblem);
   if (Boolean(raw.s3AccessKeyId) !== Boolean(raw.s3SecretAccessKey)) {
     problems.push(
       `${envName('s3-access-key-id')} and ${envName('s3-secret-access-key')}: set both or neither`,
@@ -619,6 +633,22 @@ export function loadConfig(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return build(raw as Raw);
+}
+
+/**
+ * A cluster node whose attachments sit in a directory of its own would answer "blob is missing"
+ * for every upload another node took, so a full cluster node starts only with S3 or with the
+ * operator's word that the directory is shared. An http-role node keeps no blobs.
+ */
+function clusterBlobProblem(raw: Record<string, unknown>): string | null {
+  const cluster = Boolean(raw.databaseUrl) && Boolean(raw.redisUrl) && raw.role !== 'http';
+  if (!cluster || raw.blobStore !== 'fs' || raw.blobDirShared === true) return null;
+  const dir = join(resolve(String(raw.dataDir)), 'blobs');
+  return (
+    `${envName('blob-store')}: fs keeps attachments in ${dir}, which other cluster nodes cannot ` +
+    `read; set ${envName('blob-store')}=s3 with ${envName('s3-bucket')} (and ${envName('s3-endpoint')} ` +
+    `etc.), or ${envName('blob-dir-shared')}=true if every node mounts that same directory`
+  );
 }
 
 function build(raw: Raw): Config {
@@ -719,7 +749,7 @@ function build(raw: Raw): Config {
                   : null,
               forcePathStyle: raw.s3ForcePathStyle,
             }
-          : { kind: 'fs' as const, dir: join(dataDir, 'blobs') },
+          : { kind: 'fs' as const, dir: join(dataDir, 'blobs'), shared: raw.blobDirShared },
     },
   });
 }

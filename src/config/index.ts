@@ -1,2 +1,2 @@
 export { loadConfig, describeSettings, envName, ConfigError, SETTINGS } from './config.js';
-export type { Config, SeedApiMode, LogLevel } from './config.js';
+export type { Config, SeedApiMode, LogLevel, TrustProxy } from './config.js';

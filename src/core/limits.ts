@@ -54,12 +54,24 @@ export interface Limits {
   readonly userRequestsQueuedMax: number;
   /** Live connections of one user on one node. */
   readonly connectionsPerUserMax: number;
-  /** Failed logins of one username in a burst before logins are slowed (login-throttle.ts). */
-  readonly loginFailuresMax: number;
-  /** Failed logins from one address in a burst. */
+  /**
+   * Failed logins of one username from one address (or with one device key) in a burst, before
+   * that source must wait for the refill (login-throttle.ts).
+   */
+  readonly loginSourceFailuresMax: number;
+  /** Failed logins from one address in a burst, whatever the usernames. */
   readonly loginAddressFailuresMax: number;
-  /** After the burst, one more failed login is allowed every this many ms. */
+  /** Failed logins of one username in a burst before its logins from unknown sources slow down;
+   * an address or device the account logged in from before is never held back by it. */
+  readonly loginUserFailuresMax: number;
+  /** After a burst, one more failed login is allowed every this many ms. */
   readonly loginRefillMs: number;
+  /** Addresses remembered per user as known login sources, most recent first. */
+  readonly loginKnownAddressesMax: number;
+  /** Device keys (login proofs of a device) kept per user, most recently used first. */
+  readonly loginKnownDevicesMax: number;
+  /** A known address or device key not used to log in for this long is forgotten. */
+  readonly loginKnownSourceIdleMs: number;
   /** A session unused for this long expires and must log in again; 0: never. */
   readonly sessionIdleMs: number;
   /** How often a node reads the log of ended sessions: the bound on how late a live link using
@@ -133,9 +145,13 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   userRequestsInFlightMax: 8,
   userRequestsQueuedMax: 64,
   connectionsPerUserMax: 16,
-  loginFailuresMax: 10,
+  loginSourceFailuresMax: 10,
   loginAddressFailuresMax: 50,
+  loginUserFailuresMax: 10,
   loginRefillMs: 60_000,
+  loginKnownAddressesMax: 10,
+  loginKnownDevicesMax: 20,
+  loginKnownSourceIdleMs: 90 * 86_400_000,
   sessionIdleMs: 180 * 86_400_000,
   sessionWatchIntervalMs: 500,
   recallWindowMs: 2 * 60_000,

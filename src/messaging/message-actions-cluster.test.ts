@@ -22,10 +22,16 @@ describe('message actions across two nodes', { skip }, () => {
       const env = {
         PARLEY_DATABASE_URL: await pg.createDatabase(),
         PARLEY_REDIS_URL: redis.url,
+        PARLEY_BLOB_DIR_SHARED: 'true',
       };
-      // One after the other: the first start migrates the database.
+      // One after the other: the first start migrates the database. Node B keeps attachments in
+      // node A's data directory, so that the directory declared shared is one.
       nodeA = await startTestServer({ ...env, PARLEY_NODE_ID: 'node-a' });
-      nodeB = await startTestServer({ ...env, PARLEY_NODE_ID: 'node-b' });
+      nodeB = await startTestServer({
+        ...env,
+        PARLEY_NODE_ID: 'node-b',
+        PARLEY_DATA_DIR: nodeA.dataDir,
+      });
     },
     { timeout: 120_000 },
   );

@@ -94,6 +94,8 @@ describeWithPostgresAndRedis('readiness against real PostgreSQL and Redis', (bac
     const server = await startTestServer({
       PARLEY_DATABASE_URL: await pg.createDatabase(),
       PARLEY_REDIS_URL: redis.url,
+      // A lone cluster node: no other node needs its attachment directory.
+      PARLEY_BLOB_DIR_SHARED: 'true',
     });
     try {
       const ok = await http<ReadyBody>('GET', `${server.url}/readyz`);

@@ -8,6 +8,17 @@ export interface HttpServerOptions {
   readonly bodyBytesMax: number;
   /** A pino logger (core/logger.ts); typed as Fastify sees it. */
   readonly logger: FastifyBaseLogger;
+  /**
+   * PARLEY_TRUST_PROXY: whose X-Forwarded-For names the client, so that request.ip is the
+   * client's behind a reverse proxy: none (default), the proxies' addresses/CIDRs, or a hop count.
+   */
+  readonly trustProxy?: false | number | readonly string[];
+}
+
+/** Fastify's form of it. Fastify refuses a bare hop count, so it becomes a function here. */
+function fastifyTrustProxy(trust: HttpServerOptions['trustProxy']) {
+  if (typeof trust === 'number') return (_address: string, hop: number) => hop < trust;
+  return trust ? [...trust] : false;
 }
 
 // Query strings and path params are text, so their numbers and booleans are coerced; a JSON body
@@ -54,6 +65,7 @@ export function createHttpApp(options: HttpServerOptions): HttpApp {
     // Per-request lines cost throughput and would carry URLs; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyBytesMax,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();

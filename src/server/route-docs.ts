@@ -59,6 +59,7 @@ const CREDENTIALS = {
   user: { id: 'uF2v6kq0Hq1', username: 'alice' },
   token: 'pt_Jf0…',
   device: 'laptop',
+  deviceKey: 'dk_q8Z…',
 };
 const CONVERSATION = {
   id: 'cG7x1kq0Hq1',
@@ -181,18 +182,32 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     body: { example: { username: 'alice', password: 'correct horse', device: 'laptop' } },
     response: {
       status: 201,
-      description: 'The account, its token and device.',
+      description:
+        'The account, its token and device, and the device key to present at later logins of this device.',
       example: CREDENTIALS,
     },
   },
   'POST /v1/auth/login': {
     summary: 'Log in',
-    description: "Logging in again with the same device replaces that device's session.",
+    description:
+      "Logging in again with the same device replaces that device's session. Failed logins are throttled (429 with Retry-After, before the password is checked) per username and address, per address, and per username for unknown sources only: an address the account logged in from before, or a device presenting the deviceKey its last login returned, is never held back by failures from elsewhere.",
     tag: 'accounts',
     auth: 'none',
-    errors: ['invalid_credentials', 'account_disabled'],
-    body: { example: { username: 'alice', password: 'correct horse', device: 'laptop' } },
-    response: { status: 200, description: 'A new token for the device.', example: CREDENTIALS },
+    errors: ['invalid_credentials', 'account_disabled', 'rate_limited'],
+    body: {
+      example: {
+        username: 'alice',
+        password: 'correct horse',
+        device: 'laptop',
+        deviceKey: 'dk_q8Z…',
+      },
+    },
+    response: {
+      status: 200,
+      description:
+        'A new token for the device, and its new device key (the old one stops working).',
+      example: CREDENTIALS,
+    },
   },
   'POST /v1/auth/logout': {
     summary: "Revoke the caller's token",

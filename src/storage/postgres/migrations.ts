@@ -323,6 +323,30 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         EXECUTE FUNCTION log_session_end();
     `,
   },
+  {
+    version: 15,
+    name: 'login sources',
+    // Where each account logged in from before, for the login throttle (auth/login-sources.ts):
+    // the addresses (hashed with the user: an address is personal data) and the devices' keys
+    // (hashed like tokens). Rows age out by last_ok_ms, hence its index.
+    sql: `
+      CREATE TABLE login_addresses (
+        user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        address_hash TEXT NOT NULL,
+        last_ok_ms   BIGINT NOT NULL,
+        PRIMARY KEY (user_id, address_hash)
+      );
+      CREATE INDEX login_addresses_by_age ON login_addresses (last_ok_ms);
+      CREATE TABLE device_keys (
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device     TEXT NOT NULL,
+        key_hash   TEXT NOT NULL,
+        last_ok_ms BIGINT NOT NULL,
+        PRIMARY KEY (user_id, device)
+      );
+      CREATE INDEX device_keys_by_age ON device_keys (last_ok_ms);
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

@@ -5,21 +5,26 @@ import type { Clock } from '../../core/clock.js';
 import type {
   AuthStore,
   DeviceSession,
+  LoginRecord,
+  LoginSourceBounds,
   Session,
   User,
   UserWithSecret,
 } from '../../auth/auth-store.js';
 import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { inTransaction, isUniqueViolation } from './database.js';
+import { PostgresLoginSources } from './postgres-login-sources.js';
 
 /** The cluster AuthStore: accounts and sessions in PostgreSQL, shared by every node. */
 export class PostgresAuthStore implements AuthStore {
   private readonly pool: pg.Pool;
   private readonly clock: Clock;
+  private readonly sources: PostgresLoginSources;
 
   constructor(pool: pg.Pool, clock: Clock) {
     this.pool = pool;
     this.clock = clock;
+    this.sources = new PostgresLoginSources(pool);
   }
 
   async createUser(username: string, passwordHash: string | null): Promise<User> {
@@ -182,6 +187,32 @@ export class PostgresAuthStore implements AuthStore {
       );
       return rows.map((r) => r.device);
     });
+  }
+
+  // Login sources: postgres-login-sources.ts.
+  rememberLogin(login: LoginRecord, bounds: LoginSourceBounds): Promise<void> {
+    return this.sources.rememberLogin(login, bounds);
+  }
+
+  isKnownAddress(userId: string, addressHash: string, sinceMs: number): Promise<boolean> {
+    return this.sources.isKnownAddress(userId, addressHash, sinceMs);
+  }
+
+  isKnownDevice(
+    userId: string,
+    device: string,
+    keyHash: string,
+    sinceMs: number,
+  ): Promise<boolean> {
+    return this.sources.isKnownDevice(userId, device, keyHash, sinceMs);
+  }
+
+  forgetDeviceKeys(userId: string, which: { device: string } | { allBut: string }): Promise<void> {
+    return this.sources.forgetDeviceKeys(userId, which);
+  }
+
+  forgetLoginSources(userId: string): Promise<void> {
+    return this.sources.forgetLoginSources(userId);
   }
 
   /** The pool belongs to openPostgresStores, which ends it. */

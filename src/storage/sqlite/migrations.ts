@@ -343,4 +343,28 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 15,
+    name: 'login sources',
+    // Where each account logged in from before, for the login throttle (auth/login-sources.ts):
+    // the addresses (hashed with the user: an address is personal data) and the devices' keys
+    // (hashed like tokens). Rows age out by last_ok_ms, hence its index.
+    sql: `
+      CREATE TABLE login_addresses (
+        user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        address_hash TEXT NOT NULL,
+        last_ok_ms   INTEGER NOT NULL,
+        PRIMARY KEY (user_id, address_hash)
+      ) WITHOUT ROWID;
+      CREATE INDEX login_addresses_by_age ON login_addresses (last_ok_ms);
+      CREATE TABLE device_keys (
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device     TEXT NOT NULL,
+        key_hash   TEXT NOT NULL,
+        last_ok_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, device)
+      ) WITHOUT ROWID;
+      CREATE INDEX device_keys_by_age ON device_keys (last_ok_ms);
+    `,
+  },
 ];

@@ -5,6 +5,8 @@ import type { Clock } from '../../core/clock.js';
 import type {
   AuthStore,
   DeviceSession,
+  LoginRecord,
+  LoginSourceBounds,
   Session,
   User,
   UserWithSecret,
@@ -12,6 +14,7 @@ import type {
 import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
 import { isUniqueViolation } from './errors.js';
+import { SqliteLoginSources } from './sqlite-login-sources.js';
 
 /** The embedded AuthStore on the same SQLite file as the messages. */
 interface SessionRow {
@@ -26,10 +29,12 @@ export class SqliteAuthStore implements AuthStore {
   private readonly db: SqliteDb;
   private readonly clock: Clock;
   private readonly q: Record<string, Statement>;
+  private readonly sources: SqliteLoginSources;
 
   constructor(db: SqliteDb, clock: Clock) {
     this.db = db;
     this.clock = clock;
+    this.sources = new SqliteLoginSources(db);
     this.q = {
       insertUser: db.prepare(
         'INSERT INTO users (id, username, password_hash, created_at_ms) VALUES (?, ?, ?, ?)',
@@ -197,6 +202,32 @@ export class SqliteAuthStore implements AuthStore {
         })
         .immediate(),
     );
+  }
+
+  // Login sources: sqlite-login-sources.ts.
+  rememberLogin(login: LoginRecord, bounds: LoginSourceBounds): Promise<void> {
+    return this.sources.rememberLogin(login, bounds);
+  }
+
+  isKnownAddress(userId: string, addressHash: string, sinceMs: number): Promise<boolean> {
+    return this.sources.isKnownAddress(userId, addressHash, sinceMs);
+  }
+
+  isKnownDevice(
+    userId: string,
+    device: string,
+    keyHash: string,
+    sinceMs: number,
+  ): Promise<boolean> {
+    return this.sources.isKnownDevice(userId, device, keyHash, sinceMs);
+  }
+
+  forgetDeviceKeys(userId: string, which: { device: string } | { allBut: string }): Promise<void> {
+    return this.sources.forgetDeviceKeys(userId, which);
+  }
+
+  forgetLoginSources(userId: string): Promise<void> {
+    return this.sources.forgetLoginSources(userId);
   }
 
   close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 
@@ -8,6 +9,12 @@ import { DEFAULT_LIMITS, type Limits } from '../core/limits.js';
 // the setting, what it accepts and what it got.
 
 export type SeedApiMode = 'open' | 'auth';
+/**
+ * The reverse proxies whose X-Forwarded-For names the client (PARLEY_TRUST_PROXY): none, their
+ * addresses and CIDRs (or proxy-addr's `loopback`, `linklocal`, `uniquelocal`), or a hop count.
+ */
+export type TrustProxy = false | number | readonly string[];
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -16,6 +23,8 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly seedApi: SeedApiMode;
+    /** Which peers' X-Forwarded-For is believed, so that request.ip is the client's. */
+    readonly trustProxy: TrustProxy;
   };
   /** The TCP transport of the real-time protocol; null when off. */
   readonly tcp: { readonly host: string; readonly port: number } | null;
@@ -133,6 +142,32 @@ const oneOf =
   (raw: string) =>
     (values as string[]).includes(raw) ? (raw as T) : { expected: `one of ${values.join(', ')}` };
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, a CIDR, or a proxy-addr name. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [ip = '', bits, extra] = entry.split('/');
+  const family = isIP(ip);
+  if (family === 0 || extra !== undefined) return false;
+  return (
+    bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+  );
+}
+
+const trustProxy = (raw: string): TrustProxy | { expected: string } => {
+  const value = raw.trim();
+  if (value === 'off') return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 16) return hops;
+  }
+  const entries = value.split(',').map((e) => e.trim());
+  return !/^\d+$/.test(value) && entries.every(isProxyEntry)
+    ? entries
+    : { expected: 'off, a hop count from 1 to 16, or proxy addresses/CIDRs (comma-separated)' };
+};
+
 const text = (raw: string) => (raw.trim() !== '' ? raw : { expected: 'a non-empty string' });
 
 /** The attachment allow-list a fresh install runs with: media, PDF, text, office files, archives. */
@@ -174,6 +209,12 @@ export const SETTINGS = {
     parse: int(0, 65535),
   },
   host: { name: 'host', help: 'address to listen on', fallback: '0.0.0.0', parse: text },
+  trustProxy: {
+    name: 'trust-proxy',
+    help: 'reverse proxies whose X-Forwarded-For is believed: off, addresses/CIDRs, or a hop count',
+    fallback: false as TrustProxy,
+    parse: trustProxy,
+  },
   dataDir: {
     name: 'data-dir',
     help: 'directory of the embedded database',
@@ -385,10 +426,10 @@ export const SETTINGS = {
     'connections of one user',
     100_000,
   ),
-  loginFailuresMax: limit(
-    'login-failures-max',
-    'loginFailuresMax',
-    'failed logins of a username before logins slow down',
+  loginSourceFailuresMax: limit(
+    'login-source-failures-max',
+    'loginSourceFailuresMax',
+    'failed logins of a username from one address or device before it slows down',
     1_000_000,
   ),
   loginAddressFailuresMax: limit(
@@ -396,6 +437,30 @@ export const SETTINGS = {
     'loginAddressFailuresMax',
     'failed logins from an address before logins slow down',
     1_000_000,
+  ),
+  loginUserFailuresMax: limit(
+    'login-user-failures-max',
+    'loginUserFailuresMax',
+    'failed logins of a username before its logins from unknown sources slow down',
+    1_000_000,
+  ),
+  loginKnownAddressesMax: limit(
+    'login-known-addresses-max',
+    'loginKnownAddressesMax',
+    'addresses remembered per user as known login sources',
+    1_000,
+  ),
+  loginKnownDevicesMax: limit(
+    'login-known-devices-max',
+    'loginKnownDevicesMax',
+    'device keys kept per user',
+    1_000,
+  ),
+  loginKnownSourceIdleMs: limit(
+    'login-known-source-idle-ms',
+    'loginKnownSourceIdleMs',
+    'a known address or device key unused this long is forgotten',
+    10 * 365 * 86_400_000,
   ),
   sessionIdleMs: {
     name: 'session-idle-ms',
@@ -655,7 +720,7 @@ function build(raw: Raw): Config {
   const dataDir = resolve(raw.dataDir);
   return deepFreeze({
     node: { id: raw.nodeId !== '' ? raw.nodeId : 'node-' + randomBytes(4).toString('hex') },
-    http: { host: raw.host, port: raw.port, seedApi: raw.seedApi },
+    http: { host: raw.host, port: raw.port, seedApi: raw.seedApi, trustProxy: raw.trustProxy },
     tcp: raw.tcpPort >= 0 ? { host: raw.host, port: raw.tcpPort } : null,
     grpc: raw.grpcPort >= 0 ? { host: raw.host, port: raw.grpcPort, token: raw.grpcToken } : null,
     role:
@@ -710,9 +775,13 @@ function build(raw: Raw): Config {
       pageBytesMax: raw.pageBytesMax,
       userRequestsInFlightMax: raw.userRequestsInFlightMax,
       connectionsPerUserMax: raw.connectionsPerUserMax,
-      loginFailuresMax: raw.loginFailuresMax,
+      loginSourceFailuresMax: raw.loginSourceFailuresMax,
       loginAddressFailuresMax: raw.loginAddressFailuresMax,
+      loginUserFailuresMax: raw.loginUserFailuresMax,
       loginRefillMs: raw.loginRefillMs,
+      loginKnownAddressesMax: raw.loginKnownAddressesMax,
+      loginKnownDevicesMax: raw.loginKnownDevicesMax,
+      loginKnownSourceIdleMs: raw.loginKnownSourceIdleMs,
       sessionIdleMs: raw.sessionIdleMs,
       recallWindowMs: raw.recallWindowMs,
       attachmentBytesMax: raw.attachmentBytesMax,

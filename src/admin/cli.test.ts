@@ -1,10 +1,12 @@
 // Runs the real `parley` admin commands as child processes against the store a real server uses:
 // migrate, user add / reset-password / disable / enable, and stats. Proves that a disabled
 // account's tokens stop working at once and its logins are refused with account_disabled, that
-// a reset password revokes the old tokens, that bad input changes nothing, and, in a cluster,
+// a reset password revokes the old tokens, that bad input changes nothing, that every command
+// but migrate refuses a store holding no Parley database (creating nothing), and, in a cluster,
 // that disabling closes the account's live connections on the nodes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -159,7 +161,89 @@ describe('parley admin commands (SQLite)', () => {
   });
 });
 
+/** Asserts a refusal: exit 1, one line on stderr matching `reason`, nothing on stdout. */
+function assertRefused(
+  result: { code: number | null; stdout: string; stderr: string },
+  reason: RegExp,
+) {
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stdout, '');
+  assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+  assert.match(result.stderr, reason);
+}
+
+describe('parley admin commands on a store holding no Parley database', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'parley-admin-nodb-'));
+  });
+  after(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('refuse a mistyped data directory, creating nothing, while migrate creates the database', async () => {
+    const typo = join(root, 'dataa');
+    const env = { PARLEY_DATA_DIR: typo };
+    const missing = /^parley: no Parley database at .*dataa\/parley\.db: check PARLEY_DATA_DIR/;
+    assertRefused(await runCli(['stats'], { env }), missing);
+    assertRefused(await runCli(['stats', '--json'], { env }), missing);
+    assertRefused(await runCli(['user', 'add', 'alice'], { env, stdin: `${PASSWORD}\n` }), missing);
+    assertRefused(await runCli(['user', 'disable', 'alice'], { env }), missing);
+    assertRefused(await runCli(['backup', join(root, 'copy')], { env }), missing);
+    assert.equal(existsSync(typo), false, 'the mistyped directory was created');
+    assert.equal(existsSync(join(root, 'copy')), false, 'the backup target was created');
+
+    const migrated = await runCli(['migrate'], { env });
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.match(migrated.stdout, /^applied 1 core$/m);
+    const stats = await runCli(['stats', '--json'], { env });
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.equal((JSON.parse(stats.stdout) as { users: number }).users, 0);
+  });
+
+  it('refuse a database file that is not Parley, and leave it as it was', async () => {
+    const foreign = join(root, 'foreign');
+    mkdirSync(foreign);
+    const other = new Database(join(foreign, 'parley.db'));
+    other.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)');
+    other.close();
+    assertRefused(
+      await runCli(['stats'], { env: { PARLEY_DATA_DIR: foreign } }),
+      /^parley: .*foreign\/parley\.db holds no Parley database: check PARLEY_DATA_DIR/,
+    );
+    const tables = new Database(join(foreign, 'parley.db'), { readonly: true });
+    const names = tables
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .pluck()
+      .all();
+    tables.close();
+    assert.deepEqual(names, ['notes'], 'no Parley table was added');
+
+    const garbage = join(root, 'garbage');
+    mkdirSync(garbage);
+    writeFileSync(join(garbage, 'parley.db'), 'this is not a database, just text '.repeat(200));
+    assertRefused(
+      await runCli(['user', 'enable', 'alice'], { env: { PARLEY_DATA_DIR: garbage } }),
+      /^parley: .*garbage\/parley\.db is not a Parley database/,
+    );
+    assert.deepEqual(readdirSync(garbage), ['parley.db']);
+  });
+});
+
 describeWithPostgresAndRedis('parley admin commands (PostgreSQL and Redis)', (backends) => {
+  it('refuses an empty PostgreSQL database until migrate creates the schema', async () => {
+    const env = { PARLEY_DATABASE_URL: await backends().pg.createDatabase() };
+    const refused = await runCli(['stats'], { env });
+    assertRefused(refused, /^parley: the PostgreSQL database holds no Parley schema/);
+    assert.equal(refused.stderr.includes(env.PARLEY_DATABASE_URL), false, 'the URL is printed');
+    assertRefused(
+      await runCli(['user', 'add', 'erin'], { env, stdin: `${PASSWORD}\n` }),
+      /holds no Parley schema/,
+    );
+    assert.equal((await runCli(['migrate'], { env })).code, 0);
+    assert.equal((await runCli(['stats'], { env })).code, 0);
+  });
+
   it('adds a user in PostgreSQL, and disabling closes its live connection on a cluster node', async () => {
     const { pg, redis } = backends();
     const env = {
@@ -168,6 +252,8 @@ describeWithPostgresAndRedis('parley admin commands (PostgreSQL and Redis)', (ba
       // A lone cluster node: no other node needs its attachment directory.
       PARLEY_BLOB_DIR_SHARED: 'true',
     };
+    // A fresh database: only migrate creates the schema (the other commands refuse it).
+    assert.equal((await runCli(['migrate'], { env })).code, 0);
     const added = await runCli(['user', 'add', 'dora'], { env, stdin: `${PASSWORD}\n` });
     assert.equal(added.code, 0, added.stderr);
     const node = await startTestServer(env);

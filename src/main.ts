@@ -34,6 +34,7 @@ import { createHttpApp, registerApiDocs, type HttpApp } from './server/index.js'
 import { registerWebClient } from './server/web-client.js';
 import {
   AttachmentsService,
+  memberWindowOf,
   registerAttachmentRoutes,
   type BlobStore,
 } from './attachments/index.js';
@@ -137,8 +138,9 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const attachments: AttachmentsService = new AttachmentsService({
     store: stores.attachments,
     blobs,
-    // Former members keep access to what was sent while they were members.
-    memberUntilUs: (conversationId, userId) => messaging.memberUntilUs(conversationId, userId),
+    // Members read what was sent within their window, as for messages: former members up to
+    // their leaving, late joiners of a history-from-join group from their join.
+    memberWindowUs: memberWindowOf(stores.messages),
     isProfileAvatar: async (ownerId, attachmentId) =>
       (await stores.profiles.get(ownerId))?.avatar === attachmentId,
     bytesMax: config.limits.attachmentBytesMax,

@@ -1,6 +1,9 @@
 // Proves the attachments API through real HTTP on the filesystem backend: round trip, size and
 // type refusals that store nothing, who may download (owner, members where it was sent; a
-// stranger gets 404, as if the id did not exist), and byte ranges.
+// stranger gets 404, as if the id did not exist), and byte ranges. Downloads follow the member's
+// read window as messages do: a late joiner of a history-from-join group gets 404 for what was
+// sent before its join (until the group shows its full history), a former member for what was
+// sent after it left, and every current member sees the group's current avatar.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
@@ -16,6 +19,7 @@ import {
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { AttachmentsService } from './attachments-service.js';
 import { FsBlobStore } from './fs-blob-store.js';
+import { memberWindowOf } from './member-window.js';
 
 const BYTES_MAX = 64 * 1024;
 
@@ -101,10 +105,7 @@ describe('attachments over HTTP (filesystem blobs)', () => {
     service = new AttachmentsService({
       store: stores.attachments,
       blobs: await FsBlobStore.open(blobDir()),
-      memberUntilUs: async (c, u) => {
-        const m = await stores.messages.getMembership(c, u);
-        return m === null ? -1 : m.leftSeq === null ? Number.POSITIVE_INFINITY : 0;
-      },
+      memberWindowUs: memberWindowOf(stores.messages),
       bytesMax: BYTES_MAX,
       types: ['image/*'],
     });
@@ -281,4 +282,105 @@ describe('attachments over HTTP (filesystem blobs)', () => {
     const row = db.prepare('SELECT COUNT(*) AS n FROM attachments').get() as { n: number };
     return row.n;
   }
+});
+
+describe('attachments follow the member read window (real sends, history from the join)', () => {
+  let server: TestServer;
+  let owner: { token: string; userId: string };
+  let early: { token: string; userId: string };
+  let late: { token: string; userId: string };
+  let group: string;
+
+  before(async () => {
+    server = await startTestServer();
+    owner = await register(server.url, 'wanda');
+    early = await register(server.url, 'xavi');
+    late = await register(server.url, 'yuki');
+    const res = await http('POST', `${server.url}/v1/conversations`, {
+      token: owner.token,
+      body: { kind: 'group', title: 'Window', members: ['xavi'], history: 'join' },
+    });
+    assert.equal(res.status, 201, res.text);
+    group = res.json.id as string;
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  let refs = 0;
+  /** Uploads an image as `who` and sends it to the group in an `image` message. */
+  const sendImage = async (who: { token: string }): Promise<string> => {
+    const up = await http('POST', `${server.url}/v1/attachments`, {
+      token: who.token,
+      body: randomBytes(500),
+      headers: { 'content-type': 'image/png' },
+    });
+    assert.equal(up.status, 201, up.text);
+    const sent = await http('POST', `${server.url}/v1/conversations/${group}/messages`, {
+      token: who.token,
+      body: { ref: `img-${++refs}`, body: { kind: 'image', attachment: up.json.id } },
+    });
+    assert.equal(sent.status, 201, sent.text);
+    return up.json.id as string;
+  };
+  const status = async (who: { token: string }, id: string): Promise<number> =>
+    (await http('GET', `${server.url}/v1/attachments/${id}/meta`, { token: who.token })).status;
+  const visibleSeqs = async (who: { token: string }): Promise<number[]> => {
+    const res = await http('GET', `${server.url}/v1/conversations/${group}/messages`, {
+      token: who.token,
+    });
+    assert.equal(res.status, 200, res.text);
+    return (res.json.messages as { seq: number }[]).map((m) => m.seq);
+  };
+  const patch = async (body: unknown) => {
+    const res = await http('PATCH', `${server.url}/v1/conversations/${group}`, {
+      token: owner.token,
+      body,
+    });
+    assert.equal(res.status, 200, res.text);
+  };
+
+  it('hides from a late joiner what was sent before its join, as its messages are hidden', async () => {
+    const before = await sendImage(owner);
+    const avatarUp = await http('POST', `${server.url}/v1/attachments`, {
+      token: owner.token,
+      body: randomBytes(300),
+      headers: { 'content-type': 'image/png' },
+    });
+    assert.equal(avatarUp.status, 201, avatarUp.text);
+    const avatar = avatarUp.json.id as string;
+    await patch({ avatar });
+    const added = await http('POST', `${server.url}/v1/conversations/${group}/members`, {
+      token: owner.token,
+      body: { members: ['yuki'] },
+    });
+    assert.equal(added.status, 200, added.text);
+    const after = await sendImage(early);
+
+    // The messages: the late joiner's pages start after its join.
+    assert.equal((await visibleSeqs(late)).includes(1), false);
+    // The attachments, the same way.
+    assert.equal(await status(late, before), 404, 'sent before the join');
+    assert.equal(await status(late, after), 200, 'sent after the join');
+    assert.equal(await status(early, before), 200, 'a member since the start');
+    // The group's current avatar is part of the group every member sees.
+    assert.equal(await status(late, avatar), 200, 'the current avatar');
+
+    // A group that shows its full history shows it all, attachments included.
+    await patch({ history: 'full' });
+    assert.ok((await visibleSeqs(late)).includes(1));
+    assert.equal(await status(late, before), 200, 'full history');
+    await patch({ history: 'join' });
+    assert.equal(await status(late, before), 404, 'from the join again');
+
+    // Leaving ends the window: what is sent later stays out of reach, what came before stays.
+    const left = await http('DELETE', `${server.url}/v1/conversations/${group}/members/me`, {
+      token: late.token,
+    });
+    assert.equal(left.status, 200, left.text);
+    const later = await sendImage(owner);
+    assert.equal(await status(late, after), 200, 'sent while a member');
+    assert.equal(await status(late, later), 404, 'sent after it left');
+    assert.equal(await status(late, before), 404, 'still before its join');
+  });
 });

@@ -5,18 +5,13 @@ import { newId } from '../core/ids.js';
 import type { Attachment, AttachmentStore } from './attachment-store.js';
 import type { BlobStore, ByteRange } from './blob-store.js';
 import { isAllowedType, normalizeMediaType } from './media-types.js';
-
-/**
- * Until when (microseconds) a user may read what was sent in a conversation: +Infinity for a
- * current member, its leaving time for a former member, a negative number for anyone else.
- * main.ts injects the messaging capability's.
- */
-export type MemberUntil = (conversationId: string, userId: string) => Promise<number>;
+import type { MemberWindow, MemberWindowOf } from './member-window.js';
 
 export interface AttachmentsDeps {
   readonly store: AttachmentStore;
   readonly blobs: BlobStore;
-  readonly memberUntilUs: MemberUntil;
+  /** Which of a conversation's attachments a user may read (member-window.ts). */
+  readonly memberWindowUs: MemberWindowOf;
   /**
    * Whether the attachment is its owner's current profile avatar, which every signed-in user may
    * see (a profile is public to them). Without it, only owners and conversation members read.
@@ -46,15 +41,17 @@ const NAME_RE = /^[^\u0000-\u001f\u007f/\\]+$/;
 /**
  * The rules of attachments. Bytes go to the BlobStore under their SHA-256; each upload gets its
  * own metadata row (several rows may share one blob). The owner may always read an attachment;
- * anyone else only as a member of a conversation where it was sent (recordUse) — a former member
- * keeps what was sent before it left; and, if it is the owner's current profile avatar, every
+ * anyone else only as a member of a conversation where it was sent (recordUse), for what was
+ * sent within its read window (a late joiner of a history-from-join group sees nothing sent
+ * before its join; a former member nothing sent after it left), a group's current avatar to
+ * every current member; and, if it is the owner's current profile avatar, every
  * signed-in user. To anyone else it does not exist: the answer is attachment_not_found, never a
  * hint that the id is real.
  */
 export class AttachmentsService {
   private readonly store: AttachmentStore;
   private readonly blobs: BlobStore;
-  private readonly memberUntilUs: MemberUntil;
+  private readonly memberWindowUs: MemberWindowOf;
   private readonly isProfileAvatar: AttachmentsDeps['isProfileAvatar'];
   private readonly bytesMax: number;
   private readonly types: readonly string[];
@@ -63,7 +60,7 @@ export class AttachmentsService {
   constructor(deps: AttachmentsDeps) {
     this.store = deps.store;
     this.blobs = deps.blobs;
-    this.memberUntilUs = deps.memberUntilUs;
+    this.memberWindowUs = deps.memberWindowUs;
     this.isProfileAvatar = deps.isProfileAvatar;
     this.bytesMax = deps.bytesMax;
     this.types = deps.types;
@@ -112,11 +109,12 @@ export class AttachmentsService {
         limit: USES_PAGE_COUNT,
         ...(after !== undefined && { after }),
       });
-      // A former member keeps what was sent while it was a member, nothing sent later.
-      const until = await Promise.all(
-        page.map((u) => this.memberUntilUs(u.conversationId, userId)),
+      // What was sent within the member's window: from its join when the group shows new members
+      // their history from the join, until its leaving for a former member.
+      const windows = await Promise.all(
+        page.map((u) => this.memberWindowUs(u.conversationId, userId)),
       );
-      if (page.some((u, i) => u.usedAtUs <= until[i]!)) return attachment;
+      if (page.some((u, i) => mayRead(windows[i]!, u.usedAtUs, attachmentId))) return attachment;
       if (page.length < USES_PAGE_COUNT) break;
       after = page.at(-1)?.conversationId;
     }
@@ -155,11 +153,23 @@ export class AttachmentsService {
    */
   async recordUse(attachmentId: string, conversationId: string, senderId: string): Promise<void> {
     await this.authorize(senderId, attachmentId);
-    if ((await this.memberUntilUs(conversationId, senderId)) !== Number.POSITIVE_INFINITY) {
+    if (
+      (await this.memberWindowUs(conversationId, senderId)).untilUs !== Number.POSITIVE_INFINITY
+    ) {
       throw new ParleyError('not_member');
     }
     await this.store.addUse(attachmentId, conversationId, this.clock.nowUs());
   }
+}
+
+/**
+ * Whether a use at `usedAtUs` falls in the window. The use keeps the first time the attachment
+ * was sent in the conversation (uses from before migration 6 count as 0: before every window
+ * that starts later). A group's current avatar shows to every current member, as its profile.
+ */
+function mayRead(window: MemberWindow, usedAtUs: number, attachmentId: string): boolean {
+  if (window.avatar === attachmentId) return true;
+  return usedAtUs > window.fromUs && usedAtUs <= window.untilUs;
 }
 
 function checkName(name: string | undefined): string | null {

@@ -1,5 +1,7 @@
 export { AttachmentsService } from './attachments-service.js';
-export type { AttachmentsDeps, MemberUntil, Upload } from './attachments-service.js';
+export type { AttachmentsDeps, Upload } from './attachments-service.js';
+export { memberWindowOf } from './member-window.js';
+export type { MemberWindow, MemberWindowOf } from './member-window.js';
 export { registerAttachmentRoutes, attachmentView, parseRange } from './attachments-routes.js';
 export type { AttachmentRoutesDeps } from './attachments-routes.js';
 export type { Attachment, AttachmentStore, AttachmentUse } from './attachment-store.js';

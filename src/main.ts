@@ -309,6 +309,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     mode: config.http.seedApi,
     authenticate,
     bodyBytesMax: config.limits.httpBodyBytesMax,
+    reads,
   });
   await registerWebClient(app, { dir: WEB_DIR });
 

@@ -3,6 +3,7 @@ import { ParleyError, isParleyError } from '../core/errors.js';
 import type { Session } from '../auth/index.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { SeedApi, SeedMode, SeedPull, SeedSend } from './seed-api.js';
+import type { RequestSlots } from '../core/request-slots.js';
 
 // The seed's HTTP routes, byte-compatible with its curl commands and wrk scripts: a JSON body on
 // GET /api/pull, any Content-Type (curl -d sends form-urlencoded), keys in any letter case.
@@ -107,7 +108,14 @@ function bool(fields: Fields, key: string): boolean {
 
 export function registerSeedRoutes(
   app: HttpApp,
-  deps: { seed: SeedApi; mode: SeedMode; authenticate: Authenticate; bodyBytesMax: number },
+  deps: {
+    seed: SeedApi;
+    mode: SeedMode;
+    authenticate: Authenticate;
+    bodyBytesMax: number;
+    /** Heavy reads in flight per user (per address in open mode), shared with the other routes. */
+    reads?: RequestSlots;
+  },
 ): void {
   const { seed, mode, authenticate } = deps;
   const sessionFor = (request: FastifyRequest): Session | null =>
@@ -152,7 +160,9 @@ export function registerSeedRoutes(
         limit: int(fields, 'limit', 0),
         reverse: bool(fields, 'reverse'),
       };
-      const json = await seed.pullJson(input, session);
+      const key = session ? session.userId : `address:${request.ip}`;
+      const pull = () => seed.pullJson(input, session);
+      const json = await (deps.reads ? deps.reads.run(key, pull) : pull());
       return reply.type('application/json; charset=utf-8').send(json);
     });
     done();

@@ -131,6 +131,16 @@ export const ERRORS = {
     message: 'The request body is too large.',
   },
   body_too_large: { status: 413, temporary: false, message: 'The message body is too large.' },
+  headers_too_large: {
+    status: 431,
+    temporary: false,
+    message: 'The request line and headers are too large.',
+  },
+  request_timeout: {
+    status: 408,
+    temporary: true,
+    message: 'The request did not arrive in time.',
+  },
   too_many_members: {
     status: 422,
     temporary: false,

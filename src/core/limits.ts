@@ -119,6 +119,14 @@ export interface Limits {
   readonly pinsMax: number;
   /** Longest text or caption in a conversation list's last-message preview, in code points. */
   readonly previewCharsMax: number;
+  /**
+   * Deepest nesting of objects and arrays in a JSON request body or a client frame (`{}` is 1).
+   * Measured without recursion right after parsing (core/json-depth.ts), before anything that
+   * recurses sees the value; fixed.
+   */
+  readonly jsonDepthMax: number;
+  /** Deepest nesting of a message body (the body object is 1, a custom payload counts); fixed. */
+  readonly messageBodyDepthMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -174,4 +182,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   reactionsPerUserMax: 20,
   pinsMax: 50,
   previewCharsMax: 200,
+  jsonDepthMax: 64,
+  messageBodyDepthMax: 32,
 });

@@ -1,5 +1,6 @@
 import { ParleyError } from '../core/errors.js';
 import { isId } from '../core/ids.js';
+import { nestsDeeperThan } from '../core/json-depth.js';
 import type { Limits } from '../core/limits.js';
 import type { MessageBody } from './message-store.js';
 
@@ -64,6 +65,10 @@ function isObject(value: unknown): value is Fields {
 /** Validates a client-supplied body and returns it as a MessageBody, or throws a coded error. */
 export function validateBody(body: unknown, limits: Limits): MessageBody {
   if (!isObject(body)) invalid('body must be an object with a "kind".');
+  // First: measuring the body's size below (JSON.stringify) recurses.
+  if (nestsDeeperThan(body, limits.messageBodyDepthMax)) {
+    invalid(`body nests objects and arrays more than ${limits.messageBodyDepthMax} levels deep.`);
+  }
   const kind = body.kind;
   if (kind === 'system' || kind === 'recalled') {
     invalid(`body.kind "${kind}" is written by the server only.`);

@@ -5,9 +5,11 @@ import type { ErrorCode } from '../core/errors.js';
 // schemas themselves come from the routes (the ones Fastify validates with). A route without an
 // entry here fails api-docs.test.ts, so a new route cannot go undocumented.
 //
-// Errors: list the codes a route itself can answer; api-docs.ts adds the ones every route of its
-// kind can give (invalid_request and invalid_json with a body, unauthenticated with a token,
-// payload_too_large, internal).
+// Errors: list the codes a route itself can answer; api-docs.ts (errorCodesOf) adds the ones the
+// layers in front of it give every route of its kind (invalid_request, internal, unavailable and
+// the HTTP layer's; invalid_json, payload_too_large and unsupported_media_type for methods with a
+// body; not_found with path parameters; unauthenticated with a token). test/fuzz-http.test.ts
+// holds the document to the code: every status and code it sees must be listed here.
 
 export type RouteTag =
   | 'accounts'
@@ -35,13 +37,18 @@ export interface RouteDoc {
   };
   /** A query-string schema, only where the route validates by hand (the seed API). */
   readonly query?: Record<string, unknown>;
-  readonly response: {
-    readonly status: number;
-    readonly description: string;
-    readonly example?: unknown;
-    /** Default application/json. */
-    readonly contentType?: string;
-  };
+  /** The answer to a request that succeeds. */
+  readonly response: RouteAnswer;
+  /** Other answers that are not errors (200 for what already existed, 206, 304, …). */
+  readonly also?: readonly RouteAnswer[];
+}
+
+export interface RouteAnswer {
+  readonly status: number;
+  readonly description: string;
+  readonly example?: unknown;
+  /** Default application/json. */
+  readonly contentType?: string;
 }
 
 /** A route deliberately left out of the document, and why. */
@@ -137,6 +144,19 @@ const GROUP_ERRORS: readonly ErrorCode[] = [
   'not_group',
   'group_dismissed',
   'no_change',
+];
+// Families of refusals that several routes share, each named once so the routes cannot drift.
+/** A user named by username, in the path or the body: malformed, or no such user. */
+const USERNAME_ERRORS: readonly ErrorCode[] = ['invalid_username', 'user_not_found'];
+/** What refuses any change to a conversation's content, as it refuses a send (message-rules.ts). */
+const ACT_ERRORS: readonly ErrorCode[] = ['not_member', 'group_dismissed', 'muted', 'group_muted'];
+/** What refuses writing to a direct conversation (contacts/block-guard.ts). */
+const DIRECT_ERRORS: readonly ErrorCode[] = ['blocked', 'account_deleted'];
+/** One message, named by conversation and seq, that the caller must be able to see. */
+const MESSAGE_ERRORS: readonly ErrorCode[] = [
+  'conversation_not_found',
+  'not_member',
+  'message_not_found',
 ];
 
 // The seed API validates by hand (keys in any letter case, any Content-Type), so its request
@@ -299,7 +319,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
   'PUT /v1/me/pusher': {
     summary: "Sets this device's pusher: where its push notifications go",
     description:
-      "url must start with one of the server's PARLEY_PUSH_GATEWAYS; token is what that gateway needs to reach the device. One per device: a new one replaces it. Notifications go to users with no live connection, for conversations they did not mute, while the device stays logged in (docs/push.md).",
+      "url must be under one of the server's PARLEY_PUSH_GATEWAYS: the same scheme, host and port, a path under the gateway's by whole segments, no userinfo, backslash or encoded dot (docs/push.md); token is what that gateway needs to reach the device. One per device: a new one replaces it. Notifications go to users with no live connection, for conversations they did not mute, while the device stays logged in (docs/push.md).",
     tag: 'accounts',
     auth: 'bearer',
     errors: ['invalid_pusher'],
@@ -335,13 +355,20 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     description: '201 when created, 200 when it already existed (the caller then joins a room).',
     tag: 'conversations',
     auth: 'bearer',
-    errors: ['user_not_found', 'too_many_members', 'blocked', 'rate_limited'],
+    errors: [...USERNAME_ERRORS, ...DIRECT_ERRORS, 'too_many_members', 'rate_limited'],
     body: { example: { kind: 'group', title: 'Climbing', members: ['bob', 'carol'] } },
     response: {
       status: 201,
       description: 'The conversation with its members.',
       example: { ...CONVERSATION, members: MEMBERS },
     },
+    also: [
+      {
+        status: 200,
+        description: 'It already existed (a direct conversation, or a room the caller now joined).',
+        example: { ...CONVERSATION, members: MEMBERS },
+      },
+    ],
   },
   'GET /v1/conversations': {
     summary: "The caller's conversations: pinned first, then most recent activity",
@@ -390,15 +417,12 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     auth: 'bearer',
     errors: [
       'conversation_not_found',
-      'not_member',
+      ...ACT_ERRORS,
+      ...DIRECT_ERRORS,
       'ref_reused',
       'body_too_large',
       'attachment_not_found',
       'message_not_found',
-      'blocked',
-      'muted',
-      'group_muted',
-      'group_dismissed',
       'rate_limited',
     ],
     body: { example: { ref: 'c-81f2', body: { kind: 'text', text: 'hi' } } },
@@ -407,6 +431,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       description: 'Stored.',
       example: { id: 'mK2pL9sT1x0', seq: 7, at: 1795453428105, duplicate: false },
     },
+    also: [
+      {
+        status: 200,
+        description: 'A retry: the ref was already used here; nothing was stored.',
+        example: { id: 'mK2pL9sT1x0', seq: 7, at: 1795453428105, duplicate: true },
+      },
+    ],
   },
   'GET /v1/conversations/:id/messages': {
     summary: 'A page of messages, in ascending seq',
@@ -414,7 +445,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       'after=N: the oldest after N; before=N: the newest before N; neither: the newest page.',
     tag: 'messages',
     auth: 'bearer',
-    errors: ['conversation_not_found', 'not_member'],
+    errors: ['conversation_not_found', 'not_member', 'rate_limited'],
     response: {
       status: 200,
       description: 'Messages.',
@@ -447,9 +478,9 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     tag: 'messages',
     auth: 'bearer',
     errors: [
-      'conversation_not_found',
-      'not_member',
-      'message_not_found',
+      ...MESSAGE_ERRORS,
+      ...ACT_ERRORS,
+      ...DIRECT_ERRORS,
       'forbidden',
       'edit_expired',
       'not_editable',
@@ -468,14 +499,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     summary: 'Recall a message (its sender, within the recall window)',
     tag: 'messages',
     auth: 'bearer',
-    errors: [
-      'conversation_not_found',
-      'not_member',
-      'message_not_found',
-      'forbidden',
-      'recall_expired',
-      'rate_limited',
-    ],
+    errors: [...MESSAGE_ERRORS, 'forbidden', 'group_dismissed', 'recall_expired', 'rate_limited'],
     response: {
       status: 200,
       description: 'The recalled message (its body is gone).',
@@ -486,7 +510,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     summary: 'Delete a message for yourself',
     tag: 'messages',
     auth: 'bearer',
-    errors: ['conversation_not_found', 'not_member', 'message_not_found'],
+    errors: MESSAGE_ERRORS,
     response: {
       status: 200,
       description: 'Hidden from your reads.',
@@ -498,9 +522,9 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     tag: 'messages',
     auth: 'bearer',
     errors: [
-      'conversation_not_found',
-      'not_member',
-      'message_not_found',
+      ...MESSAGE_ERRORS,
+      ...ACT_ERRORS,
+      ...DIRECT_ERRORS,
       'message_recalled',
       'too_many_reactions',
       'rate_limited',
@@ -516,7 +540,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     summary: 'Take back a reaction (?emoji=)',
     tag: 'messages',
     auth: 'bearer',
-    errors: ['conversation_not_found', 'not_member', 'message_not_found', 'rate_limited'],
+    errors: [
+      ...MESSAGE_ERRORS,
+      ...ACT_ERRORS,
+      ...DIRECT_ERRORS,
+      'message_recalled',
+      'rate_limited',
+    ],
     response: {
       status: 200,
       description: 'The reaction count.',
@@ -541,7 +571,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     summary: 'Add members to a group (admins)',
     tag: 'groups',
     auth: 'bearer',
-    errors: [...GROUP_ERRORS, 'user_not_found', 'already_member', 'too_many_members'],
+    errors: [...GROUP_ERRORS, ...USERNAME_ERRORS, 'already_member', 'too_many_members'],
     body: { example: { members: ['dave'] } },
     response: {
       status: 200,
@@ -580,7 +610,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     description: 'Exactly one of title, avatar, muted or history.',
     tag: 'groups',
     auth: 'bearer',
-    errors: GROUP_ERRORS,
+    errors: [...GROUP_ERRORS, 'attachment_not_found'],
     body: { example: { title: 'Climbing club' } },
     response: {
       status: 200,
@@ -684,8 +714,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     tag: 'contacts',
     auth: 'bearer',
     errors: [
-      'user_not_found',
-      'blocked',
+      ...USERNAME_ERRORS,
+      ...DIRECT_ERRORS,
       'already_contacts',
       'contact_request_exists',
       'rate_limited',
@@ -693,50 +723,57 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     body: { example: { username: 'bob', note: 'Hi Bob, Alice from work' } },
     response: {
       status: 201,
-      description: 'A request now waits (200 with "contact" when it met theirs).',
+      description: 'A request now waits.',
       example: RELATION('outgoing'),
     },
+    also: [
+      {
+        status: 200,
+        description: 'It met their pending request: now contacts.',
+        example: RELATION('contact'),
+      },
+    ],
   },
   'POST /v1/contacts/requests/:username/accept': {
     summary: "Accept a user's request",
     tag: 'contacts',
     auth: 'bearer',
-    errors: ['user_not_found', 'contact_request_not_found'],
+    errors: [...USERNAME_ERRORS, 'contact_request_not_found'],
     response: { status: 200, description: 'Now contacts.', example: RELATION('contact') },
   },
   'POST /v1/contacts/requests/:username/decline': {
     summary: "Decline a user's request",
     tag: 'contacts',
     auth: 'bearer',
-    errors: ['user_not_found', 'contact_request_not_found'],
+    errors: [...USERNAME_ERRORS, 'contact_request_not_found'],
     response: { status: 200, description: 'Declined.', example: RELATION('none') },
   },
   'DELETE /v1/contacts/requests/:username': {
     summary: 'Cancel your pending request',
     tag: 'contacts',
     auth: 'bearer',
-    errors: ['user_not_found', 'contact_request_not_found'],
+    errors: [...USERNAME_ERRORS, 'contact_request_not_found'],
     response: { status: 200, description: 'Cancelled.', example: RELATION('none') },
   },
   'DELETE /v1/contacts/:username': {
     summary: 'Remove a contact',
     tag: 'contacts',
     auth: 'bearer',
-    errors: ['user_not_found', 'contact_not_found'],
+    errors: [...USERNAME_ERRORS, 'contact_not_found'],
     response: { status: 200, description: 'Removed.', example: RELATION('none') },
   },
   'POST /v1/contacts/:username/block': {
     summary: 'Block a user',
     tag: 'contacts',
     auth: 'bearer',
-    errors: ['user_not_found'],
+    errors: USERNAME_ERRORS,
     response: { status: 200, description: 'Blocked.', example: RELATION('blocked') },
   },
   'DELETE /v1/contacts/:username/block': {
     summary: 'Unblock a user',
     tag: 'contacts',
     auth: 'bearer',
-    errors: ['user_not_found'],
+    errors: USERNAME_ERRORS,
     response: { status: 200, description: 'Unblocked.', example: RELATION('none') },
   },
 
@@ -756,7 +793,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     summary: "A user's profile",
     tag: 'users',
     auth: 'bearer',
-    errors: ['user_not_found'],
+    errors: USERNAME_ERRORS,
     response: { status: 200, description: 'The profile.', example: PROFILE },
   },
   'PATCH /v1/me/profile': {
@@ -795,9 +832,17 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     errors: ['attachment_not_found', 'range_not_satisfiable'],
     response: {
       status: 200,
-      description: 'The bytes (206 for a range, 304 for a matching If-None-Match).',
+      description: 'The bytes.',
       contentType: 'application/octet-stream',
     },
+    also: [
+      {
+        status: 206,
+        description: 'The bytes of the Range asked for.',
+        contentType: 'application/octet-stream',
+      },
+      { status: 304, description: 'Not modified: If-None-Match named its ETag.' },
+    ],
   },
 
   // --- the seed API -----------------------------------------------------------------------------
@@ -815,12 +860,12 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
     tag: 'seed',
     auth: 'seed',
     errors: [
+      ...USERNAME_ERRORS,
+      ...DIRECT_ERRORS,
       'invalid_chat',
       'sender_mismatch',
       'not_member',
-      'user_not_found',
       'body_too_large',
-      'blocked',
     ],
     body: {
       schema: SEED_SEND_BODY,
@@ -894,6 +939,13 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       description: 'Ready.',
       example: { status: 'ready', draining: false, checks: { store: 'ok', bus: 'ok' } },
     },
+    also: [
+      {
+        status: 503,
+        description: 'Not ready: draining, or a check failed.',
+        example: { status: 'draining', draining: true, checks: { store: 'ok', bus: 'ok' } },
+      },
+    ],
   },
 
   // --- not part of the API ----------------------------------------------------------------------

@@ -315,3 +315,58 @@ describe('ParleyApi against a real server', () => {
     );
   });
 });
+
+describe('ParleyApi device keys, behind a trusted proxy', () => {
+  let server: TestServer;
+  /** An API whose requests a proxy on loopback forwards from `where.ip`. */
+  const apiFrom = (where: { ip: string }, deviceKey?: string) =>
+    new ParleyApi({
+      url: server.url,
+      ...(deviceKey !== undefined ? { deviceKey } : {}),
+      fetch: (input, init) =>
+        fetch(input, {
+          ...init,
+          headers: { ...(init?.headers as Record<string, string>), 'x-forwarded-for': where.ip },
+        }),
+    });
+
+  before(async () => {
+    server = await startTestServer({
+      PARLEY_TRUST_PROXY: 'loopback',
+      PARLEY_LOGIN_USER_FAILURES_MAX: '2',
+      PARLEY_LOGIN_REFILL_MS: '600000',
+    });
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  it('keeps the device key from register and login, across a logout, and presents it at login', async () => {
+    const phone = { ip: '198.51.100.30' };
+    const api = apiFrom(phone);
+    const registered = await api.register({ username: 'sdk_kim', password: PASSWORD, device: 'p' });
+    assert.match(registered.deviceKey, /^dk_/);
+    assert.equal(api.deviceKey, registered.deviceKey);
+    for (const ip of ['203.0.113.1', '203.0.113.2']) {
+      await assert.rejects(apiFrom({ ip }).login({ username: 'sdk_kim', password: 'nope nope' }), {
+        code: 'invalid_credentials',
+      });
+    }
+    const credentials = { username: 'sdk_kim', password: PASSWORD, device: 'p' };
+    await assert.rejects(apiFrom({ ip: '192.0.2.30' }).login(credentials), {
+      code: 'rate_limited',
+      status: 429,
+    });
+
+    await api.logout();
+    assert.equal(api.deviceKey, registered.deviceKey, 'a logout keeps the key');
+    phone.ip = '192.0.2.31'; // the phone travels: an unknown address, its key proves it
+    const again = await api.login(credentials);
+    assert.notEqual(again.deviceKey, registered.deviceKey);
+    assert.equal(api.deviceKey, again.deviceKey, 'the new key replaces the old one');
+
+    const restored = apiFrom({ ip: '192.0.2.32' }, api.deviceKey);
+    assert.equal((await restored.login(credentials)).user.username, 'sdk_kim');
+  });
+});

@@ -21,6 +21,12 @@ export interface ApiOptions {
   readonly url: string;
   /** A bearer token; `register` and `login` set it, `logout` clears it. */
   readonly token?: string;
+  /**
+   * This device's key from its last login or registration (`AuthResult.deviceKey`), kept by the
+   * app with its login state: `login` sends it, so that failed logins elsewhere never hold this
+   * device back (docs/rest-api.md).
+   */
+  readonly deviceKey?: string;
   /** Default: the global `fetch`. */
   readonly fetch?: FetchLike;
 }
@@ -35,6 +41,8 @@ export interface AuthResult {
   readonly token: string;
   /** The device the token was issued for (generated when none was given). */
   readonly device: string;
+  /** Proves this device at its next login; replaces the previous key, which stops working. */
+  readonly deviceKey: string;
 }
 
 export interface Credentials {
@@ -42,6 +50,8 @@ export interface Credentials {
   readonly password: string;
   /** This install's device id; without one the server generates one and returns it. */
   readonly device?: string;
+  /** Default: the API's `deviceKey` (the last one it got), when logging in. */
+  readonly deviceKey?: string;
 }
 
 export interface Profile {
@@ -257,11 +267,13 @@ const messagePath = (conversationId: string, seq: number) =>
 export class ParleyApi {
   readonly url: string;
   #token: string | undefined;
+  #deviceKey: string | undefined;
   readonly #fetch: FetchLike;
 
   constructor(options: ApiOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#token = options.token;
+    this.#deviceKey = options.deviceKey;
     const f = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
     if (!f) throw new TypeError('No fetch: pass `fetch` in the options.');
     // A browser's fetch must be called on the window: unbound, it throws "Illegal invocation".
@@ -277,9 +289,21 @@ export class ParleyApi {
     this.#token = token;
   }
 
+  /**
+   * This device's key from the last `register` or `login` (or the options), sent by `login`.
+   * Keep it with the login state, and keep it across a logout: the server does.
+   */
+  get deviceKey(): string | undefined {
+    return this.#deviceKey;
+  }
+
+  set deviceKey(key: string | undefined) {
+    this.#deviceKey = key;
+  }
+
   // Accounts --------------------------------------------------------------------------------
 
-  /** Creates an account and uses its token from then on. */
+  /** Creates an account and uses its token (and device key) from then on. */
   async register(credentials: Credentials): Promise<AuthResult> {
     const result = await this.call<AuthResult>({
       method: 'POST',
@@ -287,17 +311,23 @@ export class ParleyApi {
       json: credentials,
     });
     this.#token = result.token;
+    this.#deviceKey = result.deviceKey;
     return result;
   }
 
-  /** Logs in (again) on a device and uses the new token from then on. */
+  /**
+   * Logs in (again) on a device, presenting its device key, and uses the new token and key from
+   * then on.
+   */
   async login(credentials: Credentials): Promise<AuthResult> {
+    const deviceKey = credentials.deviceKey ?? this.#deviceKey;
     const result = await this.call<AuthResult>({
       method: 'POST',
       path: '/v1/auth/login',
-      json: credentials,
+      json: deviceKey === undefined ? credentials : { ...credentials, deviceKey },
     });
     this.#token = result.token;
+    this.#deviceKey = result.deviceKey;
     return result;
   }
 

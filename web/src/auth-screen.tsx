@@ -1,8 +1,9 @@
 // Log in or register. The device id is this browser's (session.ts), so a new login here replaces
-// this browser's earlier session rather than adding a device.
+// this browser's earlier session rather than adding a device; the account's device key, if this
+// browser has one, proves the device to the login throttle.
 import { useState } from 'preact/hooks';
 import { isParleyClientError, ParleyApi } from 'parley/sdk';
-import { deviceId, type Session } from './session.js';
+import { deviceId, deviceKeyFor, keepDeviceKey, type Session } from './session.js';
 
 type Mode = 'login' | 'register';
 
@@ -18,9 +19,15 @@ export function AuthScreen(props: { notice: string | null; onSession: (s: Sessio
     setBusy(true);
     setError(null);
     const api = new ParleyApi({ url: location.origin, fetch: (i, init) => fetch(i, init) });
-    const credentials = { username: username.trim(), password, device: deviceId() };
+    const name = username.trim();
+    const credentials = { username: name, password, device: deviceId() };
+    const deviceKey = deviceKeyFor(name);
     try {
-      const r = mode === 'login' ? await api.login(credentials) : await api.register(credentials);
+      const r =
+        mode === 'login'
+          ? await api.login(deviceKey === undefined ? credentials : { ...credentials, deviceKey })
+          : await api.register(credentials);
+      keepDeviceKey(r.user.username, r.deviceKey);
       props.onSession({ token: r.token, device: r.device, user: r.user });
     } catch (err) {
       setError(isParleyClientError(err) ? err.message : 'The server could not be reached.');

@@ -1,6 +1,9 @@
-// What this browser keeps between visits: the login (token, device, user) and the device id.
-// One device id per browser profile, kept even across logouts, so that a login on this browser
-// replaces its own earlier session instead of piling up new devices (docs/web-client.md).
+// What this browser keeps between visits: the login (token, device, user), the device id, and
+// each account's device key. One device id per browser profile, kept even across logouts, so that
+// a login on this browser replaces its own earlier session instead of piling up new devices
+// (docs/web-client.md). The device keys are kept across logouts too, as the server keeps them: a
+// key lets this browser log in even while someone else's failed guesses slow down logins from
+// unknown places (docs/rest-api.md).
 
 export interface SessionUser {
   readonly id: string;
@@ -15,6 +18,9 @@ export interface Session {
 
 const SESSION_KEY = 'parley.session';
 const DEVICE_KEY = 'parley.device';
+const DEVICE_KEYS_KEY = 'parley.deviceKeys';
+/** Accounts whose device keys this browser keeps; the least recently used goes first. */
+const DEVICE_KEYS_MAX = 20;
 
 /** Random hex, from getRandomValues: unlike randomUUID it works on plain-http origins too. */
 export function randomHex(bytes: number): string {
@@ -58,6 +64,35 @@ export function saveSession(session: Session): void {
 
 export function clearSession(): void {
   localStorage.removeItem(SESSION_KEY);
+}
+
+/** Device keys by username, oldest login first; a damaged entry counts as none. */
+function deviceKeys(): Record<string, string> {
+  try {
+    const value = JSON.parse(localStorage.getItem(DEVICE_KEYS_KEY) ?? '{}') as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(
+        Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
+    }
+  } catch (err) {
+    console.warn('parley: the stored device keys are damaged; forgetting them', err);
+  }
+  return {};
+}
+
+/** This browser's device key for an account (its username, case-folded), if it has one. */
+export function deviceKeyFor(username: string): string | undefined {
+  return deviceKeys()[username.toLowerCase()];
+}
+
+/** Keeps the key a login or registration returned, replacing the account's older one. */
+export function keepDeviceKey(username: string, key: string): void {
+  const keys = deviceKeys();
+  delete keys[username];
+  keys[username] = key;
+  const kept = Object.entries(keys).slice(-DEVICE_KEYS_MAX);
+  localStorage.setItem(DEVICE_KEYS_KEY, JSON.stringify(Object.fromEntries(kept)));
 }
 
 /** The outbox of a user on this device: unsent messages survive a reload. */

@@ -14,7 +14,12 @@ import {
   UserDirectory,
   registerAuthRoutes,
 } from './auth/index.js';
-import { BlockGuard, ContactsService, registerContactRoutes } from './contacts/index.js';
+import {
+  BlockGuard,
+  BlockPresence,
+  ContactsService,
+  registerContactRoutes,
+} from './contacts/index.js';
 import { ProfilePush, UsersService, profileView, registerUserRoutes } from './users/index.js';
 import { PushNotifier, registerPushRoutes } from './push/index.js';
 import { registerExportRoutes } from './export/index.js';
@@ -317,6 +322,15 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   messaging.subscribeActions(router);
   messaging.subscribeActions(seed.pageActionEvents);
   contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
+  // Presence stops at a block and comes back at the unblock (docs/contacts.md).
+  contacts.subscribe(
+    new BlockPresence({
+      online: (userIds) => router.online(userIds),
+      deliver: (userIds, frame) => router.deliver(userIds, frame),
+      peers: (userId) => messaging.peers(userId),
+      onError: (err) => log.warn({ err }, 'presence after a block or unblock failed'),
+    }),
+  );
   /** Who shows a user's profile: itself, everyone sharing a conversation with it, its contacts. */
   const profileAudience = async (userId: string): Promise<string[]> => [
     ...new Set([

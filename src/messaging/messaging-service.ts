@@ -862,9 +862,32 @@ export class MessagingService {
     for (const c of joined) await this.leave(caller, c.id);
   }
 
-  /** Users whose presence this user sees, and who see theirs. */
-  peers(userId: string): Promise<string[]> {
-    return this.store.directPeers(userId);
+  /**
+   * Users whose presence this user sees, and who see theirs: its direct peers, less any pair the
+   * guard bars (either side blocked the other, or an account was deleted). Both directions at
+   * once, since the gateway uses this list to announce and to tell. A single node answers from
+   * the guard's cache; a cluster node reads each pair (docs/contacts.md#blocks-and-presence).
+   */
+  async peers(userId: string): Promise<string[]> {
+    const peers = await this.store.directPeers(userId);
+    const guard = this.guard;
+    if (!guard || peers.length === 0) return peers;
+    const barred = async (peer: string): Promise<boolean> => {
+      const known = guard.knownVerdict?.(userId, peer);
+      if (known !== undefined) return known !== null;
+      try {
+        await guard.assertMayMessage(userId, peer);
+        return false;
+      } catch (err) {
+        // The guard's refusals: no presence between these two. Anything else is a failure.
+        const bars =
+          err instanceof ParleyError && ['blocked', 'account_deleted'].includes(err.code);
+        if (bars) return true;
+        throw err;
+      }
+    };
+    const verdicts = await Promise.all(peers.map(barred));
+    return peers.filter((_, i) => !verdicts[i]);
   }
 
   /** The user ids of a conversation's members (the delivery router caches them). */

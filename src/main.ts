@@ -22,6 +22,7 @@ import {
 } from './contacts/index.js';
 import { ProfilePush, UsersService, profileView, registerUserRoutes } from './users/index.js';
 import { PushNotifier, registerPushRoutes } from './push/index.js';
+import { AllowList, OutboundClient } from './outbound/index.js';
 import { registerExportRoutes } from './export/index.js';
 import { UserBudget } from './core/user-budget.js';
 import { RequestSlots } from './core/request-slots.js';
@@ -115,6 +116,10 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const log = logger ?? createLogger(config.log.level, config.node.id);
   if (config.role.kind === 'http') return startHttpRole(config, config.role, log);
   const metrics = new ParleyMetrics({ nodeId: config.node.id });
+  // Built before anything opens: a bad entry stops the start with nothing to clean up.
+  // Registration and sending check pusher URLs against this one list (src/outbound/).
+  const pushOutbound = outboundClient(config, config.push.gateways, 'PARLEY_PUSH_GATEWAYS');
+  const webhookOutbound = outboundClient(config, config.events.webhookUrls, 'PARLEY_WEBHOOK_URLS');
   const stores = await openStores(config, log);
   if ('searchBacklog' in stores) {
     const sqlite = stores;
@@ -219,6 +224,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   // Push notifications for offline users (docs/push.md): only when the operator named gateways.
   const pushes = new PushNotifier({
     store: stores.pushers,
+    outbound: pushOutbound,
     membersOf: (id, fn) => router.membersOf(id, fn),
     online: (userIds) => router.online(userIds),
     logger: log,
@@ -306,7 +312,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   registerPushRoutes(app, {
     store: stores.pushers,
     notifier: pushes,
-    gateways: config.push.gateways,
+    gateways: pushOutbound.allow,
     authenticate,
   });
   registerSeedRoutes(app, {
@@ -352,7 +358,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     await pushes.start();
     messaging.subscribe(pushes);
   }
-  const sinks = eventSinks(config, cluster, log);
+  const sinks = eventSinks(config, cluster, log, webhookOutbound);
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
   // Without a sink (a single node with no webhook) every event would be built for nobody.
   if (sinks.length > 0) {
@@ -478,6 +484,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     if (presenceTimer) clearInterval(presenceTimer);
     profilePush.close();
     pushes.stop();
+    pushOutbound.close();
     await events.close();
     await cluster?.close();
     await stores.close();
@@ -527,6 +534,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
         if (presenceTimer) clearInterval(presenceTimer);
         profilePush.close();
         pushes.stop();
+        pushOutbound.close();
         await events.close();
         await cluster?.close();
         await stores.close();
@@ -745,7 +753,21 @@ function clusterTemplate(url: string): RedisTarget {
   });
 }
 
-function eventSinks(config: Config, cluster: Cluster | null, log: Logger): EventSink[] {
+/** An outbound client that may reach exactly `urls` (the operator's), with the outbound limits. */
+function outboundClient(config: Config, urls: readonly string[], setting: string): OutboundClient {
+  return new OutboundClient({
+    allow: AllowList.parse(urls, `${setting} entry`),
+    timeoutMs: config.limits.outboundTimeoutMs,
+    responseBytesMax: config.limits.outboundResponseBytesMax,
+  });
+}
+
+function eventSinks(
+  config: Config,
+  cluster: Cluster | null,
+  log: Logger,
+  webhooks: OutboundClient,
+): EventSink[] {
   const sinks: EventSink[] = [];
   if (cluster) {
     sinks.push(
@@ -763,6 +785,7 @@ function eventSinks(config: Config, cluster: Cluster | null, log: Logger): Event
         urls: config.events.webhookUrls,
         secret: config.events.webhookSecret,
         logger: log,
+        outbound: webhooks,
       }),
     );
   }

@@ -94,7 +94,8 @@ export const ERRORS = {
   invalid_pusher: {
     status: 400,
     temporary: false,
-    message: "The pusher is not valid: its url must start with one of the server's push gateways.",
+    message:
+      "The pusher is not valid: its url must have the scheme, host and port of one of the server's push gateways and a path under that gateway's, with no userinfo, backslash or encoded dot.",
   },
   invalid_search: {
     status: 400,

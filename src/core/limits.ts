@@ -127,6 +127,10 @@ export interface Limits {
   readonly jsonDepthMax: number;
   /** Deepest nesting of a message body (the body object is 1, a custom payload counts); fixed. */
   readonly messageBodyDepthMax: number;
+  /** A request the server makes (push gateway, webhook), whole: DNS, connect, send, answer. */
+  readonly outboundTimeoutMs: number;
+  /** Bytes of an outbound request's answer read; the rest is cut off and the connection closed. */
+  readonly outboundResponseBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -184,4 +188,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   previewCharsMax: 200,
   jsonDepthMax: 64,
   messageBodyDepthMax: 32,
+  outboundTimeoutMs: 5_000,
+  outboundResponseBytesMax: 64 * 1024,
 });

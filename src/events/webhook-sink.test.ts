@@ -1,11 +1,15 @@
 // Proves the webhook sink POSTs each event, signed with HMAC-SHA256 over timestamp and body, to a
 // real HTTP receiver; retries a failing receiver with backoff until it succeeds; keeps order; and
-// gives up after its attempt limit without blocking the events behind.
+// gives up after its attempt limit without blocking the events behind. Through the outbound
+// module: a redirect is a failure and never followed, a slow receiver times out, a huge answer is
+// cut at the cap, and a URL outside the allow-list is never called (traps receive nothing).
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { AllowList, OutboundClient } from '../outbound/index.js';
+import { startTrap, type Trap } from '../test-support/push-gateway.js';
 import { WebhookSink } from './webhook-sink.js';
 import type { ParleyEvent } from './event-sink.js';
 
@@ -15,6 +19,11 @@ const logger = pino({ level: 'silent' });
 interface Received {
   readonly body: string;
   readonly headers: IncomingMessage['headers'];
+}
+
+/** An outbound client allowing `urls`, as main.ts builds it from PARLEY_WEBHOOK_URLS. */
+function outbound(urls: string[], timeoutMs = 5_000, responseBytesMax = 64 * 1024): OutboundClient {
+  return new OutboundClient({ allow: AllowList.parse(urls), timeoutMs, responseBytesMax });
 }
 
 function event(n: number): ParleyEvent {
@@ -58,7 +67,12 @@ describe('WebhookSink', () => {
 
   it('delivers events in order, each with a verifiable signature', async () => {
     received.length = 0;
-    const sink = new WebhookSink({ urls: [url], secret: SECRET, logger });
+    const sink = new WebhookSink({
+      urls: [url],
+      secret: SECRET,
+      logger,
+      outbound: outbound([url]),
+    });
     for (let n = 1; n <= 5; n++) sink.append(event(n));
     await waitFor(() => received.length >= 5);
     await sink.close();
@@ -80,7 +94,13 @@ describe('WebhookSink', () => {
   it('retries a failing receiver until it accepts, without reordering', async () => {
     received.length = 0;
     plan.set('e10', [500, 503]);
-    const sink = new WebhookSink({ urls: [url], secret: SECRET, logger, backoffBaseMs: 10 });
+    const sink = new WebhookSink({
+      urls: [url],
+      secret: SECRET,
+      logger,
+      outbound: outbound([url]),
+      backoffBaseMs: 10,
+    });
     sink.append(event(10));
     sink.append(event(11));
     await waitFor(() => received.some((r) => r.body.includes('"e11"')));
@@ -98,6 +118,7 @@ describe('WebhookSink', () => {
       urls: [url],
       secret: SECRET,
       logger,
+      outbound: outbound([url]),
       backoffBaseMs: 5,
       attemptsMax: 3,
     });
@@ -116,11 +137,12 @@ describe('WebhookSink shutdown and overflow', () => {
     await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
     const address = hang.address();
     assert.ok(address && typeof address === 'object');
+    const hangUrl = `http://127.0.0.1:${address.port}/`;
     const sink = new WebhookSink({
-      urls: [`http://127.0.0.1:${address.port}/`],
+      urls: [hangUrl],
       secret: SECRET,
       logger,
-      timeoutMs: 60_000,
+      outbound: outbound([hangUrl], 60_000),
     });
     for (let n = 1; n <= 50; n++) sink.append(event(n));
     const started = Date.now();
@@ -129,5 +151,132 @@ describe('WebhookSink shutdown and overflow', () => {
     hang.closeAllConnections();
     await new Promise<void>((resolve) => hang.close(() => resolve()));
     assert.ok(tookMs < 5_000, `close took ${tookMs} ms`);
+  });
+});
+
+describe('WebhookSink through the outbound rule', () => {
+  let receiver: Server;
+  let base: string;
+  let traps: Trap[];
+  /** Event ids received, per path (query dropped). */
+  const got = new Map<string, string[]>();
+  const lines: string[] = [];
+  const captured = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+
+  before(async () => {
+    traps = await Promise.all([startTrap('127.0.0.2'), startTrap('127.0.0.3')]);
+    receiver = createServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0]!;
+      const ids = got.get(path) ?? [];
+      got.set(path, ids);
+      ids.push(String(req.headers['x-parley-event-id']));
+      req.resume();
+      req.on('end', () => {
+        if (path === '/redirect') {
+          res.writeHead(307, { location: `${traps[0]!.url}/internal` }).end();
+        } else if (path === '/slow') {
+          setTimeout(() => res.end(), 5_000).unref();
+        } else if (path === '/huge') {
+          res.writeHead(200).end(Buffer.alloc(5 * 1024 * 1024, 'a'));
+        } else {
+          res.writeHead(204).end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const address = receiver.address();
+    assert.ok(address && typeof address === 'object');
+    base = `http://127.0.0.1:${address.port}`;
+  });
+
+  after(async () => {
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await Promise.all(traps.map((t) => t.close()));
+  });
+
+  async function until(check: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(check(), `timed out waiting for ${what}`);
+  }
+  const gaveUp = () => lines.filter((l) => l.includes('webhook delivery gave up')).length;
+  const untouched = () => {
+    for (const trap of traps) assert.equal(trap.connections(), 0, `${trap.url} was reached`);
+  };
+
+  it('takes a redirect as a failure and never follows it, logging no secret', async () => {
+    lines.length = 0;
+    const url = `${base}/redirect?key=s3cret`;
+    const sink = new WebhookSink({
+      urls: [url],
+      secret: SECRET,
+      logger: captured,
+      outbound: outbound([url]),
+      backoffBaseMs: 5,
+      attemptsMax: 2,
+    });
+    sink.append(event(30));
+    sink.append(event(31));
+    await until(() => gaveUp() === 2, 'both events given up');
+    await sink.close();
+    assert.deepEqual(got.get('/redirect'), ['e30', 'e30', 'e31', 'e31']);
+    untouched();
+    assert.ok(!lines.some((l) => l.includes('s3cret')), lines.join(''));
+  });
+
+  it('times out a receiver that does not answer, then gives up', async () => {
+    lines.length = 0;
+    const url = `${base}/slow`;
+    const sink = new WebhookSink({
+      urls: [url],
+      secret: SECRET,
+      logger: captured,
+      outbound: outbound([url], 200),
+      backoffBaseMs: 5,
+      attemptsMax: 2,
+    });
+    const started = Date.now();
+    sink.append(event(40));
+    await until(() => gaveUp() === 1, 'the event given up');
+    const tookMs = Date.now() - started;
+    await sink.close();
+    assert.deepEqual(got.get('/slow'), ['e40', 'e40']);
+    assert.ok(tookMs >= 400 && tookMs < 3_000, `took ${tookMs} ms`);
+  });
+
+  it('reads a huge answer only up to the cap, and counts it delivered', async () => {
+    lines.length = 0;
+    const url = `${base}/huge`;
+    const sink = new WebhookSink({
+      urls: [url],
+      secret: SECRET,
+      logger: captured,
+      outbound: outbound([url], 5_000, 1_024),
+      backoffBaseMs: 5,
+    });
+    sink.append(event(50));
+    sink.append(event(51));
+    await until(() => (got.get('/huge') ?? []).length >= 2, 'both events');
+    await sink.close();
+    assert.deepEqual(got.get('/huge'), ['e50', 'e51'], 'each once: no retry');
+    assert.equal(gaveUp(), 0);
+  });
+
+  it('never calls a URL outside its allow-list', async () => {
+    lines.length = 0;
+    const urls = traps.map((t) => `${t.url}/hook`);
+    const sink = new WebhookSink({
+      urls,
+      secret: SECRET,
+      logger: captured,
+      outbound: outbound([`${base}/hook`]),
+      backoffBaseMs: 5,
+      attemptsMax: 2,
+    });
+    sink.append(event(60));
+    await until(() => gaveUp() === 2, 'given up at both URLs');
+    await sink.close();
+    untouched();
+    assert.equal(lines.filter((l) => l.includes('webhook refused')).length, 4);
   });
 });

@@ -1,20 +1,24 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
+import { OutboundError, type OutboundClient } from '../outbound/index.js';
 import type { EventSink, ParleyEvent } from './event-sink.js';
 
 // POSTs each event to every configured URL, signed, with retries and exponential backoff.
 // Signature: `X-Parley-Signature: t=<unix ms>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the
-// secret>` (the timestamp in the signed payload lets receivers refuse replays).
+// secret>` (the timestamp in the signed payload lets receivers refuse replays). Every POST goes
+// through the outbound module: its allow-list is these very URLs, a redirect is a failure (never
+// followed), and its timeout and answer cap are the outbound limits.
 
 export interface WebhookOptions {
   readonly urls: readonly string[];
   readonly secret: string;
   readonly logger: Logger;
+  /** Allows the operator's webhook URLs (PARLEY_WEBHOOK_URLS); the sink closes it. */
+  readonly outbound: OutboundClient;
   /** Events waiting or being retried, per URL; past it the oldest is dropped. */
   readonly queueMax?: number;
   readonly attemptsMax?: number;
   readonly backoffBaseMs?: number;
-  readonly timeoutMs?: number;
 }
 
 export function signWebhook(secret: string, timestampMs: number, body: string): string {
@@ -48,7 +52,7 @@ class Endpoint {
       // queue[0] may be in flight; the oldest one waiting is the next.
       const dropped = this.queue.splice(1, 1)[0] ?? this.queue.shift();
       this.options.logger.warn(
-        { url: this.url, event: dropped?.event.id },
+        { host: hostOf(this.url), event: dropped?.event.id },
         'webhook queue full; dropped oldest',
       );
     }
@@ -69,7 +73,7 @@ class Endpoint {
     clearTimeout(timer);
     if (this.queue.length > 0) {
       this.options.logger.warn(
-        { url: this.url, dropped: this.queue.length },
+        { host: hostOf(this.url), dropped: this.queue.length },
         'webhook events dropped at shutdown',
       );
     }
@@ -88,7 +92,7 @@ class Endpoint {
       delivery.attempts += 1;
       if (delivery.attempts >= this.options.attemptsMax || this.closing) {
         this.options.logger.warn(
-          { url: this.url, event: delivery.event.id, attempts: delivery.attempts },
+          { host: hostOf(this.url), event: delivery.event.id, attempts: delivery.attempts },
           'webhook delivery gave up',
         );
         this.queue.shift();
@@ -110,7 +114,7 @@ class Endpoint {
   private async attempt(delivery: Delivery): Promise<boolean> {
     const timestamp = Date.now();
     try {
-      const response = await fetch(this.url, {
+      const response = await this.options.outbound.request(this.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -119,26 +123,41 @@ class Endpoint {
           'x-parley-signature': signWebhook(this.options.secret, timestamp, delivery.body),
         },
         body: delivery.body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abort.signal]),
+        signal: this.abort.signal,
       });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      // A network error or a timeout: retried with backoff like a 5xx.
+      // A 3xx is a failure like a 5xx: the receiver must be configured by its final URL.
+      return response.status >= 200 && response.status < 300;
+    } catch (err) {
+      // A network error or a timeout: retried with backoff like a 5xx. A refused URL or address
+      // would be refused again, but it is logged like any failure and given up the same way.
+      if (!(err instanceof OutboundError)) throw err;
+      if (err.code === 'url_refused' || err.code === 'address_refused') {
+        this.options.logger.warn({ host: hostOf(this.url), reason: err.reason }, 'webhook refused');
+      }
       return false;
     }
   }
 }
 
+/** Only the host goes to the logs: a webhook URL may carry a credential in its path or query. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid';
+  }
+}
+
 export class WebhookSink implements EventSink {
   private readonly endpoints: Endpoint[];
+  private readonly outbound: OutboundClient;
 
   constructor(options: WebhookOptions) {
+    this.outbound = options.outbound;
     const full: Required<WebhookOptions> = {
       queueMax: 10_000,
       attemptsMax: 6,
       backoffBaseMs: 500,
-      timeoutMs: 5_000,
       ...options,
     };
     this.endpoints = options.urls.map((url) => new Endpoint(url, full));
@@ -149,8 +168,12 @@ export class WebhookSink implements EventSink {
     for (const endpoint of this.endpoints) endpoint.push({ event, body, attempts: 0 });
   }
 
-  /** Delivers what it can within `graceMs`, then drops the rest (see Endpoint.close). */
+  /**
+   * Delivers what it can within `graceMs`, then drops the rest (see Endpoint.close), and closes
+   * the outbound client's idle connections.
+   */
   async close(graceMs = 2_000): Promise<void> {
     await Promise.all(this.endpoints.map((e) => e.close(graceMs)));
+    this.outbound.close();
   }
 }

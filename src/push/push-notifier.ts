@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { OutboundError, type OutboundClient } from '../outbound/index.js';
 import type { Caller, GroupChanged, MessagingEvents } from '../messaging/messaging-service.js';
 import type { Member, StoredMessage } from '../messaging/message-store.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
@@ -18,10 +19,11 @@ import type { Pusher, PusherStore } from './pusher-store.js';
 /** Notifications waiting to be posted; past this the oldest is dropped (and counted). */
 const QUEUE_MAX = 10_000;
 const CONCURRENCY = 8;
-const TIMEOUT_MS = 5_000;
 
 export interface PushNotifierDeps {
   readonly store: PusherStore;
+  /** Allows exactly the operator's gateways (PARLEY_PUSH_GATEWAYS), the rule registration used. */
+  readonly outbound: OutboundClient;
   /** A conversation's current members, from the delivery router's cache. */
   membersOf(conversationId: string, fn: (members: ReadonlySet<string>) => void): void;
   /** Which of these users have a live connection on any node. */
@@ -151,30 +153,33 @@ export class PushNotifier implements MessagingEvents {
 
   private async post(job: Job): Promise<void> {
     const { pusher } = job;
+    const gateway = hostOf(pusher.url);
     try {
-      const res = await fetch(pusher.url, {
+      // Checked again here, not only at registration: the operator may have dropped a gateway
+      // since, and a row may have reached the store some other way.
+      const res = await this.deps.outbound.request(pusher.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: job.body,
-        signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      await res.body?.cancel();
       // The gateway says this device's registration is dead: stop pushing to it.
-      if (res.ok) {
+      if (res.status >= 200 && res.status < 300) {
         this.deps.metrics?.pushed('sent');
       } else if (res.status === 404 || res.status === 410) {
         this.deps.metrics?.pushed('removed');
         await this.deps.store.remove(pusher.userId, pusher.device);
       } else {
+        // A 3xx lands here too: a redirect is never followed.
         this.deps.metrics?.pushed('failed');
-        this.deps.logger.warn({ gateway: hostOf(pusher.url), status: res.status }, 'push refused');
+        this.deps.logger.warn({ gateway, status: res.status }, 'push refused');
       }
     } catch (err) {
       this.deps.metrics?.pushed('failed');
-      this.deps.logger.warn(
-        { gateway: hostOf(pusher.url), error: err instanceof Error ? err.message : String(err) },
-        'push failed',
-      );
+      if (err instanceof OutboundError) {
+        this.deps.logger.warn({ gateway, code: err.code, reason: err.reason }, 'push failed');
+      } else {
+        this.deps.logger.warn({ gateway, err }, 'push failed');
+      }
     }
   }
 }

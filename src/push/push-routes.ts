@@ -1,5 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
+import type { AllowList } from '../outbound/index.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { PushNotifier } from './push-notifier.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
@@ -13,8 +14,11 @@ export function registerPushRoutes(
   deps: {
     store: PusherStore;
     notifier: PushNotifier;
-    /** URL prefixes a pusher may use (PARLEY_PUSH_GATEWAYS); none: pushers are refused. */
-    gateways: readonly string[];
+    /**
+     * The operator's gateways (PARLEY_PUSH_GATEWAYS), the very list the notifier's requests are
+     * checked against; empty: pushers are refused.
+     */
+    gateways: AllowList;
     authenticate: Authenticate;
   },
 ): void {
@@ -41,13 +45,11 @@ export function registerPushRoutes(
       const { userId, device } = sessionOf(request);
       const { url, token } = request.body;
       // Only the operator's gateways: a pusher makes this server POST to its URL, which must not
-      // be an arbitrary address on the server's network.
-      if (!/^https?:\/\//.test(url) || !deps.gateways.some((prefix) => url.startsWith(prefix))) {
-        throw new ParleyError(
-          'invalid_pusher',
-          deps.gateways.length === 0 ? 'This server sends no push notifications.' : undefined,
-        );
+      // be an arbitrary address on the server's network (src/outbound/url-rule.ts).
+      if (deps.gateways.size === 0) {
+        throw new ParleyError('invalid_pusher', 'This server sends no push notifications.');
       }
+      if (!deps.gateways.permits(url)) throw new ParleyError('invalid_pusher');
       const pusher: Pusher = { userId, device, url, token: token ?? null, createdAtMs: Date.now() };
       await deps.store.set(pusher);
       deps.notifier.noteUser(userId);

@@ -61,7 +61,8 @@ export interface Config {
     readonly webhookSecret: string;
   };
   readonly push: {
-    /** URL prefixes a device's pusher may point at (docs/push.md); none: no push at all. */
+    /** Push gateway URLs a device's pusher may point at: the same origin, under the same path
+     * by whole segments (src/outbound/, docs/push.md); none: no push at all. */
     readonly gateways: readonly string[];
     /** How often the users with pushers are read again: how soon another node's count here. */
     readonly refreshMs: number;
@@ -331,9 +332,9 @@ export const SETTINGS = {
   },
   pushGateways: {
     name: 'push-gateways',
-    help: 'comma-separated URL prefixes of the push gateways devices may register (none: no push)',
+    help: 'comma-separated push gateway URLs devices may register under (none: no push)',
     fallback: '',
-    parse: httpUrls('comma-separated http(s) URL prefixes'),
+    parse: httpUrls('comma-separated http(s) URLs'),
   },
   pushRefreshMs: {
     name: 'push-refresh-ms',

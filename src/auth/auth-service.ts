@@ -144,7 +144,7 @@ export class AuthService {
     const address = addressKey(source.address);
     const now = Date.now();
     let looked: Promise<UserWithSecret | null> | undefined;
-    // Looked up only when needed: a refused flood costs no database read unless a key is shown.
+    // Looked up only when needed: a keyless login that its address's buckets refuse reads nothing.
     const account = () => (looked ??= this.store.findUserByUsername(name));
     const proven =
       source.deviceKey !== undefined &&

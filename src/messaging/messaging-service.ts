@@ -761,19 +761,6 @@ export class MessagingService {
     return this.changeGroup(caller, conversation.id, { type: 'join', code });
   }
 
-  /**
-   * Until when a user may read what was sent in a conversation, in microseconds: forever for a
-   * current member, until its leaving for a former one, never (-1) for anyone else.
-   */
-  async memberUntilUs(conversationId: string, userId: string): Promise<number> {
-    if (!isId(conversationId)) return -1;
-    const member = await this.store.getMembership(conversationId, userId);
-    if (!member) return -1;
-    if (member.leftSeq === null) return Number.POSITIVE_INFINITY;
-    const leaving = await this.store.getMessage(conversationId, member.leftSeq);
-    return leaving?.atUs ?? -1;
-  }
-
   /** Every conversation of the caller that changed since the cursor, and the next cursor. */
   async sync(caller: Caller, cursor: string | undefined): Promise<SyncResult> {
     const sinceUs = decodeCursor(cursor);

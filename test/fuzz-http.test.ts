@@ -20,22 +20,11 @@ import {
   oddValue,
   replayHint,
 } from '../src/test-support/fuzz.js';
+import { documentedCodes, readOps, routeOf, type Op } from '../src/test-support/openapi-ops.js';
 import { rawHttp, type RawAnswer, type RawRequest } from '../src/test-support/raw-http.js';
 import { callAs, ok, registerUser, type TestUser } from '../src/test-support/rest.js';
 import { RtClient } from '../src/test-support/rt-client.js';
 import { http, register, startTestServer, type TestServer } from '../src/test-support/server.js';
-
-type Responses = Record<string, { content?: Record<string, { schema?: unknown }> }>;
-interface Op {
-  readonly key: string;
-  readonly method: string;
-  readonly template: string;
-  readonly params: string[];
-  readonly query: { name: string; required: boolean; schema: { type?: string; enum?: string[] } }[];
-  readonly body: { example: unknown; contentType: string } | null;
-  readonly responses: Responses;
-  readonly auth: boolean;
-}
 
 const settings = fuzzSettings(2);
 const rng = new Rng(settings.seed);
@@ -71,36 +60,6 @@ let victims = 0;
 const ids: Record<string, string> = {};
 const failures: string[] = [];
 
-function readOps(doc: { paths: Record<string, Record<string, any>> }): Op[] {
-  const out: Op[] = [];
-  for (const [template, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const parameters = (op.parameters ?? []) as {
-        in: string;
-        name: string;
-        required?: boolean;
-        schema: any;
-      }[];
-      const media = Object.entries(
-        (op.requestBody?.content ?? {}) as Record<string, { example?: unknown }>,
-      )[0];
-      out.push({
-        key: `${method.toUpperCase()} ${template}`,
-        method: method.toUpperCase(),
-        template,
-        params: parameters.filter((p) => p.in === 'path').map((p) => p.name),
-        query: parameters
-          .filter((p) => p.in === 'query')
-          .map((p) => ({ name: p.name, required: p.required === true, schema: p.schema })),
-        body: media ? { contentType: media[0], example: media[1].example ?? {} } : null,
-        responses: op.responses as Responses,
-        auth: (op.security ?? []).length > 0,
-      });
-    }
-  }
-  return out;
-}
-
 /** Valid-looking values for a path parameter: the fuzzer's own things. */
 function validParam(op: Op, name: string): string {
   if (name === 'id')
@@ -114,7 +73,7 @@ function validParam(op: Op, name: string): string {
 }
 
 /** Other values: other users' things, things of the wrong kind, nothing, odd segments. */
-function otherParam(name: string): string {
+function otherParam(): string {
   const kinds = [
     ids.direct!,
     ids.othersGroup!,
@@ -168,25 +127,6 @@ function pathOf(op: Op, params: Record<string, string>): string {
   return op.template.replace(/\{([^}]+)\}/g, (_, name: string) => params[name] ?? 'x');
 }
 
-/** The documented operation a request reaches, as Fastify's router would pick it, or null. */
-function routeOf(method: string, path: string): Op | null {
-  const segments = path.split('?')[0]!.split('/');
-  let best: { op: Op; statics: number } | null = null;
-  for (const op of ops) {
-    if (op.method !== (method === 'HEAD' ? 'GET' : method)) continue;
-    const parts = op.template.split('/');
-    if (parts.length !== segments.length) continue;
-    let statics = 0;
-    const fits = parts.every((part, i) => {
-      if (part.startsWith('{')) return segments[i] !== '';
-      statics++;
-      return part === segments[i];
-    });
-    if (fits && (!best || statics > best.statics)) best = { op, statics };
-  }
-  return best?.op ?? null;
-}
-
 async function newGroup(owner: TestUser): Promise<string> {
   const body = { kind: 'group', title: 'fz', members: [other.username] };
   return (await ok(callAs(server.url, 'POST', '/v1/conversations', owner, body), 201)).id as string;
@@ -229,7 +169,7 @@ async function attempts(op: Op): Promise<Attempt[]> {
   const list: Attempt[] = [{ label: 'the example', request: base, routed: true }];
   if (op.params.length) {
     const name = rng.pick(op.params);
-    const value = otherParam(name);
+    const value = otherParam();
     list.push({
       label: `path ${name}=${value.slice(0, 40)}`,
       request: { ...base, target: target({ ...params, [name]: value }) },
@@ -345,7 +285,9 @@ function check(op: Op, attempt: Attempt, answer: RawAnswer): void {
   };
   if (answer.status === 0) return fail('no answer');
   if (answer.status >= 500) return fail('a 5xx');
-  const route = attempt.routed ? routeOf(attempt.request.method, attempt.request.target) : null;
+  const route = attempt.routed
+    ? routeOf(ops, attempt.request.method, attempt.request.target)
+    : null;
   if (answer.status < 400) {
     if (!route) return fail('a success without a route');
     if (!route.responses[answer.status])
@@ -370,12 +312,6 @@ function check(op: Op, attempt: Attempt, answer: RawAnswer): void {
   }
   if (!documentedCodes(route, answer.status).includes(code))
     fail(`${answer.status} ${code} is not documented for ${route.key}`);
-}
-
-function documentedCodes(op: Op, status: number): string[] {
-  const schema = op.responses[status]?.content?.['application/json']?.schema as any;
-  const error = schema?.anyOf?.find((s: any) => s.properties?.error) ?? schema;
-  return error?.properties?.error?.properties?.code?.enum ?? [];
 }
 
 let chats = 0;

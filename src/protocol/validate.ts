@@ -1,9 +1,12 @@
+import { nestsDeeperThan } from '../core/json-depth.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
 import { ProtocolError } from './codec.js';
 import { CLIENT_FRAME_TYPES, type Body, type ClientFrame } from './frames.js';
 
 // Checks a decoded frame's fields and returns it as a typed ClientFrame. A wrong field is a
 // non-fatal ProtocolError (answered with an `error` frame carrying the frame's id); the link
-// stays open. Limits on sizes are the gateway's business, not this file's.
+// stays open. Limits on sizes are the gateway's business, not this file's, except nesting depth:
+// it is checked first, because everything after (validators, JSON.stringify) recurses.
 
 type Raw = { type: string; [key: string]: unknown };
 
@@ -55,7 +58,15 @@ function body(raw: Raw): Body {
 }
 
 export function validateClientFrame(raw: Raw): ClientFrame {
-  if (!KNOWN.has(raw.type)) fail(raw, `Unknown frame type "${raw.type}".`);
+  if (nestsDeeperThan(raw, DEFAULT_LIMITS.jsonDepthMax)) {
+    fail(
+      raw,
+      `A frame nests objects and arrays at most ${DEFAULT_LIMITS.jsonDepthMax} levels deep.`,
+    );
+  }
+  // Cut short: the type is echoed back, and may be kilobytes of garbage.
+  if (!KNOWN.has(raw.type))
+    fail(raw, `Unknown frame type ${JSON.stringify(raw.type.slice(0, 32))}.`);
   const id = optStr(raw, 'id');
   const base = id !== undefined ? { id } : {};
   switch (raw.type as ClientFrame['type']) {

@@ -372,3 +372,81 @@ export const ODD_SEGMENTS: readonly string[] = [
 
 /** Limits the generators size their inputs against. */
 export const FUZZ_LIMITS = { httpBodyBytesMax, frameBytesMax } as const;
+
+/** A client frame as an object (either codec encodes it) or as JSON text only a JSON link takes. */
+export interface HostileFrame {
+  readonly label: string;
+  readonly frame?: Record<string, unknown>;
+  readonly text?: string;
+}
+
+/**
+ * A frame that is not what the server expects, made from a valid `frame`: mutated, missing and
+ * unknown fields, wrong types, nesting within and past jsonDepthMax (and 5,000 deep), a field
+ * just within and past frameBytesMax, unknown types, hostile message bodies.
+ */
+export function hostileFrame(rng: Rng, frame: Record<string, unknown>): HostileFrame {
+  // A message body is where arbitrary JSON gets in: it gets a good share of the variants.
+  switch ('body' in frame && rng.chance(0.3) ? 6 : rng.int(9)) {
+    case 0:
+    case 1:
+    case 2: {
+      const m = mutateJson(rng, frame);
+      return { label: m.label, frame: m.value as Record<string, unknown> };
+    }
+    case 3: {
+      const depth = rng.pick([jsonDepthMax - 2, jsonDepthMax + 1, 5000]);
+      const text = spliceJson(rng, frame, nestedJsonText(depth)).toString();
+      return { label: `a field nested ${depth} deep`, text };
+    }
+    case 4: {
+      const size = rng.pick([frameBytesMax - 600, frameBytesMax + 100]);
+      const key = rng.pick(Object.keys(frame));
+      return { label: `${key} of ${size} bytes`, frame: { ...frame, [key]: 'h'.repeat(size) } };
+    }
+    case 5: {
+      const type = rng.pick(['nope', '', 'Send', '__proto__', 'constructor', 'welcome', 'error']);
+      return { label: `type ${JSON.stringify(type)}`, frame: { ...frame, type } };
+    }
+    case 6: {
+      if (!('body' in frame)) return { label: 'no type', frame: { id: frame.id ?? 'x' } };
+      const m = hostileMessageBody(rng);
+      if (m.raw === undefined) return { label: m.label, frame: { ...frame, body: m.body } };
+      const marked = JSON.stringify({ ...frame, body: MARK });
+      return { label: m.label, text: marked.replace(JSON.stringify(MARK), m.raw) };
+    }
+    case 7:
+      return {
+        label: 'an extra field',
+        frame: { ...frame, [rng.pick(['zz', '__proto__', 'kind'])]: oddValue(rng) },
+      };
+    default:
+      return { label: 'as is', frame };
+  }
+}
+
+/** Bytes of a valid encoded frame, broken: cut short, bits flipped, garbage around it. */
+export function corruptBytes(rng: Rng, bytes: Uint8Array): { label: string; bytes: Uint8Array } {
+  const copy = Buffer.from(bytes);
+  switch (rng.int(5)) {
+    case 0:
+      return { label: 'cut short', bytes: copy.subarray(0, rng.int(Math.max(1, copy.length))) };
+    case 1: {
+      for (let i = 0; i < 1 + rng.int(4); i++) copy[rng.int(copy.length)] = rng.int(256);
+      return { label: 'bytes flipped', bytes: copy };
+    }
+    case 2:
+      return {
+        label: 'garbage after',
+        bytes: Buffer.concat([copy, randomBytes(rng, 1 + rng.int(32))]),
+      };
+    case 3:
+      // A varint that never ends, then a length far past the frame.
+      return {
+        label: 'endless varint',
+        bytes: Buffer.from([0x0a, ...Array<number>(11).fill(0xff), 0x01]),
+      };
+    default:
+      return { label: 'random bytes', bytes: randomBytes(rng, 1 + rng.int(256)) };
+  }
+}

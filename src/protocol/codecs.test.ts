@@ -1,6 +1,7 @@
 // Proves both codecs carry every frame of frames.ts with every field intact, which also keeps
 // frames.ts and proto/parley.proto in step (a field missing from the schema fails the round trip),
-// and that bad bytes and bad fields are refused with the right kind of ProtocolError.
+// and that bad bytes, bad fields and nesting past jsonDepthMax are refused with the right kind of
+// ProtocolError.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -9,6 +10,8 @@ import type { Frame, FrameType } from './frames.js';
 import { jsonCodec } from './json-codec.js';
 import { createProtoCodec } from './proto-codec.js';
 import { validateClientFrame } from './validate.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
+import { nestedJsonText } from '../test-support/fuzz.js';
 
 const protoCodec = createProtoCodec(
   readFileSync(new URL('../../proto/parley.proto', import.meta.url), 'utf8'),
@@ -285,6 +288,36 @@ describe('bad input', () => {
         (err: unknown) => err instanceof ProtocolError && !err.fatal && err.frameId === 'a',
         JSON.stringify(raw),
       );
+    }
+  });
+
+  it('refuses a frame nested past jsonDepthMax, from either codec, before reading its fields', () => {
+    const { jsonDepthMax } = DEFAULT_LIMITS;
+    // The frame is level 1 and its body level 2: a payload of jsonDepthMax - 2 arrays reaches it.
+    const send = (payloadDepth: number) =>
+      `{"type":"send","id":"a","ref":"r","conversation":"c1","body":{"kind":"custom","type":"t",` +
+      `"payload":${nestedJsonText(payloadDepth)}}}`;
+    const asProto = (text: string) => {
+      const { body, ...rest } = JSON.parse(text) as { body: unknown };
+      return protoCodec.encode({ ...rest, body } as never);
+    };
+    for (const codec of [jsonCodec, protoCodec]) {
+      const encode = (text: string) => (codec === jsonCodec ? text : asProto(text));
+      const at = validateClientFrame(codec.decode(encode(send(jsonDepthMax - 2))));
+      assert.equal(at.type, 'send', codec.name);
+      for (const depth of [jsonDepthMax - 1, 5000]) {
+        const raw = codec === jsonCodec || depth < 1000 ? codec.decode(encode(send(depth))) : null;
+        if (!raw) continue; // 5,000 deep cannot be encoded through JSON.stringify here
+        assert.throws(
+          () => validateClientFrame(raw),
+          (err: unknown) =>
+            err instanceof ProtocolError &&
+            !err.fatal &&
+            err.frameId === 'a' &&
+            /64/.test(err.message),
+          `${codec.name} ${depth}`,
+        );
+      }
     }
   });
 });

@@ -1,12 +1,24 @@
 // Proves that /openapi.json is a valid OpenAPI 3.1 document generated from the running server's
 // routes, that it lists every registered route (each with its entry in route-docs.ts, so a new
 // route without one fails here) with a summary, examples and its error codes, and that the
-// interactive page is served at /docs.
+// interactive page is served at /docs. Refusals that take a scenario to reach (a block, a recall,
+// the login throttle) are provoked here and must be listed for their route; test/fuzz-http.test.ts
+// holds the rest of the document to the code.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { ERRORS, type ErrorCode } from '../core/errors.js';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
+import { documentedCodes, readOps, routeOf, type Op } from '../test-support/openapi-ops.js';
+import {
+  assertError,
+  callAs,
+  ok,
+  registerUser,
+  sendText,
+  type Res,
+  type TestUser,
+} from '../test-support/rest.js';
 import { errorCodesOf } from './api-docs.js';
 import { ROUTE_DOCS, isHidden } from './route-docs.js';
 
@@ -182,6 +194,82 @@ describe('/openapi.json', () => {
     const bundle = await http('GET', `${server.url}/docs/static/swagger-ui-bundle.js`);
     assert.equal(bundle.status, 200);
     assert.ok(bundle.text.length > 100_000, 'the Swagger UI bundle is served');
+  });
+});
+
+describe('/openapi.json against refusals a fuzzer does not reach', () => {
+  let server: TestServer;
+  let ops: Op[];
+  before(async () => {
+    server = await startTestServer();
+    ops = readOps((await http('GET', `${server.url}/openapi.json`)).json);
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  /** Asserts `res` is the refusal expected, and that the document lists it for its route. */
+  function documented(method: string, path: string, res: Res, status: number, code: string) {
+    assertError(res, status, code);
+    const op = routeOf(ops, method, path);
+    assert.ok(op, `${method} ${path}: a documented route`);
+    assert.ok(documentedCodes(op, status).includes(code), `${op.key}: ${status} ${code}`);
+  }
+
+  it('lists blocks, recalls, bad usernames, unknown avatars and the login throttle', async () => {
+    const [alice, bob] = [
+      await registerUser(server.url, 'alice'),
+      await registerUser(server.url, 'bob'),
+    ];
+    const as = (u: TestUser, method: string, path: string, body?: unknown) =>
+      callAs(server.url, method, path, u, body).then((res) => ({ method, path, res }));
+    const direct = await ok(
+      as(alice, 'POST', '/v1/conversations', { kind: 'direct', with: 'bob' }).then((r) => r.res),
+      201,
+    );
+    const seq = await sendText(server.url, alice, direct.id, 'hi');
+    const message = `/v1/conversations/${direct.id}/messages/${seq}`;
+    await ok(as(alice, 'POST', `${message}/reactions`, { emoji: '👍' }).then((r) => r.res));
+    await ok(as(bob, 'POST', '/v1/contacts/alice/block').then((r) => r.res));
+    for (const r of [
+      await as(alice, 'PATCH', message, { body: { kind: 'text', text: 'edited' } }),
+      await as(alice, 'POST', `${message}/reactions`, { emoji: '🎉' }),
+      await as(alice, 'DELETE', `${message}/reactions?emoji=%F0%9F%91%8D`),
+    ]) {
+      documented(r.method, r.path, r.res, 403, 'blocked');
+    }
+    await ok(as(bob, 'DELETE', '/v1/contacts/alice/block').then((r) => r.res));
+    await ok(as(alice, 'POST', `${message}/recall`).then((r) => r.res));
+    const unreact = await as(alice, 'DELETE', `${message}/reactions?emoji=%F0%9F%91%8D`);
+    documented(unreact.method, unreact.path, unreact.res, 409, 'message_recalled');
+
+    const group = await ok(
+      as(alice, 'POST', '/v1/conversations', { kind: 'group', title: 'g', members: ['bob'] }).then(
+        (r) => r.res,
+      ),
+      201,
+    );
+    const avatar = await as(alice, 'PATCH', `/v1/conversations/${group.id}`, {
+      avatar: 'aNoSuchAttachment',
+    });
+    documented(avatar.method, avatar.path, avatar.res, 404, 'attachment_not_found');
+
+    for (const r of [
+      await as(alice, 'GET', '/v1/users/Bad!Name'),
+      await as(alice, 'POST', '/v1/contacts/requests', { username: 'Bad!Name' }),
+      await as(alice, 'DELETE', '/v1/contacts/Bad!Name'),
+      await as(alice, 'POST', '/api/send', { chat: 'lobby', text: 'hi', sender: 'Bad!Name' }),
+    ]) {
+      documented(r.method, r.path, r.res, 400, 'invalid_username');
+    }
+
+    let login: Res | undefined;
+    for (let i = 0; i < 30 && login?.status !== 429; i++) {
+      login = await http('POST', `${server.url}/v1/auth/login`, {
+        body: { username: 'alice', password: 'wrong password' },
+      });
+    }
+    documented('POST', '/v1/auth/login', login!, 429, 'rate_limited');
   });
 });
 

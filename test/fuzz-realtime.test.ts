@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import protobuf from 'protobufjs';
+import { newId } from '../src/core/ids.js';
 import { DEFAULT_LIMITS } from '../src/core/limits.js';
 import { CLIENT_FRAME_TYPES, createProtoCodec } from '../src/protocol/index.js';
 import {
@@ -62,9 +63,14 @@ const failures: string[] = [];
 const seen = new Map<string, number>();
 let nextId = 0;
 
+/** Conversations the fuzzer may not use, and ids that name no conversation. */
+const STRANGERS = ['othersGroup', 'otherUser', 'message', 'nothing'] as const;
+
 function validFrame(type: string): Frame {
   const id = `f${++nextId}`;
-  const at = { conversation: fx.group!, seq: 1 };
+  // Mostly the fuzzer's group; now and then someone else's, an id of another kind, or none.
+  const group = rng.chance(0.7) ? fx.group! : rng.pick(STRANGERS.map((k) => fx[k]!));
+  const at = { conversation: group, seq: 1 };
   switch (type) {
     case 'hello':
       return { type, id, token: fuzzer.token, device: fuzzer.device };
@@ -73,11 +79,11 @@ function validFrame(type: string): Frame {
         type,
         id,
         ref: `fz-${nextId}`,
-        conversation: fx.group!,
+        conversation: group,
         body: { kind: 'text', text: 'hi' },
       };
     case 'pull':
-      return { type, id, conversation: fx.group!, after: 0, limit: 5 };
+      return { type, id, conversation: group, after: 0, limit: 5 };
     case 'sync':
       return { type, id };
     case 'edit':
@@ -268,16 +274,17 @@ describe('real-time fuzz: every client frame type, on every transport, with host
       (await ok(callAs(server.url, 'POST', '/v1/conversations', u, body), 201)).id as string;
     fx.direct = await open(fuzzer, { kind: 'direct', with: other.username });
     fx.group = await open(fuzzer, { kind: 'group', title: 'fz', members: [other.username] });
+    fx.othersGroup = await open(other, { kind: 'group', title: 'theirs', members: [a.username] });
+    fx.otherUser = other.userId;
+    fx.nothing = newId('c');
     for (const conversation of [fx.group, fx.direct]) {
       for (const u of [fuzzer, other]) {
         const body = {
           ref: `fx-${conversation}-${u.username}`,
           body: { kind: 'text', text: 'hi' },
         };
-        await ok(
-          callAs(server.url, 'POST', `/v1/conversations/${conversation}/messages`, u, body),
-          201,
-        );
+        const path = `/v1/conversations/${conversation}/messages`;
+        fx.message = (await ok(callAs(server.url, 'POST', path, u, body), 201)).id as string;
       }
     }
     const conversation = await open(a, { kind: 'direct', with: b.username });

@@ -127,6 +127,12 @@ export interface Limits {
   readonly jsonDepthMax: number;
   /** Deepest nesting of a message body (the body object is 1, a custom payload counts); fixed. */
   readonly messageBodyDepthMax: number;
+  /**
+   * Time a client has to send a whole HTTP request, headers and body (an upload included), before
+   * it is answered 408 request_timeout and dropped: Node's default, which Fastify turns off, so
+   * that a body sent a byte a minute cannot hold a connection forever; fixed.
+   */
+  readonly httpRequestTimeoutMs: number;
   /** A request the server makes (push gateway, webhook), whole: DNS, connect, send, answer. */
   readonly outboundTimeoutMs: number;
   /** Bytes of an outbound request's answer read; the rest is cut off and the connection closed. */
@@ -188,6 +194,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   previewCharsMax: 200,
   jsonDepthMax: 64,
   messageBodyDepthMax: 32,
+  httpRequestTimeoutMs: 5 * 60_000,
   outboundTimeoutMs: 5_000,
   outboundResponseBytesMax: 64 * 1024,
 });

@@ -1,7 +1,8 @@
 // Proves that the errors the HTTP layer raises before any route runs come out in Parley's shape
 // with catalogue codes: Node's parser refusals (malformed request, headers over 16 KiB, no Host),
 // Fastify's router refusals (bad percent-encoding, a path segment over 100 characters), a body
-// nested past jsonDepthMax or under a Content-Encoding, and requests arriving while it closes.
+// nested past jsonDepthMax or under a Content-Encoding, a request too slow to arrive, and requests
+// arriving while it closes.
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -90,6 +91,35 @@ describe('createHttpApp: errors before a route runs', () => {
     const hostless = await rawSocket(port, 'GET /items/1 HTTP/1.1\r\nConnection: close\r\n\r\n');
     assert.match(hostless, /^HTTP\/1\.1 400 [^]*"code":"invalid_request"/);
   });
+});
+
+describe('createHttpApp: a request too slow to arrive', () => {
+  it(
+    'answers 408 request_timeout when the body does not come in time, and drops it',
+    { timeout: 10_000 },
+    async () => {
+      const app = createHttpApp({
+        bodyBytesMax: 1 << 16,
+        logger: createLogger('silent', 'test'),
+        requestTimeoutMs: 400,
+      });
+      app.post('/items', (r) => ({ body: r.body }));
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as { port: number };
+      try {
+        // Ten bytes promised, two sent, then silence.
+        const started = Date.now();
+        const text = await rawSocket(
+          port,
+          'POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"',
+        );
+        assert.match(text, /^HTTP\/1\.1 408 [^]*\{"error":\{"code":"request_timeout"/);
+        assert.ok(Date.now() - started < 5_000, 'within a few checks of the timeout');
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });
 
 describe('createHttpApp: closing', () => {

@@ -23,7 +23,12 @@ export interface HttpServerOptions {
    * client's behind a reverse proxy: none (default), the proxies' addresses/CIDRs, or a hop count.
    */
   readonly trustProxy?: false | number | readonly string[];
+  /** Default DEFAULT_LIMITS.httpRequestTimeoutMs; tests make it short. */
+  readonly requestTimeoutMs?: number;
 }
+
+/** Node's own bound on the request line and headers arriving, kept. */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 /** Fastify's form of it. Fastify refuses a bare hop count, so it becomes a function here. */
 function fastifyTrustProxy(trust: HttpServerOptions['trustProxy']) {
@@ -118,6 +123,7 @@ function clientError(err: Error & { code?: string }, socket: Socket): void {
 
 /** The Fastify app with Parley's error handling; capabilities add their routes to it. */
 export function createHttpApp(options: HttpServerOptions): HttpApp {
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_LIMITS.httpRequestTimeoutMs;
   const app = Fastify({
     loggerInstance: options.logger,
     // Per-request lines cost throughput and would carry URLs; errors are logged by the handler.
@@ -126,7 +132,13 @@ export function createHttpApp(options: HttpServerOptions): HttpApp {
     trustProxy: fastifyTrustProxy(options.trustProxy),
     // Fastify would answer these in its own shape; the hooks below answer in Parley's.
     return503OnClosing: false,
-    http: { requireHostHeader: false },
+    requestTimeout: requestTimeoutMs,
+    http: {
+      requireHostHeader: false,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
+      // Node checks its timeouts on this beat (30 s by default), so a timeout fires up to one late.
+      connectionsCheckingInterval: Math.min(30_000, Math.ceil(requestTimeoutMs / 4)),
+    },
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,
     forceCloseConnections: 'idle',

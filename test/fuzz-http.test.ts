@@ -8,33 +8,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ERRORS, type ErrorCode } from '../src/core/errors.js';
-import { newId } from '../src/core/ids.js';
-import {
-  FUZZ_LIMITS,
-  ODD_SEGMENTS,
-  Rng,
-  describe as show,
-  fuzzSettings,
-  hostileJson,
-  hostileMessageBody,
-  oddValue,
-  replayHint,
-} from '../src/test-support/fuzz.js';
+import { Rng, fuzzSettings, replayHint } from '../src/test-support/fuzz.js';
 import { documentedCodes, readOps, routeOf, type Op } from '../src/test-support/openapi-ops.js';
-import { rawHttp, type RawAnswer, type RawRequest } from '../src/test-support/raw-http.js';
+import { rawHttp, type RawAnswer } from '../src/test-support/raw-http.js';
 import { callAs, ok, registerUser, type TestUser } from '../src/test-support/rest.js';
 import { RtClient } from '../src/test-support/rt-client.js';
 import { http, register, startTestServer, type TestServer } from '../src/test-support/server.js';
+import {
+  PNG,
+  SESSION_ENDING,
+  attempts,
+  type Attempt,
+  type Fixtures,
+} from './fuzz-http-requests.js';
 
 const settings = fuzzSettings(2);
 const rng = new Rng(settings.seed);
-/** Routes that end the caller's session or check its password: fuzzed as throwaway users. */
-const SESSION_ENDING = new Set([
-  'POST /v1/auth/logout',
-  'DELETE /v1/me/sessions/{device}',
-  'POST /v1/me/password',
-  'DELETE /v1/me',
-]);
 /** What a request that matches no route may get (docs/rest-api.md). */
 const UNROUTED: ReadonlySet<string> = new Set([
   'not_found',
@@ -45,10 +34,6 @@ const UNROUTED: ReadonlySet<string> = new Set([
   'headers_too_large',
 ]);
 const PASSWORD = 'correct horse'; // the API examples' password, so that valid examples succeed
-const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489',
-  'hex',
-);
 
 let server: TestServer;
 let ops: Op[];
@@ -60,220 +45,25 @@ let victims = 0;
 const ids: Record<string, string> = {};
 const failures: string[] = [];
 
-/** Valid-looking values for a path parameter: the fuzzer's own things. */
-function validParam(op: Op, name: string): string {
-  if (name === 'id')
-    return op.template.startsWith('/v1/attachments') ? ids.attachment! : ids.group!;
-  if (name === 'seq') return '1';
-  if (name === 'username') return other.username;
-  if (name === 'user') return other.userId;
-  if (name === 'device') return victim?.device ?? 'nope';
-  if (name === 'code') return ids.invite!;
-  return 'x';
-}
-
-/** Other values: other users' things, things of the wrong kind, nothing, odd segments. */
-function otherParam(): string {
-  const kinds = [
-    ids.direct!,
-    ids.othersGroup!,
-    ids.othersAttachment!,
-    ids.message!,
-    fuzzer.userId,
-    other.userId,
-    newId('c'),
-    newId('a'),
-    fuzzer.username,
-    'nobody-here',
-    'UPPER',
-    '0',
-    '999999',
-  ];
-  return rng.chance(0.5) ? rng.pick(kinds) : rng.pick(ODD_SEGMENTS);
-}
-
-function queryValue(name: string, schema: { type?: string; enum?: string[] }): string {
-  if (schema.enum) return schema.enum[0]!;
-  if (schema.type === 'integer') return '1';
-  if (schema.type === 'boolean') return 'true';
-  const byName: Record<string, string> = {
-    q: 'hello',
-    prefix: 'ot',
-    emoji: '%F0%9F%91%8D',
-    chat: 'fz-room',
-    conversation: ids.direct!,
-  };
-  return byName[name] ?? 'a';
-}
-
-function validQuery(op: Op): string {
-  const pairs = op.query
-    .filter((q) => q.required || rng.chance(0.3))
-    .map((q) => `${q.name}=${queryValue(q.name, q.schema)}`);
-  return pairs.length ? `?${pairs.join('&')}` : '';
-}
-
-function hostileQuery(op: Op): string {
-  const names = op.query.length ? op.query.map((q) => q.name) : ['x'];
-  const name = rng.pick(names);
-  const odd = rng.chance(0.5)
-    ? rng.pick(ODD_SEGMENTS)
-    : encodeURIComponent(show(oddValue(rng)).replace(/\p{Cs}/gu, '\ufffd'));
-  const base = validQuery(op).replace(/^\?/, '');
-  return `?${[base, `${name}=${odd}`, rng.chance(0.3) ? `${name}=2` : '', rng.chance(0.2) ? '%ZZ=%' : ''].filter(Boolean).join('&')}`;
-}
-
-function pathOf(op: Op, params: Record<string, string>): string {
-  return op.template.replace(/\{([^}]+)\}/g, (_, name: string) => params[name] ?? 'x');
-}
-
 async function newGroup(owner: TestUser): Promise<string> {
   const body = { kind: 'group', title: 'fz', members: [other.username] };
   return (await ok(callAs(server.url, 'POST', '/v1/conversations', owner, body), 201)).id as string;
 }
 
-async function victimToken(): Promise<TestUser> {
-  if (!victim) {
-    const name = `fz-victim-${++victims}`;
-    victim = { ...(await register(server.url, name, PASSWORD)), username: name };
-  }
-  return victim;
-}
-
-interface Attempt {
-  readonly label: string;
-  readonly request: RawRequest;
-  /** Whether the request still goes to the operation (false: a method it does not have). */
-  readonly routed: boolean;
-}
-
-async function attempts(op: Op): Promise<Attempt[]> {
-  const user = SESSION_ENDING.has(op.key) ? await victimToken() : fuzzer;
-  const params = Object.fromEntries(op.params.map((p) => [p, validParam(op, p)]));
-  // Dismissing the fuzzer's group would leave every later group request nothing but 410.
-  if (op.key === 'DELETE /v1/conversations/{id}') params.id = await newGroup(fuzzer);
-  const auth = { Authorization: `Bearer ${user.token}` };
-  const json = { 'Content-Type': op.body?.contentType ?? 'application/json' };
-  const example = op.body?.example ?? {};
-  const exampleBytes =
-    op.key === 'POST /v1/attachments' ? PNG : Buffer.from(JSON.stringify(example));
-  const exampleType = op.key === 'POST /v1/attachments' ? { 'Content-Type': 'image/png' } : json;
-  const withBody = op.body !== null || ['POST', 'PUT', 'PATCH', 'DELETE'].includes(op.method);
-  const target = (p = params, q = validQuery(op)) => pathOf(op, p) + q;
-  const base = {
-    method: op.method,
-    target: target(),
-    headers: { ...auth, ...(withBody ? exampleType : {}) },
-    ...(withBody ? { body: exampleBytes } : {}),
-  };
-  const list: Attempt[] = [{ label: 'the example', request: base, routed: true }];
-  if (op.params.length) {
-    const name = rng.pick(op.params);
-    const value = otherParam();
-    list.push({
-      label: `path ${name}=${value.slice(0, 40)}`,
-      request: { ...base, target: target({ ...params, [name]: value }) },
-      routed: true,
-    });
-  }
-  list.push({
-    label: 'query',
-    request: { ...base, target: target(params, hostileQuery(op)) },
-    routed: true,
-  });
-  if (withBody) {
-    const hostile = hostileJson(rng, example, FUZZ_LIMITS.httpBodyBytesMax);
-    list.push({
-      label: `body: ${hostile.label}`,
-      request: { ...base, headers: { ...auth, ...json }, body: hostile.bytes },
-      routed: true,
-    });
-    const ct = rng.pick([
-      'text/plain',
-      'application/xml',
-      'application/json; charset=utf-16',
-      ';;;',
-      'multipart/form-data; boundary=x',
-      'application/x-www-form-urlencoded',
-      '*/*',
-    ]);
-    list.push({
-      label: `content-type ${ct}`,
-      request: { ...base, headers: { ...auth, 'Content-Type': ct }, body: exampleBytes },
-      routed: true,
-    });
-  }
-  if (example && typeof example === 'object' && 'body' in example) {
-    const m = hostileMessageBody(rng);
-    const bytes = Buffer.from(
-      m.raw !== undefined
-        ? JSON.stringify({ ...example, body: '\u0001' }).replace('"\\u0001"', m.raw)
-        : JSON.stringify({ ...example, ref: `fz-${rng.int(1e9)}`, body: m.body }),
-    );
-    list.push({
-      label: `message body: ${m.label}`,
-      request: { ...base, headers: { ...auth, ...json }, body: bytes },
-      routed: true,
-    });
-  }
-  const header = rng.pick<[string, Partial<RawRequest>]>([
-    ['content-length too small', { contentLength: '1' }],
-    ['content-length not a number', { contentLength: 'abc' }],
-    ['content-length negative', { contentLength: '-5' }],
-    ['content-encoding gzip', { headers: { ...base.headers, 'Content-Encoding': 'gzip' } }],
-    ['header over 16 KiB', { headers: { ...base.headers, 'X-Fuzz': 'h'.repeat(20_000) } }],
-    [
-      'chunked garbage',
-      {
-        contentLength: null,
-        headers: { ...base.headers, 'Transfer-Encoding': 'chunked' },
-        body: Buffer.from('zz\r\nxx\r\n'),
-      },
-    ],
-    // The whole body, not a promise of one: a server waits for bytes it was promised.
-    ['body over the limit', { body: Buffer.alloc(FUZZ_LIMITS.httpBodyBytesMax + 1, 0x20) }],
-    [
-      'two content types',
-      { headers: { ...base.headers, 'Content-Type': 'application/json, text/plain' } },
-    ],
-    [
-      'accept-encoding and charset',
-      {
-        headers: {
-          ...base.headers,
-          'Accept-Encoding': 'br;q=2, *;q=-1',
-          'Accept-Charset': 'utf-7',
-        },
-      },
-    ],
-  ]);
-  list.push({ label: header[0], request: { ...base, ...header[1] }, routed: true });
-  const token = rng.pick([
-    undefined,
-    'pt_nope',
-    other.token,
-    `${user.token}x`,
-    'Basic Zm9vOmJhcg==',
-    '\u00ff',
-    'x'.repeat(5000),
-  ]);
-  const authHeader =
-    token === undefined
-      ? {}
-      : { Authorization: token.startsWith('Basic') ? token : `Bearer ${token}` };
-  list.push({
-    label: `token ${show(token)}`,
-    request: { ...base, headers: { ...base.headers, Authorization: '', ...authHeader } },
-    routed: true,
-  });
-  const method = rng.pick(
-    op.method === 'GET'
-      ? ['HEAD', 'OPTIONS', 'PROPFIND', 'FOO']
-      : ['OPTIONS', 'PROPFIND', 'FOO', 'TRACE'],
-  );
-  list.push({ label: `method ${method}`, request: { ...base, method }, routed: method === 'HEAD' });
-  return list;
-}
+const fixtures = (): Fixtures => ({
+  rng,
+  ids,
+  fuzzer,
+  other,
+  async victim() {
+    if (!victim) {
+      const name = `fz-victim-${++victims}`;
+      victim = { ...(await register(server.url, name, PASSWORD)), username: name };
+    }
+    return victim;
+  },
+  newGroup: () => newGroup(fuzzer),
+});
 
 /** Checks one answer; records what is wrong with it. */
 function check(op: Op, attempt: Attempt, answer: RawAnswer): void {
@@ -406,10 +196,11 @@ describe('HTTP fuzz: every route of /openapi.json with hostile input', () => {
 
   it('answers every request in the documented shape, never 5xx, while a pair keeps chatting', async (t) => {
     const seen = new Map<number, number>();
+    const fx = fixtures();
     assert.ok(ops.length > 40, `the document lists ${ops.length} operations`);
     for (let round = 0; round < settings.rounds; round++) {
       for (const op of ops) {
-        for (const attempt of await attempts(op)) {
+        for (const attempt of await attempts(op, fx)) {
           const answer = await rawHttp(server.port, attempt.request);
           check(op, attempt, answer);
           seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);

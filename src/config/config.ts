@@ -213,7 +213,7 @@ export const SETTINGS = {
   trustProxy: {
     name: 'trust-proxy',
     help: 'reverse proxies whose X-Forwarded-For is believed: off, addresses/CIDRs, or a hop count',
-    fallback: false as TrustProxy,
+    fallback: false,
     parse: trustProxy,
   },
   dataDir: {

@@ -106,7 +106,7 @@ async function rawTcp(port: number): Promise<RawLink> {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
       const size = pending.readUInt32BE(0);
-      r.got(protoCodec.decode(pending.subarray(4, 4 + size)) as Frame);
+      r.got(protoCodec.decode(pending.subarray(4, 4 + size)));
       pending = pending.subarray(4 + size);
     }
   });

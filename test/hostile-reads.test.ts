@@ -17,6 +17,7 @@ import { RtClient } from '../src/test-support/rt-client.js';
 import { openRawLink, type RawLink } from '../src/test-support/raw-link.js';
 import { sleep, withTimeout } from '../src/test-support/wait.js';
 import { CloseCode } from '../src/protocol/index.js';
+import { connect as tcpConnect, type Socket } from 'node:net';
 
 /** 15,700 code points (under the 16,000 a text may have) of 4 UTF-8 bytes: a body of about 63 KB. */
 const BIG_TEXT = '\u{1F600}'.repeat(15_700);
@@ -207,4 +208,57 @@ describe('a stalled reader', () => {
       assert.ok(messages < sent, `the stalled reader got all ${messages} of ${sent} messages`);
     });
   }
+});
+
+describe('HTTP reads', () => {
+  let server: TestServer;
+  before(async () => {
+    // One slot per user, and pages big enough that a paused reader's kernel buffers cannot
+    // take a whole answer: what is left of it stays in the server until the connection ends.
+    server = await startTestServer({
+      PARLEY_USER_REQUESTS_IN_FLIGHT_MAX: '1',
+      PARLEY_PAGE_BYTES_MAX: String(16 << 20),
+    });
+  });
+  after(() => server.close());
+
+  it('keep their slot until the answer is written, not just computed', async () => {
+    const reader = await register(server.url, 'httpreader');
+    await register(server.url, 'httppeer');
+    const direct = await http('POST', `${server.url}/v1/conversations`, {
+      token: reader.token,
+      body: { kind: 'direct', with: 'httppeer' },
+    });
+    const path = `/v1/conversations/${direct.json.id}/messages?limit=100`;
+    for (let i = 0; i < 100; i++) {
+      const sent = await http('POST', `${server.url}/v1/conversations/${direct.json.id}/messages`, {
+        token: reader.token,
+        body: { ref: `h-${i}`, body: { kind: 'text', text: `${i} ${BIG_TEXT}` } },
+      });
+      assert.equal(sent.status, 201, sent.text);
+    }
+    // A reader that asks for a page of about 6 MB and reads none of it.
+    const stalled = await new Promise<Socket>((resolve, reject) => {
+      const s = tcpConnect(server.port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+    stalled.on('error', () => undefined);
+    stalled.pause();
+    stalled.write(
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${reader.token}\r\n\r\n`,
+    );
+    await sleep(500);
+    // The same user's next read waits for the slot the stalled answer holds...
+    let answered = false;
+    const next = http('GET', `${server.url}${path}`, { token: reader.token }).then((res) => {
+      answered = true;
+      return res;
+    });
+    await sleep(1_000);
+    assert.equal(answered, false, 'a second read ran while the first answer sat unread');
+    // ...and runs once that connection is gone.
+    stalled.destroy();
+    const res = await withTimeout(next, 5_000, 'the waiting read');
+    assert.equal(res.status, 200);
+  });
 });

@@ -24,6 +24,8 @@ export interface Limits {
   readonly deviceCharsMax: number;
   /** Largest real-time frame (WebSocket message or TCP frame). */
   readonly frameBytesMax: number;
+  /** Longest string field of a client frame (ids, token, device, ref, cursor, emoji); fixed. */
+  readonly frameFieldCharsMax: number;
   /** Time a new connection has to send its hello. */
   readonly helloTimeoutMs: number;
   /** The server pings a link quiet for this long and closes one silent for three times it. */
@@ -46,8 +48,10 @@ export interface Limits {
   /** Reads one connection may have waiting behind those; one more is refused (rate_limited). */
   readonly connectionRequestsQueuedMax: number;
   /**
-   * Heavy reads (pull, sync, history, search, export) one user may have in flight on one node,
-   * across all of its connections and HTTP requests; later ones wait for a slot.
+   * Heavy reads (real-time pull and sync, REST history and search, the seed pull) one user may
+   * have in flight on one node, across its connections and HTTP requests; later ones wait for a
+   * slot. An HTTP read keeps its slot until its answer is written. (An export streams one page
+   * at a time under a budget of its own.)
    */
   readonly userRequestsInFlightMax: number;
   /** Heavy reads one user may have waiting for a slot; one more is refused (rate_limited). */
@@ -133,6 +137,11 @@ export interface Limits {
    * that a body sent a byte a minute cannot hold a connection forever; fixed.
    */
   readonly httpRequestTimeoutMs: number;
+  /**
+   * An HTTP connection on which nothing is read or written for this long is dropped: a client
+   * that stops reading its answer cannot hold it, and its read slot, forever; fixed.
+   */
+  readonly httpIdleTimeoutMs: number;
   /** A request the server makes (push gateway, webhook), whole: DNS, connect, send, answer. */
   readonly outboundTimeoutMs: number;
   /** Bytes of an outbound request's answer read; the rest is cut off and the connection closed. */
@@ -151,6 +160,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   titleCharsMax: 128,
   deviceCharsMax: 64,
   frameBytesMax: 64 * 1024,
+  frameFieldCharsMax: 256,
   helloTimeoutMs: 10_000,
   heartbeatIntervalMs: 20_000,
   sendRatePerSec: 50,
@@ -195,6 +205,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   jsonDepthMax: 64,
   messageBodyDepthMax: 32,
   httpRequestTimeoutMs: 5 * 60_000,
+  httpIdleTimeoutMs: 2 * 60_000,
   outboundTimeoutMs: 5_000,
   outboundResponseBytesMax: 64 * 1024,
 });

@@ -18,7 +18,7 @@ export class RequestSlots {
 
   /** Runs `fn` in one of the key's slots, waiting for one if need be. */
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    await this.acquire(key);
+    await this.take(key);
     try {
       return await fn();
     } finally {
@@ -26,12 +26,27 @@ export class RequestSlots {
     }
   }
 
+  /**
+   * Takes one of the key's slots, waiting for one if need be, and returns its release (which
+   * acts once). For reads whose answer is still held after `fn` would return: an HTTP response
+   * that is being written keeps its slot until the response closes.
+   */
+  async acquire(key: string): Promise<() => void> {
+    await this.take(key);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.release(key);
+    };
+  }
+
   /** Reads in flight for this key (for tests and metrics). */
   active(key: string): number {
     return this.keys.get(key)?.active ?? 0;
   }
 
-  private acquire(key: string): Promise<void> {
+  private take(key: string): Promise<void> {
     let entry = this.keys.get(key);
     if (!entry) {
       entry = { active: 0, waiting: [] };

@@ -51,7 +51,15 @@ export class SendQueue {
       this.bytes -= typeof data === 'string' ? data.length : data.byteLength;
       this.socket.write(data);
     }
-    if (this.head < this.frames.length) return;
+    if (this.head < this.frames.length) {
+      // A link that stays busy never empties its queue: drop the handed-over head now and then,
+      // so the array holds what waits, not everything that ever waited.
+      if (this.head >= 1024 && this.head * 2 >= this.frames.length) {
+        this.frames = this.frames.slice(this.head);
+        this.head = 0;
+      }
+      return;
+    }
     this.frames = [];
     this.head = 0;
     const close = this.closeWhenEmpty;

@@ -381,14 +381,15 @@ export interface MessageStore {
   /**
    * The messages of the viewer's window that changed after `sinceUs` (edited, recalled, a
    * reaction added or removed) or that the viewer hid after it, as they are now, in seq order:
-   * at most `limit`, the lowest seqs first, with hasMore when there are others. not_member for a
-   * user with no row.
+   * at most `limit`, the lowest seqs first, with hasMore when there are others; with `bytesMax`,
+   * cut as PAGE_BYTES says. not_member for a user with no row.
    */
   changedMessages(
     conversationId: string,
     viewerId: string,
     sinceUs: number,
     limit: number,
+    bytesMax?: number,
   ): Promise<Page>;
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]>;

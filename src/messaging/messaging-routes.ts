@@ -1,7 +1,13 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
 import type { UserDirectory } from '../auth/index.js';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import {
+  holdReadSlot,
+  requireSession,
+  sessionOf,
+  type Authenticate,
+  type HttpApp,
+} from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
 import type {
   Caller,
@@ -224,17 +230,16 @@ export function registerMessagingRoutes(
         }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { after, before, limit } = request.query;
       const caller = callerOf(request);
-      return reads.run(caller.userId, async () => {
-        const page = await messaging.history(caller, request.params.id, {
-          ...(after !== undefined ? { after } : {}),
-          ...(before !== undefined ? { before } : {}),
-          limit: messaging.pageLimit(limit),
-        });
-        return { messages: page.messages.map(messageView), hasMore: page.hasMore };
+      await holdReadSlot(reads, caller.userId, reply);
+      const page = await messaging.history(caller, request.params.id, {
+        ...(after !== undefined ? { after } : {}),
+        ...(before !== undefined ? { before } : {}),
+        limit: messaging.pageLimit(limit),
       });
+      return { messages: page.messages.map(messageView), hasMore: page.hasMore };
     },
   );
 
@@ -252,18 +257,17 @@ export function registerMessagingRoutes(
         }),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { q, conversation, before, limit } = request.query;
       const caller = callerOf(request);
-      return reads.run(caller.userId, async () => {
-        const page = await messaging.search(caller, {
-          q,
-          ...(conversation !== undefined ? { conversationId: conversation } : {}),
-          ...(before !== undefined ? { before } : {}),
-          ...(limit !== undefined ? { limit } : {}),
-        });
-        return { messages: page.messages.map(messageView), next: page.next };
+      await holdReadSlot(reads, caller.userId, reply);
+      const page = await messaging.search(caller, {
+        q,
+        ...(conversation !== undefined ? { conversationId: conversation } : {}),
+        ...(before !== undefined ? { before } : {}),
+        ...(limit !== undefined ? { limit } : {}),
       });
+      return { messages: page.messages.map(messageView), next: page.next };
     },
   );
 

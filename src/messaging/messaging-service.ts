@@ -787,7 +787,13 @@ export class MessagingService {
     budget: { chars: number },
   ): Promise<SyncedConversation> {
     if (item.leftSeq !== null) return item;
-    const page = await this.store.changedMessages(item.id, userId, sinceUs, SYNC_CHANGES_MAX);
+    const page = await this.store.changedMessages(
+      item.id,
+      userId,
+      sinceUs,
+      SYNC_CHANGES_MAX,
+      budget.chars,
+    );
     if (page.messages.length === 0) return item;
     let kept = 0;
     for (const m of page.messages) {

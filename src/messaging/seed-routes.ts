@@ -1,7 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { ParleyError, isParleyError } from '../core/errors.js';
 import type { Session } from '../auth/index.js';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import {
+  holdReadSlot,
+  requireSession,
+  sessionOf,
+  type Authenticate,
+  type HttpApp,
+} from '../server/http-app.js';
 import type { SeedApi, SeedMode, SeedPull, SeedSend } from './seed-api.js';
 import type { RequestSlots } from '../core/request-slots.js';
 
@@ -161,8 +167,8 @@ export function registerSeedRoutes(
         reverse: bool(fields, 'reverse'),
       };
       const key = session ? session.userId : `address:${request.ip}`;
-      const pull = () => seed.pullJson(input, session);
-      const json = await (deps.reads ? deps.reads.run(key, pull) : pull());
+      if (deps.reads) await holdReadSlot(deps.reads, key, reply);
+      const json = await seed.pullJson(input, session);
       return reply.type('application/json; charset=utf-8').send(json);
     });
     done();

@@ -11,24 +11,35 @@ import { CLIENT_FRAME_TYPES, type Body, type ClientFrame } from './frames.js';
 type Raw = { type: string; [key: string]: unknown };
 
 const KNOWN = new Set<string>(CLIENT_FRAME_TYPES);
+/**
+ * Every string field a frame names (ids, token, device, ref, cursor, emoji) is short by nature;
+ * a long one is refused here, so that a frame waiting in a connection's queue stays small.
+ */
+const FIELD_CHARS_MAX = DEFAULT_LIMITS.frameFieldCharsMax;
 
 function fail(raw: Raw, message: string): never {
+  const id = raw.id;
   throw new ProtocolError(message, {
     fatal: false,
-    frameId: typeof raw.id === 'string' ? raw.id : undefined,
+    frameId: typeof id === 'string' && id.length <= FIELD_CHARS_MAX ? id : undefined,
   });
 }
 
 function str(raw: Raw, key: string): string {
   const v = raw[key];
   if (typeof v !== 'string' || v === '') fail(raw, `"${key}" must be a non-empty string.`);
-  return v;
+  return short(raw, key, v);
 }
 
 function optStr(raw: Raw, key: string): string | undefined {
   const v = raw[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') fail(raw, `"${key}" must be a string.`);
+  return short(raw, key, v);
+}
+
+function short(raw: Raw, key: string, v: string): string {
+  if (v.length > FIELD_CHARS_MAX) fail(raw, `"${key}" is at most ${FIELD_CHARS_MAX} characters.`);
   return v;
 }
 

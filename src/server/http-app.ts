@@ -1,6 +1,7 @@
 import type {
   FastifyBaseLogger,
   FastifyInstance,
+  FastifyReply,
   FastifyRequest,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
@@ -8,6 +9,7 @@ import type {
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
+import type { RequestSlots } from '../core/request-slots.js';
 import type { Session } from '../auth/auth-store.js';
 
 /** The Fastify instance every capability registers its routes on. */
@@ -47,4 +49,19 @@ export function sessionOf(request: FastifyRequest): Session {
   const session = sessions.get(request);
   if (!session) throw new ParleyError('unauthenticated');
   return session;
+}
+
+/**
+ * Holds one of the caller's read slots (core/request-slots.ts) until the response has been
+ * written or its connection closed, not merely until the handler returns: a client that does not
+ * read its answer keeps the slot, so it cannot make the server hold more answers than it has
+ * slots.
+ */
+export async function holdReadSlot(
+  reads: RequestSlots,
+  key: string,
+  reply: FastifyReply,
+): Promise<void> {
+  const release = await reads.acquire(key);
+  reply.raw.once('close', release);
 }

@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   readonly trustProxy?: false | number | readonly string[];
   /** Default DEFAULT_LIMITS.httpRequestTimeoutMs; tests make it short. */
   readonly requestTimeoutMs?: number;
+  /** Drop a connection silent both ways this long (limits.httpIdleTimeoutMs by default). */
+  readonly idleTimeoutMs?: number;
 }
 
 /** Node's own bound on the request line and headers arriving, kept. */
@@ -133,6 +135,8 @@ export function createHttpApp(options: HttpServerOptions): HttpApp {
     // Fastify would answer these in its own shape; the hooks below answer in Parley's.
     return503OnClosing: false,
     requestTimeout: requestTimeoutMs,
+    // Node's socket inactivity timeout (off by default): a stalled reader's answer is let go.
+    connectionTimeout: options.idleTimeoutMs ?? DEFAULT_LIMITS.httpIdleTimeoutMs,
     http: {
       requireHostHeader: false,
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),

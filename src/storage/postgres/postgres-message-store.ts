@@ -318,6 +318,7 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     viewerId: string,
     sinceUs: number,
     limit: number,
+    bytesMax?: number,
   ): Promise<Page> {
     return inTransaction(this.pool, async (client) => {
       // One snapshot for the window, the seqs and the rows, as SQLite's read transaction.
@@ -339,12 +340,15 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
         changed.rows.map((r) => r.seq),
         hidden.rows.map((r) => r.seq),
       );
-      const { rows } = await client.query<MessageRow>(
+      const page = await this.boundedPage(
         `SELECT ${MESSAGE_COLUMNS} FROM messages
             WHERE conversation_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq`,
         [conversationId, seqs.slice(0, limit)],
+        'seq ASC',
+        { limit, ...(bytesMax !== undefined ? { bytesMax } : {}) },
+        client,
       );
-      return { messages: rows.map(toMessage), hasMore: seqs.length > limit };
+      return { messages: page.messages, hasMore: page.hasMore || seqs.length > limit };
     });
   }
 
@@ -410,9 +414,10 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     params: unknown[],
     order: string,
     page: { limit: number; bytesMax?: number },
+    db: pg.Pool | pg.PoolClient = this.pool,
   ): Promise<Page> {
     const bytesMax = page.bytesMax ?? Number.MAX_SAFE_INTEGER;
-    const { rows } = await this.pool.query<MessageRow & { found: string }>(
+    const { rows } = await db.query<MessageRow & { found: string }>(
       `SELECT ${MESSAGE_COLUMNS}, found FROM (
          SELECT p.*, sum(p.body_chars) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS run,
                 count(*) OVER () AS found

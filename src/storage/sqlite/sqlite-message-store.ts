@@ -67,7 +67,13 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
   private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
   private readonly timePageTx: Transaction<(conversationId: string, page: TimePage) => Page>;
   private readonly changedTx: Transaction<
-    (conversationId: string, viewerId: string, sinceUs: number, limit: number) => Page
+    (
+      conversationId: string,
+      viewerId: string,
+      sinceUs: number,
+      limit: number,
+      bytesMax: number | undefined,
+    ) => Page
   >;
   private readonly search: SqliteMessageSearch;
   private appender: ((batch: readonly AppendRequest[]) => Promise<AppendResult[]>) | null = null;
@@ -242,8 +248,13 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       this.readTimePage(conversationId, page),
     );
     this.changedTx = db.transaction(
-      (conversationId: string, viewerId: string, sinceUs: number, limit: number) =>
-        this.readChanged(conversationId, viewerId, sinceUs, limit),
+      (
+        conversationId: string,
+        viewerId: string,
+        sinceUs: number,
+        limit: number,
+        bytesMax: number | undefined,
+      ) => this.readChanged(conversationId, viewerId, sinceUs, limit, bytesMax),
     );
   }
 
@@ -450,8 +461,9 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
     viewerId: string,
     sinceUs: number,
     limit: number,
+    bytesMax?: number,
   ): Promise<Page> {
-    return settle(() => this.changedTx(conversationId, viewerId, sinceUs, limit));
+    return settle(() => this.changedTx(conversationId, viewerId, sinceUs, limit, bytesMax));
   }
 
   /** changedMessages' body, in one read transaction. */
@@ -460,18 +472,23 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
     viewerId: string,
     sinceUs: number,
     limit: number,
+    bytesMax?: number,
   ): Page {
     const w = this.window(conversationId, viewerId);
     const seqs = changedSeqOrder(
       this.q.changedSeqs!.all(conversationId, sinceUs, w.after, w.before) as number[],
       this.q.hiddenSince!.all(viewerId, conversationId, sinceUs, w.after, w.before) as number[],
     );
-    const messages: StoredMessage[] = [];
-    for (const seq of seqs.slice(0, limit)) {
-      const row = this.q.message!.get(conversationId, seq) as MessageRow | undefined;
-      if (row) messages.push(toMessage(row));
+    // Rows read one at a time, so that none past the byte budget is loaded.
+    const q = this.q;
+    function* rows(): Generator<SqliteMessageRow> {
+      for (const seq of seqs) {
+        const row = q.message!.get(conversationId, seq) as SqliteMessageRow | undefined;
+        if (row) yield row;
+      }
     }
-    return { messages, hasMore: seqs.length > limit };
+    const page = takePage(rows(), limit, bytesMax);
+    return { messages: page.rows.map(toMessage), hasMore: page.hasMore };
   }
 
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {

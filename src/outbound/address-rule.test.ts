@@ -1,7 +1,7 @@
-// Proves, by table, that every non-public address is recognised in each of its spellings
-// (IPv4, IPv4-mapped and -compatible IPv6, NAT64, 6to4, compressed or not), that an origin the
-// operator listed may be loopback or private but never metadata, unspecified or multicast, and
-// that public addresses pass.
+// Proves, by table, that every non-public address is recognised in each of its spellings (IPv4;
+// IPv4-mapped, -compatible and -translated IPv6; NAT64; 6to4; compressed or not), that an origin
+// the operator listed may be loopback or private but never metadata, unspecified or multicast,
+// and that public addresses pass.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addressProblem, classifyAddress, type AddressKind } from './index.js';
@@ -15,6 +15,8 @@ const TABLE: readonly (readonly [string, AddressKind])[] = [
   ['::ffff:7f00:1', 'loopback'],
   ['0:0:0:0:0:ffff:7f00:0001', 'loopback'],
   ['::127.0.0.1', 'loopback'],
+  ['::ffff:0:127.0.0.1', 'loopback'],
+  ['::ffff:0:7f00:1', 'loopback'],
   ['64:ff9b::127.0.0.1', 'loopback'],
   ['2002:7f00:1::', 'loopback'],
   ['10.0.0.1', 'private'],
@@ -27,6 +29,7 @@ const TABLE: readonly (readonly [string, AddressKind])[] = [
   ['198.18.0.1', 'private'],
   ['::ffff:10.1.2.3', 'private'],
   ['::ffff:192.168.0.1', 'private'],
+  ['::ffff:0:10.1.2.3', 'private'],
   ['fc00::1', 'private'],
   ['fd12:3456::1', 'private'],
   ['fec0::1', 'private'],
@@ -42,6 +45,8 @@ const TABLE: readonly (readonly [string, AddressKind])[] = [
   ['100.100.100.200', 'metadata'],
   ['::ffff:169.254.169.254', 'metadata'],
   ['::ffff:a9fe:a9fe', 'metadata'],
+  ['::ffff:0:169.254.169.254', 'metadata'],
+  ['0:0:0:0:ffff:0:a9fe:a9fe', 'metadata'],
   ['64:ff9b::169.254.169.254', 'metadata'],
   ['fd00:ec2::254', 'metadata'],
   ['fd00:ec2:0:0:0:0:0:254', 'metadata'],
@@ -71,6 +76,7 @@ const TABLE: readonly (readonly [string, AddressKind])[] = [
   ['169.253.255.255', 'public'],
   ['11.0.0.0', 'public'],
   ['::ffff:8.8.8.8', 'public'],
+  ['::ffff:0:8.8.8.8', 'public'],
   ['2606:4700::1111', 'public'],
   ['2a00:1450:4001::200e', 'public'],
   ['2002:808:808::', 'public'],

@@ -2,7 +2,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 // Which addresses an outbound request may connect to, judged on the address it will connect to
 // (after DNS), never on the host name. An IPv6 address that carries an IPv4 one (mapped,
-// compatible, NAT64, 6to4) is judged as that IPv4 address: "::ffff:127.0.0.1" is loopback.
+// compatible, SIIT-translated, NAT64, 6to4) is judged as that IPv4 address: "::ffff:127.0.0.1"
+// and "::ffff:0:127.0.0.1" are loopback.
 
 export type AddressKind =
   | 'public'
@@ -90,6 +91,8 @@ function classifyV6(ip: string): AddressKind {
   if (zeroTo(7) && g7 === 1) return 'loopback';
   // IPv4-mapped ::ffff:0:0/96 and IPv4-compatible ::/96 carry an IPv4 address.
   if (zeroTo(5) && (g5 === 0xffff || g5 === 0)) return classifyV4(v4Of(g6, g7));
+  // IPv4-translated ::ffff:0:0:0/96 (SIIT, RFC 7915): a stateless translator delivers it to IPv4.
+  if (zeroTo(4) && g4 === 0xffff && g5 === 0) return classifyV4(v4Of(g6, g7));
   // NAT64, well-known prefix 64:ff9b::/96: a translator would connect to the IPv4 address.
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
     return classifyV4(v4Of(g6, g7));

@@ -128,6 +128,7 @@ describe('AllowList', () => {
     assert.ok(any.permits('https://elsewhere.example/x'));
     assert.equal(any.permits('https://a@elsewhere.example/'), false);
     assert.equal(any.permits('https://elsewhere.example/%2e%2e/'), false);
+    assert.equal(any.permits('http://elsewhere.example:0/'), false);
     assert.equal(any.listsOrigin(new URL('http://127.0.0.1/')), false);
   });
 
@@ -138,6 +139,7 @@ describe('AllowList', () => {
       'https://gw.example/%2e%2e/',
       'ftp://gw.example/',
       'gw.example',
+      'http://gw.example:0/',
     ]) {
       assert.throws(
         () => AllowList.parse(['https://ok.example/', entry], 'PARLEY_PUSH_GATEWAYS entry'),

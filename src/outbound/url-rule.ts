@@ -59,6 +59,8 @@ export function parseOutboundUrl(raw: string): URL {
     throw new OutboundError('url_refused', 'userinfo');
   }
   if (url.hostname === '') throw new OutboundError('url_refused', 'no host');
+  // node:http reads port 0 as "none" and connects to the scheme's default: not the port checked.
+  if (url.port === '0') throw new OutboundError('url_refused', 'port 0');
   return url;
 }
 

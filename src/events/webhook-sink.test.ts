@@ -2,7 +2,8 @@
 // real HTTP receiver; retries a failing receiver with backoff until it succeeds; keeps order; and
 // gives up after its attempt limit without blocking the events behind. Through the outbound
 // module: a redirect is a failure and never followed, a slow receiver times out, a huge answer is
-// cut at the cap, and a URL outside the allow-list is never called (traps receive nothing).
+// cut at the cap, a URL outside the allow-list is never called (traps receive nothing), and a
+// request the client cannot build is counted and given up, with no unhandled rejection.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -200,21 +201,23 @@ describe('WebhookSink through the outbound rule', () => {
     assert.ok(check(), `timed out waiting for ${what}`);
   }
   const gaveUp = () => lines.filter((l) => l.includes('webhook delivery gave up')).length;
+  /** A sink for one URL that the rule allows, trying each event twice, 5 ms apart. */
+  const sinkFor = (url: string, timeoutMs?: number) =>
+    new WebhookSink({
+      urls: [url],
+      secret: SECRET,
+      logger: captured,
+      outbound: outbound([url], timeoutMs),
+      backoffBaseMs: 5,
+      attemptsMax: 2,
+    });
   const untouched = () => {
     for (const trap of traps) assert.equal(trap.connections(), 0, `${trap.url} was reached`);
   };
 
   it('takes a redirect as a failure and never follows it, logging no secret', async () => {
     lines.length = 0;
-    const url = `${base}/redirect?key=s3cret`;
-    const sink = new WebhookSink({
-      urls: [url],
-      secret: SECRET,
-      logger: captured,
-      outbound: outbound([url]),
-      backoffBaseMs: 5,
-      attemptsMax: 2,
-    });
+    const sink = sinkFor(`${base}/redirect?key=s3cret`);
     sink.append(event(30));
     sink.append(event(31));
     await until(() => gaveUp() === 2, 'both events given up');
@@ -226,15 +229,7 @@ describe('WebhookSink through the outbound rule', () => {
 
   it('times out a receiver that does not answer, then gives up', async () => {
     lines.length = 0;
-    const url = `${base}/slow`;
-    const sink = new WebhookSink({
-      urls: [url],
-      secret: SECRET,
-      logger: captured,
-      outbound: outbound([url], 200),
-      backoffBaseMs: 5,
-      attemptsMax: 2,
-    });
+    const sink = sinkFor(`${base}/slow`, 200);
     const started = Date.now();
     sink.append(event(40));
     await until(() => gaveUp() === 1, 'the event given up');
@@ -278,5 +273,38 @@ describe('WebhookSink through the outbound rule', () => {
     await sink.close();
     untouched();
     assert.equal(lines.filter((l) => l.includes('webhook refused')).length, 4);
+  });
+
+  it('counts and gives up a request the client cannot build, and stays up', async () => {
+    lines.length = 0;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const sink = sinkFor(`${base}/unbuildable?key=s3cret`);
+      // No URL that passes the rule makes node:http throw, and the other headers are the
+      // server's own: the event id is the one a producer chooses. One kept with the newline of
+      // the line it was read from is no header value node:http will send.
+      sink.append({ ...event(70), id: 'e70\n' });
+      sink.append(event(71));
+      await until(() => (got.get('/unbuildable') ?? []).length > 0, 'the next event');
+      await new Promise((resolve) => setImmediate(resolve));
+      await sink.close();
+      assert.deepEqual(unhandled, [], 'no unhandled rejection (it would end the process)');
+      assert.deepEqual(got.get('/unbuildable'), ['e71'], 'the bad one never left; the next did');
+      assert.deepEqual(sink.stats, { delivered: 1, failedAttempts: 2, gaveUp: 1, dropped: 0 });
+      const gave = lines.find((l) => l.includes('webhook delivery gave up'));
+      assert.ok(gave, lines.join(''));
+      const entry = JSON.parse(gave) as Record<string, unknown>;
+      assert.equal(entry.host, new URL(base).host);
+      assert.equal(entry.code, 'network');
+      assert.equal(entry.reason, 'ERR_INVALID_CHAR');
+      assert.ok(
+        !lines.some((l) => l.includes('s3cret') || l.includes('unbuildable')),
+        lines.join(''),
+      );
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

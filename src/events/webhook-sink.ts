@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
-import { OutboundError, type OutboundClient } from '../outbound/index.js';
+import { OutboundError, hostOf, type OutboundClient } from '../outbound/index.js';
 import type { EventSink, ParleyEvent } from './event-sink.js';
 
 // POSTs each event to every configured URL, signed, with retries and exponential backoff.
@@ -30,34 +30,59 @@ interface Delivery {
   readonly event: ParleyEvent;
   readonly body: string;
   attempts: number;
+  /** Why the last attempt failed, for the give-up log: a code and a secret-free reason. */
+  failure?: { readonly code: string; readonly reason: string };
+}
+
+/** Counts since start, over every URL (WebhookSink.stats). */
+export interface WebhookStats {
+  /** Events a receiver accepted (2xx). */
+  delivered: number;
+  /** Attempts that failed: any other status, or an OutboundError (timeout, refusal, …). */
+  failedAttempts: number;
+  /** Events given up after their last attempt (shutdown's drops are only logged). */
+  gaveUp: number;
+  /** Events dropped, unsent, because their URL's queue was full. */
+  dropped: number;
 }
 
 /** One URL's queue, delivered one event at a time in order. */
 class Endpoint {
   readonly url: string;
   private readonly options: Required<WebhookOptions>;
+  private readonly stats: WebhookStats;
   private readonly queue: Delivery[] = [];
   private running: Promise<void> | null = null;
   private closing = false;
   /** Cuts the request in flight and the backoff wait short at shutdown. */
   private readonly abort = new AbortController();
 
-  constructor(url: string, options: Required<WebhookOptions>) {
+  constructor(url: string, options: Required<WebhookOptions>, stats: WebhookStats) {
     this.url = url;
     this.options = options;
+    this.stats = stats;
   }
 
   push(delivery: Delivery): void {
     if (this.queue.length >= this.options.queueMax) {
       // queue[0] may be in flight; the oldest one waiting is the next.
       const dropped = this.queue.splice(1, 1)[0] ?? this.queue.shift();
+      this.stats.dropped += 1;
       this.options.logger.warn(
         { host: hostOf(this.url), event: dropped?.event.id },
         'webhook queue full; dropped oldest',
       );
     }
     this.queue.push(delivery);
-    this.running ??= this.drain().finally(() => (this.running = null));
+    // Nobody awaits the loop but close(): a rejection here would be unhandled and end the process.
+    this.running ??= this.drain()
+      .catch((err: unknown) => {
+        this.options.logger.error(
+          { host: hostOf(this.url), code: errorName(err) },
+          'webhook delivery loop failed',
+        );
+      })
+      .finally(() => (this.running = null));
   }
 
   /**
@@ -92,9 +117,15 @@ class Endpoint {
       delivery.attempts += 1;
       if (delivery.attempts >= this.options.attemptsMax || this.closing) {
         this.options.logger.warn(
-          { host: hostOf(this.url), event: delivery.event.id, attempts: delivery.attempts },
+          {
+            host: hostOf(this.url),
+            event: delivery.event.id,
+            attempts: delivery.attempts,
+            ...delivery.failure,
+          },
           'webhook delivery gave up',
         );
+        this.stats.gaveUp += 1;
         this.queue.shift();
         continue;
       }
@@ -111,8 +142,10 @@ class Endpoint {
     }
   }
 
+  /** One POST; false when it failed, with why in `delivery.failure`. Never throws. */
   private async attempt(delivery: Delivery): Promise<boolean> {
     const timestamp = Date.now();
+    let failure: { code: string; reason: string };
     try {
       const response = await this.options.outbound.request(this.url, {
         method: 'POST',
@@ -125,30 +158,41 @@ class Endpoint {
         body: delivery.body,
         signal: this.abort.signal,
       });
-      // A 3xx is a failure like a 5xx: the receiver must be configured by its final URL.
-      return response.status >= 200 && response.status < 300;
-    } catch (err) {
-      // A network error or a timeout: retried with backoff like a 5xx. A refused URL or address
-      // would be refused again, but it is logged like any failure and given up the same way.
-      if (!(err instanceof OutboundError)) throw err;
-      if (err.code === 'url_refused' || err.code === 'address_refused') {
-        this.options.logger.warn({ host: hostOf(this.url), reason: err.reason }, 'webhook refused');
+      if (response.status >= 200 && response.status < 300) {
+        this.stats.delivered += 1;
+        return true;
       }
-      return false;
+      // A 3xx is a failure like a 5xx: the receiver must be configured by its final URL.
+      failure = { code: 'status', reason: String(response.status) };
+    } catch (err) {
+      // Retried with backoff like a 5xx and given up the same way, whatever the cause: a refused
+      // URL or address, or a request node:http cannot build, fails again, but that is all. Never
+      // rethrown: nobody awaits this loop (and the client rejects with OutboundError only).
+      failure =
+        err instanceof OutboundError
+          ? { code: err.code, reason: err.reason }
+          : { code: 'unexpected', reason: errorName(err) };
+      // A refusal is logged at once; any other failure once, when the event is given up.
+      if (failure.code.endsWith('_refused')) {
+        this.options.logger.warn({ host: hostOf(this.url), ...failure }, 'webhook refused');
+      }
     }
+    this.stats.failedAttempts += 1;
+    delivery.failure = failure;
+    return false;
   }
 }
 
-/** Only the host goes to the logs: a webhook URL may carry a credential in its path or query. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'invalid';
-  }
+/** A stranger error's code or class name: its message may quote the URL or a header. */
+function errorName(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.name : typeof err;
 }
 
 export class WebhookSink implements EventSink {
+  /** Counts since start, over every URL. */
+  readonly stats: WebhookStats = { delivered: 0, failedAttempts: 0, gaveUp: 0, dropped: 0 };
   private readonly endpoints: Endpoint[];
   private readonly outbound: OutboundClient;
 
@@ -160,7 +204,7 @@ export class WebhookSink implements EventSink {
       backoffBaseMs: 500,
       ...options,
     };
-    this.endpoints = options.urls.map((url) => new Endpoint(url, full));
+    this.endpoints = options.urls.map((url) => new Endpoint(url, full, this.stats));
   }
 
   append(event: ParleyEvent): void {

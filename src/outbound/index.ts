@@ -9,4 +9,5 @@ export { AllowList, parseOutboundUrl } from './url-rule.js';
 export { addressProblem, classifyAddress } from './address-rule.js';
 export type { AddressKind } from './address-rule.js';
 export { OutboundError } from './outbound-error.js';
+export { hostOf } from './host-of.js';
 export type { OutboundErrorCode } from './outbound-error.js';

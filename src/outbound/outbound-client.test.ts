@@ -1,7 +1,8 @@
 // Proves, over real sockets, what an outbound request does: it reaches a listed origin on
 // loopback; refuses unlisted ports, hosts and names before any connection (traps on 127.0.0.1,
 // .2 and .3 receive nothing); returns a redirect without following it; times out a slow answer;
-// cuts a huge one at the cap; refuses a name that resolves to loopback when nobody listed it;
+// cuts a huge one at the cap; rejects, with its one error type and no secret in it, a request
+// node:http refuses to build; refuses a name that resolves to loopback when nobody listed it;
 // and connects to the address it checked, not to a second DNS answer.
 import assert from 'node:assert/strict';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -170,6 +171,27 @@ describe('OutboundClient', () => {
     await rejectsWith(c.request(`${base}/gw/slow`, { signal: abort.signal }), 'aborted');
   });
 
+  it('rejects a request node:http cannot build with a coded error that quotes nothing', async () => {
+    const c = client(AllowList.parse([`${base}/gw`]));
+    const before = seen.length;
+    // An operator's secret read from a file with its newline, a header injection, a non-Latin-1
+    // character: node:http throws on each before sending.
+    for (const secret of ['s3cret\n', 's3cret\r\nx-injected: 1', 's3cret€']) {
+      await assert.rejects(
+        c.request(`${base}/gw/x`, { headers: { authorization: `Bearer ${secret}` } }),
+        (err) => {
+          assert.ok(err instanceof OutboundError, String(err));
+          assert.equal(err.code, 'network');
+          assert.equal(err.reason, 'ERR_INVALID_CHAR');
+          assert.ok(!err.message.includes('s3cret'), err.message);
+          return true;
+        },
+      );
+    }
+    assert.equal(seen.length, before, 'nothing was sent');
+    c.close();
+  });
+
   it('refuses a name that resolves to loopback when nobody listed its origin', async () => {
     const c = client(AllowList.anyPublic());
     for (const trap of traps) {
@@ -225,5 +247,15 @@ describe('OutboundClient', () => {
       responseBytesMax: 1_024,
     });
     await rejectsWith(unresolved.request('http://no-such-host.invalid/'), 'dns_failed');
+  });
+
+  it('takes a resolver answer that is not an IP address for a DNS failure', async () => {
+    const c = new OutboundClient({
+      allow: AllowList.anyPublic(),
+      timeoutMs: 2_000,
+      responseBytesMax: 1_024,
+      resolve: () => Promise.resolve([{ address: 'gw.internal', family: 4 }]),
+    });
+    await rejectsWith(c.request('http://odd.test/'), 'dns_failed');
   });
 });

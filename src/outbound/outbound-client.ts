@@ -1,5 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { addressProblem } from './address-rule.js';
@@ -72,6 +77,17 @@ export class OutboundClient {
 
   /** Sends one request. Rejects only with OutboundError; any status, 3xx included, resolves. */
   async request(raw: string, request: OutboundRequest = {}): Promise<OutboundResponse> {
+    try {
+      return await this.send(raw, request);
+    } catch (err) {
+      // The contract holds whatever broke: a caller that rethrows a stranger error would leave an
+      // unhandled rejection in a background loop, and the stranger's message may hold the URL.
+      if (err instanceof OutboundError) throw err;
+      throw new OutboundError('network', errorCode(err, 'request failed'), { cause: err });
+    }
+  }
+
+  private async send(raw: string, request: OutboundRequest): Promise<OutboundResponse> {
     const url = this.allow.check(raw);
     const timer = new AbortController();
     const timeout = setTimeout(() => {
@@ -107,6 +123,7 @@ export class OutboundClient {
     // Every address must pass, not just the first: which one a retry would use is not ours.
     const listed = this.allow.listsOrigin(url);
     for (const { address } of addresses) {
+      if (isIP(address) === 0) throw new OutboundError('dns_failed', 'not an IP address');
       const problem = addressProblem(address, listed);
       if (problem) throw new OutboundError('address_refused', problem);
     }
@@ -126,16 +143,26 @@ export class OutboundClient {
     if (body) headers['content-length'] = String(body.length);
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(abortError(signal));
-      const req = (secure ? httpsRequest : httpRequest)({
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
-        path: url.pathname + url.search,
-        method: request.method ?? 'POST',
-        headers,
-        agent: secure ? this.httpsAgent : this.httpAgent,
-        lookup: pinnedLookup(target),
-      });
+      let req: ClientRequest;
+      try {
+        req = (secure ? httpsRequest : httpRequest)({
+          protocol: url.protocol,
+          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
+          path: url.pathname + url.search,
+          method: request.method ?? 'POST',
+          headers,
+          agent: secure ? this.httpsAgent : this.httpAgent,
+          lookup: pinnedLookup(target),
+        });
+      } catch (err) {
+        // node:http checks the options and headers by throwing, before anything is sent (a header
+        // value with a newline or a character past U+00FF). Its message may quote the value: the
+        // reason is its code only.
+        return reject(
+          new OutboundError('network', errorCode(err, 'request not built'), { cause: err }),
+        );
+      }
       const onAbort = () => req.destroy(abortError(signal));
       signal.addEventListener('abort', onAbort, { once: true });
       const settle = () => signal.removeEventListener('abort', onAbort);

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import { OutboundError, type OutboundClient } from '../outbound/index.js';
+import { OutboundError, hostOf, type OutboundClient } from '../outbound/index.js';
 import type { Caller, GroupChanged, MessagingEvents } from '../messaging/messaging-service.js';
 import type { Member, StoredMessage } from '../messaging/message-store.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
@@ -181,14 +181,5 @@ export class PushNotifier implements MessagingEvents {
         this.deps.logger.warn({ gateway, err }, 'push failed');
       }
     }
-  }
-}
-
-/** Only the host goes to the logs: a gateway URL may carry a credential in its path or query. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'invalid';
   }
 }

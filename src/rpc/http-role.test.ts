@@ -7,7 +7,6 @@
 // again within a couple of seconds of the target's return, without a restart of its own.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import {
   killServeProcess,
   startServeProcess as startTarget,
 } from '../test-support/serve-process.js';
+import { freePort } from '../test-support/ports.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { sleep } from '../test-support/wait.js';
 
@@ -240,19 +240,6 @@ for (const mode of ['open', 'auth'] as const) {
   });
 }
 
-/** A port free right now on 127.0.0.1 (the restarted target must come back on the same one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
-
 describe('--role http while its RPC target is down', () => {
   let front: ServeProcess | undefined;
   after(async () => {
@@ -261,6 +248,7 @@ describe('--role http while its RPC target is down', () => {
   });
 
   it('answers unavailable naming the unreachable target, and serves again once it is back', async () => {
+    // Chosen up front: the restarted target must come back on the same port.
     const grpcPort = await freePort();
     const targetDir = freshDir('parley-rpc-target-');
     const targetEnv = {

@@ -11,10 +11,10 @@ import {
   readdirSync,
   rmSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './ports.js';
 
 export interface TestPostgres {
   /** The superuser's URL for the `postgres` database. */
@@ -128,18 +128,6 @@ async function startOnFreePort(start: (port: number) => Promise<unknown>): Promi
       if (attempt >= 3) throw err;
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts a fresh PostgreSQL cluster. Throws (rather than skips) when the binaries are missing. */

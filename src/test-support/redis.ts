@@ -3,9 +3,10 @@
 // Suites skip when redis-server is not installed, unless CI is set: there a missing binary fails.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from './ports.js';
 
 const READY_WAIT_MS = 5_000;
 const READY_POLL_MS = 25;
@@ -76,18 +77,6 @@ function hookExit(): void {
       process.kill(process.pid, signal); // the handler was `once`: this ends the process as usual
     });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 /** One PING over a raw socket; resolves true on +PONG, false on any failure. */

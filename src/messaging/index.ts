@@ -22,7 +22,7 @@ export { SeedApi, parseChat, SEED_DEVICE } from './seed-api.js';
 export type { SeedMode, SeedPage, SeedMessage } from './seed-api.js';
 export { registerMessagingRoutes, messageView } from './messaging-routes.js';
 export { SendBudget } from './send-budget.js';
-export { registerSeedRoutes } from './seed-routes.js';
+export { registerSeedRoutes, withSeedHint } from './seed-routes.js';
 export { registerGroupRoutes } from './groups-routes.js';
 export {
   validateBody,

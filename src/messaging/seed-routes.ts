@@ -71,17 +71,18 @@ const SEED_TOKEN_HINT =
   "The seed routes need a bearer token (Authorization: Bearer <token>); an operator can run them open, for the seed's curl commands, with PARLEY_SEED_API=open.";
 
 /**
- * `authenticate`, with the seed hint on its refusals (still `unauthenticated`). A refused token
- * keeps its reason (an expired session) in front of the hint; no token at all gets the hint only.
+ * `authenticate`, with `hint` on its refusals (still `unauthenticated`): a seed API's callers, over
+ * HTTP or gRPC, were ported from clients that send no token. A refused token keeps its reason (an
+ * expired session) in front of the hint; no token at all gets the hint only.
  */
-function withSeedHint(authenticate: Authenticate): Authenticate {
+export function withSeedHint(authenticate: Authenticate, hint: string): Authenticate {
   return async (token) => {
     try {
       return await authenticate(token);
     } catch (err) {
       if (!isParleyError(err) || err.code !== 'unauthenticated') throw err;
       const reason = token === undefined ? '' : `${err.message} `;
-      throw new ParleyError('unauthenticated', `${reason}${SEED_TOKEN_HINT}`, { cause: err });
+      throw new ParleyError('unauthenticated', `${reason}${hint}`, { cause: err });
     }
   };
 }
@@ -132,7 +133,9 @@ export function registerSeedRoutes(
   // Scoped so the catch-all parser applies to the seed routes only.
   void app.register((scope, _opts, done) => {
     // In auth mode the token is checked before the body is read.
-    if (mode === 'auth') scope.addHook('onRequest', requireSession(withSeedHint(authenticate)));
+    if (mode === 'auth') {
+      scope.addHook('onRequest', requireSession(withSeedHint(authenticate, SEED_TOKEN_HINT)));
+    }
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, parsed) => {
       try {

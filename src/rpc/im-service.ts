@@ -1,7 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { ParleyError, isParleyError } from '../core/errors.js';
+import { ParleyError } from '../core/errors.js';
 import type { Session } from '../auth/index.js';
-import type { SeedApi, SeedMode } from '../messaging/index.js';
+import { withSeedHint, type SeedApi, type SeedMode } from '../messaging/index.js';
 import type { RpcHandlers } from './rpc-server.js';
 
 // IMService: the seed's Send and Pull over gRPC, with exactly the semantics of /api/send and
@@ -22,18 +22,11 @@ export interface ImServiceDeps {
 
 export function imServiceHandlers(deps: ImServiceDeps): RpcHandlers<'IMService'> {
   const { seed, mode } = deps;
+  const authenticate = withSeedHint(deps.authenticate, USER_TOKEN_HINT);
   const sessionOf = async (metadata: Metadata): Promise<Session | null> => {
     if (mode === 'open') return null;
     const value = metadata.get(USER_TOKEN_KEY)[0];
-    const token = typeof value === 'string' ? value : undefined;
-    try {
-      return await deps.authenticate(token);
-    } catch (err) {
-      // Still `unauthenticated`; a refused token keeps its reason (an expired session) in front.
-      if (!isParleyError(err) || err.code !== 'unauthenticated') throw err;
-      const reason = token === undefined ? '' : `${err.message} `;
-      throw new ParleyError('unauthenticated', `${reason}${USER_TOKEN_HINT}`, { cause: err });
-    }
+    return authenticate(typeof value === 'string' ? value : undefined);
   };
   return {
     Send: async (request, metadata) => {

@@ -175,11 +175,12 @@ export class PushNotifier implements MessagingEvents {
       }
     } catch (err) {
       this.deps.metrics?.pushed('failed');
-      if (err instanceof OutboundError) {
-        this.deps.logger.warn({ gateway, code: err.code, reason: err.reason }, 'push failed');
-      } else {
-        this.deps.logger.warn({ gateway, err }, 'push failed');
-      }
+      // Only a code and a reason: an error's own message may quote the pusher's URL or a header.
+      const { code, reason } =
+        err instanceof OutboundError
+          ? err
+          : { code: 'unexpected', reason: (err as { code?: string }).code ?? 'unknown' };
+      this.deps.logger.warn({ gateway, code, reason }, 'push failed');
     }
   }
 }

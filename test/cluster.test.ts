@@ -1,4 +1,4 @@
-// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, the login throttle counts failures on every node together (and never stops the owner's known address or device key), a push notification goes out only while a user is offline on every node, and every stored message and recall lands in the `parley:events` stream.
+// Proves that 3 real node processes on one PostgreSQL and one Redis act as one server: 1:1 and 200-member group messages reach every online device on every node exactly once and in order, with one bus message per target node (or one broadcast for big groups), presence follows a device that moves between nodes, a profile change reaches the users who show it on every node, the login throttle counts failures on every node together, guesses sent at once to every node included (and never stops the owner's known address or device key), a push notification goes out only while a user is offline on every node, and every stored message and recall lands in the `parley:events` stream.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -552,6 +552,35 @@ describe('a cluster of 3 node processes', { skip: clusterSkip() }, () => {
     const deviceKey = (reg.json as { deviceKey: string }).deviceKey;
     const keyed = await login(2, '192.0.2.9', PASSWORD, { device: 'phone', deviceKey });
     assert.equal(keyed.status, 200, keyed.text);
+  });
+
+  it('gives guesses sent at once to all three nodes no more than one burst, while the owner gets in', async () => {
+    const username = 'flooded-everywhere';
+    const login = (node: number, from: string, password: string) =>
+      http('POST', `${url(node)}/v1/auth/login`, {
+        body: { username, password },
+        headers: { 'x-forwarded-for': from },
+      });
+    const reg = await http('POST', `${url(0)}/v1/auth/register`, {
+      body: { username, password: PASSWORD },
+      headers: { 'x-forwarded-for': '198.51.100.60' },
+    });
+    assert.equal(reg.status, 201, reg.text);
+    const flood = (from: string) =>
+      Promise.all(Array.from({ length: 30 }, (_, i) => login(i % 3, from, `guess ${i}!!`)));
+    const statusesOf = (replies: { status: number }[]) => replies.map((r) => r.status);
+    // 30 at once from one address: its (username, address) and the username's bursts are 10 (the
+    // defaults).
+    const first = statusesOf(await flood('203.0.113.77'));
+    assert.equal(first.filter((s) => s === 401).length, 10, first.join(' '));
+    assert.equal(first.filter((s) => s === 429).length, 20, first.join(' '));
+    // The next flood, from elsewhere, is all refused, while the owner's known address gets in.
+    const [owner, next] = await Promise.all([
+      login(1, '198.51.100.60', PASSWORD),
+      flood('203.0.113.78'),
+    ]);
+    assert.equal(owner.status, 200, owner.text);
+    assert.deepEqual(statusesOf(next), Array<number>(30).fill(429));
   });
 
   it('sends a push notification when the member is offline on every node, not while it is online on any', async () => {

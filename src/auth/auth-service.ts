@@ -4,7 +4,7 @@ import { ParleyError } from '../core/errors.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';
 import { checkPassword, isUsername, normalizeUsername } from '../core/names.js';
 import { addressKey } from './login-address.js';
-import type { LoginAttempt, LoginThrottle } from './login-throttle.js';
+import type { LoginAttempt, LoginThrottle, Reservation } from './login-throttle.js';
 import { LoginSources, type LoginSourcesOptions } from './login-sources.js';
 import type { AuthStore, DeviceSession, Session, User, UserWithSecret } from './auth-store.js';
 
@@ -124,9 +124,10 @@ export class AuthService {
 
   /**
    * Logs a device in. The login throttle (login-throttle.ts) may refuse it with rate_limited (and
-   * a retry time) before the password is checked: after too many failures from its address, or
-   * for the username from unknown sources. A device key from an earlier login on this device
-   * (`source.deviceKey`) makes the device a known source, throttled only by its own failures.
+   * a retry time) before the password is checked: after too many failures (or attempts still
+   * being checked) from its address, or for the username from unknown sources. A device key from
+   * an earlier login on this device (`source.deviceKey`) makes the device a known source,
+   * throttled only by its own failures.
    */
   async login(
     username: unknown,
@@ -154,17 +155,16 @@ export class AuthService {
       address,
       provenDevice: proven ? dev : undefined,
     };
-    await this.notThrottled(attempt, 'failed logins', async () => {
+    const held = await this.reserve(attempt, 'failed logins', async () => {
       const found = await account();
       return found !== null && (await this.sources.isKnownAddress(found.id, address, now));
     });
     const found = await account();
     const hash = found?.passwordHash ?? (await this.decoyHash);
     const ok = await argon2.verify(hash, password);
-    if (!found || found.passwordHash === null || !ok) {
-      await this.throttle?.failed(attempt, Date.now());
-      throw new ParleyError('invalid_credentials');
-    }
+    // A failure keeps the tokens it took.
+    if (!found || found.passwordHash === null || !ok) throw new ParleyError('invalid_credentials');
+    await this.throttle?.succeeded(held, Date.now());
     // Only someone who knows the password learns that the account is disabled.
     if (found.disabledAtMs !== null) throw new ParleyError('account_disabled');
     const user: User = { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
@@ -273,13 +273,21 @@ export class AuthService {
     for (const step of this.deletionSteps) step.deleted?.(caller);
   }
 
-  /** Refuses with rate_limited while the attempt's source must wait (login-throttle.ts). */
-  private async notThrottled(
+  /**
+   * Takes the attempt's tokens before its password is checked, or refuses with rate_limited while
+   * its source must wait (login-throttle.ts): taking first, atomically, is what stops guesses sent
+   * in parallel. A right password gives them back (LoginThrottle.succeeded).
+   */
+  private async reserve(
     attempt: LoginAttempt,
     what: string,
     isKnownAddress: () => Promise<boolean>,
-  ): Promise<void> {
-    const waitMs = (await this.throttle?.waitMs(attempt, Date.now(), isKnownAddress)) ?? 0;
+  ): Promise<Reservation> {
+    const reservation = (await this.throttle?.reserve(attempt, Date.now(), isKnownAddress)) ?? {
+      waitMs: 0,
+      held: [],
+    };
+    const { waitMs } = reservation;
     if (waitMs > 0) {
       throw new ParleyError(
         'rate_limited',
@@ -287,6 +295,7 @@ export class AuthService {
         { retryAfterMs: waitMs },
       );
     }
+    return reservation;
   }
 
   /**
@@ -300,17 +309,15 @@ export class AuthService {
       address: addressKey(address),
       provenDevice: caller.device,
     };
-    await this.notThrottled(attempt, 'wrong passwords', () => Promise.resolve(true));
+    const held = await this.reserve(attempt, 'wrong passwords', () => Promise.resolve(true));
     const found = await this.store.findUserByUsername(name);
     const ok =
       typeof password === 'string' &&
       found !== null &&
       found.passwordHash !== null &&
       (await argon2.verify(found.passwordHash, password));
-    if (!found || !ok) {
-      await this.throttle?.failed(attempt, Date.now());
-      throw new ParleyError('wrong_password');
-    }
+    if (!found || !ok) throw new ParleyError('wrong_password');
+    await this.throttle?.succeeded(held, Date.now());
     return { id: found.id, username: found.username, createdAtMs: found.createdAtMs };
   }
 

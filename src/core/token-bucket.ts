@@ -31,6 +31,12 @@ export class TokenBucket {
     return Math.min(this.burstMax, this.tokens + elapsed * this.ratePerMs);
   }
 
+  /** Puts back a token taken earlier (the bucket never holds more than its burst). */
+  giveBack(nowMs: number): void {
+    this.tokens = Math.min(this.burstMax, this.level(nowMs) + 1);
+    this.lastMs = Math.max(this.lastMs, nowMs);
+  }
+
   /** Takes one token if there is one. */
   take(nowMs: number): boolean {
     const elapsed = Math.max(0, nowMs - this.lastMs);

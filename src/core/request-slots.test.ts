@@ -22,7 +22,7 @@ describe('RequestSlots', () => {
     assert.deepEqual(order, [1, 2]);
     assert.equal(slots.active('u'), 2);
     // Another user is not held up by this one.
-    await slots.run('v', async () => order.push(99));
+    await slots.run('v', () => Promise.resolve(order.push(99)));
     gates.shift()!();
     await tick();
     await tick();
@@ -40,9 +40,12 @@ describe('RequestSlots', () => {
     const slots = new RequestSlots(1, 2);
     let open!: () => void;
     const held = slots.run('u', () => new Promise<void>((resolve) => (open = resolve)));
-    const waiting = [slots.run('u', async () => 1), slots.run('u', async () => 2)];
+    const waiting = [
+      slots.run('u', () => Promise.resolve(1)),
+      slots.run('u', () => Promise.resolve(2)),
+    ];
     await assert.rejects(
-      slots.run('u', async () => 3),
+      slots.run('u', () => Promise.resolve(3)),
       (err: unknown) => {
         assert.ok(isParleyError(err) && err.code === 'rate_limited');
         return true;
@@ -51,7 +54,7 @@ describe('RequestSlots', () => {
     open();
     await held;
     assert.deepEqual(await Promise.all(waiting), [1, 2]);
-    assert.equal(await slots.run('u', async () => 4), 4);
+    assert.equal(await slots.run('u', () => Promise.resolve(4)), 4);
   });
 
   it('acquire returns a release that frees the slot once, however often it is called', async () => {

@@ -359,6 +359,21 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     messaging.subscribe(pushes);
   }
   const sinks = eventSinks(config, cluster, log, webhookOutbound);
+  const webhookSink = sinks.find((s): s is WebhookSink => s instanceof WebhookSink);
+  if (webhookSink) {
+    const { stats } = webhookSink;
+    metrics.countersFrom(
+      'parley_webhook_events_total',
+      'Webhook deliveries by outcome: delivered, failed (one attempt), given_up, dropped.',
+      'result',
+      () => ({
+        delivered: stats.delivered,
+        failed: stats.failedAttempts,
+        given_up: stats.gaveUp,
+        dropped: stats.dropped,
+      }),
+    );
+  }
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
   // Without a sink (a single node with no webhook) every event would be built for nobody.
   if (sinks.length > 0) {

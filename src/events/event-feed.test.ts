@@ -106,6 +106,22 @@ describe('event feed: message actions', () => {
     assert.equal(new Set(feed.map((e) => e.id)).size, feed.length, 'unique ids');
   });
 
+  it('counts its deliveries on /metrics', async () => {
+    assert.ok(events.length > 0, 'the test before delivered events');
+    const delivered = async (): Promise<number> => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const m = /^parley_webhook_events_total\{[^}]*result="delivered"[^}]*\} (\d+)$/m.exec(text);
+      return m ? Number(m[1]) : -1;
+    };
+    // A delivery counts once the receiver's answer is back, just after it recorded the event.
+    let seen = -1;
+    for (let i = 0; i < 50 && seen !== events.length; i++) {
+      seen = await delivered();
+      if (seen !== events.length) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(seen, events.length);
+  });
+
   it('carries profile changes and account deletions', async () => {
     const cleo = await registerUser(server.url, 'feed_cleo');
     const saved = await callAs(server.url, 'PATCH', '/v1/me/profile', cleo, {

@@ -298,6 +298,32 @@ export class ParleyMetrics implements HotMetrics {
     });
   }
 
+  /**
+   * A counter per `label` value whose totals another part keeps (read at scrape time): each
+   * scrape adds what grew since the last one.
+   */
+  countersFrom(
+    name: string,
+    help: string,
+    label: string,
+    read: () => Readonly<Record<string, number>>,
+  ): void {
+    const seen = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        for (const [value, total] of Object.entries(read())) {
+          const grew = total - (seen.get(value) ?? 0);
+          if (grew > 0) this.inc({ [label]: value }, grew);
+          seen.set(value, total);
+        }
+      },
+    });
+  }
+
   /** The exposition text and its content type. */
   async scrape(): Promise<{ contentType: string; text: string }> {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };

@@ -87,13 +87,19 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
       assert.equal(typeof found?.disabledAtMs, 'number');
     });
 
-    it('a new password revokes the old sessions', async () => {
+    it('a new password revokes the old sessions and device keys', async () => {
       const user = await b.admin.addUser('carol', 'old');
       const token = tokenHash();
       await b.auth.putSession(token, user.id, 'laptop');
+      await b.auth.rememberLogin(
+        { userId: user.id, device: 'laptop', deviceKeyHash: 'key', addressHash: null, nowMs: 1 },
+        { addressesMax: 10, devicesMax: 10, forgetBeforeMs: 0 },
+      );
+      assert.equal(await b.auth.isKnownDevice(user.id, 'laptop', 'key', 0), true);
       const change = await b.admin.setPassword('carol', 'new');
       assert.deepEqual(change?.revokedDevices, ['laptop']);
       assert.equal(await b.auth.findSession(token), null);
+      assert.equal(await b.auth.isKnownDevice(user.id, 'laptop', 'key', 0), false);
       assert.equal((await b.auth.findUserByUsername('carol'))?.passwordHash, 'new');
     });
 

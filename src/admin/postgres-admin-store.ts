@@ -128,6 +128,8 @@ export class PostgresAdminStore implements AdminStore {
         'DELETE FROM sessions WHERE user_id = $1 RETURNING device',
         [row.id],
       );
+      // A device key would still let a copy of it past the login throttle's username budget.
+      await client.query('DELETE FROM device_keys WHERE user_id = $1', [row.id]);
       return { user: toUser(row), revokedDevices: deleted.rows.map((d) => d.device) };
     });
   }

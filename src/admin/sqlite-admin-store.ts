@@ -107,6 +107,8 @@ export class SqliteAdminStore implements AdminStore {
         const devices = this.db
           .prepare('DELETE FROM sessions WHERE user_id = ? RETURNING device')
           .all(row.id) as { device: string }[];
+        // A device key would still let a copy of it past the login throttle's username budget.
+        this.db.prepare('DELETE FROM device_keys WHERE user_id = ?').run(row.id);
         return { user: toUser(row), revokedDevices: devices.map((d) => d.device) };
       })
       .immediate();

@@ -883,7 +883,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteEntry>> = {
       'The fields come as a JSON body on the GET (as the seeds’ curl commands send them) or in the query string.',
     tag: 'seed',
     auth: 'seed',
-    errors: ['invalid_chat', 'not_member'],
+    // rate_limited: the caller's read slots (docs/security.md) are taken and 64 reads wait.
+    errors: ['invalid_chat', 'not_member', 'rate_limited'],
     query: SEED_PULL_FIELDS,
     body: {
       schema: SEED_PULL_FIELDS,

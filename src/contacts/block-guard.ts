@@ -41,6 +41,21 @@ export class BlockGuard implements DirectGuard {
     return cached === undefined ? undefined : cached === null ? null : barError(cached);
   }
 
+  /** Pairs the cache knows are answered from it; the rest in one store read. */
+  async barredAmong(userId: string, others: readonly string[]): Promise<ReadonlySet<string>> {
+    const barred = new Set<string>();
+    const unknown: string[] = [];
+    for (const other of others) {
+      const cached = this.cache?.get(pairKey(userId, other));
+      if (cached === undefined) unknown.push(other);
+      else if (cached !== null) barred.add(other);
+    }
+    if (unknown.length > 0) {
+      for (const other of await this.store.barredAmong(userId, unknown)) barred.add(other);
+    }
+    return barred;
+  }
+
   async barOf(a: string, b: string): Promise<DirectBar> {
     const key = pairKey(a, b);
     const cached = this.cache?.get(key);

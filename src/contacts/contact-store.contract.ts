@@ -202,6 +202,62 @@ export function runContactStoreContract(opts: { open: () => Promise<ContactStore
       });
     });
 
+    describe('barredAmong', () => {
+      it('names the others directBar would bar with the user, in one call', async () => {
+        const [me, blocker, blockee, gone, friend, stranger] = await users(
+          'me',
+          'blocker',
+          'blockee',
+          'gone',
+          'friend',
+          'stranger',
+        );
+        await b.contacts.setPair(
+          blocker!,
+          me!,
+          { ab: null, ba: null },
+          { ab: blocked(), ba: null },
+        );
+        await b.contacts.setPair(
+          me!,
+          blockee!,
+          { ab: null, ba: null },
+          { ab: blocked(), ba: null },
+        );
+        await b.contacts.setPair(
+          me!,
+          friend!,
+          { ab: null, ba: null },
+          { ab: accepted(), ba: accepted() },
+        );
+        // Blocks between two others are not the user's business.
+        await b.contacts.setPair(
+          friend!,
+          stranger!,
+          { ab: null, ba: null },
+          { ab: blocked(), ba: null },
+        );
+        await b.auth.deleteAccount(gone!);
+        const others = [blocker!, blockee!, gone!, friend!, stranger!, blocker!];
+        const barred = await b.contacts.barredAmong(me!, others);
+        assert.deepEqual([...barred].sort(), [blocker!, blockee!, gone!].sort());
+        for (const other of [blocker!, blockee!, gone!, friend!, stranger!]) {
+          const one = (await b.contacts.directBar(me!, other)) !== null;
+          assert.equal(barred.includes(other), one, `agrees with directBar for ${other}`);
+        }
+        assert.deepEqual(await b.contacts.barredAmong(me!, []), []);
+      });
+
+      it('bars every other when the user itself was deleted', async () => {
+        const [me, a, c] = await users('me', 'alice', 'carol');
+        await b.auth.deleteAccount(me!);
+        assert.deepEqual(
+          [...(await b.contacts.barredAmong(me!, [a!, c!]))].sort(),
+          [a!, c!].sort(),
+        );
+      });
+    });
+
     describe('lists', () => {
       it('lists each kind from the owner side, by username, with notes on requests', async () => {
         const [me, zed, amy, bob, cat, dan] = await users('me', 'zed', 'amy', 'bob', 'cat', 'dan');

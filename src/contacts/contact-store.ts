@@ -17,6 +17,9 @@
 // - directBar(a, b) says what bars a direct message between the two: 'blocked' when either side
 //   has blocked the other, else 'deleted' when either account was deleted
 //   (AuthStore.deleteAccount), else null; primary-key reads only.
+// - barredAmong(userId, others) answers directBar for many pairs at once: the users among
+//   `others` whose pair with `userId` directBar would bar (all of them when `userId` itself was
+//   deleted), in any order, each once; a fixed number of queries whatever the count.
 // - list(userId, kind, page) returns, ordered by the other user's username (exclusive `after`),
 //   at most `limit` entries: `contacts` (accepted), `incoming` (they requested me), `outgoing`
 //   (I requested them) or `blocked` (I blocked them). Users who no longer exist never appear.
@@ -68,6 +71,7 @@ export interface ContactStore {
   /** Writes `next` if the pair's states are still `expected`; false (and no write) if not. */
   setPair(a: string, b: string, expected: PairStates, next: Pair): Promise<boolean>;
   directBar(a: string, b: string): Promise<DirectBar>;
+  barredAmong(userId: string, others: readonly string[]): Promise<string[]>;
   list(userId: string, kind: ContactListKind, page: ContactPage): Promise<ContactEntry[]>;
   close(): Promise<void>;
 }

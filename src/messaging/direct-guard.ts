@@ -14,4 +14,9 @@ export interface DirectGuard {
    * error assertMayMessage would reject with when not, undefined when it would have to look.
    */
   knownVerdict?(senderId: string, peerId: string): ParleyError | null | undefined;
+  /**
+   * Optional: of `others`, those this user may not message (nor they it), answered at once for
+   * many pairs, with a fixed number of reads however many there are (presence at hello).
+   */
+  barredAmong?(userId: string, others: readonly string[]): Promise<ReadonlySet<string>>;
 }

@@ -858,13 +858,17 @@ export class MessagingService {
   /**
    * Users whose presence this user sees, and who see theirs: its direct peers, less any pair the
    * guard bars (either side blocked the other, or an account was deleted). Both directions at
-   * once, since the gateway uses this list to announce and to tell. A single node answers from
-   * the guard's cache; a cluster node reads each pair (docs/contacts.md#blocks-and-presence).
+   * once, since the gateway uses this list to announce and to tell. The guard answers what its
+   * cache knows and reads the rest in one query (docs/contacts.md#blocks-and-presence).
    */
   async peers(userId: string): Promise<string[]> {
     const peers = await this.store.directPeers(userId);
     const guard = this.guard;
     if (!guard || peers.length === 0) return peers;
+    if (guard.barredAmong) {
+      const barredSet = await guard.barredAmong(userId, peers);
+      return peers.filter((peer) => !barredSet.has(peer));
+    }
     const barred = async (peer: string): Promise<boolean> => {
       const known = guard.knownVerdict?.(userId, peer);
       if (known !== undefined) return known !== null;

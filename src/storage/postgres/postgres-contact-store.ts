@@ -67,6 +67,20 @@ export class PostgresContactStore implements ContactStore {
     return rows[0]?.bar ?? null;
   }
 
+  async barredAmong(userId: string, others: readonly string[]): Promise<string[]> {
+    if (others.length === 0) return [];
+    // Blocks either way and deleted accounts among the others; all of them if $1 was deleted.
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT o.id FROM (SELECT DISTINCT unnest($2::text[]) AS id) o
+        WHERE EXISTS (SELECT 1 FROM users WHERE id = $1 AND deleted_at_ms IS NOT NULL)
+           OR EXISTS (SELECT 1 FROM users WHERE id = o.id AND deleted_at_ms IS NOT NULL)
+           OR EXISTS (SELECT 1 FROM contacts WHERE state = 'blocked'
+                        AND ((user_id = $1 AND peer_id = o.id) OR (user_id = o.id AND peer_id = $1)))`,
+      [userId, others],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async list(userId: string, kind: ContactListKind, page: ContactPage): Promise<ContactEntry[]> {
     const { state, me, other } = LIST_SHAPE[kind];
     // Byte order ("C"), as in SQLite, so that `after` pages the same on both backends.

@@ -19,6 +19,7 @@ export class SqliteContactStore implements ContactStore {
   private readonly upsert: Statement;
   private readonly remove: Statement;
   private readonly blocked: Statement;
+  private readonly barred: Statement;
   private readonly lists: Record<ContactListKind, Statement>;
 
   constructor(db: SqliteDb) {
@@ -39,6 +40,18 @@ export class SqliteContactStore implements ContactStore {
            WHEN EXISTS (SELECT 1 FROM users WHERE id IN (@a, @b) AND deleted_at_ms IS NOT NULL)
              THEN 'deleted'
          END`,
+      )
+      .pluck();
+    // Blocks either way and deleted accounts among the others; all of them if `me` was deleted.
+    this.barred = db
+      .prepare(
+        `WITH others(id) AS (SELECT DISTINCT value FROM json_each(@ids))
+         SELECT o.id FROM others o
+          WHERE EXISTS (SELECT 1 FROM users WHERE id = @me AND deleted_at_ms IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM users WHERE id = o.id AND deleted_at_ms IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM contacts WHERE state = 'blocked'
+                          AND ((user_id = @me AND peer_id = o.id)
+                            OR (user_id = o.id AND peer_id = @me)))`,
       )
       .pluck();
     const list = (kind: ContactListKind) => {
@@ -80,6 +93,14 @@ export class SqliteContactStore implements ContactStore {
 
   directBar(a: string, b: string): Promise<DirectBar> {
     return settle(() => (this.blocked.get({ a, b }) as DirectBar | undefined) ?? null);
+  }
+
+  barredAmong(userId: string, others: readonly string[]): Promise<string[]> {
+    return settle(() => {
+      if (others.length === 0) return [];
+      const ids = JSON.stringify(others);
+      return this.barred.all({ me: userId, ids }) as string[];
+    });
   }
 
   list(userId: string, kind: ContactListKind, page: ContactPage): Promise<ContactEntry[]> {

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CloseCode } from '../src/protocol/index.js';
-import { runCli } from '../src/admin/cli-process.js';
+import { runCli } from '../src/test-support/cli-process.js';
 import {
   cleanupServeProcesses,
   freshDir,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../test-support/cli-process.js';
 
 /** Sends while the backup runs: at most this many, for at most this long. */
 const DURING_MAX = 20_000;

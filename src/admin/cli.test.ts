@@ -14,7 +14,7 @@ import { describeWithPostgresAndRedis } from '../test-support/backends.js';
 import { RtClient } from '../test-support/rt-client.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { withTimeout } from '../test-support/wait.js';
-import { runCli } from './cli-process.js';
+import { runCli } from '../test-support/cli-process.js';
 
 const PASSWORD = 'correct horse battery';
 

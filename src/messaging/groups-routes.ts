@@ -4,7 +4,7 @@ import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../s
 import type { FastifyRequest } from 'fastify';
 import type { Caller, GroupChanged, MessagingService } from './messaging-service.js';
 import type { GroupAction } from './message-store.js';
-import { messageView } from './messaging-routes.js';
+import { messageView } from './message-view.js';
 
 // REST for managing groups (docs/groups.md). Every change answers with the system message that
 // records it in the conversation's seq stream; refusals are coded errors and change nothing.

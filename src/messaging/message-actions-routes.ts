@@ -3,7 +3,7 @@ import { ParleyError } from '../core/errors.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
 import type { Caller, MessagingService } from './messaging-service.js';
-import { messageView } from './messaging-routes.js';
+import { messageView } from './message-view.js';
 
 // REST for what members do to single messages and to their own view of a conversation
 // (docs/rest-api.md#message-actions): edit, recall, delete for me, reactions, pin and mute.

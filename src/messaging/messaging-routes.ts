@@ -9,14 +9,10 @@ import {
   type HttpApp,
 } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
-import type {
-  Caller,
-  ConversationListItem,
-  MessagingService,
-  ViewedMessage,
-} from './messaging-service.js';
+import type { Caller, ConversationListItem, MessagingService } from './messaging-service.js';
 import type { Conversation, ConversationView, Member } from './message-store.js';
 import { registerMessageActionRoutes } from './message-actions-routes.js';
+import { messageView } from './message-view.js';
 import type { SendBudget } from './send-budget.js';
 import type { UserBudget } from '../core/user-budget.js';
 import { RequestSlots } from '../core/request-slots.js';
@@ -48,22 +44,6 @@ function spendsBudget(budget: UserBudget) {
   // A rejection goes to the error handler like any other refusal.
   return (request: FastifyRequest): Promise<void> =>
     budget.take(sessionOf(request).userId, Date.now());
-}
-
-export function messageView(m: ViewedMessage) {
-  return {
-    id: m.id,
-    conversation: m.conversationId,
-    seq: m.seq,
-    sender: m.senderId,
-    device: m.device,
-    body: m.body,
-    at: Math.floor(m.atUs / 1000),
-    ...(m.recalledAtUs !== null ? { recalled: true } : {}),
-    ...(m.editedAtUs !== undefined ? { editedAt: Math.floor(m.editedAtUs / 1000) } : {}),
-    ...(m.reactions ? { reactions: m.reactions } : {}),
-    ...(m.hidden ? { hidden: true } : {}),
-  };
 }
 
 /** A conversation list entry: the view, the caller's preferences, mentions and last message. */

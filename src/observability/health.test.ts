@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServeProcess } from '../admin/cli-process.js';
+import { startServeProcess } from '../test-support/cli-process.js';
 import { describeWithPostgresAndRedis } from '../test-support/backends.js';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
 import { sleep, withTimeout } from '../test-support/wait.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServeProcess, type ServeProcess } from '../admin/cli-process.js';
+import { startServeProcess, type ServeProcess } from '../test-support/cli-process.js';
 import {
   cleanupServeProcesses,
   freshDir,

@@ -9,12 +9,15 @@ import type {
   Message,
   MessagePage,
   PageQuery,
+  Profile,
   PusherInfo,
   SearchPage,
   SearchQuery,
   Preferences,
   ReactionCount,
 } from './types.js';
+
+export type { Profile };
 
 export interface ApiOptions {
   /** The server's HTTP base URL, e.g. `http://localhost:8080`. */
@@ -52,15 +55,6 @@ export interface Credentials {
   readonly device?: string;
   /** Default: the API's `deviceKey` (the last one it got), when logging in. */
   readonly deviceKey?: string;
-}
-
-export interface Profile {
-  readonly id: string;
-  readonly username: string;
-  readonly displayName: string | null;
-  readonly bio: string | null;
-  /** An attachment id. */
-  readonly avatar: string | null;
 }
 
 /** A logged-in device of this account (GET /v1/me/sessions). */

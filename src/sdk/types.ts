@@ -9,7 +9,6 @@ import type {
   ReactionCount,
   ServerFrame,
 } from '../protocol/frames.js';
-import type { Profile } from './api.js';
 import type { ParleyClientError } from './errors.js';
 
 export type { Body, ContactEvent, ConversationState, MemberEvent, Preferences, ReactionCount };
@@ -230,6 +229,16 @@ export interface ContactChangeEvent {
   readonly toUsername: string;
   readonly note?: string;
   readonly at: number;
+}
+
+/** A user's public profile (GET /v1/users/:username, the `profile` push). */
+export interface Profile {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName: string | null;
+  readonly bio: string | null;
+  /** An attachment id. */
+  readonly avatar: string | null;
 }
 
 /**

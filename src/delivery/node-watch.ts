@@ -1,4 +1,4 @@
-import type { RedisConnection, RedisLogger } from '../bus/redis-connection.js';
+import type { RedisConnection, RedisLogger } from '../bus/index.js';
 
 // Which nodes of a cluster are alive, and which users each one holds, so that the users of a
 // node that died are announced offline (presence.ts only lets its entries expire).

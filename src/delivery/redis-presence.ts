@@ -4,7 +4,7 @@ import {
   type RedisConnection,
   type RedisLogger,
   type RedisTarget,
-} from '../bus/redis-connection.js';
+} from '../bus/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ParleyError } from '../core/errors.js';
 import { nodeUsersKey } from './node-watch.js';

@@ -1,5 +1,5 @@
-import type { ContactEntry, ContactListKind } from '../contacts/contact-store.js';
-import type { ConversationView, StoredMessage } from '../messaging/message-store.js';
+import type { ContactEntry, ContactListKind } from '../contacts/index.js';
+import type { ConversationView, StoredMessage } from '../messaging/index.js';
 
 // A user's data export (docs/rest-api.md, GET /v1/me/export): everything Parley holds about the
 // user and everything it wrote, as one JSON document, streamed so that a user with a million

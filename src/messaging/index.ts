@@ -19,7 +19,7 @@ export type { GroupEventName, SystemBody } from './group-rules.js';
 export { GroupCommitter } from './group-commit.js';
 export type { DirectGuard } from './direct-guard.js';
 export { SeedApi, parseChat, SEED_DEVICE } from './seed-api.js';
-export type { SeedMode, SeedPage, SeedMessage } from './seed-api.js';
+export type { SeedMode, SeedPage, SeedMessage, SeedPull, SeedSend } from './seed-api.js';
 export { registerMessagingRoutes } from './messaging-routes.js';
 export { messageView } from './message-view.js';
 export { SendBudget } from './send-budget.js';

@@ -1,7 +1,12 @@
 import type { Logger } from '../core/logger.js';
 import { OutboundError, hostOf, type OutboundClient } from '../outbound/index.js';
-import type { Caller, GroupChanged, MessagingEvents } from '../messaging/messaging-service.js';
-import type { Member, StoredMessage } from '../messaging/message-store.js';
+import type {
+  Caller,
+  GroupChanged,
+  Member,
+  MessagingEvents,
+  StoredMessage,
+} from '../messaging/index.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
 
 // Push notifications for users with no live connection (docs/push.md). After a message is

@@ -1,5 +1,5 @@
 import type { Session } from '../auth/index.js';
-import type { SeedPull, SeedSend } from '../messaging/seed-api.js';
+import type { SeedPull, SeedSend } from '../messaging/index.js';
 import type { Authenticate } from '../server/http-app.js';
 import { USER_TOKEN_KEY } from './im-service.js';
 import type { RpcClient } from './rpc-client.js';

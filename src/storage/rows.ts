@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../core/errors.js';
+import { newId } from '../core/ids.js';
 import type { Attachment } from '../attachments/attachment-store.js';
 import type { User, UserWithSecret } from '../auth/auth-store.js';
 import type { Pusher } from '../push/pusher-store.js';
@@ -244,6 +245,30 @@ export function takePage(
     taken.push(row);
   }
   return { rows: taken, hasMore: false };
+}
+
+/**
+ * The one rule (docs/architecture.md), written once for every backend and every kind of message
+ * (a send, a group's system message): the next message of a conversation whose newest is
+ * (lastSeq, lastAtUs) takes seq lastSeq + 1, with no gap and no repeat, and is stamped
+ * max(now, lastAtUs + 1), so that its time grows with its seq. Call it only inside the
+ * transaction that then writes the row and the conversation's new head.
+ */
+export function nextMessage(
+  head: { readonly lastSeq: number; readonly lastAtUs: number },
+  nowUs: number,
+  m: { conversationId: string; senderId: string; device: string; body: MessageBody },
+): StoredMessage {
+  return {
+    id: newId('m'),
+    conversationId: m.conversationId,
+    seq: head.lastSeq + 1,
+    senderId: m.senderId,
+    device: m.device,
+    body: m.body,
+    atUs: Math.max(nowUs, head.lastAtUs + 1),
+    recalledAtUs: null,
+  };
 }
 
 export function toMessage(row: MessageRow): StoredMessage {

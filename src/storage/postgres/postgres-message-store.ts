@@ -29,6 +29,7 @@ import { PostgresMessageActions } from './postgres-message-actions.js';
 import { searchPostgres } from './postgres-message-search.js';
 import {
   MESSAGE_COLUMNS,
+  nextMessage,
   RECALLED_BODY,
   ROOM_PREFIX,
   SEQ_END,
@@ -549,16 +550,11 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
       inviteCode: convRow.invite_code,
     });
     const nowMs = this.clock.nowMs();
-    const message: StoredMessage = {
-      id: newId('m'),
-      conversationId,
-      seq: convRow.last_seq + 1,
-      senderId: change.actorId,
-      device: change.device,
-      body: plan.body,
-      atUs: Math.max(this.clock.nowUs(), convRow.last_at_us + 1),
-      recalledAtUs: null,
-    };
+    const message = nextMessage(
+      { lastSeq: convRow.last_seq, lastAtUs: convRow.last_at_us },
+      this.clock.nowUs(),
+      { conversationId, senderId: change.actorId, device: change.device, body: plan.body },
+    );
     const { seq, atUs } = message;
     await client.query(
       `INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us)
@@ -753,16 +749,7 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
       members.get(memberKey(req.conversationId, req.senderId)) ?? null,
     );
     if (refusal) return { ok: false, error: new ParleyError(refusal) };
-    const message: StoredMessage = {
-      id: newId('m'),
-      conversationId: req.conversationId,
-      seq: head.lastSeq + 1,
-      senderId: req.senderId,
-      device: req.device,
-      body: req.body,
-      atUs: Math.max(nowUs, head.lastAtUs + 1),
-      recalledAtUs: null,
-    };
+    const message = nextMessage(head, nowUs, req);
     const m = writes.messages;
     m.conversationId.push(message.conversationId);
     m.seq.push(message.seq);

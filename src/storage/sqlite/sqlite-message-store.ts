@@ -29,6 +29,7 @@ import { SqliteMessageActions } from './sqlite-message-actions.js';
 import { SqliteMessageSearch } from './sqlite-message-search.js';
 import {
   MESSAGE_COLUMNS,
+  nextMessage,
   RECALLED_BODY,
   ROOM_PREFIX,
   SEQ_END,
@@ -631,16 +632,11 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       inviteCode: convRow.invite_code,
     });
     const nowMs = this.clock.nowMs();
-    const message: StoredMessage = {
-      id: newId('m'),
-      conversationId,
-      seq: convRow.last_seq + 1,
-      senderId: change.actorId,
-      device: change.device,
-      body: plan.body,
-      atUs: Math.max(this.clock.nowUs(), convRow.last_at_us + 1),
-      recalledAtUs: null,
-    };
+    const message = nextMessage(
+      { lastSeq: convRow.last_seq, lastAtUs: convRow.last_at_us },
+      this.clock.nowUs(),
+      { conversationId, senderId: change.actorId, device: change.device, body: plan.body },
+    );
     const { seq, atUs } = message;
     this.q.insertMessage!.run(
       conversationId,
@@ -779,16 +775,7 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
         results.push(duplicateOf(req) ?? { ok: false, error: new ParleyError(refusal) });
         continue;
       }
-      const message: StoredMessage = {
-        id: newId('m'),
-        conversationId: req.conversationId,
-        seq: head.lastSeq + 1,
-        senderId: req.senderId,
-        device: req.device,
-        body: req.body,
-        atUs: Math.max(nowUs, head.lastAtUs + 1),
-        recalledAtUs: null,
-      };
+      const message = nextMessage(head, nowUs, req);
       const inserted = this.q.insertNew!.run(
         message.conversationId,
         message.seq,

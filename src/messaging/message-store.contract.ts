@@ -920,6 +920,11 @@ export function runMessageStoreContract(opts: {
         const first = await b.messages.changedMessages(conv, a, after, 2);
         assert.deepEqual(seqs(first.messages), [1, 2]);
         assert.equal(first.hasMore, true);
+        // A byte budget smaller than one body: the first still comes, with what it counts.
+        const cut = await b.messages.changedMessages(conv, a, after, 10, 1);
+        assert.deepEqual(seqs(cut.messages), [1]);
+        assert.equal(cut.hasMore, true);
+        assert.equal(cut.bodyChars, JSON.stringify(cut.messages[0]!.body).length);
         assert.deepEqual(
           seqs((await b.messages.changedMessages(conv, a, 0, 10)).messages),
           [1, 2, 3, 4, 5, 6],

@@ -240,6 +240,8 @@ export interface Page {
   readonly messages: StoredMessage[];
   /** True when more messages lie beyond this page in the paging direction. */
   readonly hasMore: boolean;
+  /** With `bytesMax`: what the page's bodies count against it (PAGE_BYTES). */
+  readonly bodyChars?: number;
 }
 
 /** A message search for one viewer (docs/messages.md#search). */

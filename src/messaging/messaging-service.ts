@@ -795,18 +795,15 @@ export class MessagingService {
       budget.chars,
     );
     if (page.messages.length === 0) return item;
-    let kept = 0;
-    for (const m of page.messages) {
-      const chars = JSON.stringify(m.body).length;
-      if (chars > budget.chars) break;
-      budget.chars -= chars;
-      kept += 1;
-    }
-    if (kept === 0) return { ...item, changedMore: true as const };
+    // The store cut the page at the budget, but its first message always comes: alone and over
+    // the budget, it is left for the client to re-read.
+    const chars = page.bodyChars ?? 0;
+    if (chars > budget.chars) return { ...item, changedMore: true as const };
+    budget.chars -= chars;
     return {
       ...item,
-      changed: await this.viewed(userId, item.id, page.messages.slice(0, kept)),
-      ...(page.hasMore || kept < page.messages.length ? { changedMore: true as const } : {}),
+      changed: await this.viewed(userId, item.id, page.messages),
+      ...(page.hasMore ? { changedMore: true as const } : {}),
     };
   }
 

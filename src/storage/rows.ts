@@ -232,19 +232,19 @@ export function takePage(
   rows: Iterable<MessageRow & { body: string }>,
   limit: number,
   bytesMax = Number.POSITIVE_INFINITY,
-): { rows: MessageRow[]; hasMore: boolean } {
+): { rows: MessageRow[]; hasMore: boolean; bodyChars: number } {
   const taken: MessageRow[] = [];
   let bytes = 0;
   for (const row of rows) {
     if (taken.length >= limit || (taken.length > 0 && bytes + row.body.length > bytesMax)) {
-      return { rows: taken, hasMore: true };
+      return { rows: taken, hasMore: true, bodyChars: bytes };
     }
     // UTF-16 units: at most the UTF-8 bytes for ASCII, at most 3x fewer otherwise; the bound is
     // on memory held, which is what the string costs.
     bytes += row.body.length;
     taken.push(row);
   }
-  return { rows: taken, hasMore: false };
+  return { rows: taken, hasMore: false, bodyChars: bytes };
 }
 
 /**

@@ -349,7 +349,7 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
         { limit, ...(bytesMax !== undefined ? { bytesMax } : {}) },
         client,
       );
-      return { messages: page.messages, hasMore: page.hasMore || seqs.length > limit };
+      return { ...page, hasMore: page.hasMore || seqs.length > limit };
     });
   }
 
@@ -418,8 +418,8 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
     db: pg.Pool | pg.PoolClient = this.pool,
   ): Promise<Page> {
     const bytesMax = page.bytesMax ?? Number.MAX_SAFE_INTEGER;
-    const { rows } = await db.query<MessageRow & { found: string }>(
-      `SELECT ${MESSAGE_COLUMNS}, found FROM (
+    const { rows } = await db.query<MessageRow & { found: string; body_chars: number }>(
+      `SELECT ${MESSAGE_COLUMNS}, body_chars, found FROM (
          SELECT p.*, sum(p.body_chars) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS run,
                 count(*) OVER () AS found
            FROM (SELECT i.*, length(i.body::text) AS body_chars FROM (${inner}) i) p
@@ -428,9 +428,13 @@ export class PostgresMessageStore extends ForwardsMessageActions implements Mess
       [...params, bytesMax],
     );
     const found = rows.length > 0 ? Number(rows[0]!.found) : 0;
+    const kept = rows.slice(0, page.limit);
     return {
-      messages: rows.slice(0, page.limit).map(toMessage),
+      messages: kept.map(toMessage),
       hasMore: rows.length > page.limit || found > rows.length,
+      ...(page.bytesMax !== undefined
+        ? { bodyChars: kept.reduce((sum, r) => sum + Number(r.body_chars), 0) }
+        : {}),
     };
   }
 

@@ -489,7 +489,11 @@ export class SqliteMessageStore extends ForwardsMessageActions implements Messag
       }
     }
     const page = takePage(rows(), limit, bytesMax);
-    return { messages: page.rows.map(toMessage), hasMore: page.hasMore };
+    return {
+      messages: page.rows.map(toMessage),
+      hasMore: page.hasMore,
+      ...(bytesMax !== undefined ? { bodyChars: page.bodyChars } : {}),
+    };
   }
 
   pageBySeq(conversationId: string, page: SeqPage): Promise<Page> {

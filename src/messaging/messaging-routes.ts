@@ -15,7 +15,7 @@ import { registerMessageActionRoutes } from './message-actions-routes.js';
 import { messageView } from './message-view.js';
 import type { SendBudget } from './send-budget.js';
 import type { UserBudget } from '../core/user-budget.js';
-import { RequestSlots } from '../core/request-slots.js';
+import type { RequestSlots } from '../core/request-slots.js';
 
 // REST for conversations and messages (docs/rest-api.md). Times are epoch milliseconds (`at`,
 // `createdAt`); the seed API alone speaks microseconds.
@@ -99,11 +99,10 @@ export function registerMessagingRoutes(
     /** Searches per user: each may scan thousands of index entries (docs/messages.md#search). */
     searchBudget?: UserBudget;
     /** Heavy reads in flight per user on this node, shared with the real-time gateway. */
-    reads?: RequestSlots;
+    reads: RequestSlots;
   },
 ): void {
-  const { messaging, users } = deps;
-  const reads = deps.reads ?? new RequestSlots(8, 64);
+  const { messaging, users, reads } = deps;
   const onRequest = requireSession(deps.authenticate);
   const preHandler = spendsBudget(deps.sendBudget);
   registerMessageActionRoutes(app, { messaging, authenticate: deps.authenticate, preHandler });

@@ -178,7 +178,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   // over while one is written (group-commit.ts); every other store takes one batch at a time.
   // Four in flight measured best on the direct bench (2: 0.42-0.44 of the relay, 4: 0.46-0.49).
   const pipeline = config.store.kind === 'sqlite' && config.store.appendThread ? 4 : 1;
-  const committer = new GroupCommitter(stores.messages, config.limits.commitBatchMax, metrics, {
+  const committer = new GroupCommitter(stores.messages.log, config.limits.commitBatchMax, metrics, {
     pipeline,
   });
   // Block answers are cached on a single node only: another node's block could not reach them.
@@ -297,8 +297,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
       devices: (userId) => stores.auth.listSessions(userId),
       contacts: (userId, username, kind, after, limit) =>
         contacts.list({ userId, username }, kind, { after, limit }),
-      conversations: (userId) => stores.messages.listConversations(userId),
-      sentBy: (userId, after, limit) => stores.messages.sentBy(userId, after, limit),
+      conversations: (userId) => stores.messages.inbox.listConversations(userId),
+      sentBy: (userId, after, limit) => stores.messages.log.sentBy(userId, after, limit),
       nowMs: () => Date.now(),
     },
     budget: new UserBudget(budgets, {
@@ -341,7 +341,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const profileAudience = async (userId: string): Promise<string[]> => [
     ...new Set([
       userId,
-      ...(await stores.messages.sharedWith(userId)),
+      ...(await stores.messages.members.sharedWith(userId)),
       ...(await contacts.contactIds(userId)),
     ]),
   ];

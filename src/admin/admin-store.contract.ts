@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ParleyError } from '../core/errors.js';
 import type { AuthStore } from '../auth/index.js';
-import type { MessageStore } from '../messaging/index.js';
+import type { MessageStores } from '../messaging/index.js';
 import type { AdminStore } from './admin-store.js';
 import type { PusherStore } from '../push/pusher-store.js';
 
@@ -14,7 +14,7 @@ export interface AdminStoreBundle {
   readonly admin: AdminStore;
   /** The server's stores on the same database. */
   readonly auth: AuthStore;
-  readonly messages: MessageStore;
+  readonly messages: MessageStores;
   readonly pushers: PusherStore;
   close(): Promise<void>;
 }
@@ -126,9 +126,9 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
       const a = await b.admin.addUser('dan', 'h');
       const c = await b.admin.addUser('eve', 'h');
       await b.auth.putSession(tokenHash(), a.id, 'laptop');
-      const { conversation } = await b.messages.openDirect(a.id, c.id);
-      await b.messages.joinRoom('lobby', a.id);
-      const results = await b.messages.append(
+      const { conversation } = await b.messages.conversations.openDirect(a.id, c.id);
+      await b.messages.conversations.joinRoom('lobby', a.id);
+      const results = await b.messages.log.append(
         ['one', 'two', 'three'].map((text, i) => ({
           conversationId: conversation.id,
           senderId: a.id,

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { AuthStore } from '../auth/auth-store.js';
 import { newId } from '../core/ids.js';
-import type { MessageStore } from '../messaging/message-store.js';
+import type { MessageStores } from '../messaging/index.js';
 import type { Attachment, AttachmentStore } from './attachment-store.js';
 
 export interface AttachmentStoreBundle {
   readonly auth: AuthStore;
-  readonly messages: MessageStore;
+  readonly messages: MessageStores;
   readonly attachments: AttachmentStore;
   close(): Promise<void>;
 }
@@ -57,7 +57,9 @@ export function runAttachmentStoreContract(open: () => Promise<AttachmentStoreBu
       await s.attachments.insert(a);
       const ids: string[] = [];
       for (const title of ['one', 'two', 'three']) {
-        ids.push((await s.messages.createGroup({ title, ownerId: owner, memberIds: [] })).id);
+        ids.push(
+          (await s.messages.groups.createGroup({ title, ownerId: owner, memberIds: [] })).id,
+        );
       }
       const usedAt = new Map(ids.map((id, i) => [id, 1_795_453_428_105_000 + i]));
       for (const id of ids)

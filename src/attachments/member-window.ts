@@ -1,5 +1,5 @@
 import { isId } from '../core/ids.js';
-import type { MessageStore } from '../messaging/index.js';
+import type { MessageStores } from '../messaging/index.js';
 
 /**
  * What a user may read of the attachments sent in one conversation: those first sent there in
@@ -27,7 +27,7 @@ const LOST: MemberWindow = {
   avatar: null,
 };
 
-type WindowReads = Pick<MessageStore, 'getMembership' | 'getConversation' | 'getMessage'>;
+type WindowReads = Pick<MessageStores, 'members' | 'conversations' | 'log'>;
 
 /**
  * A member's window in time, from the same seqs its message reads use (the store's readWindow):
@@ -39,15 +39,15 @@ export function memberWindowOf(store: WindowReads): MemberWindowOf {
   return async (conversationId, userId) => {
     if (!isId(conversationId)) return NONE;
     const [member, conversation] = await Promise.all([
-      store.getMembership(conversationId, userId),
-      store.getConversation(conversationId),
+      store.members.getMembership(conversationId, userId),
+      store.conversations.getConversation(conversationId),
     ]);
     if (!member || !conversation) return NONE;
     const afterSeq =
       conversation.kind === 'group' && conversation.history === 'join' ? member.joinedSeq : 0;
     const [joined, left] = await Promise.all([
-      afterSeq > 0 ? store.getMessage(conversationId, afterSeq) : null,
-      member.leftSeq !== null ? store.getMessage(conversationId, member.leftSeq) : null,
+      afterSeq > 0 ? store.log.getMessage(conversationId, afterSeq) : null,
+      member.leftSeq !== null ? store.log.getMessage(conversationId, member.leftSeq) : null,
     ]);
     if ((afterSeq > 0 && !joined) || (member.leftSeq !== null && !left)) return LOST;
     return {

@@ -2,7 +2,7 @@ import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../auth/index.js';
 import type { AuthStore } from '../auth/auth-store.js';
-import type { MessageStore } from '../messaging/message-store.js';
+import type { MessageStores } from '../messaging/index.js';
 import { openPostgresStores } from '../storage/postgres/index.js';
 import { openSqliteStores } from '../storage/sqlite/index.js';
 import { BENCH_DEVICE, type BenchUser, type Plan } from './target.js';
@@ -22,7 +22,7 @@ export interface Seeded {
 
 interface Stores {
   readonly auth: AuthStore;
-  readonly messages: MessageStore;
+  readonly messages: MessageStores;
   close(): Promise<void> | void;
 }
 
@@ -49,7 +49,10 @@ async function seedInto(stores: Stores, plan: Plan): Promise<Seeded> {
     const directs: string[] = [];
     if (plan.pairs) {
       for (let k = 0; k + 1 < users.length; k += 2) {
-        const { conversation } = await stores.messages.openDirect(users[k]!.id, users[k + 1]!.id);
+        const { conversation } = await stores.messages.conversations.openDirect(
+          users[k]!.id,
+          users[k + 1]!.id,
+        );
         directs.push(conversation.id);
       }
     }
@@ -57,7 +60,7 @@ async function seedInto(stores: Stores, plan: Plan): Promise<Seeded> {
     if (plan.groupMembers > 0) {
       const [owner, ...others] = users.slice(0, plan.groupMembers);
       if (!owner) throw new Error('a group needs users');
-      const conversation = await stores.messages.createGroup({
+      const conversation = await stores.messages.groups.createGroup({
         title: 'bench group',
         ownerId: owner.id,
         memberIds: others.map((u) => u.id),

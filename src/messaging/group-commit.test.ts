@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ParleyError } from '../core/errors.js';
 import { GroupCommitter } from './group-commit.js';
-import type { AppendRequest, AppendResult, MessageStore } from './message-store.js';
+import type { AppendRequest, AppendResult, MessageLog } from './store/index.js';
 
 /** The result of storing a request as message `seq` (the stand-in stores below number them). */
 const stored = (r: AppendRequest, seq: number): AppendResult => ({
@@ -25,14 +25,14 @@ const stored = (r: AppendRequest, seq: number): AppendResult => ({
 });
 
 /** A store whose append records each batch and throws for any batch holding a "poison" ref. */
-function recordingStore(batches: string[][]): MessageStore {
+function recordingStore(batches: string[][]): MessageLog {
   let seq = 0;
   const append = (batch: readonly AppendRequest[]): Promise<AppendResult[]> => {
     batches.push(batch.map((r) => r.ref));
     if (batch.some((r) => r.ref === 'poison')) return Promise.reject(new Error('store refused'));
     return Promise.resolve(batch.map((r) => stored(r, ++seq)));
   };
-  return { append } as unknown as MessageStore;
+  return { append } as unknown as MessageLog;
 }
 
 const request = (ref: string): AppendRequest => ({
@@ -121,7 +121,7 @@ describe('GroupCommitter', () => {
       await waitUntil(() => waiting.length > 0);
       waiting.shift()!.finish();
     };
-    return { store: { append } as unknown as MessageStore, handed, committed, release, waiting };
+    return { store: { append } as unknown as MessageLog, handed, committed, release, waiting };
   }
 
   async function waitUntil(ok: () => boolean): Promise<void> {

@@ -1,6 +1,6 @@
 import { asError, type ParleyError } from '../core/errors.js';
 import { metricsNowMs, type HotMetrics } from '../core/metrics.js';
-import type { AppendRequest, AppendResult, MessageStore } from './message-store.js';
+import type { AppendRequest, AppendResult, MessageLog } from './store/index.js';
 
 /**
  * Checks a batch before it is stored: one verdict per request, null to store it, an error to
@@ -40,7 +40,7 @@ interface Pending {
  * link's sends keep their order in every case.
  */
 export class GroupCommitter {
-  private readonly store: MessageStore;
+  private readonly store: MessageLog;
   private readonly batchMax: number;
   private readonly pipeline: number;
   private readonly pipelinedBatchMin: number;
@@ -55,7 +55,7 @@ export class GroupCommitter {
   private readonly metrics: HotMetrics | undefined;
 
   constructor(
-    store: MessageStore,
+    store: MessageLog,
     batchMax: number,
     metrics?: HotMetrics,
     options: { pipeline?: number; pipelinedBatchMin?: number } = {},

@@ -1,15 +1,7 @@
 import { ParleyError } from '../core/errors.js';
 import type { MemberEvent } from '../protocol/index.js';
-import type {
-  GroupAction,
-  GroupHistory,
-  GroupPlan,
-  GroupPlanner,
-  GroupState,
-  Member,
-  MemberRole,
-  MessageBody,
-} from './message-store.js';
+import type { GroupHistory, Member, MemberRole, MessageBody } from './model.js';
+import type { GroupAction, GroupPlan, GroupPlanner, GroupState } from './store/index.js';
 
 // The rules of group management (docs/groups.md), as one pure planner per change. The store runs
 // the planner inside the transaction that applies its plan, so the judgement and the change see

@@ -3,7 +3,7 @@ import { ParleyError } from '../core/errors.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
 import type { Caller, GroupChanged, MessagingService } from './messaging-service.js';
-import type { GroupAction } from './message-store.js';
+import type { GroupAction } from './store/index.js';
 import { messageView } from './message-view.js';
 
 // REST for managing groups (docs/groups.md). Every change answers with the system message that

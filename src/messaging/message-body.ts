@@ -2,7 +2,7 @@ import { ParleyError } from '../core/errors.js';
 import { isId } from '../core/ids.js';
 import { nestsDeeperThan } from '../core/json-depth.js';
 import type { Limits } from '../core/limits.js';
-import type { MessageBody } from './message-store.js';
+import type { MessageBody } from './model.js';
 
 // The message kinds clients may send (docs/messages.md). Unknown kinds and unknown fields are
 // refused rather than stored blindly, so that every stored body is one clients know how to show.

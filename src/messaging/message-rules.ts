@@ -1,13 +1,6 @@
 import { ParleyError } from '../core/errors.js';
-import type {
-  Conversation,
-  Member,
-  MemberRole,
-  MessageActionState,
-  MessageBody,
-  MessageJudge,
-  StoredMessage,
-} from './message-store.js';
+import type { Conversation, Member, MemberRole, MessageBody, StoredMessage } from './model.js';
+import type { MessageActionState, MessageJudge } from './store/index.js';
 
 // The rules of message actions (docs/messages.md): edits, reactions, recalls by admins, and who
 // may manage a group's invite code. The judges are pure; the store runs each inside the

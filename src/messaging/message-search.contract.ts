@@ -1,4 +1,4 @@
-// The message search contract (MessageStore.searchMessages): what a search finds, for whom, in
+// The message search contract (MessageStores.searchMessages): what a search finds, for whom, in
 // which order, and that paging returns every match once. Every backend runs it.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ParleyError, type ErrorCode } from '../core/errors.js';
 import type { StoreBundle } from './message-store.contract.js';
 import { searchWords } from './message-search.js';
-import type { MessageBody, SearchQuery, StoredMessage } from './message-store.js';
+import type { MessageBody, StoredMessage } from './model.js';
+import type { SearchQuery } from './store/index.js';
 
 const text = (t: string): MessageBody => ({ kind: 'text', text: t });
 
@@ -37,7 +38,7 @@ export function runMessageSearchContract(opts: {
     }
 
     async function send(conv: string, sender: string, body: MessageBody): Promise<StoredMessage> {
-      const [r] = await b.messages.append([
+      const [r] = await b.messages.log.append([
         { conversationId: conv, senderId: sender, device: 'd1', ref: `r${++refs}`, body },
       ]);
       assert.ok(r?.ok, 'append ok');
@@ -50,7 +51,7 @@ export function runMessageSearchContract(opts: {
       q: string,
       more: Partial<Omit<SearchQuery, 'viewerId' | 'words'>> = {},
     ) {
-      return b.messages.searchMessages({
+      return b.messages.search.searchMessages({
         viewerId: viewer,
         words: searchWords(q),
         limit: 50,
@@ -69,7 +70,7 @@ export function runMessageSearchContract(opts: {
 
     it('finds messages holding every word, in any case, the last word also as a prefix, newest first', async () => {
       const [a, c] = await users('a', 'c');
-      const { conversation } = await b.messages.openDirect(a!, c!);
+      const { conversation } = await b.messages.conversations.openDirect(a!, c!);
       const conv = conversation.id;
       await send(conv, a!, text('Lunch at noon?'));
       await send(conv, c!, text('The meeting moved to Friday'));
@@ -107,7 +108,7 @@ export function runMessageSearchContract(opts: {
     it('looks in captions, file names and place labels, not in system messages or custom payloads', async () => {
       const [a, c] = await users('a', 'c');
       const g = (
-        await b.messages.createGroup({ title: 'sunset club', ownerId: a!, memberIds: [c!] })
+        await b.messages.groups.createGroup({ title: 'sunset club', ownerId: a!, memberIds: [c!] })
       ).id;
       await send(g, a!, {
         kind: 'image',
@@ -128,11 +129,16 @@ export function runMessageSearchContract(opts: {
     it('keeps each viewer to its window: a later member, a former member, a stranger', async () => {
       const [a, c, d, e] = await users('a', 'c', 'd', 'e');
       const g = (
-        await b.messages.createGroup({ title: 'g', ownerId: a!, memberIds: [c!], history: 'join' })
+        await b.messages.groups.createGroup({
+          title: 'g',
+          ownerId: a!,
+          memberIds: [c!],
+          history: 'join',
+        })
       ).id;
       const plan = (p: object) => () => ({ body: { kind: 'system', event: 'member.added' }, ...p });
       const change = (actorId: string, p: object, targetIds: string[]) =>
-        b.messages.changeGroup(
+        b.messages.groups.changeGroup(
           { conversationId: g, actorId, device: 'd1', action: { type: 'dismiss' }, targetIds },
           plan(p),
         );
@@ -141,7 +147,7 @@ export function runMessageSearchContract(opts: {
       await send(g, a!, text('alpha two'));
       await change(a!, { leave: [c!] }, [c!]);
       await send(g, a!, text('alpha three'));
-      const { conversation: direct } = await b.messages.openDirect(c!, e!);
+      const { conversation: direct } = await b.messages.conversations.openDirect(c!, e!);
       await send(direct.id, e!, text('alpha elsewhere'));
 
       assert.deepEqual(await found(a!, 'alpha', g), ['alpha three', 'alpha two', 'alpha one']);
@@ -162,18 +168,19 @@ export function runMessageSearchContract(opts: {
 
     it('leaves out recalled messages and those the viewer hid, and finds an edited one by its new text', async () => {
       const [a, c] = await users('a', 'c');
-      const g = (await b.messages.createGroup({ title: 'g', ownerId: a!, memberIds: [c!] })).id;
+      const g = (await b.messages.groups.createGroup({ title: 'g', ownerId: a!, memberIds: [c!] }))
+        .id;
       const first = await send(g, a!, text('plan one'));
       const secret = await send(g, a!, text('secret plan'));
       const hidden = await send(g, a!, text('plan to hide'));
       const draft = await send(g, a!, text('draft plan'));
       await send(g, a!, text('plan last'));
 
-      await b.messages.recall(g, secret.seq);
-      await b.messages.recall(g, secret.seq);
-      await b.messages.hideMessage(g, hidden.seq, c!);
-      await b.messages.editMessage(g, draft.seq, a!, () => text('final version'));
-      await b.messages.editMessage(g, first.seq, a!, () => text('plan one, edited'));
+      await b.messages.log.recall(g, secret.seq);
+      await b.messages.log.recall(g, secret.seq);
+      await b.messages.actions.hideMessage(g, hidden.seq, c!);
+      await b.messages.actions.editMessage(g, draft.seq, a!, () => text('final version'));
+      await b.messages.actions.editMessage(g, first.seq, a!, () => text('plan one, edited'));
 
       assert.deepEqual(await found(c!, 'plan', g), ['plan last', 'plan one, edited']);
       assert.deepEqual(await found(a!, 'plan', g), [
@@ -188,9 +195,10 @@ export function runMessageSearchContract(opts: {
 
     it('pages with next through every match once, newest first in each conversation', async () => {
       const [a, c] = await users('a', 'c');
-      const { conversation } = await b.messages.openDirect(a!, c!);
+      const { conversation } = await b.messages.conversations.openDirect(a!, c!);
       const direct = conversation.id;
-      const g = (await b.messages.createGroup({ title: 'g', ownerId: a!, memberIds: [c!] })).id;
+      const g = (await b.messages.groups.createGroup({ title: 'g', ownerId: a!, memberIds: [c!] }))
+        .id;
       for (let i = 1; i <= 25; i++) {
         await send(direct, i % 2 ? a! : c!, text(`item ${i}`));
         if (i % 5 === 0) await send(g, c!, text(`item g${i}`));

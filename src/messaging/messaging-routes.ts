@@ -10,7 +10,7 @@ import {
 } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
 import type { Caller, ConversationListItem, MessagingService } from './messaging-service.js';
-import type { Conversation, ConversationView, Member } from './message-store.js';
+import type { Conversation, ConversationView, Member } from './model.js';
 import { registerMessageActionRoutes } from './message-actions-routes.js';
 import { messageView } from './message-view.js';
 import type { SendBudget } from './send-budget.js';

@@ -20,21 +20,23 @@ import { groupPlanner, targetsOf, type SystemBody } from './group-rules.js';
 import { assertMayManageInvite, editJudge, mayModerate, reactJudge } from './message-rules.js';
 import { searchWords } from './message-search.js';
 import type {
-  AppendRequest,
   Conversation,
   ConversationSummary,
   ConversationView,
-  GroupAction,
   GroupHistory,
   Member,
-  MessageStore,
   Page,
   PreferencesChange,
   ReactionCount,
+  StoredMessage,
+} from './model.js';
+import type {
+  AppendRequest,
+  GroupAction,
+  MessageStores,
   SearchPage,
   SeqPage,
-  StoredMessage,
-} from './message-store.js';
+} from './store/index.js';
 
 /** Who is acting: the authenticated user and the device the request came from. */
 export interface Caller {
@@ -182,7 +184,7 @@ function decodeListCursor(cursor: string): ListKey {
 }
 
 export interface MessagingDeps {
-  readonly store: MessageStore;
+  readonly store: MessageStores;
   readonly committer: GroupCommitter;
   readonly users: UserDirectory;
   readonly limits: Limits;
@@ -227,7 +229,7 @@ export function checkRoomName(name: unknown, limits: Limits): string {
 
 /** The rules of conversations and messages, shared by every interface (REST, seed API, real time). */
 export class MessagingService {
-  private readonly store: MessageStore;
+  private readonly store: MessageStores;
   private readonly committer: GroupCommitter;
   private readonly users: UserDirectory;
   private readonly limits: Limits;
@@ -317,7 +319,7 @@ export class MessagingService {
     page: SeqPage,
   ): Promise<{ messages: ViewedMessage[]; hasMore: boolean }> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
-    const read: Page = await this.store.pageBySeq(conversationId, {
+    const read: Page = await this.store.log.pageBySeq(conversationId, {
       ...page,
       limit: this.pageLimit(page.limit),
       bytesMax: this.limits.pageBytesMax,
@@ -343,7 +345,7 @@ export class MessagingService {
     if (conversationId !== undefined && !isId(conversationId)) {
       throw new ParleyError('conversation_not_found');
     }
-    return this.store.searchMessages({
+    return this.store.search.searchMessages({
       viewerId: caller.userId,
       words,
       ...(conversationId !== undefined ? { conversationId } : {}),
@@ -361,7 +363,7 @@ export class MessagingService {
     const first = messages[0];
     const last = messages.at(-1);
     if (!first || !last) return [];
-    const marks = await this.store.marks(conversationId, viewerId, first.seq, last.seq);
+    const marks = await this.store.actions.marks(conversationId, viewerId, first.seq, last.seq);
     return messages.map((m): ViewedMessage => {
       if (marks.hidden.has(m.seq)) return { ...m, body: HIDDEN_BODY, hidden: true };
       const reactions = marks.reactions.get(m.seq);
@@ -382,7 +384,10 @@ export class MessagingService {
     }
     // Blocks and deleted accounts are refused before the budget is spent or anything created.
     await this.guard?.assertMayMessage(caller.userId, peer.id);
-    if (this.firstContacts && !(await this.store.findDirect(caller.userId, peer.id))) {
+    if (
+      this.firstContacts &&
+      !(await this.store.conversations.findDirect(caller.userId, peer.id))
+    ) {
       await this.firstContacts.take(caller.userId, this.clock.nowMs());
     }
     return this.openDirectChecked(caller.userId, peer.id);
@@ -403,7 +408,7 @@ export class MessagingService {
     userA: string,
     userB: string,
   ): Promise<{ conversation: Conversation; created: boolean }> {
-    const opened = await this.store.openDirect(userA, userB);
+    const opened = await this.store.conversations.openDirect(userA, userB);
     if (opened.created) this.membersChanged(opened.conversation.id);
     return opened;
   }
@@ -418,7 +423,7 @@ export class MessagingService {
     const memberIds = (await this.userIds(memberNames)).filter((id) => id !== caller.userId);
     if (memberIds.length + 1 > this.limits.groupMembersMax)
       throw new ParleyError('too_many_members');
-    const group = await this.store.createGroup({
+    const group = await this.store.groups.createGroup({
       title: checked,
       ownerId: caller.userId,
       memberIds,
@@ -449,7 +454,7 @@ export class MessagingService {
     if (action.type === 'avatar' && action.avatar !== null) {
       await this.useAvatar(caller, conversationId, action.avatar);
     }
-    const { conversation, message, plan } = await this.store.changeGroup(
+    const { conversation, message, plan } = await this.store.groups.changeGroup(
       {
         conversationId,
         actorId: caller.userId,
@@ -479,8 +484,8 @@ export class MessagingService {
   private async useAvatar(caller: Caller, conversationId: string, avatar: string): Promise<void> {
     if (!isId(avatar)) throw new ParleyError('invalid_request', 'avatar must be an attachment id.');
     const [conversation, actor] = await Promise.all([
-      this.store.getConversation(conversationId),
-      this.store.getMember(conversationId, caller.userId),
+      this.store.conversations.getConversation(conversationId),
+      this.store.members.getMember(conversationId, caller.userId),
     ]);
     const mayChange =
       conversation?.kind === 'group' &&
@@ -529,7 +534,10 @@ export class MessagingService {
     caller: Caller,
     name: unknown,
   ): Promise<{ conversation: Conversation; created: boolean }> {
-    const joined = await this.store.joinRoom(checkRoomName(name, this.limits), caller.userId);
+    const joined = await this.store.conversations.joinRoom(
+      checkRoomName(name, this.limits),
+      caller.userId,
+    );
     this.membersChanged(joined.conversation.id);
     return joined;
   }
@@ -540,7 +548,10 @@ export class MessagingService {
    * count of unread messages that mention the caller or @all.
    */
   async list(caller: Caller): Promise<ConversationListItem[]> {
-    return this.withSummaries(caller.userId, await this.store.listConversations(caller.userId));
+    return this.withSummaries(
+      caller.userId,
+      await this.store.inbox.listConversations(caller.userId),
+    );
   }
 
   /**
@@ -554,7 +565,7 @@ export class MessagingService {
     page: { after?: string | undefined; limit: number },
   ): Promise<{ conversations: ConversationListItem[]; next: string | null }> {
     const after = page.after === undefined ? null : decodeListCursor(page.after);
-    const views = (await this.store.listConversations(caller.userId))
+    const views = (await this.store.inbox.listConversations(caller.userId))
       .map((v) => ({ v, key: listKey(v) }))
       .sort((a, b) => compareListKeys(a.key, b.key))
       .filter(({ key }) => after === null || compareListKeys(key, after) > 0);
@@ -573,7 +584,7 @@ export class MessagingService {
     userId: string,
     views: ConversationView[],
   ): Promise<ConversationListItem[]> {
-    const summaries = await this.store.summaries(userId, views);
+    const summaries = await this.store.inbox.summaries(userId, views);
     return views.map((v) => {
       const s = summaries.get(v.id);
       const last = s?.last ?? null;
@@ -592,7 +603,12 @@ export class MessagingService {
     change: PreferencesChange,
   ): Promise<ConversationView> {
     await this.requireMember(conversationId, caller.userId);
-    return this.store.setPreferences(conversationId, caller.userId, change, this.limits.pinsMax);
+    return this.store.inbox.setPreferences(
+      conversationId,
+      caller.userId,
+      change,
+      this.limits.pinsMax,
+    );
   }
 
   /** A conversation with its members, for a member only. */
@@ -601,19 +617,19 @@ export class MessagingService {
     conversationId: string,
   ): Promise<{ conversation: Conversation; members: Member[] }> {
     const conversation = await this.requireMember(conversationId, caller.userId);
-    return { conversation, members: await this.store.listMembers(conversationId) };
+    return { conversation, members: await this.store.members.listMembers(conversationId) };
   }
 
   async markRead(caller: Caller, conversationId: string, seq: number): Promise<Member> {
     await this.requireMember(conversationId, caller.userId);
-    const member = await this.store.markRead(conversationId, caller.userId, seq);
+    const member = await this.store.members.markRead(conversationId, caller.userId, seq);
     for (const s of this.subscribers) s.watermarkMoved(member, 'read');
     return member;
   }
 
   async markDelivered(caller: Caller, conversationId: string, seq: number): Promise<Member> {
     await this.requireMember(conversationId, caller.userId);
-    const member = await this.store.markDelivered(conversationId, caller.userId, seq);
+    const member = await this.store.members.markDelivered(conversationId, caller.userId, seq);
     for (const s of this.subscribers) s.watermarkMoved(member, 'delivered');
     return member;
   }
@@ -626,8 +642,8 @@ export class MessagingService {
   async recall(caller: Caller, conversationId: string, seq: number): Promise<StoredMessage> {
     const conversation = await this.requireMember(conversationId, caller.userId);
     const [message, actor] = await Promise.all([
-      this.store.getMessage(conversationId, seq, caller.userId),
-      this.store.getMember(conversationId, caller.userId),
+      this.store.log.getMessage(conversationId, seq, caller.userId),
+      this.store.members.getMember(conversationId, caller.userId),
     ]);
     if (!message) throw new ParleyError('message_not_found');
     if (!actor) throw new ParleyError('not_member');
@@ -639,7 +655,7 @@ export class MessagingService {
     const own = message.senderId === caller.userId;
     const senderRole = own
       ? actor.role
-      : ((await this.store.getMember(conversationId, message.senderId))?.role ?? null);
+      : ((await this.store.members.getMember(conversationId, message.senderId))?.role ?? null);
     const moderator = own
       ? conversation.kind === 'group' && actor.role !== 'member'
       : mayModerate(conversation, actor, senderRole);
@@ -649,7 +665,7 @@ export class MessagingService {
     if (!moderator && this.clock.nowUs() - message.atUs > this.limits.recallWindowMs * 1000) {
       throw new ParleyError('recall_expired');
     }
-    const recalled = await this.store.recall(conversationId, seq);
+    const recalled = await this.store.log.recall(conversationId, seq);
     if (!recalled) throw new ParleyError('message_not_found');
     for (const s of this.subscribers) s.messageRecalled(recalled, caller);
     return recalled;
@@ -669,7 +685,7 @@ export class MessagingService {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     const checked = validateEditBody(body, this.limits);
     if (this.guard) await this.guardDirect(this.guard, caller.userId, conversationId);
-    const edited = await this.store.editMessage(
+    const edited = await this.store.actions.editMessage(
       conversationId,
       seq,
       caller.userId,
@@ -693,7 +709,7 @@ export class MessagingService {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     const checked = validateReaction(emoji, this.limits);
     if (this.guard) await this.guardDirect(this.guard, caller.userId, conversationId);
-    const result = await this.store.react(
+    const result = await this.store.actions.react(
       { conversationId, seq, userId: caller.userId, emoji: checked, add },
       reactJudge(checked, add, this.limits.reactionsPerUserMax),
     );
@@ -716,9 +732,9 @@ export class MessagingService {
    */
   async hide(caller: Caller, conversationId: string, seq: number): Promise<void> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
-    const message = await this.store.getMessage(conversationId, seq, caller.userId);
+    const message = await this.store.log.getMessage(conversationId, seq, caller.userId);
     if (!message) throw new ParleyError('message_not_found');
-    if (await this.store.hideMessage(conversationId, seq, caller.userId)) {
+    if (await this.store.actions.hideMessage(conversationId, seq, caller.userId)) {
       for (const s of this.actionSubscribers) s.messageHidden(conversationId, seq, caller);
     }
   }
@@ -727,7 +743,7 @@ export class MessagingService {
   async createInvite(caller: Caller, conversationId: string): Promise<string> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     const code = randomBytes(INVITE_CODE_BYTES).toString('base64url');
-    await this.store.setInvite(conversationId, caller.userId, code, (c, actor) =>
+    await this.store.groups.setInvite(conversationId, caller.userId, code, (c, actor) =>
       assertMayManageInvite(c, actor),
     );
     return code;
@@ -736,7 +752,7 @@ export class MessagingService {
   /** Revokes the group's invite code; invite_not_found when there is none. */
   async revokeInvite(caller: Caller, conversationId: string): Promise<void> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
-    await this.store.setInvite(conversationId, caller.userId, null, (c, actor, current) => {
+    await this.store.groups.setInvite(conversationId, caller.userId, null, (c, actor, current) => {
       assertMayManageInvite(c, actor);
       if (current === null) throw new ParleyError('invite_not_found');
     });
@@ -745,8 +761,11 @@ export class MessagingService {
   /** The group's invite code, for its admins and owner; invite_not_found when there is none. */
   async getInvite(caller: Caller, conversationId: string): Promise<string> {
     const conversation = await this.requireMember(conversationId, caller.userId);
-    assertMayManageInvite(conversation, await this.store.getMember(conversationId, caller.userId));
-    const code = await this.store.getInvite(conversationId);
+    assertMayManageInvite(
+      conversation,
+      await this.store.members.getMember(conversationId, caller.userId),
+    );
+    const code = await this.store.groups.getInvite(conversationId);
     if (code === null) throw new ParleyError('invite_not_found');
     return code;
   }
@@ -756,7 +775,7 @@ export class MessagingService {
     if (typeof code !== 'string' || !INVITE_CODE_RE.test(code)) {
       throw new ParleyError('invite_not_found');
     }
-    const conversation = await this.store.findByInvite(code);
+    const conversation = await this.store.groups.findByInvite(code);
     if (!conversation) throw new ParleyError('invite_not_found');
     return this.changeGroup(caller, conversation.id, { type: 'join', code });
   }
@@ -765,7 +784,7 @@ export class MessagingService {
   async sync(caller: Caller, cursor: string | undefined): Promise<SyncResult> {
     const sinceUs = decodeCursor(cursor);
     const next = encodeCursor(this.clock.nowUs() - SYNC_MARGIN_US);
-    const changed = await this.store.changedSince(caller.userId, sinceUs);
+    const changed = await this.store.inbox.changedSince(caller.userId, sinceUs);
     const conversations = await this.withSummaries(caller.userId, changed);
     // A first sync (no cursor) holds nothing yet, so nothing of it can have changed.
     if (sinceUs <= 0) return { conversations, cursor: next };
@@ -787,7 +806,7 @@ export class MessagingService {
     budget: { chars: number },
   ): Promise<SyncedConversation> {
     if (item.leftSeq !== null) return item;
-    const page = await this.store.changedMessages(
+    const page = await this.store.inbox.changedMessages(
       item.id,
       userId,
       sinceUs,
@@ -812,12 +831,12 @@ export class MessagingService {
    * deleted must hand them over first (owner_must_transfer), as leaving would require.
    */
   async groupsToHandOver(userId: string): Promise<string[]> {
-    const owned = (await this.store.listConversations(userId)).filter(
+    const owned = (await this.store.inbox.listConversations(userId)).filter(
       (c) => c.kind === 'group' && c.role === 'owner' && c.dismissedAtMs === null,
     );
     const titles: string[] = [];
     for (const group of owned) {
-      const members = await this.store.listMembers(group.id);
+      const members = await this.store.members.listMembers(group.id);
       if (members.some((m) => m.userId !== userId && m.leftSeq === null)) {
         titles.push(group.title ?? group.id);
       }
@@ -832,11 +851,11 @@ export class MessagingService {
    */
   async leave(caller: Caller, conversationId: string): Promise<GroupChanged | null> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
-    const conversation = await this.store.getConversation(conversationId);
+    const conversation = await this.store.conversations.getConversation(conversationId);
     if (conversation?.kind !== 'room') {
       return this.changeGroup(caller, conversationId, { type: 'leave' });
     }
-    await this.store.leaveRoom(conversationId, caller.userId);
+    await this.store.conversations.leaveRoom(conversationId, caller.userId);
     this.membersChanged(conversationId);
     return null;
   }
@@ -846,7 +865,7 @@ export class MessagingService {
    * each as `leave` does; a group it owns alone is dismissed.
    */
   async leaveAll(caller: Caller): Promise<void> {
-    const joined = (await this.store.listConversations(caller.userId)).filter(
+    const joined = (await this.store.inbox.listConversations(caller.userId)).filter(
       (c) => c.kind !== 'direct',
     );
     for (const c of joined) await this.leave(caller, c.id);
@@ -859,7 +878,7 @@ export class MessagingService {
    * cache knows and reads the rest in one query (docs/contacts.md#blocks-and-presence).
    */
   async peers(userId: string): Promise<string[]> {
-    const peers = await this.store.directPeers(userId);
+    const peers = await this.store.members.directPeers(userId);
     const guard = this.guard;
     if (!guard || peers.length === 0) return peers;
     if (guard.barredAmong) {
@@ -887,7 +906,7 @@ export class MessagingService {
   /** The user ids of a conversation's members (the delivery router caches them). */
   async memberIds(conversationId: string): Promise<string[]> {
     if (!isId(conversationId)) return [];
-    return (await this.store.listMembers(conversationId)).map((m) => m.userId);
+    return (await this.store.members.listMembers(conversationId)).map((m) => m.userId);
   }
 
   /**
@@ -947,10 +966,10 @@ export class MessagingService {
     if (replyTo === undefined && typeof attachment !== 'string') return;
     // A sender who is not a member is left for the commit to refuse with its usual code
     // (not_member, conversation_not_found), as a plain send would be.
-    if (!(await this.store.getMember(conversationId, senderId))) return;
+    if (!(await this.store.members.getMember(conversationId, senderId))) return;
     if (
       replyTo !== undefined &&
-      !(await this.store.getMessage(conversationId, replyTo, senderId))
+      !(await this.store.log.getMessage(conversationId, replyTo, senderId))
     ) {
       throw new ParleyError(
         'message_not_found',
@@ -973,11 +992,11 @@ export class MessagingService {
   private async loadDirectMembers(
     conversationId: string,
   ): Promise<readonly string[] | null | undefined> {
-    const conversation = await this.store.getConversation(conversationId);
+    const conversation = await this.store.conversations.getConversation(conversationId);
     if (!conversation) return undefined;
     const members =
       conversation.kind === 'direct'
-        ? (await this.store.listMembers(conversationId)).map((m) => m.userId)
+        ? (await this.store.members.listMembers(conversationId)).map((m) => m.userId)
         : null;
     if (this.directMembers.size >= DIRECT_CACHE_ENTRIES_MAX) this.directMembers.clear();
     this.directMembers.set(conversationId, members);
@@ -1011,8 +1030,8 @@ export class MessagingService {
   async requireMember(conversationId: string, userId: string): Promise<Conversation> {
     if (!isId(conversationId)) throw new ParleyError('conversation_not_found');
     const [conversation, member] = await Promise.all([
-      this.store.getConversation(conversationId),
-      this.store.getMember(conversationId, userId),
+      this.store.conversations.getConversation(conversationId),
+      this.store.members.getMember(conversationId, userId),
     ]);
     if (!conversation) throw new ParleyError('conversation_not_found');
     if (!member) throw new ParleyError('not_member');

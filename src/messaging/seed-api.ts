@@ -10,7 +10,7 @@ import {
   type MessagingService,
 } from './messaging-service.js';
 import { validateBody } from './message-body.js';
-import type { MessageStore } from './message-store.js';
+import type { MessageStores } from './store/index.js';
 
 // The HTTP API of the TikTok Tech Immersion chat assignment, on top of Parley's conversations.
 // A chat "a:b" (two valid usernames) is the direct conversation of a and b; any other name is a
@@ -122,7 +122,7 @@ const directKey = (a: string, b: string): string =>
 export class SeedApi {
   private readonly mode: SeedMode;
   private readonly messaging: MessagingService;
-  private readonly store: MessageStore;
+  private readonly store: MessageStores;
   private readonly users: UserDirectory;
   private readonly limits: Limits;
   private readonly isMember: (conversationId: string, userId: string) => Promise<boolean>;
@@ -136,7 +136,7 @@ export class SeedApi {
   constructor(deps: {
     mode: SeedMode;
     messaging: MessagingService;
-    store: MessageStore;
+    store: MessageStores;
     users: UserDirectory;
     limits: Limits;
     /** Membership, from a cache kept fresh by membership events (the delivery router's). */
@@ -235,7 +235,7 @@ export class SeedApi {
     if (this.mode === 'auth' && session && !(await this.isMember(conversationId, session.userId))) {
       throw new ParleyError('not_member');
     }
-    const page = await this.store.pageByTime(conversationId, {
+    const page = await this.store.log.pageByTime(conversationId, {
       cursorUs: input.cursor > 0 ? input.cursor : 0,
       newestFirst: !input.reverse,
       limit: this.messaging.pageLimit(input.limit),
@@ -294,7 +294,7 @@ export class SeedApi {
     if (chat.kind === 'room') {
       const known = this.conversationIds.get(roomKey(chat.name));
       if (known !== undefined) return known;
-      const room = await this.store.findRoom(chat.name);
+      const room = await this.store.conversations.findRoom(chat.name);
       if (room) this.remember(roomKey(chat.name), room.id);
       return room?.id ?? null;
     }
@@ -305,7 +305,7 @@ export class SeedApi {
     const key = directKey(a.id, b.id);
     const known = this.conversationIds.get(key);
     if (known !== undefined) return known;
-    const direct = await this.store.findDirect(a.id, b.id);
+    const direct = await this.store.conversations.findDirect(a.id, b.id);
     if (direct) this.remember(key, direct.id);
     return direct?.id ?? null;
   }

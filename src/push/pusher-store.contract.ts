@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import type { AuthStore } from '../auth/auth-store.js';
-import type { MessageStore } from '../messaging/message-store.js';
+import type { MessageStores } from '../messaging/index.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
 
 export interface PusherStoreBundle {
   pushers: PusherStore;
   auth: AuthStore;
-  messages: MessageStore;
+  messages: MessageStores;
   close(): Promise<void>;
 }
 
@@ -71,14 +71,14 @@ export function runPusherStoreContract(opts: { open: () => Promise<PusherStoreBu
       const out = await user('out', ['phone', 'old']);
       const stranger = await user('stranger', ['phone']);
       const g = (
-        await b.messages.createGroup({
+        await b.messages.groups.createGroup({
           title: 'g',
           ownerId: owner,
           memberIds: [c, muted, gone, out],
         })
       ).id;
-      await b.messages.setPreferences(g, muted, { notificationsMuted: true }, 10);
-      await b.messages.changeGroup(
+      await b.messages.inbox.setPreferences(g, muted, { notificationsMuted: true }, 10);
+      await b.messages.groups.changeGroup(
         {
           conversationId: g,
           actorId: gone,

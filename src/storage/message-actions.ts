@@ -1,9 +1,15 @@
+import type { Member, StoredMessage } from '../messaging/model.js';
 import type {
-  Member,
+  ConversationStore,
+  GroupStore,
+  InboxStore,
+  MemberStore,
   MessageActionState,
-  MessageStore,
-  StoredMessage,
-} from '../messaging/message-store.js';
+  MessageActionStore,
+  MessageLog,
+  MessageStores,
+  SearchStore,
+} from '../messaging/store/index.js';
 import {
   readWindow,
   toConversation,
@@ -17,8 +23,30 @@ import {
 // backend read (each backend keeps only its SQL and its locking).
 
 /** The MessageStore methods a backend's *MessageActions implements and its store forwards. */
+/** Every messaging port, as one SQL store class still implements them (transitional). */
+export type AllMessagePorts = ConversationStore &
+  MemberStore &
+  InboxStore &
+  MessageLog &
+  MessageActionStore &
+  GroupStore &
+  SearchStore;
+
+/** The bundle of ports, each of them the one class (transitional). */
+export function portsOf(store: AllMessagePorts): MessageStores {
+  return {
+    conversations: store,
+    members: store,
+    inbox: store,
+    log: store,
+    actions: store,
+    groups: store,
+    search: store,
+  };
+}
+
 export type MessageActions = Pick<
-  MessageStore,
+  AllMessagePorts,
   | 'editMessage'
   | 'react'
   | 'hideMessage'

@@ -13,7 +13,7 @@ import type {
   MessageBody,
   ReactionCount,
   StoredMessage,
-} from '../messaging/message-store.js';
+} from '../messaging/model.js';
 
 // The table rows both SQL backends share (one schema, two dialects) and their mapping to the
 // seams' types, written once.

@@ -6,7 +6,7 @@
 // It prints "ready" once its pool is connected, waits for a line on stdin, appends, then prints
 // one JSON line: {"seqs": [...]} with the seq of every message it stored, in send order.
 import { createInterface } from 'node:readline';
-import type { AppendRequest } from '../../messaging/message-store.js';
+import type { AppendRequest } from '../../messaging/store/index.js';
 import { openPostgresStores } from './index.js';
 
 const POOL_MAX = 8;
@@ -39,11 +39,13 @@ async function main(): Promise<void> {
   try {
     // Connect the whole pool before "ready", so the start is not staggered by connection setup.
     await Promise.all(
-      Array.from({ length: POOL_MAX }, () => stores.messages.getConversation(conversationId)),
+      Array.from({ length: POOL_MAX }, () =>
+        stores.messages.conversations.getConversation(conversationId),
+      ),
     );
     process.stdout.write('ready\n');
     await nextLine();
-    const results = await Promise.all(batches.map((batch) => stores.messages.append(batch)));
+    const results = await Promise.all(batches.map((batch) => stores.messages.log.append(batch)));
     const seqs = results.flat().map((r) => {
       if (!r.ok) throw new Error(`append refused: ${r.error.code}`);
       return r.message.seq;

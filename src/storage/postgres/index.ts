@@ -1,8 +1,9 @@
+import { portsOf } from '../message-actions.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { SessionEnds } from '../../auth/session-ends.js';
 import { PostgresSessionEnds } from './postgres-session-ends.js';
-import type { MessageStore } from '../../messaging/message-store.js';
+import type { MessageStores } from '../../messaging/store/index.js';
 import type { AttachmentStore } from '../../attachments/attachment-store.js';
 import type { ContactStore } from '../../contacts/contact-store.js';
 import type { ProfileStore } from '../../users/profile-store.js';
@@ -28,7 +29,7 @@ export type { Migration } from './migrations.js';
 export interface PostgresStores {
   readonly auth: AuthStore;
   readonly sessionEnds: SessionEnds;
-  readonly messages: MessageStore;
+  readonly messages: MessageStores;
   readonly attachments: AttachmentStore;
   readonly contacts: ContactStore;
   readonly profiles: ProfileStore;
@@ -54,7 +55,7 @@ export async function openPostgresStores(options: {
   return {
     auth: new PostgresAuthStore(pool, clock),
     sessionEnds: new PostgresSessionEnds(pool),
-    messages: new PostgresMessageStore(pool, clock),
+    messages: portsOf(new PostgresMessageStore(pool, clock)),
     attachments: new PostgresAttachmentStore(pool),
     contacts: new PostgresContactStore(pool),
     profiles: new PostgresProfileStore(pool, clock),

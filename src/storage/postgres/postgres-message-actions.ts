@@ -6,15 +6,17 @@ import type {
   ConversationSummary,
   ConversationView,
   Member,
-  MessageActionState,
   MessageBody,
-  MessageJudge,
   MessageMarks,
   PreferencesChange,
+  StoredMessage,
+} from '../../messaging/model.js';
+import type {
+  MessageActionState,
+  MessageJudge,
   ReactionChange,
   ReactionResult,
-  StoredMessage,
-} from '../../messaging/message-store.js';
+} from '../../messaging/store/index.js';
 import { inTransaction } from './database.js';
 import { actionState, actorSees, toMemberOrNull, type MessageActions } from '../message-actions.js';
 import {

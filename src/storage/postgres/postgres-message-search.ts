@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import { lastWordIsPrefix } from '../../messaging/message-search.js';
-import type { SearchPage, SearchQuery } from '../../messaging/message-store.js';
+import type { SearchPage, SearchQuery } from '../../messaging/store/index.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows.js';
 import { SEARCH_DOCUMENT } from './migrations.js';
 

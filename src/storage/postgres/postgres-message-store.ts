@@ -3,28 +3,29 @@ import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type {
-  AppendRequest,
-  AppendResult,
   Conversation,
   ConversationKind,
   ConversationView,
-  GroupChange,
-  GroupChangeResult,
   GroupHistory,
-  GroupPlanner,
   Member,
   MemberRole,
-  MessageStore,
-  NewGroup,
   Page,
+  StoredMessage,
+} from '../../messaging/model.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  GroupChange,
+  GroupChangeResult,
+  GroupPlanner,
+  NewGroup,
   SearchPage,
   SearchQuery,
   SeqPage,
-  StoredMessage,
   TimePage,
-} from '../../messaging/message-store.js';
+} from '../../messaging/store/index.js';
 import { inTransaction, isDeadlock, isUniqueViolation } from './database.js';
-import { ForwardsMessageActions } from '../message-actions.js';
+import { ForwardsMessageActions, type AllMessagePorts } from '../message-actions.js';
 import { PostgresMessageActions } from './postgres-message-actions.js';
 import { searchPostgres } from './postgres-message-search.js';
 import {
@@ -91,7 +92,7 @@ interface Writes {
  * lock on the conversation, inside the transaction that inserts the messages, so nodes never
  * hand out a seq twice or leave a gap.
  */
-export class PostgresMessageStore extends ForwardsMessageActions implements MessageStore {
+export class PostgresMessageStore extends ForwardsMessageActions implements AllMessagePorts {
   private readonly pool: pg.Pool;
   private readonly clock: Clock;
 

@@ -1,4 +1,4 @@
-// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStore, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once; and that migration 9 stamps the messages changed before it, and migration 11 takes a search index built beforehand.
+// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStores, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once; and that migration 9 stamps the messages changed before it, and migration 11 takes a search index built beforehand.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,8 @@ import { runContactStoreContract } from '../../contacts/contact-store.contract.j
 import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
 import { runProfileStoreContract } from '../../users/profile-store.contract.js';
 import type { ProfileStoreBundle } from '../../users/profile-store.contract.js';
-import type { AppendResult, StoredMessage } from '../../messaging/message-store.js';
+import type { StoredMessage } from '../../messaging/model.js';
+import type { AppendResult } from '../../messaging/store/index.js';
 import {
   postgresSkipReason,
   startPostgres,
@@ -178,7 +179,7 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
       const senders = await setup.auth.ensureUsers(['n0', 'n1', 'n2']);
       const [owner, ...others] = senders.map((u) => u.id);
       assert.ok(owner);
-      const conv = await setup.messages.createGroup({
+      const conv = await setup.messages.groups.createGroup({
         title: 'load',
         ownerId: owner,
         memberIds: others,
@@ -206,11 +207,11 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
       for (let i = 1; i < stored.length; i++) {
         assert.ok((stored[i]?.atUs ?? 0) > (stored[i - 1]?.atUs ?? 0), 'atUs increases with seq');
       }
-      assert.equal((await setup.messages.getConversation(conv.id))?.lastSeq, 3000);
+      assert.equal((await setup.messages.conversations.getConversation(conv.id))?.lastSeq, 3000);
       for (const sender of senders) {
         const mine = stored.filter((m) => m.senderId === sender.id);
         assert.equal(mine.length, MESSAGES_PER_NODE);
-        const member = await setup.messages.getMember(conv.id, sender.id);
+        const member = await setup.messages.members.getMember(conv.id, sender.id);
         assert.equal(member?.readSeq, mine.at(-1)?.seq, 'own messages are read');
       }
     });
@@ -220,13 +221,21 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
       const [n1, n2] = [await node(url), await node(url)];
       const [user] = await n1.auth.ensureUsers(['racer']);
       assert.ok(user);
-      const c1 = await n1.messages.createGroup({ title: 'one', ownerId: user.id, memberIds: [] });
-      const c2 = await n1.messages.createGroup({ title: 'two', ownerId: user.id, memberIds: [] });
+      const c1 = await n1.messages.groups.createGroup({
+        title: 'one',
+        ownerId: user.id,
+        memberIds: [],
+      });
+      const c2 = await n1.messages.groups.createGroup({
+        title: 'two',
+        ownerId: user.id,
+        memberIds: [],
+      });
 
       const rounds = 30;
       for (let i = 0; i < rounds; i++) {
         const send = (store: PostgresStores, conversationId: string): Promise<AppendResult[]> =>
-          store.messages.append([
+          store.messages.log.append([
             {
               conversationId,
               senderId: user.id,
@@ -241,8 +250,8 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
         const loser = r1.ok ? r2 : r1;
         assert.ok(!loser.ok && loser.error.code === 'ref_reused', `round ${i}: ref_reused`);
       }
-      const last1 = (await n1.messages.getConversation(c1.id))?.lastSeq ?? -1;
-      const last2 = (await n1.messages.getConversation(c2.id))?.lastSeq ?? -1;
+      const last1 = (await n1.messages.conversations.getConversation(c1.id))?.lastSeq ?? -1;
+      const last2 = (await n1.messages.conversations.getConversation(c2.id))?.lastSeq ?? -1;
       assert.equal(last1 + last2, rounds);
       assert.deepEqual(
         (await readAll(n1, c1.id)).map((m) => m.seq),
@@ -265,7 +274,7 @@ function range(from: number, to: number): number[] {
 async function readAll(stores: PostgresStores, conversationId: string): Promise<StoredMessage[]> {
   const out: StoredMessage[] = [];
   for (let after = 0; ;) {
-    const page = await stores.messages.pageBySeq(conversationId, { after, limit: 500 });
+    const page = await stores.messages.log.pageBySeq(conversationId, { after, limit: 500 });
     out.push(...page.messages);
     const last = page.messages.at(-1);
     if (!page.hasMore || !last) return out;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ParleyError, type ErrorCode } from '../../core/errors.js';
-import type { AppendRequest, AppendResult, StoredMessage } from '../../messaging/message-store.js';
+import type { StoredMessage } from '../../messaging/model.js';
+import type { AppendRequest, AppendResult } from '../../messaging/store/index.js';
 
 // Appends on a thread of their own. A group-commit batch is a few thousand B-tree inserts, the
 // heaviest work of the send path; on the event loop it also blocks every socket for as long.

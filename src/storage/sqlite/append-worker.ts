@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../core/clock.js';
 import { isParleyError } from '../../core/errors.js';
-import type { AppendRequest, AppendResult } from '../../messaging/message-store.js';
+import type { AppendRequest, AppendResult } from '../../messaging/store/index.js';
 import type { AppendReply, WireAppendResult } from './append-thread.js';
 import { openSqliteDatabase } from './database.js';
 import { SqliteMessageSearch } from './sqlite-message-search.js';

@@ -1,8 +1,9 @@
+import { portsOf } from '../message-actions.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { SessionEnds } from '../../auth/session-ends.js';
 import { SqliteSessionEnds } from './sqlite-session-ends.js';
-import type { MessageStore } from '../../messaging/message-store.js';
+import type { MessageStores } from '../../messaging/store/index.js';
 import type { AttachmentStore } from '../../attachments/attachment-store.js';
 import type { ContactStore } from '../../contacts/contact-store.js';
 import type { ProfileStore } from '../../users/profile-store.js';
@@ -30,7 +31,7 @@ export type { SqliteDb, SqliteOptions, SqliteSynchronous } from './database.js';
 export interface SqliteStores {
   readonly auth: AuthStore;
   readonly sessionEnds: SessionEnds;
-  readonly messages: MessageStore;
+  readonly messages: MessageStores;
   readonly attachments: AttachmentStore;
   readonly contacts: ContactStore;
   readonly profiles: ProfileStore;
@@ -108,7 +109,7 @@ export function openSqliteStores(options: {
   return Promise.resolve({
     auth: new SqliteAuthStore(db, clock),
     sessionEnds: new SqliteSessionEnds(db),
-    messages,
+    messages: portsOf(messages),
     attachments: new SqliteAttachmentStore(db),
     contacts: new SqliteContactStore(db),
     profiles: new SqliteProfileStore(db, clock),

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 
 import { searchWords } from '../../messaging/message-search.js';
-import type { AppendRequest, MessageStore } from '../../messaging/message-store.js';
+import type { AppendRequest, MessageStores } from '../../messaging/store/index.js';
 import { migrate, openSqliteStores, type SqliteStores } from './index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -57,9 +57,9 @@ async function drained(): Promise<void> {
   assert.fail(`the search queue did not drain: ${JSON.stringify(counts())}`);
 }
 
-async function appendAll(store: MessageStore, batch: AppendRequest[]): Promise<void> {
+async function appendAll(store: MessageStores, batch: AppendRequest[]): Promise<void> {
   for (let i = 0; i < batch.length; i += 1_000) {
-    const results = await store.append(batch.slice(i, i + 1_000));
+    const results = await store.log.append(batch.slice(i, i + 1_000));
     assert.ok(results.every((r) => r.ok));
   }
 }
@@ -74,7 +74,7 @@ for (const appendThread of [true, false]) {
       try {
         const a = (await stores.auth.createUser('a', null)).id;
         const c = (await stores.auth.createUser('c', null)).id;
-        const { conversation } = await stores.messages.openDirect(a, c);
+        const { conversation } = await stores.messages.conversations.openDirect(a, c);
         const batch = Array.from({ length: 600 }, (_, i) => ({
           conversationId: conversation.id,
           senderId: i % 2 ? a : c,
@@ -83,7 +83,7 @@ for (const appendThread of [true, false]) {
           body: { kind: 'text', text: `message number ${i}` },
         }));
         await appendAll(stores.messages, batch);
-        await stores.messages.append([
+        await stores.messages.log.append([
           {
             conversationId: conversation.id,
             senderId: a,
@@ -112,7 +112,7 @@ describe('SQLite message search', () => {
     try {
       const a = (await stores.auth.createUser('a', null)).id;
       const c = (await stores.auth.createUser('c', null)).id;
-      const { conversation } = await stores.messages.openDirect(a, c);
+      const { conversation } = await stores.messages.conversations.openDirect(a, c);
       await appendAll(stores.messages, [
         {
           conversationId: conversation.id,
@@ -130,7 +130,7 @@ describe('SQLite message search', () => {
         },
       ]);
       const find = (q: string) =>
-        stores.messages.searchMessages({ viewerId: c, words: searchWords(q), limit: 10 });
+        stores.messages.search.searchMessages({ viewerId: c, words: searchWords(q), limit: 10 });
       assert.deepEqual(texts(await find('cafe')), ['Meet at the Café']);
       assert.deepEqual(texts(await find('CAFÉ')), ['Meet at the Café']);
       assert.deepEqual(texts(await find('NAÏVE')), ['a naive plan']);
@@ -164,7 +164,7 @@ describe('SQLite message search', () => {
     try {
       // Read before the indexer's first turn: the three messages with text wait for it.
       assert.equal(stores.searchBacklog(), 3);
-      const page = await stores.messages.searchMessages({
+      const page = await stores.messages.search.searchMessages({
         viewerId: 'ua',
         words: searchWords('news'),
         limit: 10,
@@ -182,8 +182,8 @@ describe('SQLite message search', () => {
       const [a, c, x] = await Promise.all(
         ['a', 'c', 'x'].map((n) => stores.auth.createUser(n, null)),
       );
-      const mine = (await stores.messages.openDirect(a!.id, x!.id)).conversation.id;
-      const theirs = (await stores.messages.openDirect(a!.id, c!.id)).conversation.id;
+      const mine = (await stores.messages.conversations.openDirect(a!.id, x!.id)).conversation.id;
+      const theirs = (await stores.messages.conversations.openDirect(a!.id, c!.id)).conversation.id;
       await appendAll(stores.messages, [
         {
           conversationId: mine,
@@ -206,10 +206,14 @@ describe('SQLite message search', () => {
       );
       await drained();
       const words = searchWords('needle');
-      const first = await stores.messages.searchMessages({ viewerId: x!.id, words, limit: 10 });
+      const first = await stores.messages.search.searchMessages({
+        viewerId: x!.id,
+        words,
+        limit: 10,
+      });
       assert.deepEqual(first.messages, [], 'the budget ran out before any match of x');
       assert.ok(first.next, 'and the page says where to go on');
-      const second = await stores.messages.searchMessages({
+      const second = await stores.messages.search.searchMessages({
         viewerId: x!.id,
         words,
         limit: 10,

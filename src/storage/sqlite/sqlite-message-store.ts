@@ -3,28 +3,29 @@ import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type {
-  AppendRequest,
-  AppendResult,
   Conversation,
   ConversationKind,
   ConversationView,
-  GroupChange,
-  GroupChangeResult,
   GroupHistory,
-  GroupPlanner,
   Member,
   MemberRole,
-  MessageStore,
-  NewGroup,
   Page,
+  StoredMessage,
+} from '../../messaging/model.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  GroupChange,
+  GroupChangeResult,
+  GroupPlanner,
+  NewGroup,
   SearchPage,
   SearchQuery,
   SeqPage,
-  StoredMessage,
   TimePage,
-} from '../../messaging/message-store.js';
+} from '../../messaging/store/index.js';
 import { settle, type SqliteDb } from './database.js';
-import { ForwardsMessageActions } from '../message-actions.js';
+import { ForwardsMessageActions, type AllMessagePorts } from '../message-actions.js';
 import { SqliteMessageActions } from './sqlite-message-actions.js';
 import { SqliteMessageSearch } from './sqlite-message-search.js';
 import {
@@ -61,7 +62,7 @@ type SendHeadRow = Pick<
   Pick<MemberRow, 'role' | 'muted' | 'left_seq'> & { member_id: string | null };
 
 /** The embedded MessageStore: one SQLite file in WAL mode; writes are serialized by SQLite. */
-export class SqliteMessageStore extends ForwardsMessageActions implements MessageStore {
+export class SqliteMessageStore extends ForwardsMessageActions implements AllMessagePorts {
   private readonly db: SqliteDb;
   private readonly clock: Clock;
   private readonly q: Record<string, Statement>;

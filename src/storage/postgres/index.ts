@@ -1,4 +1,3 @@
-import { portsOf } from '../message-actions.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { SessionEnds } from '../../auth/session-ends.js';
@@ -9,7 +8,13 @@ import type { ContactStore } from '../../contacts/contact-store.js';
 import type { ProfileStore } from '../../users/profile-store.js';
 import { openPostgresPool } from './database.js';
 import { PostgresAuthStore } from './postgres-auth-store.js';
-import { PostgresMessageStore } from './postgres-message-store.js';
+import { PostgresConversationStore } from './postgres-conversations.js';
+import { PostgresMemberStore } from './postgres-members.js';
+import { PostgresInboxStore } from './postgres-inbox.js';
+import { PostgresMessageLog } from './postgres-message-log.js';
+import { PostgresMessageActionStore } from './postgres-message-actions.js';
+import { PostgresGroupStore } from './postgres-groups.js';
+import { PostgresSearchStore } from './postgres-search.js';
 import { PostgresAttachmentStore } from './postgres-attachment-store.js';
 import { PostgresContactStore } from './postgres-contact-store.js';
 import { PostgresProfileStore } from './postgres-profile-store.js';
@@ -17,7 +22,6 @@ import { PostgresProfileStore } from './postgres-profile-store.js';
 import type { PusherStore } from '../../push/pusher-store.js';
 import { PostgresPusherStore } from './postgres-pusher-store.js';
 export { PostgresAuthStore } from './postgres-auth-store.js';
-export { PostgresMessageStore } from './postgres-message-store.js';
 export { PostgresAttachmentStore } from './postgres-attachment-store.js';
 export { PostgresContactStore } from './postgres-contact-store.js';
 export { PostgresProfileStore } from './postgres-profile-store.js';
@@ -55,7 +59,15 @@ export async function openPostgresStores(options: {
   return {
     auth: new PostgresAuthStore(pool, clock),
     sessionEnds: new PostgresSessionEnds(pool),
-    messages: portsOf(new PostgresMessageStore(pool, clock)),
+    messages: {
+      conversations: new PostgresConversationStore(pool, clock),
+      members: new PostgresMemberStore(pool, clock),
+      inbox: new PostgresInboxStore(pool, clock),
+      log: new PostgresMessageLog(pool, clock),
+      actions: new PostgresMessageActionStore(pool, clock),
+      groups: new PostgresGroupStore(pool, clock),
+      search: new PostgresSearchStore(pool),
+    },
     attachments: new PostgresAttachmentStore(pool),
     contacts: new PostgresContactStore(pool),
     profiles: new PostgresProfileStore(pool, clock),

@@ -1,61 +1,36 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
-import type {
-  Conversation,
-  ConversationSummary,
-  ConversationView,
-  Member,
-  MessageBody,
-  MessageMarks,
-  PreferencesChange,
-  StoredMessage,
-} from '../../messaging/model.js';
+import type { MessageBody, MessageMarks, StoredMessage } from '../../messaging/model.js';
 import type {
   MessageActionState,
+  MessageActionStore,
   MessageJudge,
   ReactionChange,
   ReactionResult,
 } from '../../messaging/store/index.js';
 import { inTransaction } from './database.js';
-import { actionState, actorSees, toMemberOrNull, type MessageActions } from '../message-actions.js';
+import { actionState, actorSees } from '../message-actions.js';
 import {
   MESSAGE_COLUMNS,
-  VIEW_MEMBER_COLUMNS,
-  toConversation,
   toMessage,
   toReactions,
-  toView,
-  viewWindow,
-  type ConversationRow,
-  type MemberRow,
   type MessageRow,
   type ReactionRow,
-  type ViewRow,
 } from '../rows.js';
-
-/** The first key of the per-user advisory lock that orders pins (the second is the user's hash). */
-const PIN_LOCK_CLASS = 0x70696e; // "pin"
-
-const NOT_HIDDEN = (alias: string, user: string) => `NOT EXISTS (
-  SELECT 1 FROM hidden_messages h
-   WHERE h.user_id = ${user} AND h.conversation_id = ${alias}.conversation_id
-     AND h.seq = ${alias}.seq)`;
+import { conversationRow, currentMember } from './postgres-messaging.js';
 
 /**
- * The message actions and per-viewer reads of the cluster MessageStore. A message action holds
- * the conversation row FOR SHARE (so it waits for an append or group change in flight, and they
- * wait for it) and the message row FOR UPDATE (so edits, reactions and recalls of one message
- * take turns). PostgresMessageStore delegates to it.
+ * MessageActionStore on PostgreSQL; the contract is the port's (messaging/store/message-actions.ts).
+ * A message action holds the conversation row FOR SHARE (so it waits for an append or group
+ * change in flight, and they wait for it) and the message row FOR UPDATE (so edits, reactions and
+ * recalls of one message take turns).
  */
-export class PostgresMessageActions implements MessageActions {
-  private readonly pool: pg.Pool;
-  private readonly clock: Clock;
-
-  constructor(pool: pg.Pool, clock: Clock) {
-    this.pool = pool;
-    this.clock = clock;
-  }
+export class PostgresMessageActionStore implements MessageActionStore {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock: Clock,
+  ) {}
 
   editMessage(
     conversationId: string,
@@ -144,152 +119,6 @@ export class PostgresMessageActions implements MessageActions {
     };
   }
 
-  async summaries(
-    userId: string,
-    views: readonly ConversationView[],
-  ): Promise<Map<string, ConversationSummary>> {
-    const out = new Map<string, ConversationSummary>();
-    if (views.length === 0) return out;
-    const windows = views.map(viewWindow);
-    // One statement for the whole list: a LATERAL newest-visible message and a mentions count
-    // per conversation.
-    const { rows } = await this.pool.query<
-      Omit<MessageRow, 'conversation_id'> & {
-        conversation_id: string | null;
-        view_id: string;
-        mention_count: number;
-      }
-    >(
-      `SELECT v.id AS view_id,
-              (SELECT COUNT(DISTINCT n.seq)::int FROM mentions n
-                WHERE n.conversation_id = v.id AND n.user_id IN ($1, '*')
-                  AND n.seq > v.mafter AND n.seq <= v.upto AND ${NOT_HIDDEN('n', '$1')}
-              ) AS mention_count,
-              x.*
-         FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-              AS v(id, after, mafter, upto)
-         LEFT JOIN LATERAL (
-           SELECT ${MESSAGE_COLUMNS} FROM messages m
-            WHERE m.conversation_id = v.id AND m.seq > v.after AND m.seq <= v.upto
-              AND ${NOT_HIDDEN('m', '$1')}
-            ORDER BY m.seq DESC LIMIT 1
-         ) x ON true`,
-      [
-        userId,
-        views.map((v) => v.id),
-        windows.map((w) => w.after),
-        windows.map((w) => w.mentionsAfter),
-        windows.map((w) => w.upTo),
-      ],
-    );
-    for (const row of rows) {
-      const last = row.conversation_id === null ? null : toMessage(row as unknown as MessageRow);
-      out.set(row.view_id, { last, mentions: row.mention_count });
-    }
-    return out;
-  }
-
-  setPreferences(
-    conversationId: string,
-    userId: string,
-    change: PreferencesChange,
-    pinsMax: number,
-  ): Promise<ConversationView> {
-    return inTransaction(this.pool, async (client) => {
-      // Pins of one user take turns, so two pins at once cannot both pass the limit.
-      if (change.pinned === true) {
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-          PIN_LOCK_CLASS,
-          userId,
-        ]);
-      }
-      const { rows: members } = await client.query<MemberRow>(
-        `SELECT * FROM members
-          WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL FOR UPDATE`,
-        [conversationId, userId],
-      );
-      const member = members[0];
-      if (!member) throw new ParleyError('not_member');
-      if (change.pinned === true && !member.pinned) {
-        const { rows } = await client.query<{ n: number }>(
-          `SELECT COUNT(*)::int AS n FROM members
-            WHERE user_id = $1 AND pinned AND left_seq IS NULL`,
-          [userId],
-        );
-        if ((rows[0]?.n ?? 0) >= pinsMax) throw new ParleyError('too_many_pins');
-      }
-      await client.query(
-        `UPDATE members SET pinned = COALESCE($3, pinned),
-                notifications_muted = COALESCE($4, notifications_muted), updated_us = $5
-          WHERE conversation_id = $1 AND user_id = $2`,
-        [
-          conversationId,
-          userId,
-          change.pinned ?? null,
-          change.notificationsMuted ?? null,
-          this.clock.nowUs(),
-        ],
-      );
-      const { rows } = await client.query<ViewRow>(
-        `SELECT c.*, ${VIEW_MEMBER_COLUMNS}
-           FROM members m JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.conversation_id = $1 AND m.user_id = $2`,
-        [conversationId, userId],
-      );
-      return toView(rows[0]!);
-    });
-  }
-
-  setInvite(
-    conversationId: string,
-    actorId: string,
-    code: string | null,
-    judge: (conversation: Conversation, actor: Member | null, current: string | null) => void,
-  ): Promise<void> {
-    return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<ConversationRow>(
-        'SELECT * FROM conversations WHERE id = $1 FOR UPDATE',
-        [conversationId],
-      );
-      const row = rows[0];
-      if (!row) throw new ParleyError('conversation_not_found');
-      const actor = await this.currentMember(client, conversationId, actorId);
-      judge(toConversation(row), toMemberOrNull(actor), row.invite_code);
-      await client.query('UPDATE conversations SET invite_code = $1 WHERE id = $2', [
-        code,
-        conversationId,
-      ]);
-    });
-  }
-
-  async getInvite(conversationId: string): Promise<string | null> {
-    const { rows } = await this.pool.query<{ invite_code: string | null }>(
-      'SELECT invite_code FROM conversations WHERE id = $1',
-      [conversationId],
-    );
-    return rows[0]?.invite_code ?? null;
-  }
-
-  async findByInvite(code: string): Promise<Conversation | null> {
-    const { rows } = await this.pool.query<ConversationRow>(
-      'SELECT * FROM conversations WHERE invite_code = $1',
-      [code],
-    );
-    return rows[0] ? toConversation(rows[0]) : null;
-  }
-
-  private async currentMember(
-    client: pg.PoolClient,
-    conversationId: string,
-    userId: string,
-  ): Promise<MemberRow | undefined> {
-    const { rows } = await client.query<MemberRow>(
-      'SELECT * FROM members WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL',
-      [conversationId, userId],
-    );
-    return rows[0];
-  }
-
   /** The judge's view, read under the locks described on the class. */
   private async state(
     client: pg.PoolClient,
@@ -297,13 +126,9 @@ export class PostgresMessageActions implements MessageActions {
     seq: number,
     actorId: string,
   ): Promise<MessageActionState> {
-    const { rows: convs } = await client.query<ConversationRow>(
-      'SELECT * FROM conversations WHERE id = $1 FOR SHARE',
-      [conversationId],
-    );
-    const conv = convs[0];
+    const conv = await conversationRow(client, 'id', conversationId, 'FOR SHARE');
     if (!conv) throw new ParleyError('conversation_not_found');
-    const actor = await this.currentMember(client, conversationId, actorId);
+    const actor = await currentMember(client, conversationId, actorId);
     const { rows: messages } = await client.query<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq = $2 FOR UPDATE`,
       [conversationId, seq],

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import { lastWordIsPrefix } from '../../messaging/message-search.js';
-import type { SearchPage, SearchQuery } from '../../messaging/store/index.js';
+import type { SearchPage, SearchQuery, SearchStore } from '../../messaging/store/index.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows.js';
 import { SEARCH_DOCUMENT } from './migrations.js';
+import { notHidden, readerWindow } from './postgres-messaging.js';
 
 // Message search on PostgreSQL: the GIN index of migration 11, maintained by PostgreSQL in the
 // append transaction, so a search sees every committed message. Pages are newest first by
@@ -14,9 +15,7 @@ const COLUMNS = MESSAGE_COLUMNS.split(', ')
   .map((c) => `m.${c}`)
   .join(', ');
 
-const NOT_HIDDEN = `NOT EXISTS (SELECT 1 FROM hidden_messages h
-                     WHERE h.user_id = $2 AND h.conversation_id = m.conversation_id
-                       AND h.seq = m.seq)`;
+const NOT_HIDDEN = notHidden('m', '$2');
 
 /** A tsquery of the words: every word, the last also as a prefix (message-search.ts). */
 function tsquery(words: readonly string[]): string {
@@ -45,10 +44,28 @@ function parseCursor(cursor: string | undefined): Cursor | null {
 }
 
 /**
+ * SearchStore on PostgreSQL; the contract is the port's (messaging/store/search.ts). The port's
+ * class lives beside its SQL, in one file named after the port: a class file of its own would
+ * only forward to searchPage.
+ */
+export class PostgresSearchStore implements SearchStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async searchMessages(query: SearchQuery): Promise<SearchPage> {
+    if (query.conversationId === undefined) return searchPage(this.pool, query);
+    return searchPage(
+      this.pool,
+      query,
+      await readerWindow(this.pool, query.conversationId, query.viewerId),
+    );
+  }
+}
+
+/**
  * One page of a search. `window` is the viewer's read window in `query.conversationId` (the
  * caller reads it, with its not_member); absent for a search of every conversation.
  */
-export async function searchPostgres(
+async function searchPage(
   db: pg.Pool,
   query: SearchQuery,
   window?: { readonly after: number; readonly before: number },

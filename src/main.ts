@@ -29,13 +29,13 @@ import { RequestSlots } from './core/request-slots.js';
 import { ParleyError } from './core/errors.js';
 import {
   GroupCommitter,
-  MessagingService,
-  SeedApi,
+  createMessaging,
+  type Messaging,
   registerMessagingRoutes,
   SendBudget,
   registerGroupRoutes,
-  registerSeedRoutes,
 } from './messaging/index.js';
+import { SeedApi, SeedForwarder, imServiceHandlers, registerSeedRoutes } from './seed/index.js';
 import { createHttpApp, registerApiDocs, type HttpApp } from './server/index.js';
 import { registerWebClient } from './server/web-client.js';
 import {
@@ -80,16 +80,12 @@ import {
   registerOperationsRoutes,
   type ReadinessCheck,
 } from './observability/index.js';
-import {
-  RpcClient,
-  SeedForwarder,
-  imServiceHandlers,
-  parleyServiceHandlers,
-  startRpcServer,
-  type RpcListener,
-} from './rpc/index.js';
+import { RpcClient, parleyServiceHandlers, startRpcServer, type RpcListener } from './rpc/index.js';
 
 // The composition root: the only file that picks backends and wires capabilities together.
+
+/** How long a cluster node trusts a cached member list (see createMessaging's memberCache). */
+const CLUSTER_MEMBERS_TTL_MS = 30_000;
 
 /** The Protobuf schema, one directory up from both src/ and dist/. */
 const PROTO_FILE = new URL('../proto/parley.proto', import.meta.url);
@@ -190,7 +186,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     refillMs: config.limits.firstContactsRefillMs,
     refusal: 'Too many new conversations and contact requests; try again later.',
   });
-  const messaging: MessagingService = new MessagingService({
+  const messaging = createMessaging({
     firstContacts,
     store: stores.messages,
     committer,
@@ -201,6 +197,13 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     // conversation's members download it. Asked inside the committer's vetter, before the commit.
     attachmentUse: (attachmentId, conversationId, senderId) =>
       attachments.recordUse(attachmentId, conversationId, senderId),
+    // In a cluster, membership changes reach this node over the bus, which may lose one: a
+    // cached member list is reloaded after this long, so a lost invalidation heals by itself.
+    memberCache: {
+      ...(cluster ? { ttlMs: CLUSTER_MEMBERS_TTL_MS } : {}),
+      onLoadError: (err, conversationId) =>
+        log.warn({ err, conversationId }, 'member list load failed; pushes dropped'),
+    },
   });
   const contacts = new ContactsService({
     store: stores.contacts,
@@ -215,7 +218,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     checkAvatar: (userId, attachmentId) => attachments.checkAvatar(userId, attachmentId),
   });
   const router = new DeliveryRouter({
-    loadMembers: (id) => messaging.memberIds(id),
+    members: messaging.membership,
     limits: config.limits,
     logger: log,
     metrics,
@@ -225,7 +228,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const pushes = new PushNotifier({
     store: stores.pushers,
     outbound: pushOutbound,
-    membersOf: (id, fn) => router.membersOf(id, fn),
+    membersOf: (id, fn) => messaging.membership.withMembers(id, fn),
     online: (userIds) => router.online(userIds),
     logger: log,
     metrics,
@@ -234,10 +237,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const seed = new SeedApi({
     mode: config.http.seedApi,
     messaging,
-    store: stores.messages,
     users,
     limits: config.limits,
-    isMember: (conversationId, userId) => router.isMember(conversationId, userId),
     cachePages: cluster === null,
   });
   const authenticate = (token: string | undefined) => auth.authenticate(token);
@@ -324,16 +325,16 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   });
   await registerWebClient(app, { dir: WEB_DIR });
 
-  messaging.subscribe(router);
-  messaging.subscribeActions(router);
-  messaging.subscribeActions(seed.pageActionEvents);
+  messaging.events.subscribe(router);
+  messaging.events.subscribeActions(router);
+  messaging.events.subscribeActions(seed.pageActionEvents);
   contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
   // Presence stops at a block and comes back at the unblock (docs/contacts.md).
   contacts.subscribe(
     new BlockPresence({
       online: (userIds) => router.online(userIds),
       deliver: (userIds, frame) => router.deliver(userIds, frame),
-      peers: (userId) => messaging.peers(userId),
+      peers: (userId) => messaging.conversations.peers(userId),
       onError: (err) => log.warn({ err }, 'presence after a block or unblock failed'),
     }),
   );
@@ -353,10 +354,10 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     refillMs: config.limits.profilePushRefillMs,
   });
   profiles.subscribe(profilePush);
-  messaging.subscribe(seed.pageEvents);
+  messaging.events.subscribe(seed.pageEvents);
   if (config.push.gateways.length > 0) {
     await pushes.start();
-    messaging.subscribe(pushes);
+    messaging.events.subscribe(pushes);
   }
   const sinks = eventSinks(config, cluster, log, webhookOutbound);
   const webhookSink = sinks.find((s): s is WebhookSink => s instanceof WebhookSink);
@@ -377,8 +378,8 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
   // Without a sink (a single node with no webhook) every event would be built for nobody.
   if (sinks.length > 0) {
-    messaging.subscribe(events);
-    messaging.subscribeActions(events);
+    messaging.events.subscribe(events);
+    messaging.events.subscribeActions(events);
     profiles.subscribe(events);
     auth.onDeletion({ deleted: (account) => events.accountDeleted(account) });
   }
@@ -417,7 +418,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
   const shownTo = new Map<string, readonly string[]>();
   auth.onDeletion({
     check: async (account) => {
-      const titles = await messaging.groupsToHandOver(account.userId);
+      const titles = await messaging.groups.groupsToHandOver(account.userId);
       if (titles.length === 0) return;
       const shown = titles.slice(0, 5).map((t) => `"${t}"`);
       throw new ParleyError(
@@ -427,7 +428,7 @@ export async function startParley(config: Config, logger?: Logger): Promise<Runn
     },
     cleanup: async (account) => {
       shownTo.set(account.userId, await profileAudience(account.userId));
-      await messaging.leaveAll({ userId: account.userId, device: account.device });
+      await messaging.groups.leaveAll({ userId: account.userId, device: account.device });
       await contacts.endAllRelations({ userId: account.userId, username: account.username });
       // Its devices' push tokens are personal data too.
       await stores.pushers.removeAll(account.userId);
@@ -595,8 +596,7 @@ async function startHttpRole(
   await registerApiDocs(app);
   registerOperationsRoutes(app, { metrics, health });
   registerSeedRoutes(app, {
-    // The seed routes call only send and pullJson, which the forwarder has (seed-forwarder.ts).
-    seed: forwarder as unknown as SeedApi,
+    seed: forwarder,
     mode: config.http.seedApi,
     authenticate: forwarder.authenticate,
     bodyBytesMax: config.limits.httpBodyBytesMax,
@@ -685,7 +685,7 @@ interface Cluster {
 async function watchNodes(
   watch: NodeWatch,
   router: DeliveryRouter,
-  messaging: MessagingService,
+  messaging: Messaging,
 ): Promise<void> {
   await watch.beat(new Set([...router.localSessions()].map((s) => s.userId)));
   const gone = await watch.reap();
@@ -693,7 +693,7 @@ async function watchNodes(
   const online = await router.online(gone);
   for (const user of gone) {
     if (online.has(user)) continue;
-    const peers = await messaging.peers(user);
+    const peers = await messaging.conversations.peers(user);
     router.deliver(peers, { type: 'presence', user, online: false });
   }
 }

@@ -2,7 +2,7 @@ import type { ContactFrame, PresenceFrame } from '../protocol/index.js';
 import type { ContactEvents } from './contact-events.js';
 
 // Presence stops at a block (docs/contacts.md#blocks-and-presence). The presence lists themselves
-// leave barred pairs out (MessagingService.peers), which covers every later connect and
+// leave barred pairs out (Messaging.peers), which covers every later connect and
 // disconnect; this covers the two users being online at the moment of the block or unblock.
 
 export interface BlockPresenceDeps {
@@ -10,7 +10,7 @@ export interface BlockPresenceDeps {
   online(userIds: readonly string[]): Promise<ReadonlySet<string>>;
   /** Pushes a frame to every session of these users, on every node. */
   deliver(userIds: readonly string[], frame: PresenceFrame): void;
-  /** Whose presence a user sees: its direct peers, blocks left out (MessagingService.peers). */
+  /** Whose presence a user sees: its direct peers, blocks left out (Messaging.peers). */
   peers(userId: string): Promise<readonly string[]>;
   /** A failed look-up: presence is a courtesy, so it is only reported. */
   onError(err: unknown): void;

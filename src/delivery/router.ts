@@ -6,13 +6,13 @@ import type {
   GroupChanged,
   Member,
   MessageActionEvents,
+  Membership,
   MessagingEvents,
   ReactionChanged,
   StoredMessage,
   ViewedMessage,
 } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
-import { ParleyError } from '../core/errors.js';
 import type { Presence } from './presence.js';
 import { Sequencer } from './sequencer.js';
 import type { HotMetrics } from '../core/metrics.js';
@@ -38,9 +38,6 @@ export interface LiveSession {
   /** Closes the session: its device logged in again elsewhere, or its token was revoked. */
   kick(reason: KickReason): void;
 }
-
-/** Bounded cache of member lists: when full it is dropped whole and refilled from the store. */
-const MEMBER_CACHE_ENTRIES_MAX = 50_000;
 
 export function wireMessage(m: ViewedMessage): WireMessage {
   const wire: WireMessage = {
@@ -88,20 +85,17 @@ export interface ClusterDeps {
 }
 
 export interface RouterDeps {
-  /** Loads a conversation's member ids on a cache miss. */
-  readonly loadMembers: (conversationId: string) => Promise<string[]>;
+  /**
+   * The member lists pushes fan out to (messaging's Membership): the router tells it when a list
+   * changed, here or on another node.
+   */
+  readonly members: Pick<Membership, 'withMembers' | 'forget'>;
   readonly limits: Limits;
   readonly logger: Logger;
   /** Absent on a single node: every session is local. */
   readonly cluster?: ClusterDeps;
   readonly metrics?: HotMetrics;
 }
-
-/**
- * In a cluster, membership changes reach this node's cache over the bus, which may lose one: a
- * cached member list is reloaded after this long, so a lost invalidation heals by itself.
- */
-const CLUSTER_MEMBERS_TTL_MS = 30_000;
 
 /** How long a push waits for an earlier seq from another node before going out anyway. */
 const SEQUENCE_HOLD_MS = 250;
@@ -120,18 +114,6 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   private readonly deps: RouterDeps;
   private readonly cluster: ClusterDeps | undefined;
   private readonly byUser = new Map<string, Set<LiveSession>>();
-  private readonly members = new Map<
-    string,
-    { readonly members: ReadonlySet<string>; readonly loadedMs: number }
-  >();
-  /** Pushes waiting, in order, for a conversation's member list to load. */
-  private readonly waiting = new Map<
-    string,
-    { fn: (members: ReadonlySet<string>) => void; onError?: () => void }[]
-  >();
-  /** Conversations whose member list changed while a load was in flight: do not cache it. */
-  private readonly stale = new Set<string>();
-
   /** Cluster only: holds a push briefly while an earlier seq is still on its way over the bus. */
   private readonly sequencer = new Sequencer({
     holdMs: SEQUENCE_HOLD_MS,
@@ -233,7 +215,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
       deliveredSeq: member.deliveredSeq,
       readSeq: member.readSeq,
     });
-    this.withMembers(member.conversationId, (members) => {
+    this.deps.members.withMembers(member.conversationId, (members) => {
       // Small conversations show everyone's ticks; in big ones only the member's own devices learn.
       const to =
         members.size <= this.deps.limits.receiptFanoutMembersMax ? [...members] : [member.userId];
@@ -284,7 +266,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   }
 
   membersChanged(conversationId: string): void {
-    this.forget(conversationId);
+    this.deps.members.forget(conversationId);
     this.cluster?.bus.broadcast({ kind: 'members-changed', conversation: conversationId });
   }
 
@@ -316,26 +298,10 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   /** Tells the other members that a user is typing. Nothing is stored. */
   typing(conversationId: string, userId: string): void {
     const frame = new EncodedFrame({ type: 'typing', conversation: conversationId, user: userId });
-    this.withMembers(conversationId, (members) =>
+    this.deps.members.withMembers(conversationId, (members) =>
       this.deliver(
         [...members].filter((m) => m !== userId),
         frame,
-      ),
-    );
-  }
-
-  /** The conversation's current members, from the cache when possible (nothing if unreadable). */
-  membersOf(conversationId: string, fn: (members: ReadonlySet<string>) => void): void {
-    this.withMembers(conversationId, fn);
-  }
-
-  /** Whether the user is a member, from the cache when possible. */
-  isMember(conversationId: string, userId: string): Promise<boolean> {
-    return new Promise((resolve, reject) =>
-      this.withMembers(
-        conversationId,
-        (m) => resolve(m.has(userId)),
-        () => reject(new ParleyError('unavailable', 'Membership could not be checked; retry.')),
       ),
     );
   }
@@ -387,7 +353,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
       }
       case 'conversation': {
         const frame = new EncodedFrame(message.frame);
-        return this.withMembers(message.conversation, (members) =>
+        return this.deps.members.withMembers(message.conversation, (members) =>
           this.inOrder(message.conversation, seqOf(message.frame), () =>
             this.pushToLocalMembers(members, frame, message.skip),
           ),
@@ -399,7 +365,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
         }
         return;
       case 'members-changed':
-        return this.forget(message.conversation);
+        return this.deps.members.forget(message.conversation);
     }
   }
 
@@ -412,7 +378,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     skip?: SkipDevice,
     seq?: number,
   ): void {
-    this.withMembers(conversationId, (members) => {
+    this.deps.members.withMembers(conversationId, (members) => {
       const cluster = this.cluster;
       if (!cluster) return this.pushToLocalMembers(members, frame, skip);
       this.inOrder(conversationId, seq, () => this.pushToLocalMembers(members, frame, skip));
@@ -502,54 +468,5 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
 
   private entryOf(session: LiveSession) {
     return { user: session.userId, device: session.device, node: this.cluster?.nodeId ?? '' };
-  }
-
-  private forget(conversationId: string): void {
-    this.members.delete(conversationId);
-    if (this.waiting.has(conversationId)) this.stale.add(conversationId);
-  }
-
-  /**
-   * Runs `fn` with the conversation's members: at once when cached, else after one store read
-   * shared by every push waiting on it, in the order they arrived (so pushes keep seq order).
-   */
-  private withMembers(
-    conversationId: string,
-    fn: (members: ReadonlySet<string>) => void,
-    onError?: () => void,
-  ): void {
-    const cached = this.members.get(conversationId);
-    if (cached && (!this.cluster || Date.now() - cached.loadedMs < CLUSTER_MEMBERS_TTL_MS)) {
-      return fn(cached.members);
-    }
-    const waiter = { fn, ...(onError ? { onError } : {}) };
-    const queue = this.waiting.get(conversationId);
-    if (queue) {
-      queue.push(waiter);
-      return;
-    }
-    this.waiting.set(conversationId, [waiter]);
-    this.deps.loadMembers(conversationId).then(
-      (ids) => this.loaded(conversationId, new Set(ids)),
-      (err: unknown) => {
-        this.deps.logger.warn({ err, conversationId }, 'member list load failed; pushes dropped');
-        const failed = this.waiting.get(conversationId) ?? [];
-        this.waiting.delete(conversationId);
-        this.stale.delete(conversationId);
-        for (const w of failed) w.onError?.();
-      },
-    );
-  }
-
-  private loaded(conversationId: string, members: ReadonlySet<string>): void {
-    const queue = this.waiting.get(conversationId) ?? [];
-    this.waiting.delete(conversationId);
-    // An empty list is an unknown conversation (every real one has members): not worth a slot,
-    // and caching it would let a client fill the cache with made-up ids.
-    if (!this.stale.delete(conversationId) && members.size > 0) {
-      if (this.members.size >= MEMBER_CACHE_ENTRIES_MAX) this.members.clear();
-      this.members.set(conversationId, { members, loadedMs: Date.now() });
-    }
-    for (const w of queue) w.fn(members);
   }
 }

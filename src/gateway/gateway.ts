@@ -4,7 +4,7 @@ import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
 import { hashToken, type Session as AuthSession } from '../auth/index.js';
 import { wireMessage, type DeliveryRouter } from '../delivery/index.js';
-import type { Caller, MessagingService, SyncedConversation } from '../messaging/index.js';
+import type { Caller, Messaging, SyncedConversation } from '../messaging/index.js';
 import {
   CloseCode,
   ProtocolError,
@@ -29,7 +29,7 @@ export interface GatewayDeps {
   readonly authenticate: (token: string) => Promise<AuthSession>;
   /** A link of this device closed after `livedMs`: its session was in use until now. */
   readonly linkClosed?: (userId: string, device: string, livedMs: number) => void;
-  readonly messaging: MessagingService;
+  readonly messaging: Messaging;
   readonly router: DeliveryRouter;
   readonly limits: Limits;
   readonly logger: Logger;
@@ -251,12 +251,12 @@ export class Gateway {
 
   /**
    * A send, the hottest frame: answered from the commit's callback, with no promise or async
-   * frame held while it waits for its group commit (see MessagingService.sendThen).
+   * frame held while it waits for its group commit (see Messaging.sendThen).
    */
   private send(session: ClientSession, frame: SendFrame): void {
     const caller: Caller = { userId: session.userId, device: session.device };
     try {
-      this.deps.messaging.sendThen(
+      this.deps.messaging.messages.sendThen(
         caller,
         frame.conversation,
         frame.ref,
@@ -332,7 +332,7 @@ export class Gateway {
   /** Tells peers that the user came online, and the new session which peers are online. */
   private async announce(session: ClientSession, cameOnline: boolean): Promise<void> {
     const { router, messaging } = this.deps;
-    const peers = await messaging.peers(session.userId);
+    const peers = await messaging.conversations.peers(session.userId);
     if (cameOnline) router.deliver(peers, { type: 'presence', user: session.userId, online: true });
     for (const peer of await router.online(peers)) {
       session.reply({ type: 'presence', user: peer, online: true });
@@ -349,13 +349,13 @@ export class Gateway {
       case 'send':
         return this.send(session, frame);
       case 'ack':
-        await messaging.markDelivered(caller, frame.conversation, frame.seq);
+        await messaging.conversations.markDelivered(caller, frame.conversation, frame.seq);
         return;
       case 'read':
-        await messaging.markRead(caller, frame.conversation, frame.seq);
+        await messaging.conversations.markRead(caller, frame.conversation, frame.seq);
         return;
       case 'sync': {
-        const result = await messaging.sync(caller, frame.cursor);
+        const result = await messaging.sync.sync(caller, frame.cursor);
         return session.reply({
           type: 'synced',
           ...id,
@@ -364,10 +364,10 @@ export class Gateway {
         });
       }
       case 'pull': {
-        const page = await messaging.history(caller, frame.conversation, {
+        const page = await messaging.messages.history(caller, frame.conversation, {
           ...(frame.after !== undefined ? { after: frame.after } : {}),
           ...(frame.before !== undefined ? { before: frame.before } : {}),
-          limit: messaging.pageLimit(frame.limit),
+          limit: messaging.messages.pageLimit(frame.limit),
         });
         return session.reply({
           type: 'pulled',
@@ -378,7 +378,7 @@ export class Gateway {
         });
       }
       case 'recall': {
-        const message = await messaging.recall(caller, frame.conversation, frame.seq);
+        const message = await messaging.messages.recall(caller, frame.conversation, frame.seq);
         return session.reply({
           type: 'recalled',
           ...id,
@@ -392,7 +392,7 @@ export class Gateway {
       case 'hide':
         return session.reply(await messageAction(messaging, caller, frame));
       case 'typing':
-        if (!(await router.isMember(frame.conversation, caller.userId)))
+        if (!(await messaging.membership.isMember(frame.conversation, caller.userId)))
           throw new ParleyError('not_member');
         router.typing(frame.conversation, caller.userId);
         return;
@@ -432,7 +432,7 @@ export class Gateway {
     const { router, messaging } = this.deps;
     await router.detach(session);
     if ((await router.online([session.userId])).has(session.userId)) return;
-    const peers = await messaging.peers(session.userId);
+    const peers = await messaging.conversations.peers(session.userId);
     // The user may have come back while the peers were looked up.
     if ((await router.online([session.userId])).has(session.userId)) return;
     router.deliver(peers, { type: 'presence', user: session.userId, online: false });

@@ -1,4 +1,4 @@
-import type { Caller, MessagingService } from '../messaging/index.js';
+import type { Caller, Messaging } from '../messaging/index.js';
 import type {
   EditFrame,
   EditedFrame,
@@ -16,14 +16,14 @@ type ActionFrame = EditFrame | ReactFrame | HideFrame;
 type ActionReply = EditedFrame | ReactionFrame | HiddenFrame;
 
 export async function messageAction(
-  messaging: MessagingService,
+  messaging: Messaging,
   caller: Caller,
   frame: ActionFrame,
 ): Promise<ActionReply> {
   const id = frame.id !== undefined ? { id: frame.id } : {};
   switch (frame.type) {
     case 'edit': {
-      const m = await messaging.edit(caller, frame.conversation, frame.seq, frame.body);
+      const m = await messaging.messages.edit(caller, frame.conversation, frame.seq, frame.body);
       return {
         type: 'edited',
         ...id,
@@ -35,7 +35,7 @@ export async function messageAction(
       };
     }
     case 'react': {
-      const r = await messaging.react(
+      const r = await messaging.messages.react(
         caller,
         frame.conversation,
         frame.seq,
@@ -55,7 +55,7 @@ export async function messageAction(
       };
     }
     case 'hide':
-      await messaging.hide(caller, frame.conversation, frame.seq);
+      await messaging.messages.hide(caller, frame.conversation, frame.seq);
       return { type: 'hidden', ...id, conversation: frame.conversation, seq: frame.seq };
   }
 }

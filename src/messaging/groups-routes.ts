@@ -2,7 +2,9 @@ import { Type } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
-import type { Caller, GroupChanged, MessagingService } from './messaging-service.js';
+import type { GroupChanged } from './events.js';
+import type { Messaging } from './messaging.js';
+import type { Caller } from './model.js';
 import type { GroupAction } from './store/index.js';
 import { messageView } from './message-view.js';
 
@@ -34,7 +36,7 @@ function onlyOne<T extends object>(body: T, fields: readonly (keyof T & string)[
 
 export function registerGroupRoutes(
   app: HttpApp,
-  deps: { messaging: MessagingService; authenticate: Authenticate },
+  deps: { messaging: Messaging; authenticate: Authenticate },
 ): void {
   const { messaging } = deps;
   const onRequest = requireSession(deps.authenticate);
@@ -47,7 +49,11 @@ export function registerGroupRoutes(
     },
     async (request) =>
       answer(
-        await messaging.addMembers(callerOf(request), request.params.id, request.body.members),
+        await messaging.groups.addMembers(
+          callerOf(request),
+          request.params.id,
+          request.body.members,
+        ),
       ),
   );
 
@@ -59,11 +65,11 @@ export function registerGroupRoutes(
       const caller = callerOf(request);
       const { id, user } = request.params;
       if (user === 'me' || user === caller.userId) {
-        const changed = await messaging.leave(caller, id);
+        const changed = await messaging.groups.leave(caller, id);
         return changed ? answer(changed) : { message: null };
       }
       const action: GroupAction = { type: 'remove', userId: user };
-      return answer(await messaging.changeGroup(caller, id, action));
+      return answer(await messaging.groups.changeGroup(caller, id, action));
     },
   );
 
@@ -93,7 +99,9 @@ export function registerGroupRoutes(
       } else {
         action = { type: 'role', userId, role: body.role === 'admin' ? 'admin' : 'member' };
       }
-      return answer(await messaging.changeGroup(callerOf(request), request.params.id, action));
+      return answer(
+        await messaging.groups.changeGroup(callerOf(request), request.params.id, action),
+      );
     },
   );
 
@@ -131,7 +139,9 @@ export function registerGroupRoutes(
         default:
           action = { type: 'avatar', avatar: body.avatar ?? null };
       }
-      return answer(await messaging.changeGroup(callerOf(request), request.params.id, action));
+      return answer(
+        await messaging.groups.changeGroup(callerOf(request), request.params.id, action),
+      );
     },
   );
 
@@ -141,7 +151,7 @@ export function registerGroupRoutes(
     '/v1/conversations/:id/invite',
     { onRequest, schema: { params: Id } },
     async (request, reply) => {
-      const code = await messaging.createInvite(callerOf(request), request.params.id);
+      const code = await messaging.groups.createInvite(callerOf(request), request.params.id);
       return reply.code(201).send({ conversation: request.params.id, code });
     },
   );
@@ -151,7 +161,7 @@ export function registerGroupRoutes(
     { onRequest, schema: { params: Id } },
     async (request) => ({
       conversation: request.params.id,
-      code: await messaging.getInvite(callerOf(request), request.params.id),
+      code: await messaging.groups.getInvite(callerOf(request), request.params.id),
     }),
   );
 
@@ -159,7 +169,7 @@ export function registerGroupRoutes(
     '/v1/conversations/:id/invite',
     { onRequest, schema: { params: Id } },
     async (request, reply) => {
-      await messaging.revokeInvite(callerOf(request), request.params.id);
+      await messaging.groups.revokeInvite(callerOf(request), request.params.id);
       return reply.code(204).send();
     },
   );
@@ -170,11 +180,14 @@ export function registerGroupRoutes(
       onRequest,
       schema: { params: Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) }) },
     },
-    async (request) => answer(await messaging.joinByInvite(callerOf(request), request.params.code)),
+    async (request) =>
+      answer(await messaging.groups.joinByInvite(callerOf(request), request.params.code)),
   );
 
   // Dismissing keeps the history readable for its members; nothing can be sent any more.
   app.delete('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) =>
-    answer(await messaging.changeGroup(callerOf(request), request.params.id, { type: 'dismiss' })),
+    answer(
+      await messaging.groups.changeGroup(callerOf(request), request.params.id, { type: 'dismiss' }),
+    ),
   );
 }

@@ -1,29 +1,26 @@
-export { MessagingService, checkRoomName } from './messaging-service.js';
+export { createMessaging } from './messaging.js';
+export type { Messaging, MessagingDeps } from './messaging.js';
+export type { MessageService, AttachmentUse } from './message-service.js';
+export type { ConversationService } from './conversation-service.js';
+export { checkRoomName } from './conversation-service.js';
+export type { GroupService } from './group-service.js';
+export type { SyncService } from './sync-service.js';
+export { MessagingHub } from './events.js';
+export type { Membership, MemberCacheOptions } from './membership.js';
 export type {
-  Caller,
-  SendOutcome,
-  MessagingEvents,
-  MessagingDeps,
-  AttachmentUse,
-  SyncResult,
   GroupChanged,
   MessageActionEvents,
+  MessagingEvents,
   ReactionChanged,
-  ViewedMessage,
-  ConversationListItem,
-  SyncedConversation,
-} from './messaging-service.js';
-export { HIDDEN_BODY } from './messaging-service.js';
+} from './events.js';
+export { HIDDEN_BODY } from './message-view.js';
 export { groupPlanner, targetsOf } from './group-rules.js';
 export type { GroupEventName, SystemBody } from './group-rules.js';
 export { GroupCommitter } from './group-commit.js';
 export type { DirectGuard } from './direct-guard.js';
-export { SeedApi, parseChat, SEED_DEVICE } from './seed-api.js';
-export type { SeedMode, SeedPage, SeedMessage, SeedPull, SeedSend } from './seed-api.js';
 export { registerMessagingRoutes } from './messaging-routes.js';
 export { messageView } from './message-view.js';
 export { SendBudget } from './send-budget.js';
-export { registerSeedRoutes, withSeedHint } from './seed-routes.js';
 export { registerGroupRoutes } from './groups-routes.js';
 export {
   validateBody,
@@ -33,8 +30,10 @@ export {
   previewBody,
 } from './message-body.js';
 export type {
+  Caller,
   Conversation,
   ConversationKind,
+  ConversationListItem,
   ConversationSummary,
   ConversationView,
   GroupHistory,
@@ -45,7 +44,11 @@ export type {
   Page,
   PreferencesChange,
   ReactionCount,
+  SendOutcome,
   StoredMessage,
+  SyncResult,
+  SyncedConversation,
+  ViewedMessage,
 } from './model.js';
 export type {
   AppendRequest,

@@ -2,7 +2,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
 import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
-import type { Caller, MessagingService } from './messaging-service.js';
+import type { Messaging } from './messaging.js';
+import type { Caller } from './model.js';
 import { messageView } from './message-view.js';
 
 // REST for what members do to single messages and to their own view of a conversation
@@ -25,7 +26,7 @@ const callerOf = (request: FastifyRequest): Caller => {
 export function registerMessageActionRoutes(
   app: HttpApp,
   deps: {
-    messaging: MessagingService;
+    messaging: Messaging;
     authenticate: Authenticate;
     /** Spends the caller's send budget (edit, recall and reactions write messages too). */
     preHandler: (request: FastifyRequest) => Promise<void>;
@@ -46,7 +47,7 @@ export function registerMessageActionRoutes(
     },
     async (request) => {
       const { id, seq } = request.params;
-      const edited = await messaging.edit(callerOf(request), id, seq, request.body.body);
+      const edited = await messaging.messages.edit(callerOf(request), id, seq, request.body.body);
       return { message: messageView(edited) };
     },
   );
@@ -56,7 +57,7 @@ export function registerMessageActionRoutes(
     { onRequest, preHandler, schema: { params: Params } },
     async (request) => {
       const { id, seq } = request.params;
-      return { message: messageView(await messaging.recall(callerOf(request), id, seq)) };
+      return { message: messageView(await messaging.messages.recall(callerOf(request), id, seq)) };
     },
   );
 
@@ -65,7 +66,7 @@ export function registerMessageActionRoutes(
     { onRequest, schema: { params: Params } },
     async (request) => {
       const { id, seq } = request.params;
-      await messaging.hide(callerOf(request), id, seq);
+      await messaging.messages.hide(callerOf(request), id, seq);
       return { conversation: id, seq, hidden: true };
     },
   );
@@ -75,7 +76,13 @@ export function registerMessageActionRoutes(
     { onRequest, preHandler, schema: { params: Params, body: Type.Object({ emoji: Emoji }) } },
     async (request) => {
       const { id, seq } = request.params;
-      const r = await messaging.react(callerOf(request), id, seq, request.body.emoji, true);
+      const r = await messaging.messages.react(
+        callerOf(request),
+        id,
+        seq,
+        request.body.emoji,
+        true,
+      );
       return { emoji: r.emoji, count: r.count, me: true };
     },
   );
@@ -91,7 +98,13 @@ export function registerMessageActionRoutes(
     },
     async (request) => {
       const { id, seq } = request.params;
-      const r = await messaging.react(callerOf(request), id, seq, request.query.emoji, false);
+      const r = await messaging.messages.react(
+        callerOf(request),
+        id,
+        seq,
+        request.query.emoji,
+        false,
+      );
       return { emoji: r.emoji, count: r.count, me: false };
     },
   );
@@ -113,10 +126,14 @@ export function registerMessageActionRoutes(
       if (pinned === undefined && muted === undefined) {
         throw new ParleyError('invalid_request', 'Set pinned, muted, or both.');
       }
-      const view = await messaging.setPreferences(callerOf(request), request.params.id, {
-        ...(pinned !== undefined ? { pinned } : {}),
-        ...(muted !== undefined ? { notificationsMuted: muted } : {}),
-      });
+      const view = await messaging.conversations.setPreferences(
+        callerOf(request),
+        request.params.id,
+        {
+          ...(pinned !== undefined ? { pinned } : {}),
+          ...(muted !== undefined ? { notificationsMuted: muted } : {}),
+        },
+      );
       return { preferences: { pinned: view.pinned, muted: view.notificationsMuted } };
     },
   );

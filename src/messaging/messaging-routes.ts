@@ -9,7 +9,8 @@ import {
   type HttpApp,
 } from '../server/http-app.js';
 import type { FastifyRequest } from 'fastify';
-import type { Caller, ConversationListItem, MessagingService } from './messaging-service.js';
+import type { Messaging } from './messaging.js';
+import type { Caller, ConversationListItem } from './model.js';
 import type { Conversation, ConversationView, Member } from './model.js';
 import { registerMessageActionRoutes } from './message-actions-routes.js';
 import { messageView } from './message-view.js';
@@ -92,7 +93,7 @@ const callerOf = (request: FastifyRequest): Caller => {
 export function registerMessagingRoutes(
   app: HttpApp,
   deps: {
-    messaging: MessagingService;
+    messaging: Messaging;
     users: UserDirectory;
     authenticate: Authenticate;
     sendBudget: SendBudget;
@@ -117,10 +118,10 @@ export function registerMessagingRoutes(
       let created = true;
       switch (body.kind) {
         case 'direct':
-          ({ conversation, created } = await messaging.openDirect(caller, body.with));
+          ({ conversation, created } = await messaging.conversations.openDirect(caller, body.with));
           break;
         case 'group':
-          conversation = await messaging.createGroup(
+          conversation = await messaging.groups.createGroup(
             caller,
             body.title,
             body.members,
@@ -128,10 +129,10 @@ export function registerMessagingRoutes(
           );
           break;
         case 'room':
-          ({ conversation, created } = await messaging.joinRoom(caller, body.name));
+          ({ conversation, created } = await messaging.conversations.joinRoom(caller, body.name));
           break;
       }
-      const { members } = await messaging.get(caller, conversation.id);
+      const { members } = await messaging.conversations.get(caller, conversation.id);
       return reply
         .code(created ? 201 : 200)
         .send(await withMembers(conversation, members, caller, users));
@@ -153,10 +154,10 @@ export function registerMessagingRoutes(
       const { after, limit } = request.query;
       // Without a limit or a cursor, the whole list (as before paging existed).
       if (after === undefined && limit === undefined) {
-        const list = await messaging.list(callerOf(request));
+        const list = await messaging.conversations.list(callerOf(request));
         return { conversations: list.map(listItemView), next: null };
       }
-      const page = await messaging.listPage(callerOf(request), {
+      const page = await messaging.conversations.listPage(callerOf(request), {
         after,
         limit: limit ?? CONVERSATION_PAGE_MAX,
       });
@@ -166,7 +167,7 @@ export function registerMessagingRoutes(
 
   app.get('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) => {
     const caller = callerOf(request);
-    const { conversation, members } = await messaging.get(caller, request.params.id);
+    const { conversation, members } = await messaging.conversations.get(caller, request.params.id);
     return withMembers(conversation, members, caller, users);
   });
 
@@ -184,7 +185,7 @@ export function registerMessagingRoutes(
       },
     },
     async (request, reply) => {
-      const { message, duplicate } = await messaging.send(
+      const { message, duplicate } = await messaging.messages.send(
         callerOf(request),
         request.params.id,
         request.body.ref,
@@ -213,10 +214,10 @@ export function registerMessagingRoutes(
       const { after, before, limit } = request.query;
       const caller = callerOf(request);
       await holdReadSlot(reads, caller.userId, reply);
-      const page = await messaging.history(caller, request.params.id, {
+      const page = await messaging.messages.history(caller, request.params.id, {
         ...(after !== undefined ? { after } : {}),
         ...(before !== undefined ? { before } : {}),
-        limit: messaging.pageLimit(limit),
+        limit: messaging.messages.pageLimit(limit),
       });
       return { messages: page.messages.map(messageView), hasMore: page.hasMore };
     },
@@ -240,7 +241,7 @@ export function registerMessagingRoutes(
       const { q, conversation, before, limit } = request.query;
       const caller = callerOf(request);
       await holdReadSlot(reads, caller.userId, reply);
-      const page = await messaging.search(caller, {
+      const page = await messaging.messages.search(caller, {
         q,
         ...(conversation !== undefined ? { conversationId: conversation } : {}),
         ...(before !== undefined ? { before } : {}),
@@ -254,7 +255,7 @@ export function registerMessagingRoutes(
     '/v1/conversations/:id/read',
     { onRequest, schema: { params: Id, body: Type.Object({ seq: Seq }) } },
     async (request) => {
-      const member = await messaging.markRead(
+      const member = await messaging.conversations.markRead(
         callerOf(request),
         request.params.id,
         request.body.seq,

@@ -121,3 +121,40 @@ export interface Page {
   /** With `bytesMax`: what the page's bodies count against it (PAGE_BYTES). */
   readonly bodyChars?: number;
 }
+
+/** Who is acting: the authenticated user and the device the request came from. */
+export interface Caller {
+  readonly userId: string;
+  readonly device: string;
+}
+
+export interface SendOutcome {
+  readonly message: StoredMessage;
+  readonly duplicate: boolean;
+}
+
+/** A message as one viewer reads it: its reactions, and whether the viewer hid it. */
+export interface ViewedMessage extends StoredMessage {
+  /** Absent when there are none (and on hidden messages). */
+  readonly reactions?: readonly ReactionCount[];
+  /** The viewer hid it: the body is then `{kind: "hidden"}`. */
+  readonly hidden?: true;
+}
+
+/** A conversation in its member's list: the view, its last message preview and mentions. */
+export interface ConversationListItem extends ConversationView, ConversationSummary {}
+
+/**
+ * A conversation in a sync reply. With a cursor, also the messages a device may already hold
+ * that changed since it (edited, recalled, reactions, hidden by the user), as they are now.
+ */
+export interface SyncedConversation extends ConversationListItem {
+  readonly changed?: readonly ViewedMessage[];
+  /** More changed than `changed` holds (SYNC_CHANGES_MAX): the device re-reads what it holds. */
+  readonly changedMore?: true;
+}
+
+export interface SyncResult {
+  readonly conversations: SyncedConversation[];
+  readonly cursor: string;
+}

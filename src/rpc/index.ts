@@ -2,11 +2,8 @@ export { startRpcServer } from './rpc-server.js';
 export type { RpcHandler, RpcHandlers, RpcListener, RpcServerOptions } from './rpc-server.js';
 export { RpcClient } from './rpc-client.js';
 export type { RpcClientOptions } from './rpc-client.js';
-export { imServiceHandlers, USER_TOKEN_KEY } from './im-service.js';
-export type { ImServiceDeps } from './im-service.js';
 export { parleyServiceHandlers, PRESENCE_USERS_MAX } from './parley-service.js';
 export type { ParleyServiceDeps } from './parley-service.js';
-export { SeedForwarder } from './seed-forwarder.js';
 export {
   GRPC_STATUS_BY_HTTP,
   PARLEY_CODE_KEY,

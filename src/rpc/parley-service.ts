@@ -8,7 +8,7 @@ import type {
   Conversation,
   GroupAction,
   GroupChanged,
-  MessagingService,
+  Messaging,
 } from '../messaging/index.js';
 import type { RpcHandlers } from './rpc-server.js';
 import type { RpcConversation } from './schema.js';
@@ -22,7 +22,7 @@ const DEVICE_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const PRESENCE_USERS_MAX = 1_000;
 
 export interface ParleyServiceDeps {
-  readonly messaging: MessagingService;
+  readonly messaging: Messaging;
   readonly users: UserDirectory;
   readonly auth: AuthService;
   readonly router: DeliveryRouter;
@@ -90,7 +90,7 @@ export function parleyServiceHandlers(deps: ParleyServiceDeps): RpcHandlers<'Par
         userId: sender.id,
         device: deviceOf(request.device, request.bot ? 'bot' : 'rpc'),
       };
-      const { message, duplicate } = await messaging.send(
+      const { message, duplicate } = await messaging.messages.send(
         caller,
         request.conversation_id,
         request.ref === '' ? newRef() : request.ref,
@@ -109,7 +109,7 @@ export function parleyServiceHandlers(deps: ParleyServiceDeps): RpcHandlers<'Par
       if (a.id === b.id) {
         throw new ParleyError('invalid_request', 'A direct conversation needs another user.');
       }
-      const { conversation, created } = await messaging.openDirectWith(a.id, b.id);
+      const { conversation, created } = await messaging.conversations.openDirectWith(a.id, b.id);
       return { conversation: conversationMessage(conversation), created };
     },
 
@@ -119,13 +119,18 @@ export function parleyServiceHandlers(deps: ParleyServiceDeps): RpcHandlers<'Par
         throw new ParleyError('invalid_request', 'history is "join" or "full".');
       }
       const owner = await actor(request.owner);
-      const group = await messaging.createGroup(owner, request.title, request.members, history);
+      const group = await messaging.groups.createGroup(
+        owner,
+        request.title,
+        request.members,
+        history,
+      );
       return { conversation: conversationMessage(group) };
     },
 
     AddMembers: async (request) =>
       changed(
-        await messaging.addMembers(
+        await messaging.groups.addMembers(
           await actor(request.actor),
           request.conversation_id,
           request.members,
@@ -137,7 +142,7 @@ export function parleyServiceHandlers(deps: ParleyServiceDeps): RpcHandlers<'Par
       const target = await user(request.member);
       const action: GroupAction =
         target.id === by.userId ? { type: 'leave' } : { type: 'remove', userId: target.id };
-      return changed(await messaging.changeGroup(by, request.conversation_id, action));
+      return changed(await messaging.groups.changeGroup(by, request.conversation_id, action));
     },
 
     SetMemberRole: async (request) => {
@@ -155,7 +160,7 @@ export function parleyServiceHandlers(deps: ParleyServiceDeps): RpcHandlers<'Par
         default:
           throw new ParleyError('invalid_request', 'role is "owner", "admin" or "member".');
       }
-      return changed(await messaging.changeGroup(by, request.conversation_id, action));
+      return changed(await messaging.groups.changeGroup(by, request.conversation_id, action));
     },
 
     GetPresence: async (request) => {
@@ -175,7 +180,7 @@ export function parleyServiceHandlers(deps: ParleyServiceDeps): RpcHandlers<'Par
 
     SearchMessages: async (request) => {
       const viewer = await user(request.user);
-      const page = await messaging.search(
+      const page = await messaging.messages.search(
         { userId: viewer.id, device: 'rpc' },
         {
           q: request.query,

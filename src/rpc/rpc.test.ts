@@ -18,7 +18,7 @@ import { http, register, startTestServer, type TestServer } from '../test-suppor
 import { RpcClient } from './rpc-client.js';
 import { rpcPackage, type SendMessageRequest } from './schema.js';
 import { GRPC_STATUS_BY_HTTP, PARLEY_CODE_KEY, grpcStatusOf } from './status.js';
-import { USER_TOKEN_KEY } from './im-service.js';
+import { USER_TOKEN_KEY } from '../seed/index.js';
 
 const TOKEN = 'test-service-token-0123456789';
 

@@ -1,6 +1,6 @@
 export { createHttpApp, toParleyError } from './http-server.js';
 export type { HttpServerOptions } from './http-server.js';
-export { bearerToken, requireSession, sessionOf } from './http-app.js';
+export { bearerToken, holdReadSlot, requireSession, sessionOf } from './http-app.js';
 export type { HttpApp, Authenticate } from './http-app.js';
 export { registerApiDocs, errorCodesOf } from './api-docs.js';
 export { ROUTE_DOCS, isHidden } from './route-docs.js';

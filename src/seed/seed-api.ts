@@ -5,12 +5,11 @@ import { isUsername, normalizeUsername } from '../core/names.js';
 import type { Session, UserDirectory } from '../auth/index.js';
 import {
   checkRoomName,
+  validateBody,
   type MessageActionEvents,
   type MessagingEvents,
-  type MessagingService,
-} from './messaging-service.js';
-import { validateBody } from './message-body.js';
-import type { MessageStores } from './store/index.js';
+  type Messaging,
+} from '../messaging/index.js';
 
 // The HTTP API of the TikTok Tech Immersion chat assignment, on top of Parley's conversations.
 // A chat "a:b" (two valid usernames) is the direct conversation of a and b; any other name is a
@@ -46,6 +45,16 @@ export interface SeedPage {
   messages: SeedMessage[];
   has_more: boolean;
   next_cursor: number;
+}
+
+/**
+ * What the seed routes call: a full node's SeedApi, or an HTTP role's SeedForwarder, which has
+ * another node's IMService do the work (docs/rpc.md). The session is null in open mode.
+ */
+export interface SeedEndpoint {
+  send(input: SeedSend, session: Session | null): Promise<{ sendTime: number; seq: number }>;
+  /** The pull's answer as the JSON text the route sends. */
+  pullJson(input: SeedPull, session: Session | null): Promise<string>;
 }
 
 type ChatRef = { kind: 'direct'; pair: [string, string] } | { kind: 'room'; name: string };
@@ -119,13 +128,11 @@ const roomKey = (name: string): string => `room\u0000${name}`;
 const directKey = (a: string, b: string): string =>
   a < b ? `direct\u0000${a}\u0000${b}` : `direct\u0000${b}\u0000${a}`;
 
-export class SeedApi {
+export class SeedApi implements SeedEndpoint {
   private readonly mode: SeedMode;
-  private readonly messaging: MessagingService;
-  private readonly store: MessageStores;
+  private readonly messaging: Messaging;
   private readonly users: UserDirectory;
   private readonly limits: Limits;
-  private readonly isMember: (conversationId: string, userId: string) => Promise<boolean>;
   /**
    * Chat → conversation id. A direct chat's conversation and a room's id never change, so the
    * seed routes, which name conversations by chat on every request, skip those lookups.
@@ -135,22 +142,17 @@ export class SeedApi {
 
   constructor(deps: {
     mode: SeedMode;
-    messaging: MessagingService;
-    store: MessageStores;
+    messaging: Messaging;
     users: UserDirectory;
     limits: Limits;
-    /** Membership, from a cache kept fresh by membership events (the delivery router's). */
-    isMember: (conversationId: string, userId: string) => Promise<boolean>;
     /** Cache open-mode pull pages; only where this process sees every write (one node). */
     cachePages: boolean;
   }) {
     this.pages = deps.cachePages && deps.mode === 'open' ? new PageCache() : null;
     this.mode = deps.mode;
     this.messaging = deps.messaging;
-    this.store = deps.store;
     this.users = deps.users;
     this.limits = deps.limits;
-    this.isMember = deps.isMember;
   }
 
   async send(input: SeedSend, session: Session | null): Promise<{ sendTime: number; seq: number }> {
@@ -174,7 +176,7 @@ export class SeedApi {
       device = session.device;
     }
     const conversationId = await this.conversationForSend(chat, sender, userId);
-    const { message } = await this.messaging.send(
+    const { message } = await this.messaging.messages.send(
       { userId, device },
       conversationId,
       newRef(),
@@ -232,14 +234,12 @@ export class SeedApi {
     }
     const conversationId = await this.findConversation(chat);
     if (conversationId === null) return { messages: [], has_more: false, next_cursor: 0 };
-    if (this.mode === 'auth' && session && !(await this.isMember(conversationId, session.userId))) {
-      throw new ParleyError('not_member');
-    }
-    const page = await this.store.log.pageByTime(conversationId, {
+    // Open mode reads for anyone; auth mode for members only (session is set: checked above).
+    const reader = this.mode === 'auth' && session ? session.userId : null;
+    const page = await this.messaging.messages.timeline(reader, conversationId, {
       cursorUs: input.cursor > 0 ? input.cursor : 0,
       newestFirst: !input.reverse,
-      limit: this.messaging.pageLimit(input.limit),
-      bytesMax: this.limits.pageBytesMax,
+      limit: input.limit,
     });
     const names = await this.users.usernames(new Set(page.messages.map((m) => m.senderId)));
     const messages = page.messages.map((m) => ({
@@ -264,8 +264,9 @@ export class SeedApi {
   ): Promise<string> {
     if (chat.kind === 'room') {
       const known = this.conversationIds.get(roomKey(chat.name));
-      if (known !== undefined && (await this.isMember(known, senderId))) return known;
-      const { conversation } = await this.messaging.joinRoom(
+      if (known !== undefined && (await this.messaging.membership.isMember(known, senderId)))
+        return known;
+      const { conversation } = await this.messaging.conversations.joinRoom(
         { userId: senderId, device: SEED_DEVICE },
         chat.name,
       );
@@ -284,7 +285,7 @@ export class SeedApi {
     const key = directKey(senderId, peerId);
     const known = this.conversationIds.get(key);
     if (known !== undefined) return known;
-    const { conversation } = await this.messaging.openDirectWith(senderId, peerId);
+    const { conversation } = await this.messaging.conversations.openDirectWith(senderId, peerId);
     this.remember(key, conversation.id);
     return conversation.id;
   }
@@ -294,7 +295,7 @@ export class SeedApi {
     if (chat.kind === 'room') {
       const known = this.conversationIds.get(roomKey(chat.name));
       if (known !== undefined) return known;
-      const room = await this.store.conversations.findRoom(chat.name);
+      const room = await this.messaging.conversations.findRoom(chat.name);
       if (room) this.remember(roomKey(chat.name), room.id);
       return room?.id ?? null;
     }
@@ -305,7 +306,7 @@ export class SeedApi {
     const key = directKey(a.id, b.id);
     const known = this.conversationIds.get(key);
     if (known !== undefined) return known;
-    const direct = await this.store.conversations.findDirect(a.id, b.id);
+    const direct = await this.messaging.conversations.findDirect(a.id, b.id);
     if (direct) this.remember(key, direct.id);
     return direct?.id ?? null;
   }

@@ -1,8 +1,8 @@
 import type { Session } from '../auth/index.js';
-import type { SeedPull, SeedSend } from '../messaging/index.js';
-import type { Authenticate } from '../server/http-app.js';
+import type { RpcClient } from '../rpc/index.js';
+import type { Authenticate } from '../server/index.js';
 import { USER_TOKEN_KEY } from './im-service.js';
-import type { RpcClient } from './rpc-client.js';
+import type { SeedEndpoint, SeedPull, SeedSend } from './seed-api.js';
 
 // The seed HTTP API of a `--role http` node: the same routes (registerSeedRoutes), but SeedApi's
 // work is done by another node's IMService, as the seeds split their HTTP server from their RPC
@@ -14,7 +14,7 @@ import type { RpcClient } from './rpc-client.js';
 // read, as a full node checks it; the token then rides along with Send and Pull so that the RPC
 // node acts for that user.
 
-export class SeedForwarder {
+export class SeedForwarder implements SeedEndpoint {
   private readonly client: RpcClient;
   /** The token each request's session came from; sessions are per request, so this never grows. */
   private readonly tokens = new WeakMap<Session, string>();

@@ -7,8 +7,8 @@ import {
   sessionOf,
   type Authenticate,
   type HttpApp,
-} from '../server/http-app.js';
-import type { SeedApi, SeedMode, SeedPull, SeedSend } from './seed-api.js';
+} from '../server/index.js';
+import type { SeedEndpoint, SeedMode, SeedPull, SeedSend } from './seed-api.js';
 import type { RequestSlots } from '../core/request-slots.js';
 
 // The seed's HTTP routes, byte-compatible with its curl commands and wrk scripts: a JSON body on
@@ -116,7 +116,8 @@ function bool(fields: Fields, key: string): boolean {
 export function registerSeedRoutes(
   app: HttpApp,
   deps: {
-    seed: SeedApi;
+    /** A full node's SeedApi, or an HTTP role's SeedForwarder. */
+    seed: SeedEndpoint;
     mode: SeedMode;
     authenticate: Authenticate;
     bodyBytesMax: number;

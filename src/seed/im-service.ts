@@ -1,8 +1,9 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { ParleyError } from '../core/errors.js';
 import type { Session } from '../auth/index.js';
-import { withSeedHint, type SeedApi, type SeedMode } from '../messaging/index.js';
-import type { RpcHandlers } from './rpc-server.js';
+import type { RpcHandlers } from '../rpc/index.js';
+import type { SeedApi, SeedMode } from './seed-api.js';
+import { withSeedHint } from './seed-routes.js';
 
 // IMService: the seed's Send and Pull over gRPC, with exactly the semantics of /api/send and
 // /api/pull, because both go through the same SeedApi. In `auth` seed mode the end user's bearer

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import { ParleyError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { StoreBundle } from '../messaging/message-store.contract.js';
+import type { StoreBundle } from '../messaging/store/index.contract.js';
 import type { User } from './auth-store.js';
 
 function tokenHash(): string {

@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 
 import { runAuthStoreContract } from '../../auth/auth-store.contract.js';
-import { runMessageStoreContract } from '../../messaging/message-store.contract.js';
-import { runMessageSearchContract } from '../../messaging/message-search.contract.js';
-import type { StoreBundle } from '../../messaging/message-store.contract.js';
+import { runMessagingContracts } from '../../messaging/store/index.contract.js';
+import type { StoreBundle } from '../../messaging/store/index.contract.js';
 import { runContactStoreContract } from '../../contacts/contact-store.contract.js';
 import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
 import { runProfileStoreContract } from '../../users/profile-store.contract.js';
@@ -80,8 +79,7 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
   }
 
   runAuthStoreContract({ open });
-  runMessageStoreContract({ open });
-  runMessageSearchContract({ open });
+  runMessagingContracts({ open });
   runContactStoreContract({ open });
   runProfileStoreContract({ open });
   runPusherStoreContract({ open });

@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runAuthStoreContract } from '../../auth/auth-store.contract.js';
-import { runMessageStoreContract } from '../../messaging/message-store.contract.js';
-import { runMessageSearchContract } from '../../messaging/message-search.contract.js';
-import type { StoreBundle } from '../../messaging/message-store.contract.js';
+import { runMessagingContracts } from '../../messaging/store/index.contract.js';
+import type { StoreBundle } from '../../messaging/store/index.contract.js';
 import { runContactStoreContract } from '../../contacts/contact-store.contract.js';
 import type { ContactStoreBundle } from '../../contacts/contact-store.contract.js';
 import { runProfileStoreContract } from '../../users/profile-store.contract.js';
@@ -57,10 +56,8 @@ async function open(
 }
 
 runAuthStoreContract({ open: () => open() });
-runMessageStoreContract({ open: () => open() });
-runMessageStoreContract({ open: () => open(true), name: 'SqliteMessageStore, append thread' });
-runMessageSearchContract({ open: () => open() });
-runMessageSearchContract({ open: () => open(true), name: 'SQLite, append thread' });
+runMessagingContracts({ open: () => open() });
+runMessagingContracts({ open: () => open(true), name: 'SQLite, append thread' });
 runContactStoreContract({ open: () => open() });
 runProfileStoreContract({ open: () => open() });
 runSessionEndsContract({ open: () => open() });

@@ -1,25 +1,15 @@
-// The message search contract (MessageStores.searchMessages): what a search finds, for whom, in
-// which order, and that paging returns every match once. Every backend runs it.
+// The SearchStore contract suite (search.ts): what a search finds, for whom, in which order, and
+// that paging returns every match once. Every backend runs it.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { ParleyError, type ErrorCode } from '../core/errors.js';
-import type { StoreBundle } from './message-store.contract.js';
-import { searchWords } from './message-search.js';
-import type { MessageBody, StoredMessage } from './model.js';
-import type { SearchQuery } from './store/index.js';
+import { searchWords } from '../message-search.js';
+import type { MessageBody, StoredMessage } from '../model.js';
+import type { SearchQuery } from './index.js';
+import { isCode, suiteName, text, type ContractOptions, type StoreBundle } from './kit.contract.js';
 
-const text = (t: string): MessageBody => ({ kind: 'text', text: t });
-
-function isCode(code: ErrorCode): (err: unknown) => boolean {
-  return (err) => err instanceof ParleyError && err.code === code;
-}
-
-export function runMessageSearchContract(opts: {
-  open: () => Promise<StoreBundle>;
-  name?: string;
-}): void {
-  describe(opts.name ? `message search contract (${opts.name})` : 'message search contract', () => {
+export function runSearchStoreContract(opts: ContractOptions): void {
+  describe(suiteName('SearchStore', opts), () => {
     let b: StoreBundle;
     let refs = 0;
 

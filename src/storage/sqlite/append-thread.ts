@@ -6,7 +6,7 @@ import type { AppendRequest, AppendResult } from '../../messaging/store/index.js
 // Appends on a thread of their own. A group-commit batch is a few thousand B-tree inserts, the
 // heaviest work of the send path; on the event loop it also blocks every socket for as long.
 // The append thread has its own connection to the same file and runs exactly the code the
-// event loop would (SqliteMessageStore.append, in append-worker.ts), so the contract is
+// event loop would (SqliteAppend.append, in append-worker.ts), so the contract is
 // unchanged: seqs are allocated inside the batch's BEGIN IMMEDIATE transaction, and SQLite's
 // write lock serializes it with every other write of the node. The event loop keeps every other
 // statement; once a batch resolves, its reads see the commit (WAL: each read is a fresh

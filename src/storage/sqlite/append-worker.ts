@@ -5,10 +5,11 @@ import type { AppendRequest, AppendResult } from '../../messaging/store/index.js
 import type { AppendReply, WireAppendResult } from './append-thread.js';
 import { openSqliteDatabase } from './database.js';
 import { SqliteMessageSearch } from './sqlite-message-search.js';
-import { SqliteMessageStore } from './sqlite-message-store.js';
+import { SqliteAppend } from './sqlite-append.js';
+import { SqliteMessaging } from './sqlite-messaging.js';
 import { startSearchIndexer } from './search-indexer.js';
 
-// The append thread's body (see append-thread.ts): one connection, one SqliteMessageStore, and
+// The append thread's body (see append-thread.ts): one connection, one SqliteAppend, and
 // batches answered in the order they arrive. Between batches, it keeps the search index up to
 // date (search-indexer.ts).
 
@@ -16,7 +17,7 @@ const port = parentPort;
 if (!port) throw new Error('append-worker.ts runs as a worker thread');
 const { file, synchronous } = workerData as { file: string; synchronous: 'normal' | 'full' };
 const db = openSqliteDatabase({ file, synchronous });
-const store = new SqliteMessageStore(db, systemClock);
+const store = new SqliteAppend(new SqliteMessaging(db, systemClock));
 let waiting = 0;
 let lastBatchAt = -Infinity;
 const indexer = startSearchIndexer(new SqliteMessageSearch(db), {

@@ -1,4 +1,3 @@
-import { portsOf } from '../message-actions.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { SessionEnds } from '../../auth/session-ends.js';
@@ -13,7 +12,14 @@ import { startAppendThread } from './append-thread.js';
 import { startCheckpointer } from './checkpointer.js';
 import { openSqliteDatabase, type SqliteSynchronous } from './database.js';
 import { SqliteAuthStore } from './sqlite-auth-store.js';
-import { SqliteMessageStore } from './sqlite-message-store.js';
+import { SqliteMessaging } from './sqlite-messaging.js';
+import { SqliteConversations } from './sqlite-conversations.js';
+import { SqliteMembers } from './sqlite-members.js';
+import { SqliteInbox } from './sqlite-inbox.js';
+import { SqliteMessageLog } from './sqlite-message-log.js';
+import { SqliteMessageActions } from './sqlite-message-actions.js';
+import { SqliteGroups } from './sqlite-groups.js';
+import { SqliteSearch } from './sqlite-search.js';
 import { SqliteMessageSearch } from './sqlite-message-search.js';
 import { startSearchIndexer } from './search-indexer.js';
 import { SqliteAttachmentStore } from './sqlite-attachment-store.js';
@@ -21,7 +27,6 @@ import { SqliteContactStore } from './sqlite-contact-store.js';
 import { SqliteProfileStore } from './sqlite-profile-store.js';
 
 export { SqliteAuthStore } from './sqlite-auth-store.js';
-export { SqliteMessageStore } from './sqlite-message-store.js';
 export { SqliteAttachmentStore } from './sqlite-attachment-store.js';
 export { SqliteContactStore } from './sqlite-contact-store.js';
 export { SqliteProfileStore } from './sqlite-profile-store.js';
@@ -51,6 +56,23 @@ export interface SqliteStores {
  * it; a checkpoint with little to copy costs little.
  */
 const CHECKPOINT_INTERVAL_MS = 100;
+
+/** The messaging ports: one class each, over what they share on this connection. */
+function messageStores(
+  shared: SqliteMessaging,
+  log: SqliteMessageLog,
+  index: SqliteMessageSearch,
+): MessageStores {
+  return {
+    conversations: new SqliteConversations(shared),
+    members: new SqliteMembers(shared),
+    inbox: new SqliteInbox(shared),
+    log,
+    actions: new SqliteMessageActions(shared),
+    groups: new SqliteGroups(shared),
+    search: new SqliteSearch(shared, index),
+  };
+}
 
 /** Opens every store port on one SQLite file. */
 export function openSqliteStores(options: {
@@ -84,20 +106,22 @@ export function openSqliteStores(options: {
           intervalMs: CHECKPOINT_INTERVAL_MS,
           onError: (message) => options.onCheckpointError?.(message),
         });
-  const messages = new SqliteMessageStore(db, clock);
+  // One instance of what the messaging ports share (sqlite-messaging.ts), for all seven.
+  const shared = new SqliteMessaging(db, clock);
+  const log = new SqliteMessageLog(shared);
   const appendThread =
     options.appendThread && options.file !== ':memory:' && !options.clock
       ? startAppendThread({
           file: options.file,
           synchronous: options.synchronous ?? 'normal',
-          fallback: (batch) => messages.appendHere(batch),
+          fallback: (batch) => log.appendHere(batch),
           onError: (message) => options.onAppendThreadError?.(message),
           onSearchIndexError: (message) => options.onSearchIndexError?.(message),
         })
       : null;
-  if (appendThread) messages.useAppender((batch) => appendThread.append(batch));
+  if (appendThread) log.useAppender((batch) => appendThread.append(batch));
   // The search index is kept by the thread that appends: the append thread indexes between its
-  // batches; without one, the event loop does (search-indexer.ts).
+  // batches; without one, the event loop does (search-indexer.ts). The same index answers searches.
   const search = new SqliteMessageSearch(db);
   const indexer = appendThread
     ? null
@@ -109,7 +133,7 @@ export function openSqliteStores(options: {
   return Promise.resolve({
     auth: new SqliteAuthStore(db, clock),
     sessionEnds: new SqliteSessionEnds(db),
-    messages: portsOf(messages),
+    messages: messageStores(shared, log, search),
     attachments: new SqliteAttachmentStore(db),
     contacts: new SqliteContactStore(db),
     profiles: new SqliteProfileStore(db, clock),

@@ -213,7 +213,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 8,
     name: 'no time index on messages',
     // A message's at_us grows with its seq in its conversation, so paging by time finds its seq
-    // bound on the primary key (SqliteMessageStore.pageByTime). The index cost each send a third
+    // bound on the primary key (SqliteMessageLog.pageByTime). The index cost each send a third
     // random B-tree page, written whole to the WAL at every commit.
     sql: `
       DROP INDEX IF EXISTS messages_by_time;

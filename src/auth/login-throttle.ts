@@ -20,7 +20,7 @@ import type { Budget, BudgetStore } from '../core/budget-store.js';
 //
 // So only failures keep their tokens; attempts still being checked hold theirs meanwhile. The
 // buckets are in a BudgetStore: Redis's on a cluster, so that N nodes allow no more guesses than
-// one (docs/decisions.md).
+// one (docs/decisions/0024-budgets-shared-on-a-cluster.md).
 
 export interface LoginThrottleOptions {
   /** Failed logins of one username from one address, or with one device key, in a burst. */

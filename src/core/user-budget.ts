@@ -4,7 +4,8 @@ import { ParleyError } from './errors.js';
 /**
  * A per-user token bucket that refuses with `rate_limited` (and the wait) once spent: `burst`
  * actions at once, then one more every `refillMs`. The buckets are in a BudgetStore: this
- * process's, or Redis's on a cluster, where every node shares them (docs/decisions.md).
+ * process's, or Redis's on a cluster, where every node shares them
+ * (docs/decisions/0024-budgets-shared-on-a-cluster.md).
  */
 export class UserBudget {
   private readonly store: BudgetStore;

@@ -1,6 +1,7 @@
 // @ts-check
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import parley from './eslint-rules/folder-boundaries.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'web/dist/', '**/*.js', '**/*.mjs'] },
@@ -25,6 +26,13 @@ export default tseslint.config(
       ],
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
+  },
+  {
+    // A folder is reached only through its index.ts (docs/architecture.md#the-dependency-rule).
+    files: ['src/**/*.ts', 'web/src/**/*.ts', 'web/src/**/*.tsx'],
+    ignores: ['**/*.test.ts', '**/*.contract.ts', 'src/test-support/**'],
+    plugins: { parley },
+    rules: { 'parley/folder-boundaries': 'error' },
   },
   {
     // The web client is checked against its own tsconfig (DOM, JSX), not the server's.

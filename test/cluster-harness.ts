@@ -10,12 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import {
-  postgresSkipReason,
-  startPostgres,
-  type TestPostgres,
-} from '../src/test-support/postgres.js';
-import { redisSkip, startRedis, type RunningRedis } from '../src/test-support/redis.js';
+import { postgresSkipReason, startPostgres, type TestPostgres } from '../src/engines/index.js';
+import { redisSkip, startRedis, type RunningRedis } from '../src/engines/index.js';
 import { startS3, type TestS3 } from '../src/test-support/s3.js';
 import { http, register } from '../src/test-support/server.js';
 import { RtClient, type Transport } from '../src/test-support/rt-client.js';

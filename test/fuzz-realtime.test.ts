@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import protobuf from 'protobufjs';
 import { newId } from '../src/core/ids.js';
 import { DEFAULT_LIMITS } from '../src/core/limits.js';
-import { CLIENT_FRAME_TYPES, createProtoCodec } from '../src/protocol/index.js';
+import { CLIENT_FRAME_TYPES } from '../src/protocol/index.js';
+import { createProtoCodec } from '../src/protocol/proto/index.js';
 import {
   Rng,
   corruptBytes,

@@ -5,9 +5,8 @@ import { isParleyError } from '../core/errors.js';
 import { checkPassword, normalizeUsername } from '../core/names.js';
 import { hashPassword } from '../auth/index.js';
 import { RedisBus } from '../bus/index.js';
-import type { AdminStore, UserChange } from './admin-store.js';
-import { PostgresAdminStore } from './postgres-admin-store.js';
-import { SqliteAdminStore } from './sqlite-admin-store.js';
+import type { AdminStore, UserChange } from './store/index.js';
+import { openAdminStore } from '../compose/index.js';
 import { BackupError, backupEmbedded } from './backup.js';
 import { missingDatabase } from './store-check.js';
 
@@ -60,16 +59,6 @@ async function readPasswordLine(stdin: NodeJS.ReadableStream): Promise<string> {
     return '';
   } finally {
     lines.close();
-  }
-}
-
-function openAdminStore(config: Config): Promise<AdminStore> {
-  const store = config.store;
-  switch (store.kind) {
-    case 'sqlite':
-      return Promise.resolve(SqliteAdminStore.open(store.file));
-    case 'postgres':
-      return PostgresAdminStore.open(store.url);
   }
 }
 

@@ -1,7 +1,7 @@
 // The AttachmentStore contract (attachment-store.ts), run by every storage backend.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { AuthStore } from '../auth/auth-store.js';
+import type { AuthStore } from '../auth/store/index.js';
 import { newId } from '../core/ids.js';
 import type { MessageStores } from '../messaging/index.js';
 import type { Attachment, AttachmentStore } from './attachment-store.js';

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { ParleyError, errorBody } from '../core/errors.js';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/index.js';
 import type { Attachment } from './attachment-store.js';
 import type { ByteRange } from './blob-store.js';
 import type { AttachmentsService } from './attachments-service.js';

@@ -7,3 +7,5 @@ export type { AttachmentRoutesDeps } from './attachments-routes.js';
 export type { Attachment, AttachmentStore, AttachmentUse } from './attachment-store.js';
 export type { BlobStore, BlobStat, ByteRange, PutResult } from './blob-store.js';
 export { isAllowedType, normalizeMediaType } from './media-types.js';
+export { FsBlobStore } from './fs-blob-store.js';
+export { S3BlobStore } from './s3-blob-store.js';

@@ -1,5 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { bearerToken, requireSession, sessionOf, type HttpApp } from '../server/http-app.js';
+import { bearerToken, requireSession, sessionOf, type HttpApp } from '../server/index.js';
 import type { AuthService, Credentials } from './auth-service.js';
 
 // REST for accounts. Field rules (username pattern, password length) are checked by AuthService,

@@ -6,7 +6,7 @@ import { checkPassword, isUsername, normalizeUsername } from '../core/names.js';
 import { addressKey } from './login-address.js';
 import type { LoginAttempt, LoginThrottle, Reservation } from './login-throttle.js';
 import { LoginSources, type LoginSourcesOptions } from './login-sources.js';
-import type { AuthStore, DeviceSession, Session, User, UserWithSecret } from './auth-store.js';
+import type { AuthStore, DeviceSession, Session, User, UserWithSecret } from './store/index.js';
 
 // Passwords: argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane). Tokens: 32 random
 // bytes, given to the client once and stored only as their SHA-256, so a copy of the database

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ParleyError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { StoreBundle } from '../messaging/store/index.contract.js';
-import type { User } from './auth-store.js';
+import type { User } from './store/index.js';
 
 function tokenHash(): string {
   return createHash('sha256').update(randomBytes(32)).digest('hex');

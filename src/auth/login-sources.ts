@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { LoginSourceStore } from './auth-store.js';
+import type { LoginSourceStore } from './store/index.js';
 
 // Where an account logged in from before: the sources the login throttle never holds back for
 // failures made elsewhere (login-throttle.ts). Neither can be claimed by an attacker:

@@ -24,7 +24,7 @@ import { Redis } from 'ioredis';
 import { RedisBudgetStore } from '../bus/redis-budget-store.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { MemoryBudgetStore, type BudgetStore } from '../core/budget-store.js';
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { addressKey } from './login-address.js';
 import { LoginThrottle, type LoginAttempt } from './login-throttle.js';

@@ -2,7 +2,7 @@
 // database, through the AuthStore or not, and read back within a window. Every backend runs it.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { AuthStore } from './auth-store.js';
+import type { AuthStore } from './store/index.js';
 import type { SessionEnds } from './session-ends.js';
 
 export interface SessionEndsBundle {

@@ -1,4 +1,4 @@
-import type { AuthStore, User } from './auth-store.js';
+import type { AuthStore, User } from './store/index.js';
 
 // Users are never renamed, so id ↔ username can be cached for the life of the process, on every
 // node alike. The caches are bounded: when one is full it is dropped whole, which costs one store

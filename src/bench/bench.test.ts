@@ -6,8 +6,8 @@ import { describe, test } from 'node:test';
 import { runBench, runBenchCli } from './cli.js';
 import { parseBenchArgs, type BenchOptions } from './options.js';
 import type { Comparison, Report } from './report.js';
-import { postgresSkipReason } from '../test-support/postgres.js';
-import { redisSkip } from '../test-support/redis.js';
+import { postgresSkipReason } from '../engines/index.js';
+import { redisSkip } from '../engines/index.js';
 
 // Flags given by a test come after these, and win.
 const TINY = ['--json', '--duration-s', '20'];

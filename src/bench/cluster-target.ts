@@ -87,8 +87,8 @@ export async function startOwnCluster(plan: Plan, options: BenchOptions): Promis
     const dir = mkdtempSync(join(tmpdir(), 'parley-bench-cluster-'));
     closers.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
     // Loaded only here: the embedded runs never need them.
-    const { startPostgres } = await import('../test-support/postgres.js');
-    const { startRedis } = await import('../test-support/redis.js');
+    const { startPostgres } = await import('../engines/index.js');
+    const { startRedis } = await import('../engines/index.js');
     const postgres = await startPostgres();
     closers.push(() => postgres.stop());
     const redis = await startRedis();

@@ -4,3 +4,4 @@ export { RedisBus } from './redis-bus.js';
 export type { RedisBusOptions } from './redis-bus.js';
 export { openRedis, closeRedis, whenReady } from './redis-connection.js';
 export type { RedisConnection, RedisLogger, RedisTarget } from './redis-connection.js';
+export { RedisBudgetStore } from './redis-budget-store.js';

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 import { runBudgetStoreContract } from '../core/budget-store.contract.js';
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 import { RedisBudgetStore, redisBudgetKey } from './redis-budget-store.js';
 
 describe('RedisBudgetStore', { skip: redisSkip() }, () => {

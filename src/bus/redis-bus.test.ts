@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 import type { Bus } from './bus.js';
 import { runBusContract, type BusBackend } from './bus.contract.js';
 import { RedisBus } from './redis-bus.js';

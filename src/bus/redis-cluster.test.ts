@@ -8,7 +8,7 @@ import { Cluster } from 'ioredis';
 
 import { runPresenceContract } from '../delivery/presence.contract.js';
 import { RedisPresence } from '../delivery/redis-presence.js';
-import { redisSkip, startRedisCluster, type RunningRedisCluster } from '../test-support/redis.js';
+import { redisSkip, startRedisCluster, type RunningRedisCluster } from '../engines/index.js';
 import { runBusContract } from './bus.contract.js';
 import { RedisBus } from './redis-bus.js';
 import { runBudgetStoreContract } from '../core/budget-store.contract.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import type { AuthStore } from '../auth/auth-store.js';
+import type { AuthStore } from '../auth/store/index.js';
 import type { ContactStore, Edge, Pair } from './contact-store.js';
 
 /** What a backend's test hands to this suite: fresh, empty stores on one database. */

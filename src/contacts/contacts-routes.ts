@@ -1,6 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/index.js';
 import type { ContactEntry, ContactListKind } from './contact-store.js';
 import type { Actor, ContactList, ContactsService } from './contacts-service.js';
 

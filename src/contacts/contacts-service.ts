@@ -3,7 +3,7 @@ import type { UserBudget } from '../core/user-budget.js';
 import type { Limits } from '../core/limits.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { normalizeUsername } from '../core/names.js';
-import type { User, UserDirectory } from '../auth/index.js';
+import type { DeletionStep, User, UserDirectory } from '../auth/index.js';
 import type { ContactEvent } from '../protocol/index.js';
 import type { BlockGuard } from './block-guard.js';
 import type { ContactEvents } from './contact-events.js';
@@ -224,6 +224,19 @@ export class ContactsService {
         for (const row of rows) await end(row.username).catch(ignoreGone);
       }
     }
+  }
+
+  /**
+   * Contacts' part of deleting an account (AuthService.onDeletion): every relation ends; once
+   * the account is gone, no cached block verdict stays (messages to it are refused from now on
+   * with account_deleted).
+   */
+  deletionStep(): DeletionStep {
+    return {
+      cleanup: (account) =>
+        this.endAllRelations({ userId: account.userId, username: account.username }),
+      deleted: () => this.guard?.forgetAll(),
+    };
   }
 
   /**

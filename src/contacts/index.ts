@@ -15,3 +15,4 @@ export type {
   Pair,
   PairStates,
 } from './contact-store.js';
+export type { DirectBar } from './contact-store.js';

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Redis } from 'ioredis';
 
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 import { NodeWatch } from './node-watch.js';
 
 const TTL_MS = 300;

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 
 import { ParleyError } from '../core/errors.js';
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 import { runPresenceContract } from './presence.contract.js';
 import type { PresenceEntry } from './presence.js';
 import { RedisPresence } from './redis-presence.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { closeRedis, openRedis, type RedisConnection } from '../bus/redis-connection.js';
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 import type { ParleyEvent } from './event-sink.js';
 import { RedisStreamSink } from './redis-stream-sink.js';
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { UserBudget } from '../core/user-budget.js';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/index.js';
 import { exportUser, type ExportDeps } from './data-export.js';
 
 // GET /v1/me/export: the caller's data, as a JSON download (data-export.ts).

@@ -107,6 +107,14 @@ export class ConversationService {
     return this.store.conversations.findDirect(userA, userB);
   }
 
+  /**
+   * The users who share a current conversation with this user (not dismissed groups): who
+   * shows its profile, with its contacts (users/profile-push.ts).
+   */
+  sharedWith(userId: string): Promise<string[]> {
+    return this.store.members.sharedWith(userId);
+  }
+
   /** The room of this name, or null. */
   findRoom(name: string): Promise<Conversation | null> {
     return this.store.conversations.findRoom(name);

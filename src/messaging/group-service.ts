@@ -3,13 +3,12 @@ import { ParleyError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 import { isId } from '../core/ids.js';
 import { normalizeUsername } from '../core/names.js';
-import type { UserDirectory } from '../auth/index.js';
+import type { DeletionStep, UserDirectory } from '../auth/index.js';
 import type { GroupChanged, MessagingHub } from './events.js';
 import { groupPlanner, targetsOf, type SystemBody } from './group-rules.js';
 import type { Membership } from './membership.js';
-import type { AttachmentUse } from './message-service.js';
 import { assertMayManageInvite } from './message-rules.js';
-import type { Caller, Conversation, GroupHistory } from './model.js';
+import type { AttachmentUse, Caller, Conversation, GroupHistory } from './model.js';
 import type {
   ConversationStore,
   GroupAction,
@@ -249,6 +248,26 @@ export class GroupService {
     await this.store.conversations.leaveRoom(conversationId, caller.userId);
     this.events.membersChanged(conversationId);
     return null;
+  }
+
+  /**
+   * Messaging's part of deleting an account (AuthService.onDeletion): refused while the user
+   * owns a live group with other members in it (owner_must_transfer, naming up to five), as
+   * leaving would be; then it leaves every group and room.
+   */
+  deletionStep(): DeletionStep {
+    return {
+      check: async (account) => {
+        const titles = await this.groupsToHandOver(account.userId);
+        if (titles.length === 0) return;
+        const shown = titles.slice(0, 5).map((t) => `"${t}"`);
+        throw new ParleyError(
+          'owner_must_transfer',
+          `Transfer the groups you own first: ${shown.join(', ')}${titles.length > 5 ? ', …' : ''}.`,
+        );
+      },
+      cleanup: (account) => this.leaveAll({ userId: account.userId, device: account.device }),
+    };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/index.js';
 import type { FastifyRequest } from 'fastify';
 import type { GroupChanged } from './events.js';
 import type { Messaging } from './messaging.js';

@@ -1,6 +1,6 @@
 export { createMessaging } from './messaging.js';
 export type { Messaging, MessagingDeps } from './messaging.js';
-export type { MessageService, AttachmentUse } from './message-service.js';
+export type { MessageService } from './message-service.js';
 export type { ConversationService } from './conversation-service.js';
 export { checkRoomName } from './conversation-service.js';
 export type { GroupService } from './group-service.js';
@@ -30,6 +30,7 @@ export {
   previewBody,
 } from './message-body.js';
 export type {
+  AttachmentUse,
   Caller,
   Conversation,
   ConversationKind,

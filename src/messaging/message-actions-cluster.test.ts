@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { http, startTestServer, type TestServer } from '../test-support/server.js';
 import { callAs, ok, registerUser, type TestUser as User } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
-import { postgresSkipReason, startPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { redisSkip, startRedis, type RunningRedis } from '../test-support/redis.js';
+import { postgresSkipReason, startPostgres, type TestPostgres } from '../engines/index.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 
 const skip = postgresSkipReason() ?? redisSkip();
 

@@ -13,9 +13,16 @@ import {
   validateRef,
 } from './message-body.js';
 import { editJudge, mayModerate, reactJudge } from './message-rules.js';
-import { searchWords } from './message-search.js';
+import { searchWords } from './store/index.js';
 import { viewedMessages } from './message-view.js';
-import type { Caller, Page, SendOutcome, StoredMessage, ViewedMessage } from './model.js';
+import type {
+  AttachmentUse,
+  Caller,
+  Page,
+  SendOutcome,
+  StoredMessage,
+  ViewedMessage,
+} from './model.js';
 import type {
   AppendRequest,
   MessageActionStore,
@@ -25,17 +32,6 @@ import type {
   SearchStore,
   SeqPage,
 } from './store/index.js';
-
-/**
- * Asked before a message naming an attachment is stored: resolves when the sender may use it in
- * the conversation (and records that use, so members may download it), rejects with a coded
- * error when not. Without it, attachment kinds are refused.
- */
-export type AttachmentUse = (
-  attachmentId: string,
-  conversationId: string,
-  senderId: string,
-) => Promise<void>;
 
 /** What the message service needs. */
 export interface MessageServiceDeps {

@@ -7,7 +7,7 @@ import {
   sessionOf,
   type Authenticate,
   type HttpApp,
-} from '../server/http-app.js';
+} from '../server/index.js';
 import type { FastifyRequest } from 'fastify';
 import type { Messaging } from './messaging.js';
 import type { Caller, ConversationListItem } from './model.js';

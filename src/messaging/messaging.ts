@@ -8,7 +8,8 @@ import { MessagingHub } from './events.js';
 import type { GroupCommitter } from './group-commit.js';
 import { GroupService } from './group-service.js';
 import { Membership, type MemberCacheOptions } from './membership.js';
-import { MessageService, type AttachmentUse } from './message-service.js';
+import { MessageService } from './message-service.js';
+import type { AttachmentUse } from './model.js';
 import type { MessageStores } from './store/index.js';
 import { SyncService } from './sync-service.js';
 

@@ -158,3 +158,14 @@ export interface SyncResult {
   readonly conversations: SyncedConversation[];
   readonly cursor: string;
 }
+
+/**
+ * Asked before a message naming an attachment is stored: resolves when the sender may use it in
+ * the conversation (and records that use, so members may download it), rejects with a coded
+ * error when not. Without it, attachment kinds are refused.
+ */
+export type AttachmentUse = (
+  attachmentId: string,
+  conversationId: string,
+  senderId: string,
+) => Promise<void>;

@@ -1,4 +1,4 @@
-import type { HttpApp } from '../server/http-app.js';
+import type { HttpApp } from '../server/index.js';
 import type { Health } from './health.js';
 import type { ParleyMetrics } from './metrics.js';
 

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { ProtocolError, type Codec } from './codec.js';
 import type { Frame, FrameType } from './frames.js';
 import { jsonCodec } from './json-codec.js';
-import { createProtoCodec } from './proto-codec.js';
+import { createProtoCodec } from './proto/index.js';
 import { validateClientFrame } from './validate.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';
 import { nestedJsonText } from '../test-support/fuzz.js';

@@ -1,7 +1,6 @@
 export { ProtocolError } from './codec.js';
 export type { Codec } from './codec.js';
 export { jsonCodec } from './json-codec.js';
-export { createProtoCodec } from './proto-codec.js';
 export { validateClientFrame } from './validate.js';
 export { CLIENT_FRAME_TYPES, CloseCode } from './frames.js';
 export type {

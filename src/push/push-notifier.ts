@@ -1,3 +1,4 @@
+import type { DeletionStep } from '../auth/index.js';
 import type { Logger } from '../core/logger.js';
 import { OutboundError, hostOf, type OutboundClient } from '../outbound/index.js';
 import type {
@@ -62,6 +63,11 @@ export class PushNotifier implements MessagingEvents {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.deps.refreshMs ?? 30_000);
     this.timer.unref();
+  }
+
+  /** Push's part of deleting an account: its devices' push tokens are personal data too. */
+  deletionStep(): DeletionStep {
+    return { cleanup: async (account) => void (await this.deps.store.removeAll(account.userId)) };
   }
 
   stop(): void {

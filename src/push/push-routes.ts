@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
 import type { AllowList } from '../outbound/index.js';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/index.js';
 import type { PushNotifier } from './push-notifier.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import type { AuthStore } from '../auth/auth-store.js';
+import type { AuthStore } from '../auth/store/index.js';
 import type { MessageStores } from '../messaging/index.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
 

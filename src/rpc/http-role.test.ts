@@ -17,7 +17,7 @@ import {
   killServeProcess,
   startServeProcess as startTarget,
 } from '../test-support/serve-process.js';
-import { freePort } from '../test-support/ports.js';
+import { freePort } from '../engines/index.js';
 import { http, register, startTestServer, type TestServer } from '../test-support/server.js';
 import { sleep } from '../test-support/wait.js';
 

@@ -8,7 +8,7 @@
 // {after: seen} fetches what lies between. The pull is the authority: seqs it skips are not
 // visible to this user (history before a join, say) and are not waited for.
 import { TokenBucket } from '../core/token-bucket.js';
-import type { Codec } from '../protocol/codec.js';
+import type { Codec } from '../protocol/index.js';
 import type {
   ClientFrame,
   ContactFrame,
@@ -27,7 +27,7 @@ import type {
   SyncedFrame,
   WelcomeFrame,
   WireMessage,
-} from '../protocol/frames.js';
+} from '../protocol/index.js';
 import { ParleyApi } from './api.js';
 import { backoffDelayMs } from './backoff.js';
 import { Emitter } from './emitter.js';

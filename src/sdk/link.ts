@@ -1,9 +1,9 @@
 // The socket layer: one WebSocket link to `/ws` with a codec, reduced to "send a frame", "frames
 // arrive", "it closed (code)". The browser's WebSocket and the `ws` package both fit
 // WebSocketLike. Nothing here knows about the protocol's rules; client.ts does.
-import type { Codec } from '../protocol/codec.js';
-import type { ClientFrame } from '../protocol/frames.js';
-import { jsonCodec } from '../protocol/json-codec.js';
+import type { Codec } from '../protocol/index.js';
+import type { ClientFrame } from '../protocol/index.js';
+import { jsonCodec } from '../protocol/index.js';
 import type { CodecName, InboundFrame, WebSocketConstructor, WebSocketLike } from './types.js';
 
 export interface LinkHandlers {
@@ -115,7 +115,7 @@ export class LinkError extends Error {
 export async function loadCodec(name: CodecName, protoSchema?: string): Promise<Codec> {
   if (name === 'json') return jsonCodec;
   const schema = protoSchema ?? (await readProtoSchema());
-  const { createProtoCodec } = await import('../protocol/proto-codec.js');
+  const { createProtoCodec } = await import('../protocol/proto/index.js');
   return createProtoCodec(schema);
 }
 

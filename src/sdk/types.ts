@@ -8,7 +8,7 @@ import type {
   Preferences,
   ReactionCount,
   ServerFrame,
-} from '../protocol/frames.js';
+} from '../protocol/index.js';
 import type { ParleyClientError } from './errors.js';
 
 export type { Body, ContactEvent, ConversationState, MemberEvent, Preferences, ReactionCount };

@@ -10,7 +10,7 @@ import type {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ParleyError } from '../core/errors.js';
 import type { RequestSlots } from '../core/request-slots.js';
-import type { Session } from '../auth/auth-store.js';
+import type { Session } from '../auth/store/index.js';
 
 /** The Fastify instance every capability registers its routes on. */
 export type HttpApp = FastifyInstance<

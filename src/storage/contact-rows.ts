@@ -1,5 +1,5 @@
-import type { ContactEntry, ContactListKind, Edge, EdgeState } from '../contacts/contact-store.js';
-import type { Profile } from '../users/profile-store.js';
+import type { ContactEntry, ContactListKind, Edge, EdgeState } from '../contacts/index.js';
+import type { Profile } from '../users/index.js';
 
 // The rows of the contacts and profiles tables (migration 3) that both SQL backends share, and
 // their mapping to the seams' types, written once.

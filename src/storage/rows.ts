@@ -1,8 +1,8 @@
 import type { ErrorCode } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Attachment } from '../attachments/attachment-store.js';
-import type { User, UserWithSecret } from '../auth/auth-store.js';
-import type { Pusher } from '../push/pusher-store.js';
+import type { Attachment } from '../attachments/index.js';
+import type { User, UserWithSecret } from '../auth/index.js';
+import type { Pusher } from '../push/index.js';
 import type {
   Conversation,
   ConversationKind,
@@ -13,7 +13,7 @@ import type {
   MessageBody,
   ReactionCount,
   StoredMessage,
-} from '../messaging/model.js';
+} from '../messaging/index.js';
 
 // The table rows both SQL backends share (one schema, two dialects) and their mapping to the
 // seams' types, written once.

@@ -2,8 +2,8 @@
 // after it.
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { postgresSkipReason, startPostgres, type TestPostgres } from './postgres.js';
-import { redisSkip, startRedis, type RunningRedis } from './redis.js';
+import { postgresSkipReason, startPostgres, type TestPostgres } from '../engines/index.js';
+import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
 
 export interface PostgresAndRedis {
   readonly pg: TestPostgres;

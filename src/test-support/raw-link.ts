@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { createProtoCodec } from '../protocol/index.js';
+import { createProtoCodec } from '../protocol/proto/index.js';
 import { withTimeout } from './wait.js';
 
 const protoCodec = createProtoCodec(

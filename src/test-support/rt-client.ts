@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { createProtoCodec, jsonCodec, type Codec } from '../protocol/index.js';
+import { jsonCodec, type Codec } from '../protocol/index.js';
+import { createProtoCodec } from '../protocol/proto/index.js';
 
 export type Transport = 'ws-json' | 'ws-proto' | 'tcp';
 export const TRANSPORTS: readonly Transport[] = ['ws-json', 'ws-proto', 'tcp'];

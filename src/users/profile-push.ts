@@ -1,3 +1,4 @@
+import type { DeletionStep } from '../auth/index.js';
 import { KeyedBuckets } from '../core/keyed-buckets.js';
 import type { ProfileFrame } from '../protocol/index.js';
 import type { Profile } from './profile-store.js';
@@ -20,6 +21,25 @@ export interface ProfilePushDeps {
   burst: number;
   refillMs: number;
   nowMs?: () => number;
+}
+
+/** Where a profile's audience comes from: its conversations and its contacts. */
+export interface AudienceSources {
+  /** Users sharing a current conversation with the user (messaging). */
+  sharedWith(userId: string): Promise<readonly string[]>;
+  /** The user's contacts (contacts). */
+  contactIds(userId: string): Promise<readonly string[]>;
+}
+
+/** Who shows a user's profile: itself, everyone sharing a conversation with it, its contacts. */
+export function profileAudience(sources: AudienceSources): (userId: string) => Promise<string[]> {
+  return async (userId) => [
+    ...new Set([
+      userId,
+      ...(await sources.sharedWith(userId)),
+      ...(await sources.contactIds(userId)),
+    ]),
+  ];
 }
 
 export function profileFrame(profile: Profile, atMs: number): ProfileFrame {
@@ -74,6 +94,24 @@ export class ProfilePush implements ProfileSubscriber {
       },
       audience,
     );
+  }
+
+  /**
+   * The profile push's part of deleting an account (AuthService.onDeletion): the audience is
+   * read at cleanup, before the other steps end the account's groups and contacts (so this step
+   * must be registered before theirs), and told once the account is gone.
+   */
+  deletionStep(): DeletionStep {
+    const shownTo = new Map<string, readonly string[]>();
+    return {
+      cleanup: async (account) => {
+        shownTo.set(account.userId, await this.deps.audience(account.userId));
+      },
+      deleted: (account) => {
+        this.accountDeleted(account, shownTo.get(account.userId) ?? [account.userId]);
+        shownTo.delete(account.userId);
+      },
+    };
   }
 
   /** Drops the pushes still waiting for a token (the node is stopping). */

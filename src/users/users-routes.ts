@@ -1,5 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/http-app.js';
+import { requireSession, sessionOf, type Authenticate, type HttpApp } from '../server/index.js';
 import type { Profile } from './profile-store.js';
 import type { UsersService } from './users-service.js';
 

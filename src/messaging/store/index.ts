@@ -55,3 +55,16 @@ export interface MessageStores {
   readonly groups: GroupStore;
   readonly search: SearchStore;
 }
+
+// What storage needs besides the ports: the model they carry, and how a body becomes
+// searchable text (one definition for every backend's index and for the query).
+export type * from '../model.js';
+export {
+  SEARCH_FIELDS,
+  SEARCH_QUERY_CHARS_MAX,
+  SEARCH_WORDS_MAX,
+  SEARCH_WORD_CHARS_MAX,
+  lastWordIsPrefix,
+  searchWords,
+  searchableText,
+} from './search-text.js';

@@ -3,7 +3,7 @@
 // leaves it out with the suites (tsconfig.json): it imports node:test's assert.
 import assert from 'node:assert/strict';
 
-import type { AuthStore } from '../../auth/auth-store.js';
+import type { AuthStore } from '../../auth/store/index.js';
 import { ParleyError } from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { MessageBody, StoredMessage } from '../model.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { searchWords } from '../message-search.js';
+import { searchWords } from './search-text.js';
 import type { MessageBody, StoredMessage } from '../model.js';
 import type { SearchQuery } from './index.js';
 import { isCode, suiteName, text, type ContractOptions, type StoreBundle } from './kit.contract.js';

@@ -1,11 +1,11 @@
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { AuthStore } from '../../auth/auth-store.js';
-import type { SessionEnds } from '../../auth/session-ends.js';
+import type { AuthStore } from '../../auth/index.js';
+import type { SessionEnds } from '../../auth/index.js';
 import { PostgresSessionEnds } from './postgres-session-ends.js';
 import type { MessageStores } from '../../messaging/store/index.js';
-import type { AttachmentStore } from '../../attachments/attachment-store.js';
-import type { ContactStore } from '../../contacts/contact-store.js';
-import type { ProfileStore } from '../../users/profile-store.js';
+import type { AttachmentStore } from '../../attachments/index.js';
+import type { ContactStore } from '../../contacts/index.js';
+import type { ProfileStore } from '../../users/index.js';
 import { openPostgresPool } from './database.js';
 import { PostgresAuthStore } from './postgres-auth-store.js';
 import { PostgresConversationStore } from './postgres-conversations.js';
@@ -19,7 +19,7 @@ import { PostgresAttachmentStore } from './postgres-attachment-store.js';
 import { PostgresContactStore } from './postgres-contact-store.js';
 import { PostgresProfileStore } from './postgres-profile-store.js';
 
-import type { PusherStore } from '../../push/pusher-store.js';
+import type { PusherStore } from '../../push/index.js';
 import { PostgresPusherStore } from './postgres-pusher-store.js';
 export { PostgresAuthStore } from './postgres-auth-store.js';
 export { PostgresAttachmentStore } from './postgres-attachment-store.js';
@@ -75,3 +75,4 @@ export async function openPostgresStores(options: {
     close: () => (closing ??= pool.end()),
   };
 }
+export { PostgresAdminStore } from './postgres-admin-store.js';

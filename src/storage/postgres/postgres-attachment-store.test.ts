@@ -2,11 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { runAttachmentStoreContract } from '../../attachments/attachment-store.contract.js';
-import {
-  postgresSkipReason,
-  startPostgres,
-  type TestPostgres,
-} from '../../test-support/postgres.js';
+import { postgresSkipReason, startPostgres, type TestPostgres } from '../../engines/index.js';
 import { openPostgresStores } from './index.js';
 
 describe('PostgresAttachmentStore', { skip: postgresSkipReason() ?? false }, () => {

@@ -1,9 +1,5 @@
 import type pg from 'pg';
-import type {
-  Attachment,
-  AttachmentStore,
-  AttachmentUse,
-} from '../../attachments/attachment-store.js';
+import type { Attachment, AttachmentStore, AttachmentUse } from '../../attachments/index.js';
 import { toAttachment, type AttachmentRow } from '../rows.js';
 
 /** The cluster AttachmentStore (tables from migration 4); BIGINTs arrive as numbers (database.ts). */

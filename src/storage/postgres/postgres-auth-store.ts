@@ -10,7 +10,7 @@ import type {
   Session,
   User,
   UserWithSecret,
-} from '../../auth/auth-store.js';
+} from '../../auth/index.js';
 import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { inTransaction, isUniqueViolation } from './database.js';
 import { PostgresLoginSources } from './postgres-login-sources.js';

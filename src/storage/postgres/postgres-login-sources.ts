@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { LoginRecord, LoginSourceBounds, LoginSourceStore } from '../../auth/auth-store.js';
+import type { LoginRecord, LoginSourceBounds, LoginSourceStore } from '../../auth/index.js';
 import { inTransaction } from './database.js';
 
 /** The cluster AuthStore's login sources (migration 15); PostgresAuthStore delegates to it. */

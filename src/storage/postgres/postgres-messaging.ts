@@ -8,7 +8,7 @@ import type {
   GroupHistory,
   MemberRole,
   Page,
-} from '../../messaging/model.js';
+} from '../../messaging/index.js';
 import {
   MESSAGE_COLUMNS,
   readWindow,

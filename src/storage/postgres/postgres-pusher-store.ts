@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Pusher, PusherStore } from '../../push/pusher-store.js';
+import type { Pusher, PusherStore } from '../../push/index.js';
 import { toPusher, type PusherRow } from '../rows.js';
 
 export class PostgresPusherStore implements PusherStore {

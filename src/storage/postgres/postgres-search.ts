@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
-import { lastWordIsPrefix } from '../../messaging/message-search.js';
+import { lastWordIsPrefix } from '../../messaging/store/index.js';
 import type { SearchPage, SearchQuery, SearchStore } from '../../messaging/store/index.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../rows.js';
 import { SEARCH_DOCUMENT } from './migrations.js';

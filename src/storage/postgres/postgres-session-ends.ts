@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { SessionEnds } from '../../auth/session-ends.js';
+import type { SessionEnds } from '../../auth/index.js';
 
 // SessionEnds on PostgreSQL: the log is filled by the triggers of migration 14; this only reads
 // it. Times are the database's, so nodes' clocks do not matter.

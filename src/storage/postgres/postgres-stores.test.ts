@@ -15,11 +15,7 @@ import { runProfileStoreContract } from '../../users/profile-store.contract.js';
 import type { ProfileStoreBundle } from '../../users/profile-store.contract.js';
 import type { StoredMessage } from '../../messaging/model.js';
 import type { AppendResult } from '../../messaging/store/index.js';
-import {
-  postgresSkipReason,
-  startPostgres,
-  type TestPostgres,
-} from '../../test-support/postgres.js';
+import { postgresSkipReason, startPostgres, type TestPostgres } from '../../engines/index.js';
 import { runPusherStoreContract } from '../../push/pusher-store.contract.js';
 import type { PusherStoreBundle } from '../../push/pusher-store.contract.js';
 import { runSessionEndsContract } from '../../auth/session-ends.contract.js';

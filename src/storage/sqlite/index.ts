@@ -1,12 +1,12 @@
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { AuthStore } from '../../auth/auth-store.js';
-import type { SessionEnds } from '../../auth/session-ends.js';
+import type { AuthStore } from '../../auth/index.js';
+import type { SessionEnds } from '../../auth/index.js';
 import { SqliteSessionEnds } from './sqlite-session-ends.js';
 import type { MessageStores } from '../../messaging/store/index.js';
-import type { AttachmentStore } from '../../attachments/attachment-store.js';
-import type { ContactStore } from '../../contacts/contact-store.js';
-import type { ProfileStore } from '../../users/profile-store.js';
-import type { PusherStore } from '../../push/pusher-store.js';
+import type { AttachmentStore } from '../../attachments/index.js';
+import type { ContactStore } from '../../contacts/index.js';
+import type { ProfileStore } from '../../users/index.js';
+import type { PusherStore } from '../../push/index.js';
 import { SqlitePusherStore } from './sqlite-pusher-store.js';
 import { startAppendThread } from './append-thread.js';
 import { startCheckpointer } from './checkpointer.js';
@@ -147,3 +147,4 @@ export function openSqliteStores(options: {
     },
   });
 }
+export { SqliteAdminStore } from './sqlite-admin-store.js';

@@ -1,9 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type {
-  Attachment,
-  AttachmentStore,
-  AttachmentUse,
-} from '../../attachments/attachment-store.js';
+import type { Attachment, AttachmentStore, AttachmentUse } from '../../attachments/index.js';
 import { settle, type SqliteDb } from './database.js';
 import { toAttachment, type AttachmentRow } from '../rows.js';
 

@@ -10,7 +10,7 @@ import type {
   Session,
   User,
   UserWithSecret,
-} from '../../auth/auth-store.js';
+} from '../../auth/index.js';
 import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
 import { isUniqueViolation } from './errors.js';

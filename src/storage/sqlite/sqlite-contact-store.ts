@@ -8,7 +8,7 @@ import type {
   Edge,
   Pair,
   PairStates,
-} from '../../contacts/contact-store.js';
+} from '../../contacts/index.js';
 import { LIST_SHAPE, toEdge, toEntry, type EdgeRow, type EntryRow } from '../contact-rows.js';
 import { settle, type SqliteDb } from './database.js';
 

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { LoginRecord, LoginSourceBounds, LoginSourceStore } from '../../auth/auth-store.js';
+import type { LoginRecord, LoginSourceBounds, LoginSourceStore } from '../../auth/index.js';
 import { settle, type SqliteDb } from './database.js';
 
 /** The embedded AuthStore's login sources (migration 15); SqliteAuthStore delegates to it. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 
-import { searchWords } from '../../messaging/message-search.js';
+import { searchWords } from '../../messaging/store/index.js';
 import type { AppendRequest, MessageStores } from '../../messaging/store/index.js';
 import { migrate, openSqliteStores, type SqliteStores } from './index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';

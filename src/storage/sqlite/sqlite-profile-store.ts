@@ -6,7 +6,7 @@ import {
   type ProfilePatch,
   type ProfileStore,
   type SearchPage,
-} from '../../users/profile-store.js';
+} from '../../users/index.js';
 import { LIVE, PROFILE_SELECT, toProfile, type ProfileRow } from '../contact-rows.js';
 import { settle, type SqliteDb } from './database.js';
 

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Pusher, PusherStore } from '../../push/pusher-store.js';
+import type { Pusher, PusherStore } from '../../push/index.js';
 import { toPusher, type PusherRow } from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
 

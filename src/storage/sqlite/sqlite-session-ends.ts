@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { SessionEnds } from '../../auth/session-ends.js';
+import type { SessionEnds } from '../../auth/index.js';
 import { settle, type SqliteDb } from './database.js';
 
 // SessionEnds on SQLite: the log is filled by the triggers of migration 14; this only reads it.

@@ -1,4 +1,4 @@
-import type { User } from '../auth/index.js';
+import type { User } from '../../auth/index.js';
 
 // The AdminStore seam: what the operator's command line (`parley user …`, `parley stats`,
 // `parley migrate`) does to the store, beside the ports the server uses.

@@ -2,9 +2,9 @@
 // (started by the test harness), beside the server's own stores on the same database.
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { openPostgresStores } from '../storage/postgres/index.js';
-import { postgresSkipReason, startPostgres, type TestPostgres } from '../test-support/postgres.js';
-import { runAdminStoreContract } from './admin-store.contract.js';
+import { openPostgresStores } from './index.js';
+import { postgresSkipReason, startPostgres, type TestPostgres } from '../../engines/index.js';
+import { runAdminStoreContract } from '../../admin/admin-store.contract.js';
 import { PostgresAdminStore } from './postgres-admin-store.js';
 
 describe('PostgresAdminStore', { skip: postgresSkipReason() ?? false }, () => {

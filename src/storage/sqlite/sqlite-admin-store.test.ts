@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'node:test';
-import { openSqliteStores } from '../storage/sqlite/index.js';
-import { runAdminStoreContract } from './admin-store.contract.js';
+import { openSqliteStores } from './index.js';
+import { runAdminStoreContract } from '../../admin/admin-store.contract.js';
 import { SqliteAdminStore } from './sqlite-admin-store.js';
 
 describe('SqliteAdminStore', () => {

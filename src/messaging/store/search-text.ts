@@ -1,5 +1,5 @@
-import { ParleyError } from '../core/errors.js';
-import type { MessageBody } from './model.js';
+import { ParleyError } from '../../core/errors.js';
+import type { MessageBody } from '../model.js';
 
 // Message search (docs/messages.md#search): what a search query is, and what of a message it
 // finds. Both stores index the same fields and take the same words; each turns the words into

@@ -1,11 +1,15 @@
 import type pg from 'pg';
-import { ParleyError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
-import type { User } from '../auth/index.js';
-import { openPostgresPool } from '../storage/postgres/index.js';
-import { inTransaction, isUniqueViolation } from '../storage/postgres/database.js';
-import { toUser, type UserRow } from '../storage/rows.js';
-import type { AdminStore, AppliedMigration, StoreStats, UserChange } from './admin-store.js';
+import { ParleyError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { User } from '../../auth/index.js';
+import { inTransaction, isUniqueViolation, openPostgresPool } from './database.js';
+import { toUser, type UserRow } from '../rows.js';
+import type {
+  AdminStore,
+  AppliedMigration,
+  StoreStats,
+  UserChange,
+} from '../../admin/store/index.js';
 
 /** The AdminStore on the cluster's PostgreSQL; opening it migrates the database, as a start does. */
 export class PostgresAdminStore implements AdminStore {

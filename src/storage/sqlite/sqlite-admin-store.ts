@@ -1,10 +1,15 @@
-import { ParleyError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
-import type { User } from '../auth/index.js';
-import { openSqliteDatabase, type SqliteDb } from '../storage/sqlite/index.js';
-import { isUniqueViolation } from '../storage/sqlite/errors.js';
-import { toUser, type UserRow } from '../storage/rows.js';
-import type { AdminStore, AppliedMigration, StoreStats, UserChange } from './admin-store.js';
+import { ParleyError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { User } from '../../auth/index.js';
+import { openSqliteDatabase, type SqliteDb } from './database.js';
+import { isUniqueViolation } from './errors.js';
+import { toUser, type UserRow } from '../rows.js';
+import type {
+  AdminStore,
+  AppliedMigration,
+  StoreStats,
+  UserChange,
+} from '../../admin/store/index.js';
 
 /** The AdminStore on the embedded SQLite file; opening it migrates the file, as a start does. */
 export class SqliteAdminStore implements AdminStore {

@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs';
-import { ProtocolError, type Codec } from './codec.js';
-import type { ClientFrame, ServerFrame } from './frames.js';
+import { ProtocolError, type Codec } from '../codec.js';
+import type { ClientFrame, ServerFrame } from '../frames.js';
 
 // Protobuf frames from proto/parley.proto. The schema text is passed in (read from the file by
 // the Node side) so that this module stays free of node:* imports. Message bodies travel as UTF-8

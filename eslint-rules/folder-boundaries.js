@@ -1,6 +1,6 @@
 // @ts-check
 // A local ESLint rule: a file reaches another folder only through that folder's index.ts (its
-// face), never past it into the folder's other files (docs/architecture.md#the-dependency-rule).
+// face), never past it into the folder's other files (docs/architecture.md#folders-and-what-each-may-import).
 //
 // Allowed, for an import of `target` from `file`:
 // - target is in file's own folder, or in a folder that encloses it (a subfolder may use its

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ParleyError } from '../core/errors.js';
 import type { AuthStore } from '../auth/index.js';
-import type { MessageStores } from '../messaging/index.js';
+import type { MessageStores } from '../messaging/store/index.js';
 import type { AdminStore } from './store/index.js';
 import type { PusherStore } from '../push/pusher-store.js';
 

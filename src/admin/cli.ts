@@ -68,7 +68,7 @@ async function readPasswordLine(stdin: NodeJS.ReadableStream): Promise<string> {
  * Redis has no way in from outside; its connections last until they reconnect.
  */
 async function kickEverywhere(config: Config, change: UserChange): Promise<boolean> {
-  // A Redis Cluster needs the cluster-aware connection main.ts builds; not worth it for a kick.
+  // A Redis Cluster needs the cluster-aware connection compose/cluster.ts builds; not worth it for a kick.
   if (!config.redis || config.redis.cluster || change.revokedDevices.length === 0) return false;
   const bus = new RedisBus({ redis: config.redis.url, connectWaitMs: 5_000 });
   try {

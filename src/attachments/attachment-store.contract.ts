@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { AuthStore } from '../auth/store/index.js';
 import { newId } from '../core/ids.js';
-import type { MessageStores } from '../messaging/index.js';
+import type { MessageStores } from '../messaging/store/index.js';
 import type { Attachment, AttachmentStore } from './attachment-store.js';
 
 export interface AttachmentStoreBundle {

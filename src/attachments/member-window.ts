@@ -1,5 +1,5 @@
 import { isId } from '../core/ids.js';
-import type { MessageStores } from '../messaging/index.js';
+import type { MessageStores } from '../messaging/store/index.js';
 
 /**
  * What a user may read of the attachments sent in one conversation: those first sent there in
@@ -15,7 +15,7 @@ export interface MemberWindow {
   readonly avatar: string | null;
 }
 
-/** main.ts injects memberWindowOf(the message store). */
+/** compose/services.ts injects memberWindowOf(the message store ports). */
 export type MemberWindowOf = (conversationId: string, userId: string) => Promise<MemberWindow>;
 
 /** Anyone without a membership row: nothing. */

@@ -251,7 +251,7 @@ export class AuthService {
     await this.sources.forgetOtherDevices(user.id, caller.device);
   }
 
-  /** Steps of an account's deletion that other capabilities own (wired in main.ts). */
+  /** Steps of an account's deletion that other capabilities own (wired in compose/services.ts). */
   onDeletion(step: DeletionStep): void {
     this.deletionSteps.push(step);
   }

@@ -2,7 +2,7 @@ import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../auth/index.js';
 import type { AuthStore } from '../auth/index.js';
-import type { MessageStores } from '../messaging/index.js';
+import type { MessageStores } from '../messaging/store/index.js';
 import { openPostgresStores } from '../storage/postgres/index.js';
 import { openSqliteStores } from '../storage/sqlite/index.js';
 import { BENCH_DEVICE, type BenchUser, type Plan } from './target.js';

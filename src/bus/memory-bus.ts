@@ -9,7 +9,7 @@ export class MemoryBusHub {
 }
 
 /**
- * The in-process Bus. A single node needs no bus (main.ts passes none); this one connects
+ * The in-process Bus. A single node needs no bus (compose/ passes none); this one connects
  * several nodes inside one process, for tests. Delivery is asynchronous.
  */
 export class MemoryBus implements Bus {

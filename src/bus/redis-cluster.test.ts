@@ -47,7 +47,7 @@ describe('Redis Cluster backends', { skip: redisSkip() }, () => {
     runBudgetStoreContract({
       name: 'Redis Cluster',
       open: () => {
-        // As the server opens its connection for events and budgets (main.ts).
+        // As the server opens its connection for events and budgets (compose/cluster.ts).
         const c = openRedis(template, { role: 'budgets', offlineQueue: true });
         connections.push(c);
         return new RedisBudgetStore(c);

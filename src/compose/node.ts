@@ -5,9 +5,9 @@ import type { OutboundClient } from '../outbound/index.js';
 import { Closers } from './closers.js';
 import { joinCluster, openCluster } from './cluster.js';
 import { composeEvents, outboundClient } from './events.js';
-import { composeHttp } from './http.js';
+import { composeHttp, type HttpEdge } from './http.js';
 import { listeningUrl, sleep, startHttpRole } from './http-role.js';
-import { listenAll } from './realtime.js';
+import { listenAll, type Listening } from './realtime.js';
 import type { RunningParley } from './running.js';
 import { composeServices } from './services.js';
 import { openBlobStore, openStores } from './stores.js';
@@ -42,19 +42,7 @@ async function startFullNode(
   closers: Closers,
   outbound: { readonly pushOutbound: OutboundClient; readonly webhookOutbound: OutboundClient },
 ): Promise<RunningParley> {
-  const stores = await openStores(config, log);
-  closers.defer('stores', () => stores.close());
-  if ('searchBacklog' in stores) {
-    metrics.gaugeFrom(
-      'parley_search_backlog',
-      'Messages stored but not yet in the search index (SQLite).',
-      () => stores.searchBacklog(),
-    );
-  }
-  const cluster = config.redis ? await openCluster(config, config.redis, log, metrics) : null;
-  if (cluster) closers.defer('cluster', () => cluster.close());
-  const blobs = await openBlobStore(config.attachments.blobStore);
-  closers.defer('blobs', () => blobs.close());
+  const { stores, cluster, blobs } = await openFoundations(config, log, metrics, closers);
   const services = composeServices({
     config,
     log,
@@ -96,14 +84,38 @@ async function startFullNode(
     http,
     closers,
   });
+  const running = runningNode(config, log, http, closers, { tcp, rpc });
+  log.info(
+    {
+      port: running.port,
+      url: running.url,
+      tcpPort: running.tcpPort,
+      grpcPort: running.grpcPort,
+      store: config.store.kind,
+      cluster: cluster !== null,
+      seedApi: config.http.seedApi,
+    },
+    'parley listening',
+  );
+  return running;
+}
+
+/** The started node as its holder sees it: where it listens, and how it drains and stops. */
+function runningNode(
+  config: Config,
+  log: Logger,
+  http: HttpEdge,
+  closers: Closers,
+  listening: Listening,
+): RunningParley {
   const { port, url } = listeningUrl(http.app, config);
   let closing: Promise<void> | null = null;
-  const running: RunningParley = {
+  return {
     url,
     port,
     wsUrl: url.replace(/^http/, 'ws') + '/ws',
-    tcpPort: tcp?.port ?? null,
-    grpcPort: rpc?.port ?? null,
+    tcpPort: listening.tcp?.port ?? null,
+    grpcPort: listening.rpc?.port ?? null,
     config,
     drain: () => http.health.drain(),
     close: () =>
@@ -117,17 +129,27 @@ async function startFullNode(
         log.info('parley stopped');
       })()),
   };
-  log.info(
-    {
-      port,
-      url,
-      tcpPort: running.tcpPort,
-      grpcPort: running.grpcPort,
-      store: config.store.kind,
-      cluster: cluster !== null,
-      seedApi: config.http.seedApi,
-    },
-    'parley listening',
-  );
-  return running;
+}
+
+/** The stores, the cluster (with Redis) and the blob store, each closed after what uses it. */
+async function openFoundations(
+  config: Config,
+  log: Logger,
+  metrics: ParleyMetrics,
+  closers: Closers,
+) {
+  const stores = await openStores(config, log);
+  closers.defer('stores', () => stores.close());
+  if ('searchBacklog' in stores) {
+    metrics.gaugeFrom(
+      'parley_search_backlog',
+      'Messages stored but not yet in the search index (SQLite).',
+      () => stores.searchBacklog(),
+    );
+  }
+  const cluster = config.redis ? await openCluster(config, config.redis, log, metrics) : null;
+  if (cluster) closers.defer('cluster', () => cluster.close());
+  const blobs = await openBlobStore(config.attachments.blobStore);
+  closers.defer('blobs', () => blobs.close());
+  return { stores, cluster, blobs };
 }

@@ -49,12 +49,40 @@ export interface Services {
 
 /** Builds the capabilities (nothing to close yet: the caller registers what needs closing). */
 export function composeServices(inputs: ServiceInputs): Services {
-  const { config, log, metrics, stores, cluster } = inputs;
-  const limits = config.limits;
+  const { config, log, stores, cluster } = inputs;
   const budgets: BudgetStore = cluster
     ? new RedisBudgetStore(cluster.redis, log)
     : new MemoryBudgetStore();
   const users = new UserDirectory(stores.auth);
+  const { attachments, auth } = composeAccounts(inputs, budgets);
+  const { committer, messaging, contacts } = composeMessaging(inputs, budgets, users, attachments);
+  const profiles = new UsersService({
+    store: stores.profiles,
+    limits: config.limits,
+    checkAvatar: (userId, attachmentId) => attachments.checkAvatar(userId, attachmentId),
+  });
+  const { router, pushes, profilePush } = composeDelivery(inputs, messaging, contacts);
+  const services = {
+    budgets,
+    users,
+    auth,
+    attachments,
+    committer,
+    messaging,
+    contacts,
+    profiles,
+    profilePush,
+    router,
+    pushes,
+  };
+  wireServices(services, log);
+  return services;
+}
+
+/** Accounts and what they own: sessions and login throttling, and attachments. */
+function composeAccounts(inputs: ServiceInputs, budgets: BudgetStore) {
+  const { config, stores } = inputs;
+  const limits = config.limits;
   const attachments = new AttachmentsService({
     store: stores.attachments,
     blobs: inputs.blobs,
@@ -80,6 +108,18 @@ export function composeServices(inputs: ServiceInputs): Services {
       idleMs: limits.loginKnownSourceIdleMs,
     },
   });
+  return { attachments, auth };
+}
+
+/** Messaging (over group commit) and contacts, which share the block guard and one budget. */
+function composeMessaging(
+  inputs: ServiceInputs,
+  budgets: BudgetStore,
+  users: UserDirectory,
+  attachments: AttachmentsService,
+) {
+  const { config, log, metrics, stores, cluster } = inputs;
+  const limits = config.limits;
   // The SQLite append thread commits batches strictly in order, so later batches can be handed
   // over while one is written (group-commit.ts); every other store takes one batch at a time.
   // Four in flight measured best on the direct bench (2: 0.42-0.44 of the relay, 4: 0.46-0.49).
@@ -122,11 +162,13 @@ export function composeServices(inputs: ServiceInputs): Services {
     guard: blockGuard,
     firstContacts,
   });
-  const profiles = new UsersService({
-    store: stores.profiles,
-    limits,
-    checkAvatar: (userId, attachmentId) => attachments.checkAvatar(userId, attachmentId),
-  });
+  return { committer, messaging, contacts };
+}
+
+/** Pushing to live sessions (the router), to offline devices, and profile changes. */
+function composeDelivery(inputs: ServiceInputs, messaging: Messaging, contacts: ContactsService) {
+  const { config, log, metrics, stores, cluster } = inputs;
+  const limits = config.limits;
   const router = new DeliveryRouter({
     members: messaging.membership,
     limits,
@@ -154,21 +196,7 @@ export function composeServices(inputs: ServiceInputs): Services {
     burst: limits.profilePushBurstMax,
     refillMs: limits.profilePushRefillMs,
   });
-  const services = {
-    budgets,
-    users,
-    auth,
-    attachments,
-    committer,
-    messaging,
-    contacts,
-    profiles,
-    profilePush,
-    router,
-    pushes,
-  };
-  wireServices(services, log);
-  return services;
+  return { router, pushes, profilePush };
 }
 
 /** Who hears whose events, and the steps of deleting an account, in the order they must run. */

@@ -29,7 +29,7 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string)
 
 describe('RedisStreamSink', { skip: redisSkip() }, () => {
   let redis: RunningRedis;
-  /** The sink's connection, opened as main.ts opens it: no offline queue. */
+  /** The sink's connection, opened as compose/cluster.ts opens it: no offline queue. */
   let connection: RedisConnection;
   /** The test's own reading connection. */
   let reader: RedisConnection;

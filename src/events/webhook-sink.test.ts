@@ -22,7 +22,7 @@ interface Received {
   readonly headers: IncomingMessage['headers'];
 }
 
-/** An outbound client allowing `urls`, as main.ts builds it from PARLEY_WEBHOOK_URLS. */
+/** An outbound client allowing `urls`, as compose/events.ts builds it from PARLEY_WEBHOOK_URLS. */
 function outbound(urls: string[], timeoutMs = 5_000, responseBytesMax = 64 * 1024): OutboundClient {
   return new OutboundClient({ allow: AllowList.parse(urls), timeoutMs, responseBytesMax });
 }

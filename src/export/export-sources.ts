@@ -1,7 +1,7 @@
 import type { AuthStore } from '../auth/index.js';
 import type { ContactsService } from '../contacts/index.js';
 import { ParleyError } from '../core/errors.js';
-import type { InboxStore, MessageLog } from '../messaging/index.js';
+import type { InboxStore, MessageLog } from '../messaging/store/index.js';
 import { profileView, type ProfileStore } from '../users/index.js';
 import type { ExportDeps } from './data-export.js';
 

@@ -79,6 +79,24 @@ function unchanged(): never {
   throw new ParleyError('no_change');
 }
 
+/** Builds a change's system message: its event, the actor, the targets and what changed. */
+type BodyOf = (event: GroupEventName, targets: readonly string[], extra?: object) => SystemBody;
+
+/** What every plan of a current member's change reads. */
+interface PlanContext {
+  readonly state: GroupState;
+  readonly actor: Member;
+  readonly actorId: string;
+  readonly membersMax: number;
+  readonly body: BodyOf;
+}
+
+type MemberAction = Extract<GroupAction, { type: 'add' | 'remove' | 'role' | 'transfer' | 'mute' }>;
+type SettingAction = Extract<
+  GroupAction,
+  { type: 'title' | 'muteAll' | 'history' | 'avatar' | 'dismiss' }
+>;
+
 /** The planner for one change by one actor; `membersMax` is limits.groupMembersMax. */
 export function groupPlanner(
   action: GroupAction,
@@ -87,7 +105,7 @@ export function groupPlanner(
 ): GroupPlanner {
   return (state) => {
     const { conversation } = state;
-    const body = (event: GroupEventName, targets: readonly string[], extra = {}): SystemBody => ({
+    const body: BodyOf = (event, targets, extra = {}) => ({
       kind: 'system',
       event,
       actor: actorId,
@@ -101,91 +119,115 @@ export function groupPlanner(
     if (conversation.dismissedAtMs !== null && action.type !== 'leave') {
       throw new ParleyError('group_dismissed');
     }
+    const context: PlanContext = { state, actor, actorId, membersMax, body };
     switch (action.type) {
-      case 'add': {
-        atLeast(actor, 'admin');
-        const fresh = [...new Set(action.userIds)].filter((id) => {
-          const row = state.targets.get(id);
-          return !row || row.leftSeq !== null;
-        });
-        if (fresh.length === 0) throw new ParleyError('already_member');
-        if (state.memberCount + fresh.length > membersMax) {
-          throw new ParleyError('too_many_members');
-        }
-        return { body: body('member.added', fresh), join: fresh };
-      }
-      case 'remove': {
-        if (action.userId === actorId) {
-          throw new ParleyError('invalid_request', 'To leave a group, use leave.');
-        }
-        const target = current(state, action.userId);
-        atLeast(actor, 'admin');
-        outranks(actor, target);
-        return { body: body('member.removed', [target.userId]), leave: [target.userId] };
-      }
       case 'leave':
         return planLeave(state, actor, body);
-      case 'role': {
-        atLeast(actor, 'owner');
-        const target = current(state, action.userId);
-        if (target.role === 'owner') {
-          throw new ParleyError('invalid_request', 'To hand over the group, transfer ownership.');
-        }
-        if (target.role === action.role) unchanged();
-        return {
-          body: body('role.changed', [target.userId], { role: action.role }),
-          roles: [{ userId: target.userId, role: action.role }],
-        };
-      }
-      case 'transfer': {
-        atLeast(actor, 'owner');
-        const target = current(state, action.userId);
-        if (target.userId === actorId) unchanged();
-        return {
-          body: body('owner.transferred', [target.userId]),
-          roles: [
-            { userId: target.userId, role: 'owner' },
-            { userId: actorId, role: 'admin' },
-          ],
-        };
-      }
-      case 'title':
-        atLeast(actor, 'admin');
-        if (conversation.title === action.title) unchanged();
-        return { body: body('title.changed', [], { title: action.title }), title: action.title };
-      case 'mute': {
-        atLeast(actor, 'admin');
-        const target = current(state, action.userId);
-        outranks(actor, target);
-        if (target.muted === action.muted) unchanged();
-        return {
-          body: body('muted', [target.userId], { muted: action.muted }),
-          mute: [{ userId: target.userId, muted: action.muted }],
-        };
-      }
-      case 'muteAll':
-        atLeast(actor, 'admin');
-        if (conversation.mutedAll === action.muted) unchanged();
-        return { body: body('muted', [], { muted: action.muted }), mutedAll: action.muted };
-      case 'history':
-        atLeast(actor, 'admin');
-        if (conversation.history === action.history) unchanged();
-        return {
-          body: body('history.changed', [], { history: action.history }),
-          history: action.history,
-        };
-      case 'avatar':
-        atLeast(actor, 'admin');
-        if (conversation.avatar === action.avatar) unchanged();
-        return {
-          body: body('avatar.changed', [], { avatar: action.avatar }),
-          avatar: action.avatar,
-        };
-      case 'dismiss':
-        atLeast(actor, 'owner');
-        return { body: body('dismissed', []), dismiss: true };
+      case 'add':
+      case 'remove':
+      case 'role':
+      case 'transfer':
+      case 'mute':
+        return planMemberChange(action, context);
+      default:
+        return planSettingChange(action, context);
     }
   };
+}
+
+/** Changes to members: who is in, their roles, who may send. */
+function planMemberChange(action: MemberAction, context: PlanContext): GroupPlan {
+  const { state, actor, actorId, body } = context;
+  switch (action.type) {
+    case 'add': {
+      atLeast(actor, 'admin');
+      const fresh = [...new Set(action.userIds)].filter((id) => {
+        const row = state.targets.get(id);
+        return !row || row.leftSeq !== null;
+      });
+      if (fresh.length === 0) throw new ParleyError('already_member');
+      if (state.memberCount + fresh.length > context.membersMax) {
+        throw new ParleyError('too_many_members');
+      }
+      return { body: body('member.added', fresh), join: fresh };
+    }
+    case 'remove': {
+      if (action.userId === actorId) {
+        throw new ParleyError('invalid_request', 'To leave a group, use leave.');
+      }
+      const target = current(state, action.userId);
+      atLeast(actor, 'admin');
+      outranks(actor, target);
+      return { body: body('member.removed', [target.userId]), leave: [target.userId] };
+    }
+    case 'role': {
+      atLeast(actor, 'owner');
+      const target = current(state, action.userId);
+      if (target.role === 'owner') {
+        throw new ParleyError('invalid_request', 'To hand over the group, transfer ownership.');
+      }
+      if (target.role === action.role) unchanged();
+      return {
+        body: body('role.changed', [target.userId], { role: action.role }),
+        roles: [{ userId: target.userId, role: action.role }],
+      };
+    }
+    case 'transfer': {
+      atLeast(actor, 'owner');
+      const target = current(state, action.userId);
+      if (target.userId === actorId) unchanged();
+      return {
+        body: body('owner.transferred', [target.userId]),
+        roles: [
+          { userId: target.userId, role: 'owner' },
+          { userId: actorId, role: 'admin' },
+        ],
+      };
+    }
+    case 'mute': {
+      atLeast(actor, 'admin');
+      const target = current(state, action.userId);
+      outranks(actor, target);
+      if (target.muted === action.muted) unchanged();
+      return {
+        body: body('muted', [target.userId], { muted: action.muted }),
+        mute: [{ userId: target.userId, muted: action.muted }],
+      };
+    }
+  }
+}
+
+/** Changes to the group's own settings, and its end. */
+function planSettingChange(action: SettingAction, context: PlanContext): GroupPlan {
+  const { actor, body } = context;
+  const { conversation } = context.state;
+  switch (action.type) {
+    case 'title':
+      atLeast(actor, 'admin');
+      if (conversation.title === action.title) unchanged();
+      return { body: body('title.changed', [], { title: action.title }), title: action.title };
+    case 'muteAll':
+      atLeast(actor, 'admin');
+      if (conversation.mutedAll === action.muted) unchanged();
+      return { body: body('muted', [], { muted: action.muted }), mutedAll: action.muted };
+    case 'history':
+      atLeast(actor, 'admin');
+      if (conversation.history === action.history) unchanged();
+      return {
+        body: body('history.changed', [], { history: action.history }),
+        history: action.history,
+      };
+    case 'avatar':
+      atLeast(actor, 'admin');
+      if (conversation.avatar === action.avatar) unchanged();
+      return {
+        body: body('avatar.changed', [], { avatar: action.avatar }),
+        avatar: action.avatar,
+      };
+    case 'dismiss':
+      atLeast(actor, 'owner');
+      return { body: body('dismissed', []), dismiss: true };
+  }
 }
 
 /**
@@ -198,7 +240,7 @@ function planJoin(
   code: string,
   actorId: string,
   membersMax: number,
-  body: (event: GroupEventName, targets: readonly string[], extra?: object) => SystemBody,
+  body: BodyOf,
 ): GroupPlan {
   const { conversation } = state;
   if (conversation.kind !== 'group' || state.inviteCode === null || state.inviteCode !== code) {
@@ -214,11 +256,7 @@ function planJoin(
  * Anyone may leave. The owner of a live group must transfer first, unless it is the last member:
  * then leaving dismisses the group. In a dismissed group the owner leaves like anyone else.
  */
-function planLeave(
-  state: GroupState,
-  actor: Member,
-  body: (event: GroupEventName, targets: readonly string[], extra?: object) => SystemBody,
-): GroupPlan {
+function planLeave(state: GroupState, actor: Member, body: BodyOf): GroupPlan {
   const live = state.conversation.dismissedAtMs === null;
   if (actor.role === 'owner' && live) {
     if (state.memberCount > 1) throw new ParleyError('owner_must_transfer');

@@ -34,13 +34,24 @@ function onlyOne<T extends object>(body: T, fields: readonly (keyof T & string)[
   return set[0];
 }
 
-export function registerGroupRoutes(
-  app: HttpApp,
-  deps: { messaging: Messaging; authenticate: Authenticate },
-): void {
-  const { messaging } = deps;
-  const onRequest = requireSession(deps.authenticate);
+export interface GroupRouteDeps {
+  messaging: Messaging;
+  authenticate: Authenticate;
+}
 
+/** The session check every route runs first. */
+type OnRequest = ReturnType<typeof requireSession>;
+
+export function registerGroupRoutes(app: HttpApp, deps: GroupRouteDeps): void {
+  const onRequest = requireSession(deps.authenticate);
+  registerMemberRoutes(app, deps, onRequest);
+  registerGroupSettingRoutes(app, deps, onRequest);
+  registerInviteRoutes(app, deps, onRequest);
+}
+
+/** Adding, removing and changing members (docs/groups.md). */
+function registerMemberRoutes(app: HttpApp, deps: GroupRouteDeps, onRequest: OnRequest): void {
+  const { messaging } = deps;
   app.post(
     '/v1/conversations/:id/members',
     {
@@ -106,6 +117,15 @@ export function registerGroupRoutes(
   );
 
   // One of: title, muted (the whole group), history, avatar (an attachment id, or null).
+}
+
+/** A group's settings, and leaving or dismissing it. */
+function registerGroupSettingRoutes(
+  app: HttpApp,
+  deps: GroupRouteDeps,
+  onRequest: OnRequest,
+): void {
+  const { messaging } = deps;
   app.patch(
     '/v1/conversations/:id',
     {
@@ -147,6 +167,16 @@ export function registerGroupRoutes(
 
   // Invite codes (docs/groups.md#invite-codes): admins create (or replace), read and revoke the
   // group's one code; anyone holding it may join.
+  app.delete('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) =>
+    answer(
+      await messaging.groups.changeGroup(callerOf(request), request.params.id, { type: 'dismiss' }),
+    ),
+  );
+}
+
+/** A group's invite code, and joining by it (docs/groups.md#invite-codes). */
+function registerInviteRoutes(app: HttpApp, deps: GroupRouteDeps, onRequest: OnRequest): void {
+  const { messaging } = deps;
   app.post(
     '/v1/conversations/:id/invite',
     { onRequest, schema: { params: Id } },
@@ -185,9 +215,4 @@ export function registerGroupRoutes(
   );
 
   // Dismissing keeps the history readable for its members; nothing can be sent any more.
-  app.delete('/v1/conversations/:id', { onRequest, schema: { params: Id } }, async (request) =>
-    answer(
-      await messaging.groups.changeGroup(callerOf(request), request.params.id, { type: 'dismiss' }),
-    ),
-  );
 }

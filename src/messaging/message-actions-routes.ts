@@ -23,18 +23,29 @@ const callerOf = (request: FastifyRequest): Caller => {
   return { userId: s.userId, device: s.device };
 };
 
-export function registerMessageActionRoutes(
+export interface MessageActionRouteDeps {
+  messaging: Messaging;
+  authenticate: Authenticate;
+  /** Spends the caller's send budget (edit, recall and reactions write messages too). */
+  preHandler: (request: FastifyRequest) => Promise<void>;
+}
+
+/** The session check every route runs first. */
+type OnRequest = ReturnType<typeof requireSession>;
+
+export function registerMessageActionRoutes(app: HttpApp, deps: MessageActionRouteDeps): void {
+  const onRequest = requireSession(deps.authenticate);
+  registerEditRoutes(app, deps, onRequest);
+  registerReactionRoutes(app, deps, onRequest);
+}
+
+/** Edit, recall and hide (docs/messages.md). */
+function registerEditRoutes(
   app: HttpApp,
-  deps: {
-    messaging: Messaging;
-    authenticate: Authenticate;
-    /** Spends the caller's send budget (edit, recall and reactions write messages too). */
-    preHandler: (request: FastifyRequest) => Promise<void>;
-  },
+  deps: MessageActionRouteDeps,
+  onRequest: OnRequest,
 ): void {
   const { messaging, preHandler } = deps;
-  const onRequest = requireSession(deps.authenticate);
-
   app.patch(
     '/v1/conversations/:id/messages/:seq',
     {
@@ -70,7 +81,15 @@ export function registerMessageActionRoutes(
       return { conversation: id, seq, hidden: true };
     },
   );
+}
 
+/** Reactions, and the caller's own preferences of a conversation. */
+function registerReactionRoutes(
+  app: HttpApp,
+  deps: MessageActionRouteDeps,
+  onRequest: OnRequest,
+): void {
+  const { messaging, preHandler } = deps;
   app.post(
     '/v1/conversations/:id/messages/:seq/reactions',
     { onRequest, preHandler, schema: { params: Params, body: Type.Object({ emoji: Emoji }) } },

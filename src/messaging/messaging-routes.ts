@@ -90,24 +90,40 @@ const callerOf = (request: FastifyRequest): Caller => {
   return { userId: s.userId, device: s.device };
 };
 
-export function registerMessagingRoutes(
-  app: HttpApp,
-  deps: {
-    messaging: Messaging;
-    users: UserDirectory;
-    authenticate: Authenticate;
-    sendBudget: SendBudget;
-    /** Searches per user: each may scan thousands of index entries (docs/messages.md#search). */
-    searchBudget?: UserBudget;
-    /** Heavy reads in flight per user on this node, shared with the real-time gateway. */
-    reads: RequestSlots;
-  },
-): void {
-  const { messaging, users, reads } = deps;
+export interface MessagingRouteDeps {
+  messaging: Messaging;
+  users: UserDirectory;
+  authenticate: Authenticate;
+  sendBudget: SendBudget;
+  /** Searches per user: each may scan thousands of index entries (docs/messages.md#search). */
+  searchBudget?: UserBudget;
+  /** Heavy reads in flight per user on this node, shared with the real-time gateway. */
+  reads: RequestSlots;
+}
+
+/** The session check every route runs first. */
+type OnRequest = ReturnType<typeof requireSession>;
+
+export function registerMessagingRoutes(app: HttpApp, deps: MessagingRouteDeps): void {
   const onRequest = requireSession(deps.authenticate);
   const preHandler = spendsBudget(deps.sendBudget);
-  registerMessageActionRoutes(app, { messaging, authenticate: deps.authenticate, preHandler });
+  registerMessageActionRoutes(app, {
+    messaging: deps.messaging,
+    authenticate: deps.authenticate,
+    preHandler,
+  });
+  registerConversationRoutes(app, deps, onRequest);
+  registerMessageRoutes(app, deps, onRequest, preHandler);
+  registerSearchAndReadRoutes(app, deps, onRequest);
+}
 
+/** Opening, listing and reading conversations. */
+function registerConversationRoutes(
+  app: HttpApp,
+  deps: MessagingRouteDeps,
+  onRequest: OnRequest,
+): void {
+  const { messaging, users } = deps;
   app.post(
     '/v1/conversations',
     { onRequest, schema: { body: CreateConversation } },
@@ -170,7 +186,17 @@ export function registerMessagingRoutes(
     const { conversation, members } = await messaging.conversations.get(caller, request.params.id);
     return withMembers(conversation, members, caller, users);
   });
+}
 
+/** Sending and reading history. */
+function registerMessageRoutes(
+  app: HttpApp,
+  deps: MessagingRouteDeps,
+  onRequest: OnRequest,
+  /** Spends the caller's send budget. */
+  preHandler: ReturnType<typeof spendsBudget>,
+): void {
+  const { messaging, reads } = deps;
   app.post(
     '/v1/conversations/:id/messages',
     {
@@ -222,7 +248,15 @@ export function registerMessagingRoutes(
       return { messages: page.messages.map(messageView), hasMore: page.hasMore };
     },
   );
+}
 
+/** Search, and moving the read watermark. */
+function registerSearchAndReadRoutes(
+  app: HttpApp,
+  deps: MessagingRouteDeps,
+  onRequest: OnRequest,
+): void {
+  const { messaging, reads } = deps;
   app.get(
     '/v1/search',
     {

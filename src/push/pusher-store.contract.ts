@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import type { AuthStore } from '../auth/store/index.js';
-import type { MessageStores } from '../messaging/index.js';
+import type { MessageStores } from '../messaging/store/index.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
 
 export interface PusherStoreBundle {

@@ -1,4 +1,4 @@
-import type { Member, StoredMessage } from '../messaging/index.js';
+import type { Member, StoredMessage } from '../messaging/store/index.js';
 import type { MessageActionState } from '../messaging/store/index.js';
 import {
   readWindow,

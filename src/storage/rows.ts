@@ -13,7 +13,7 @@ import type {
   MessageBody,
   ReactionCount,
   StoredMessage,
-} from '../messaging/index.js';
+} from '../messaging/store/index.js';
 
 // The table rows both SQL backends share (one schema, two dialects) and their mapping to the
 // seams' types, written once.
@@ -225,7 +225,7 @@ export function toView(row: ViewRow): ConversationView {
 
 /**
  * The rows of one page, read lazily: at most `limit`, and past the first no further than
- * `bytesMax` bytes of bodies (PAGE_BYTES in messaging/message-store.ts). Stops reading as soon
+ * `bytesMax` bytes of bodies (PAGE_BYTES in messaging/model.ts). Stops reading as soon
  * as it knows there is more, so a caller that hands it an iterator loads one row past the page.
  */
 export function takePage(

@@ -3,7 +3,7 @@ import type { StoredMessage } from '../model.js';
 // The SearchStore port: full-text search over the messages a viewer may read.
 //
 // Contract (every backend; proven by search.contract.ts, and the general rules in index.ts):
-// - searchMessages finds the messages whose searchable fields (message-search.ts) hold every
+// - searchMessages finds the messages whose searchable fields (search-text.ts) hold every
 //   word (the last also as a prefix), within the viewer's window, not recalled and not hidden by
 //   the viewer; an edited message by its new text. With a conversation, not_member for a user
 //   with no row there; without one, across every conversation the viewer may read (former
@@ -15,7 +15,7 @@ import type { StoredMessage } from '../model.js';
 /** A message search for one viewer (docs/messages.md#search). */
 export interface SearchQuery {
   readonly viewerId: string;
-  /** From searchWords (message-search.ts): lowercased, each once. */
+  /** From searchWords (search-text.ts): lowercased, each once. */
   readonly words: readonly string[];
   /** Only this conversation; absent: every conversation the viewer may read. */
   readonly conversationId?: string;

@@ -14,7 +14,7 @@ const WORD_JOINERS = '-.@/:~+&;<>=?%#_!,*^|$';
 /**
  * What message search matches (docs/messages.md#search), as the expression of the GIN index of
  * migration 11: a search must use it word for word for the index to serve it. Never change it;
- * a new document is a new index in a new migration. The fields are message-search.ts's
+ * a new document is a new index in a new migration. The fields are messaging/store/search-text.ts's
  * SEARCH_FIELDS; a recalled body has none of them. WORD_JOINERS become spaces, so that
  * "budget-2027.xlsx" is three words here as in SQLite's tokenizer and the query's words
  * (searchWords), not one file name; translate() does not depend on the database's locale.
@@ -138,7 +138,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: 'group management',
     // Groups: history visibility, mute-all and dismissal. Members: muted, and left_seq, which
-    // keeps a former member's row so its reads stop at its removal (messaging/message-store.ts).
+    // keeps a former member's row so its reads stop at its removal (messaging/store/index.ts).
     // Existing conversations keep 'full' history, as they were read until now.
     sql: `
       ALTER TABLE conversations ADD COLUMN history TEXT NOT NULL DEFAULT 'full'
@@ -237,7 +237,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: 'changed messages',
     // When a message last changed after it was sent (an edit, a recall, a reaction added or
     // removed), so that sync reports it to a device that already has the message
-    // (MessageStore.changedMessages). NULL for a message that never changed: the partial index
+    // (InboxStore.changedMessages). NULL for a message that never changed: the partial index
     // holds changed messages only. Changes made before this version are stamped from what is
     // known of them.
     sql: `

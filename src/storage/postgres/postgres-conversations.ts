@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
-import type { Conversation } from '../../messaging/index.js';
+import type { Conversation } from '../../messaging/store/index.js';
 import type { ConversationStore } from '../../messaging/store/index.js';
 import { inTransaction } from './database.js';
 import { ROOM_PREFIX, directKey, type ConversationRow } from '../rows.js';

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
-import type { Conversation, Member } from '../../messaging/index.js';
+import type { Conversation, Member } from '../../messaging/store/index.js';
 import type {
   GroupChange,
   GroupChangeResult,

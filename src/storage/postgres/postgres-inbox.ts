@@ -6,7 +6,7 @@ import type {
   ConversationView,
   Page,
   PreferencesChange,
-} from '../../messaging/index.js';
+} from '../../messaging/store/index.js';
 import type { InboxStore } from '../../messaging/store/index.js';
 import { inTransaction } from './database.js';
 import {

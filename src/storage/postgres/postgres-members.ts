@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
-import type { Member } from '../../messaging/index.js';
+import type { Member } from '../../messaging/store/index.js';
 import type { MemberStore } from '../../messaging/store/index.js';
 import { toMember, type MemberRow } from '../rows.js';
 import { currentMember } from './postgres-messaging.js';

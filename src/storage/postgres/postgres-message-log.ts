@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
-import type { Page, StoredMessage } from '../../messaging/index.js';
+import type { Page, StoredMessage } from '../../messaging/store/index.js';
 import type {
   AppendRequest,
   AppendResult,

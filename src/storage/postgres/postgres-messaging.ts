@@ -8,7 +8,7 @@ import type {
   GroupHistory,
   MemberRole,
   Page,
-} from '../../messaging/index.js';
+} from '../../messaging/store/index.js';
 import {
   MESSAGE_COLUMNS,
   readWindow,

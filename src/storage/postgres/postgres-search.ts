@@ -17,7 +17,7 @@ const COLUMNS = MESSAGE_COLUMNS.split(', ')
 
 const NOT_HIDDEN = notHidden('m', '$2');
 
-/** A tsquery of the words: every word, the last also as a prefix (message-search.ts). */
+/** A tsquery of the words: every word, the last also as a prefix (messaging/store/search-text.ts). */
 function tsquery(words: readonly string[]): string {
   const prefix = lastWordIsPrefix(words);
   // Words hold letters, digits and marks only (searchWords), so quoting cannot be escaped.

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { ParleyError, type ErrorCode } from '../../core/errors.js';
-import type { StoredMessage } from '../../messaging/index.js';
+import type { StoredMessage } from '../../messaging/store/index.js';
 import type { AppendRequest, AppendResult } from '../../messaging/store/index.js';
 
 // Appends on a thread of their own. A group-commit batch is a few thousand B-tree inserts, the

@@ -121,7 +121,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: 'group management',
     // Groups: history visibility, mute-all and dismissal. Members: muted, and left_seq, which
-    // keeps a former member's row so its reads stop at its removal (messaging/message-store.ts).
+    // keeps a former member's row so its reads stop at its removal (messaging/store/index.ts).
     // Existing conversations keep 'full' history, as they were read until now.
     sql: `
       ALTER TABLE conversations ADD COLUMN history TEXT NOT NULL DEFAULT 'full'
@@ -224,7 +224,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     name: 'changed messages',
     // When a message last changed after it was sent (an edit, a recall, a reaction added or
     // removed), so that sync reports it to a device that already has the message
-    // (MessageStore.changedMessages). NULL for a message that never changed: the partial index
+    // (InboxStore.changedMessages). NULL for a message that never changed: the partial index
     // holds changed messages only, so a plain send costs it nothing. Changes made before this
     // version are stamped from what is known of them.
     sql: `

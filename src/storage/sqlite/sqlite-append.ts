@@ -1,6 +1,6 @@
 import type { Transaction } from 'better-sqlite3';
 import { ParleyError } from '../../core/errors.js';
-import type { StoredMessage } from '../../messaging/index.js';
+import type { StoredMessage } from '../../messaging/store/index.js';
 import type { AppendRequest, AppendResult } from '../../messaging/store/index.js';
 import { settle } from './database.js';
 import type { SqliteMessaging } from './sqlite-messaging.js';

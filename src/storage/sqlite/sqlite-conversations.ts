@@ -1,5 +1,5 @@
 import { ParleyError } from '../../core/errors.js';
-import type { Conversation } from '../../messaging/index.js';
+import type { Conversation } from '../../messaging/store/index.js';
 import type { ConversationStore } from '../../messaging/store/index.js';
 import { settle } from './database.js';
 import type { SqliteMessaging } from './sqlite-messaging.js';

@@ -1,5 +1,5 @@
 import { ParleyError } from '../../core/errors.js';
-import type { Conversation, Member } from '../../messaging/index.js';
+import type { Conversation, Member } from '../../messaging/store/index.js';
 import type {
   GroupChange,
   GroupChangeResult,

@@ -5,7 +5,7 @@ import type {
   ConversationView,
   Page,
   PreferencesChange,
-} from '../../messaging/index.js';
+} from '../../messaging/store/index.js';
 import type { InboxStore } from '../../messaging/store/index.js';
 import { settle } from './database.js';
 import type { SqliteMessageRow, SqliteMessaging } from './sqlite-messaging.js';

@@ -1,5 +1,5 @@
 import { ParleyError } from '../../core/errors.js';
-import type { Member } from '../../messaging/index.js';
+import type { Member } from '../../messaging/store/index.js';
 import type { MemberStore } from '../../messaging/store/index.js';
 import { settle } from './database.js';
 import type { SqliteMessaging } from './sqlite-messaging.js';

@@ -1,5 +1,5 @@
 import { ParleyError } from '../../core/errors.js';
-import type { MessageBody, MessageMarks, StoredMessage } from '../../messaging/index.js';
+import type { MessageBody, MessageMarks, StoredMessage } from '../../messaging/store/index.js';
 import type {
   MessageActionState,
   MessageActionStore,

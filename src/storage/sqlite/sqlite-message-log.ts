@@ -1,5 +1,5 @@
 import type { Transaction } from 'better-sqlite3';
-import type { Page, StoredMessage } from '../../messaging/index.js';
+import type { Page, StoredMessage } from '../../messaging/store/index.js';
 import type {
   AppendRequest,
   AppendResult,

@@ -1,4 +1,4 @@
-// What message search on SQLite does beyond the contract (message-search.contract.ts): the
+// What message search on SQLite does beyond the contract (messaging/store/search.contract.ts): the
 // index is kept in the background by the thread that appends, the tokenizer folds diacritics,
 // migration 11 indexes what was stored before it, and one page scans a bounded part of the index.
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { ParleyError } from '../../core/errors.js';
 import { lastWordIsPrefix, searchableText } from '../../messaging/store/index.js';
-import type { StoredMessage } from '../../messaging/index.js';
+import type { StoredMessage } from '../../messaging/store/index.js';
 import type { SearchPage, SearchQuery } from '../../messaging/store/index.js';
 import {
   MESSAGE_COLUMNS,

@@ -7,7 +7,7 @@ import type {
   ConversationKind,
   GroupHistory,
   MemberRole,
-} from '../../messaging/index.js';
+} from '../../messaging/store/index.js';
 import { settle, type SqliteDb } from './database.js';
 import {
   MESSAGE_COLUMNS,

@@ -1,7 +1,7 @@
-// Proves that the SQLite backend, on real database files, meets the AuthStore, MessageStore,
-// ContactStore and ProfileStore contracts; the MessageStore twice: with appends on the calling
-// thread, and on the append thread the server uses by default (append-thread.ts); message search
-// likewise.
+// Proves that the SQLite backend, on real database files, meets the AuthStore, ContactStore and
+// ProfileStore contracts and those of the seven messaging store ports; the messaging ports twice:
+// with appends on the calling thread, and on the append thread the server uses by default
+// (append-thread.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Attachment } from '../attachments/index.js';
-import type { User, UserWithSecret } from '../auth/index.js';
+import type { DeviceSession, Session, User, UserWithSecret } from '../auth/index.js';
 import type { Pusher } from '../push/index.js';
 import type {
   Conversation,
@@ -166,6 +166,31 @@ export const toUser = (row: UserRow): User => ({
 });
 
 /** The user with its password hash and when it was disabled (null: never, or enabled again). */
+/** A device's session row: its last use is its creation until it is touched. */
+export interface DeviceSessionRow {
+  device: string;
+  created_at_ms: number;
+  last_seen_ms: number;
+}
+
+/** A session row joined with its user's name (what authentication reads). */
+export interface SessionRow extends DeviceSessionRow {
+  user_id: string;
+  username: string;
+}
+
+export const toDeviceSession = (row: DeviceSessionRow): DeviceSession => ({
+  device: row.device,
+  createdAtMs: row.created_at_ms,
+  lastSeenMs: row.last_seen_ms,
+});
+
+export const toSession = (row: SessionRow): Session => ({
+  userId: row.user_id,
+  username: row.username,
+  ...toDeviceSession(row),
+});
+
 export const toUserWithSecret = (row: UserRow): UserWithSecret => ({
   ...toUser(row),
   passwordHash: row.password_hash,

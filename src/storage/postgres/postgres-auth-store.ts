@@ -11,7 +11,15 @@ import type {
   User,
   UserWithSecret,
 } from '../../auth/index.js';
-import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
+import {
+  toDeviceSession,
+  toSession,
+  toUser,
+  toUserWithSecret,
+  type DeviceSessionRow,
+  type SessionRow,
+  type UserRow,
+} from '../rows.js';
 import { inTransaction, isUniqueViolation } from './database.js';
 import { PostgresLoginSources } from './postgres-login-sources.js';
 
@@ -91,13 +99,7 @@ export class PostgresAuthStore implements AuthStore {
   }
 
   async findSession(tokenHash: string): Promise<Session | null> {
-    const { rows } = await this.pool.query<{
-      user_id: string;
-      username: string;
-      device: string;
-      created_at_ms: number;
-      last_seen_ms: number;
-    }>(
+    const { rows } = await this.pool.query<SessionRow>(
       `SELECT s.user_id, u.username, s.device, s.created_at_ms,
               COALESCE(s.last_seen_ms, s.created_at_ms) AS last_seen_ms
          FROM sessions s JOIN users u ON u.id = s.user_id
@@ -105,15 +107,7 @@ export class PostgresAuthStore implements AuthStore {
       [tokenHash],
     );
     const row = rows[0];
-    return row
-      ? {
-          userId: row.user_id,
-          username: row.username,
-          device: row.device,
-          createdAtMs: row.created_at_ms,
-          lastSeenMs: row.last_seen_ms,
-        }
-      : null;
+    return row ? toSession(row) : null;
   }
 
   async touchSession(userId: string, device: string, nowMs: number): Promise<void> {
@@ -130,21 +124,13 @@ export class PostgresAuthStore implements AuthStore {
   }
 
   async listSessions(userId: string): Promise<DeviceSession[]> {
-    const { rows } = await this.pool.query<{
-      device: string;
-      created_at_ms: number;
-      last_seen_ms: number;
-    }>(
+    const { rows } = await this.pool.query<DeviceSessionRow>(
       `SELECT device, created_at_ms, COALESCE(last_seen_ms, created_at_ms) AS last_seen_ms
          FROM sessions WHERE user_id = $1
         ORDER BY created_at_ms DESC, device`,
       [userId],
     );
-    return rows.map((r) => ({
-      device: r.device,
-      createdAtMs: r.created_at_ms,
-      lastSeenMs: r.last_seen_ms,
-    }));
+    return rows.map(toDeviceSession);
   }
 
   async deleteDeviceSession(userId: string, device: string): Promise<boolean> {

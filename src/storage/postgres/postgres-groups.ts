@@ -1,25 +1,20 @@
 import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
-import type { Conversation, Member } from '../../messaging/store/index.js';
 import type {
+  Conversation,
   GroupChange,
   GroupChangeResult,
-  GroupPlan,
   GroupPlanner,
   GroupState,
   GroupStore,
+  Member,
   NewGroup,
 } from '../../messaging/store/index.js';
 import { inTransaction } from './database.js';
 import { toMemberOrNull } from '../message-actions.js';
-import {
-  nextMessage,
-  toConversation,
-  toMember,
-  type ConversationRow,
-  type MemberRow,
-} from '../rows.js';
+import { groupState, groupWrites, type GroupWrites } from '../group-change.js';
+import { toConversation, type ConversationRow, type MemberRow } from '../rows.js';
 import {
   addMembers,
   conversationRow,
@@ -99,13 +94,12 @@ export class PostgresGroupStore implements GroupStore {
     const { conversationId } = change;
     const { row: convRow, state } = await this.lockState(client, change);
     const plan = planner(state);
-    const nowMs = this.clock.nowMs();
-    const message = nextMessage(
-      { lastSeq: convRow.last_seq, lastAtUs: convRow.last_at_us },
-      this.clock.nowUs(),
-      { conversationId, senderId: change.actorId, device: change.device, body: plan.body },
-    );
-    const { seq, atUs } = message;
+    const w = groupWrites(convRow, change, plan, {
+      ms: this.clock.nowMs(),
+      us: this.clock.nowUs(),
+    });
+    const { message, atUs } = w;
+    const { seq } = message;
     await client.query(
       `INSERT INTO messages (conversation_id, seq, id, sender_id, device, ref, body, at_us)
        VALUES ($1, $2, $3, $4, $5, $6, $7::json, $8)`,
@@ -115,11 +109,12 @@ export class PostgresGroupStore implements GroupStore {
         message.id,
         message.senderId,
         message.device,
-        `system:${message.id}`,
+        w.ref,
         JSON.stringify(plan.body),
         atUs,
       ],
     );
+    const { settings } = w;
     await client.query(
       `UPDATE conversations SET last_seq = $2, last_at_us = $3,
               title = COALESCE($4, title), muted_all = COALESCE($5, muted_all),
@@ -131,20 +126,19 @@ export class PostgresGroupStore implements GroupStore {
         conversationId,
         seq,
         atUs,
-        plan.title ?? null,
-        plan.mutedAll ?? null,
-        plan.history ?? null,
-        plan.dismiss ? nowMs : null,
-        plan.avatar !== undefined,
-        plan.avatar ?? null,
+        settings.title,
+        settings.mutedAll,
+        settings.history,
+        settings.dismissedAtMs,
+        settings.setAvatar,
+        settings.avatar,
       ],
     );
-    await this.applyMembers(client, conversationId, plan, seq, atUs, nowMs);
-    // The actor's own system message is read, as its own sends are.
+    await this.applyMembers(client, conversationId, w);
     await client.query(
       `UPDATE members SET read_seq = GREATEST(read_seq, $3), delivered_seq = GREATEST(delivered_seq, $3)
         WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL`,
-      [conversationId, change.actorId, seq],
+      [conversationId, w.readBy, seq],
     );
     const after = await conversationRow(client, 'id', conversationId);
     return { conversation: toConversation(after!), message, plan };
@@ -167,32 +161,16 @@ export class PostgresGroupStore implements GroupStore {
       'SELECT COUNT(*)::int AS n FROM members WHERE conversation_id = $1 AND left_seq IS NULL',
       [conversationId],
     );
-    const byUser = new Map(memberRows.map((r) => [r.user_id, toMember(r)]));
-    const actor = byUser.get(change.actorId);
-    const targets = new Map<string, Member>();
-    for (const id of change.targetIds) {
-      const m = byUser.get(id);
-      if (m) targets.set(id, m);
-    }
-    const state: GroupState = {
-      conversation: toConversation(row),
-      actor: actor && actor.leftSeq === null ? actor : null,
-      targets,
-      memberCount: counted[0]?.n ?? 0,
-      inviteCode: row.invite_code,
-    };
-    return { row, state };
+    return { row, state: groupState(row, memberRows, change, counted[0]?.n ?? 0) };
   }
 
   private async applyMembers(
     client: pg.PoolClient,
     conversationId: string,
-    plan: GroupPlan,
-    seq: number,
-    atUs: number,
-    nowMs: number,
+    w: GroupWrites,
   ): Promise<void> {
-    if (plan.join && plan.join.length > 0) {
+    const { atUs } = w;
+    if (w.join.userIds.length > 0) {
       await client.query(
         `INSERT INTO members (conversation_id, user_id, role, joined_seq, delivered_seq, read_seq,
                               joined_at_ms, updated_us)
@@ -200,23 +178,23 @@ export class PostgresGroupStore implements GroupStore {
          ON CONFLICT (conversation_id, user_id) DO UPDATE SET
            role = 'member', joined_seq = $3, delivered_seq = $3, read_seq = $3,
            joined_at_ms = $4, updated_us = $5, muted = false, left_seq = NULL`,
-        [conversationId, plan.join, seq - 1, nowMs, atUs],
+        [conversationId, w.join.userIds, w.join.joinedSeq, w.nowMs, atUs],
       );
     }
-    if (plan.leave && plan.leave.length > 0) {
+    if (w.leave.length > 0) {
       await client.query(
         `UPDATE members SET left_seq = $3, updated_us = $4
           WHERE conversation_id = $1 AND user_id = ANY($2::text[]) AND left_seq IS NULL`,
-        [conversationId, plan.leave, seq, atUs],
+        [conversationId, w.leave, w.message.seq, atUs],
       );
     }
-    for (const r of plan.roles ?? []) {
+    for (const r of w.roles) {
       await client.query(
         'UPDATE members SET role = $3, updated_us = $4 WHERE conversation_id = $1 AND user_id = $2',
         [conversationId, r.userId, r.role, atUs],
       );
     }
-    for (const m of plan.mute ?? []) {
+    for (const m of w.mute) {
       await client.query(
         'UPDATE members SET muted = $3, updated_us = $4 WHERE conversation_id = $1 AND user_id = $2',
         [conversationId, m.userId, m.muted, atUs],

@@ -11,20 +11,20 @@ import type {
   User,
   UserWithSecret,
 } from '../../auth/index.js';
-import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
+import {
+  toDeviceSession,
+  toSession,
+  toUser,
+  toUserWithSecret,
+  type DeviceSessionRow,
+  type SessionRow,
+  type UserRow,
+} from '../rows.js';
 import { settle, type SqliteDb } from './database.js';
 import { isUniqueViolation } from './errors.js';
 import { SqliteLoginSources } from './sqlite-login-sources.js';
 
 /** The embedded AuthStore on the same SQLite file as the messages. */
-interface SessionRow {
-  user_id: string;
-  username: string;
-  device: string;
-  created_at_ms: number;
-  last_seen_ms: number;
-}
-
 export class SqliteAuthStore implements AuthStore {
   private readonly db: SqliteDb;
   private readonly clock: Clock;
@@ -139,15 +139,7 @@ export class SqliteAuthStore implements AuthStore {
   findSession(tokenHash: string): Promise<Session | null> {
     return settle(() => {
       const row = this.q.session!.get(tokenHash) as SessionRow | undefined;
-      return row
-        ? {
-            userId: row.user_id,
-            username: row.username,
-            device: row.device,
-            createdAtMs: row.created_at_ms,
-            lastSeenMs: row.last_seen_ms,
-          }
-        : null;
+      return row ? toSession(row) : null;
     });
   }
 
@@ -163,17 +155,7 @@ export class SqliteAuthStore implements AuthStore {
 
   listSessions(userId: string): Promise<DeviceSession[]> {
     return settle(() =>
-      (
-        this.q.sessionsOf!.all(userId) as {
-          device: string;
-          created_at_ms: number;
-          last_seen_ms: number;
-        }[]
-      ).map((r) => ({
-        device: r.device,
-        createdAtMs: r.created_at_ms,
-        lastSeenMs: r.last_seen_ms,
-      })),
+      (this.q.sessionsOf!.all(userId) as DeviceSessionRow[]).map(toDeviceSession),
     );
   }
 

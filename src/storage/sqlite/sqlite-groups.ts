@@ -1,6 +1,7 @@
 import { ParleyError } from '../../core/errors.js';
-import type { Conversation, Member } from '../../messaging/store/index.js';
 import type {
+  Conversation,
+  Member,
   GroupChange,
   GroupChangeResult,
   GroupPlanner,
@@ -10,7 +11,8 @@ import type {
 import { settle } from './database.js';
 import type { SqliteMessaging } from './sqlite-messaging.js';
 import { toMemberOrNull } from '../message-actions.js';
-import { nextMessage, toConversation, toMember, type ConversationRow } from '../rows.js';
+import { groupState, groupWrites } from '../group-change.js';
+import { toConversation, type ConversationRow, type MemberRow } from '../rows.js';
 
 function statements(m: SqliteMessaging) {
   const { db } = m;
@@ -108,57 +110,54 @@ export class SqliteGroups implements GroupStore {
     const { conversationId } = change;
     const convRow = this.m.conversationRow(conversationId);
     if (!convRow) throw new ParleyError('conversation_not_found');
-    const actor = this.m.memberRow(conversationId, change.actorId);
-    const targets = new Map<string, Member>();
-    for (const id of new Set(change.targetIds)) {
+    const rows: MemberRow[] = [];
+    for (const id of new Set([change.actorId, ...change.targetIds])) {
       const row = this.m.membershipRow(conversationId, id);
-      if (row) targets.set(id, toMember(row));
+      if (row) rows.push(row);
     }
     const { n } = this.q.memberCount.get(conversationId) as { n: number };
-    const plan = planner({
-      conversation: toConversation(convRow),
-      actor: actor ? toMember(actor) : null,
-      targets,
-      memberCount: n,
-      inviteCode: convRow.invite_code,
+    const plan = planner(groupState(convRow, rows, change, n));
+    const w = groupWrites(convRow, change, plan, {
+      ms: this.m.clock.nowMs(),
+      us: this.m.clock.nowUs(),
     });
-    const nowMs = this.m.clock.nowMs();
-    const message = nextMessage(
-      { lastSeq: convRow.last_seq, lastAtUs: convRow.last_at_us },
-      this.m.clock.nowUs(),
-      { conversationId, senderId: change.actorId, device: change.device, body: plan.body },
-    );
-    const { seq, atUs } = message;
+    const { message, atUs } = w;
+    const { seq } = message;
+    const body = JSON.stringify(plan.body);
     this.q.insertMessage.run(
       conversationId,
       seq,
       message.id,
       message.senderId,
       message.device,
-      `system:${message.id}`,
-      JSON.stringify(plan.body),
+      w.ref,
+      body,
       atUs,
     );
     this.m.q.setLast.run(seq, atUs, conversationId);
-    for (const userId of plan.join ?? []) {
-      this.q.join.run({ conversationId, userId, seq: seq - 1, nowMs, nowUs: atUs });
+    for (const userId of w.join.userIds) {
+      this.q.join.run({
+        conversationId,
+        userId,
+        seq: w.join.joinedSeq,
+        nowMs: w.nowMs,
+        nowUs: atUs,
+      });
     }
-    for (const userId of plan.leave ?? []) this.m.q.leave.run(seq, atUs, conversationId, userId);
-    for (const r of plan.roles ?? []) this.q.setRole.run(r.role, atUs, conversationId, r.userId);
-    for (const m of plan.mute ?? []) {
-      this.q.setMuted.run(m.muted ? 1 : 0, atUs, conversationId, m.userId);
-    }
+    for (const userId of w.leave) this.m.q.leave.run(seq, atUs, conversationId, userId);
+    for (const r of w.roles) this.q.setRole.run(r.role, atUs, conversationId, r.userId);
+    for (const m of w.mute) this.q.setMuted.run(m.muted ? 1 : 0, atUs, conversationId, m.userId);
+    const settings = w.settings;
     this.q.setSettings.run({
       id: conversationId,
-      title: plan.title ?? null,
-      mutedAll: plan.mutedAll === undefined ? null : plan.mutedAll ? 1 : 0,
-      history: plan.history ?? null,
-      dismissedAtMs: plan.dismiss ? nowMs : null,
-      setAvatar: plan.avatar === undefined ? 0 : 1,
-      avatar: plan.avatar ?? null,
+      title: settings.title,
+      mutedAll: settings.mutedAll === null ? null : settings.mutedAll ? 1 : 0,
+      history: settings.history,
+      dismissedAtMs: settings.dismissedAtMs,
+      setAvatar: settings.setAvatar ? 1 : 0,
+      avatar: settings.avatar,
     });
-    // The actor's own system message is read, as its own sends are.
-    this.m.q.raiseRead.run({ seq, now: atUs, conversationId, userId: change.actorId });
+    this.m.q.raiseRead.run({ seq, now: atUs, conversationId, userId: w.readBy });
     const after = this.m.conversationRow(conversationId)!;
     return { conversation: toConversation(after), message, plan };
   }

@@ -1,11 +1,11 @@
 // The AdminStore contract suite: proves that account changes made by the operator's command line
-// take effect on the server's own AuthStore at once (old tokens stop working, a disabled account
+// take effect on the server's own auth stores at once (old tokens stop working, a disabled account
 // authenticates nothing), and that stats and migrations report the store as it is.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ParleyError } from '../core/errors.js';
-import type { AuthStore } from '../auth/index.js';
+import type { AuthStores } from '../auth/index.js';
 import type { MessageStores } from '../messaging/store/index.js';
 import type { AdminStore } from './store/index.js';
 import type { PusherStore } from '../push/pusher-store.js';
@@ -13,7 +13,7 @@ import type { PusherStore } from '../push/pusher-store.js';
 export interface AdminStoreBundle {
   readonly admin: AdminStore;
   /** The server's stores on the same database. */
-  readonly auth: AuthStore;
+  readonly auth: AuthStores;
   readonly messages: MessageStores;
   readonly pushers: PusherStore;
   close(): Promise<void>;
@@ -33,7 +33,7 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
 
     it('adds a user the server can find, and refuses a taken name without changing it', async () => {
       const user = await b.admin.addUser('alice', 'hash-1');
-      const found = await b.auth.findUserByUsername('alice');
+      const found = await b.auth.users.findUserByUsername('alice');
       assert.equal(found?.id, user.id);
       assert.equal(found?.passwordHash, 'hash-1');
       assert.equal(found?.disabledAtMs, null);
@@ -41,48 +41,48 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
         b.admin.addUser('alice', 'hash-2'),
         (err: unknown) => err instanceof ParleyError && err.code === 'username_taken',
       );
-      assert.equal((await b.auth.findUserByUsername('alice'))?.passwordHash, 'hash-1');
+      assert.equal((await b.auth.users.findUserByUsername('alice'))?.passwordHash, 'hash-1');
     });
 
     it('disabling revokes every session, marks the user, and keeps new sessions dead', async () => {
       const user = await b.admin.addUser('bob', 'hash');
       const [laptop, phone] = [tokenHash(), tokenHash()];
-      await b.auth.putSession(laptop, user.id, 'laptop');
-      await b.auth.putSession(phone, user.id, 'phone');
-      assert.ok(await b.auth.findSession(laptop));
+      await b.auth.sessions.putSession(laptop, user.id, 'laptop');
+      await b.auth.sessions.putSession(phone, user.id, 'phone');
+      assert.ok(await b.auth.sessions.findSession(laptop));
 
       const change = await b.admin.disable('bob');
       assert.equal(change?.user.id, user.id);
       assert.deepEqual([...(change?.revokedDevices ?? [])].sort(), ['laptop', 'phone']);
-      assert.equal(await b.auth.findSession(laptop), null);
-      assert.equal(await b.auth.findSession(phone), null);
-      const disabledAt = (await b.auth.findUserByUsername('bob'))?.disabledAtMs;
+      assert.equal(await b.auth.sessions.findSession(laptop), null);
+      assert.equal(await b.auth.sessions.findSession(phone), null);
+      const disabledAt = (await b.auth.users.findUserByUsername('bob'))?.disabledAtMs;
       assert.equal(typeof disabledAt, 'number');
 
       // A session written after the disable (a login that raced it) authenticates nothing.
       const late = tokenHash();
-      await b.auth.putSession(late, user.id, 'tablet');
-      assert.equal(await b.auth.findSession(late), null);
+      await b.auth.sessions.putSession(late, user.id, 'tablet');
+      assert.equal(await b.auth.sessions.findSession(late), null);
 
       // Disabling again keeps the first time.
       await b.admin.disable('bob');
-      assert.equal((await b.auth.findUserByUsername('bob'))?.disabledAtMs, disabledAt);
+      assert.equal((await b.auth.users.findUserByUsername('bob'))?.disabledAtMs, disabledAt);
 
       const enabled = await b.admin.enable('bob');
       assert.deepEqual(enabled?.revokedDevices, []);
-      assert.equal((await b.auth.findUserByUsername('bob'))?.disabledAtMs, null);
+      assert.equal((await b.auth.users.findUserByUsername('bob'))?.disabledAtMs, null);
       const fresh = tokenHash();
-      await b.auth.putSession(fresh, user.id, 'tablet');
-      assert.equal((await b.auth.findSession(fresh))?.userId, user.id);
+      await b.auth.sessions.putSession(fresh, user.id, 'tablet');
+      assert.equal((await b.auth.sessions.findSession(fresh))?.userId, user.id);
     });
 
     it('treats a deleted account as unknown: it cannot be revived', async () => {
       const user = await b.admin.addUser('dora', 'hash');
-      await b.auth.deleteAccount(user.id);
+      await b.auth.users.deleteAccount(user.id);
       assert.equal(await b.admin.setPassword('dora', 'new-hash'), null);
       assert.equal(await b.admin.enable('dora'), null);
       assert.equal(await b.admin.disable('dora'), null);
-      const found = await b.auth.findUserByUsername('dora');
+      const found = await b.auth.users.findUserByUsername('dora');
       assert.equal(found?.passwordHash, null);
       assert.equal(typeof found?.disabledAtMs, 'number');
     });
@@ -90,17 +90,17 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
     it('a new password revokes the old sessions and device keys', async () => {
       const user = await b.admin.addUser('carol', 'old');
       const token = tokenHash();
-      await b.auth.putSession(token, user.id, 'laptop');
-      await b.auth.rememberLogin(
+      await b.auth.sessions.putSession(token, user.id, 'laptop');
+      await b.auth.loginSources.rememberLogin(
         { userId: user.id, device: 'laptop', deviceKeyHash: 'key', addressHash: null, nowMs: 1 },
         { addressesMax: 10, devicesMax: 10, forgetBeforeMs: 0 },
       );
-      assert.equal(await b.auth.isKnownDevice(user.id, 'laptop', 'key', 0), true);
+      assert.equal(await b.auth.loginSources.isKnownDevice(user.id, 'laptop', 'key', 0), true);
       const change = await b.admin.setPassword('carol', 'new');
       assert.deepEqual(change?.revokedDevices, ['laptop']);
-      assert.equal(await b.auth.findSession(token), null);
-      assert.equal(await b.auth.isKnownDevice(user.id, 'laptop', 'key', 0), false);
-      assert.equal((await b.auth.findUserByUsername('carol'))?.passwordHash, 'new');
+      assert.equal(await b.auth.sessions.findSession(token), null);
+      assert.equal(await b.auth.loginSources.isKnownDevice(user.id, 'laptop', 'key', 0), false);
+      assert.equal((await b.auth.users.findUserByUsername('carol'))?.passwordHash, 'new');
     });
 
     it('an unknown username changes nothing and answers null', async () => {
@@ -125,7 +125,7 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
       });
       const a = await b.admin.addUser('dan', 'h');
       const c = await b.admin.addUser('eve', 'h');
-      await b.auth.putSession(tokenHash(), a.id, 'laptop');
+      await b.auth.sessions.putSession(tokenHash(), a.id, 'laptop');
       const { conversation } = await b.messages.conversations.openDirect(a.id, c.id);
       await b.messages.conversations.joinRoom('lobby', a.id);
       const results = await b.messages.log.append(
@@ -140,7 +140,7 @@ export function runAdminStoreContract(opts: { open: () => Promise<AdminStoreBund
       assert.ok(results.every((r) => r.ok));
       await b.admin.disable('eve');
       const fay = await b.admin.addUser('fay', 'h');
-      await b.auth.deleteAccount(fay.id);
+      await b.auth.users.deleteAccount(fay.id);
       await b.pushers.set({
         userId: a.id,
         device: 'laptop',

@@ -1,13 +1,13 @@
 // The AttachmentStore contract (attachment-store.ts), run by every storage backend.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { AuthStore } from '../auth/store/index.js';
+import type { AuthStores } from '../auth/store/index.js';
 import { newId } from '../core/ids.js';
 import type { MessageStores } from '../messaging/store/index.js';
 import type { Attachment, AttachmentStore } from './attachment-store.js';
 
 export interface AttachmentStoreBundle {
-  readonly auth: AuthStore;
+  readonly auth: AuthStores;
   readonly messages: MessageStores;
   readonly attachments: AttachmentStore;
   close(): Promise<void>;
@@ -24,7 +24,7 @@ export function runAttachmentStoreContract(open: () => Promise<AttachmentStoreBu
   }
 
   async function user(s: AttachmentStoreBundle, name: string): Promise<string> {
-    return (await s.auth.createUser(name, null)).id;
+    return (await s.auth.users.createUser(name, null)).id;
   }
 
   const attachment = (ownerId: string, over: Partial<Attachment> = {}): Attachment => ({

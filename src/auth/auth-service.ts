@@ -6,7 +6,15 @@ import { checkPassword, isUsername, normalizeUsername } from '../core/names.js';
 import { addressKey } from './login-address.js';
 import type { LoginAttempt, LoginThrottle, Reservation } from './login-throttle.js';
 import { LoginSources, type LoginSourcesOptions } from './login-sources.js';
-import type { AuthStore, DeviceSession, Session, User, UserWithSecret } from './store/index.js';
+import type {
+  AuthStores,
+  DeviceSession,
+  Session,
+  SessionStore,
+  User,
+  UserStore,
+  UserWithSecret,
+} from './store/index.js';
 
 // Passwords: argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane). Tokens: 32 random
 // bytes, given to the client once and stored only as their SHA-256, so a copy of the database
@@ -77,7 +85,8 @@ const DEFAULT_KNOWN_SOURCES: LoginSourcesOptions = {
 const TOUCH_EVERY_MS = 3_600_000;
 
 export class AuthService {
-  private readonly store: AuthStore;
+  private readonly userStore: UserStore;
+  private readonly sessionStore: SessionStore;
   private readonly sessionIdleMs: number;
   private readonly touchEveryMs: number;
   private readonly throttle: LoginThrottle | undefined;
@@ -88,7 +97,7 @@ export class AuthService {
   private readonly deletionSteps: DeletionStep[] = [];
 
   constructor(
-    store: AuthStore,
+    stores: AuthStores,
     options: {
       throttle?: LoginThrottle;
       /** What is remembered of the sources of logins. Default: the default limits. */
@@ -97,9 +106,13 @@ export class AuthService {
       sessionIdleMs?: number;
     } = {},
   ) {
-    this.store = store;
+    this.userStore = stores.users;
+    this.sessionStore = stores.sessions;
     this.throttle = options.throttle;
-    this.sources = new LoginSources(store, options.knownSources ?? DEFAULT_KNOWN_SOURCES);
+    this.sources = new LoginSources(
+      stores.loginSources,
+      options.knownSources ?? DEFAULT_KNOWN_SOURCES,
+    );
     this.sessionIdleMs = options.sessionIdleMs ?? 0;
     // Touching costs a write: once an hour is precise enough for days of idleness, and a short
     // idle limit (tests) is touched often enough to keep a session in use alive.
@@ -118,7 +131,7 @@ export class AuthService {
     const name = normalizeUsername(username);
     const secret = checkPassword(password);
     const dev = deviceOf(device);
-    const user = await this.store.createUser(name, await argon2.hash(secret, ARGON2_OPTIONS));
+    const user = await this.userStore.createUser(name, await argon2.hash(secret, ARGON2_OPTIONS));
     return this.loggedIn(user, dev, addressKey(source.address));
   }
 
@@ -146,7 +159,7 @@ export class AuthService {
     const now = Date.now();
     let looked: Promise<UserWithSecret | null> | undefined;
     // Looked up only when needed: a keyless login that its address's buckets refuse reads nothing.
-    const account = () => (looked ??= this.store.findUserByUsername(name));
+    const account = () => (looked ??= this.userStore.findUserByUsername(name));
     const proven =
       source.deviceKey !== undefined &&
       (await this.isKnownDevice(await account(), dev, source.deviceKey, now));
@@ -199,8 +212,8 @@ export class AuthService {
   /** Revokes the token's session at once, and closes the connections that logged in with it. */
   async logout(token: string): Promise<void> {
     const hash = hashToken(token);
-    const session = await this.store.findSession(hash);
-    if (!session || !(await this.store.deleteSession(hash))) return;
+    const session = await this.sessionStore.findSession(hash);
+    if (!session || !(await this.sessionStore.deleteSession(hash))) return;
     this.revoked(session.userId, [session.device]);
   }
 
@@ -212,7 +225,7 @@ export class AuthService {
 
   /** The caller's logged-in devices, newest first; `current` marks the caller's own. */
   async sessions(caller: Session): Promise<(DeviceSession & { current: boolean })[]> {
-    return (await this.store.listSessions(caller.userId)).map((s) => ({
+    return (await this.sessionStore.listSessions(caller.userId)).map((s) => ({
       ...s,
       current: s.device === caller.device,
     }));
@@ -226,7 +239,7 @@ export class AuthService {
     if (typeof device !== 'string' || !DEVICE_RE.test(device)) {
       throw new ParleyError('session_not_found');
     }
-    if (!(await this.store.deleteDeviceSession(caller.userId, device))) {
+    if (!(await this.sessionStore.deleteDeviceSession(caller.userId, device))) {
       throw new ParleyError('session_not_found');
     }
     await this.sources.forgetDevice(caller.userId, device);
@@ -247,7 +260,7 @@ export class AuthService {
     const secret = checkPassword(next);
     const user = await this.confirm(caller, current, address);
     const hash = await argon2.hash(secret, ARGON2_OPTIONS);
-    this.revoked(user.id, await this.store.setPassword(user.id, hash, caller.device));
+    this.revoked(user.id, await this.userStore.setPassword(user.id, hash, caller.device));
     await this.sources.forgetOtherDevices(user.id, caller.device);
   }
 
@@ -269,7 +282,7 @@ export class AuthService {
     for (const step of this.deletionSteps) await step.cleanup?.(caller);
     // Before the account goes: once it is gone, this cannot be repeated.
     await this.sources.forgetAll(user.id);
-    this.revoked(user.id, await this.store.deleteAccount(user.id));
+    this.revoked(user.id, await this.userStore.deleteAccount(user.id));
     for (const step of this.deletionSteps) step.deleted?.(caller);
   }
 
@@ -310,7 +323,7 @@ export class AuthService {
       provenDevice: caller.device,
     };
     const held = await this.reserve(attempt, 'wrong passwords', () => Promise.resolve(true));
-    const found = await this.store.findUserByUsername(name);
+    const found = await this.userStore.findUserByUsername(name);
     const ok =
       typeof password === 'string' &&
       found !== null &&
@@ -325,15 +338,15 @@ export class AuthService {
   async authenticate(token: string | undefined): Promise<Session> {
     if (!token || !token.startsWith(TOKEN_PREFIX)) throw new ParleyError('unauthenticated');
     const hash = hashToken(token);
-    const session = await this.store.findSession(hash);
+    const session = await this.sessionStore.findSession(hash);
     if (!session) throw new ParleyError('unauthenticated');
     const now = Date.now();
     if (this.sessionIdleMs > 0 && now - session.lastSeenMs > this.sessionIdleMs) {
-      await this.store.deleteSession(hash);
+      await this.sessionStore.deleteSession(hash);
       throw new ParleyError('unauthenticated', 'The session expired; log in again.');
     }
     if (now - session.lastSeenMs >= this.touchEveryMs) {
-      await this.store.touchSession(session.userId, session.device, now);
+      await this.sessionStore.touchSession(session.userId, session.device, now);
     }
     return session;
   }
@@ -346,12 +359,12 @@ export class AuthService {
    */
   linkClosed(userId: string, device: string, livedMs: number): void {
     if (livedMs < this.touchEveryMs) return;
-    this.store.touchSession(userId, device, Date.now()).catch(() => undefined);
+    this.sessionStore.touchSession(userId, device, Date.now()).catch(() => undefined);
   }
 
   private async openSession(userId: string, device: string): Promise<string> {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    await this.store.putSession(hashToken(token), userId, device);
+    await this.sessionStore.putSession(hashToken(token), userId, device);
     return token;
   }
 }

@@ -1,4 +1,4 @@
-import type { AuthStore, User } from './store/index.js';
+import type { User, UserStore } from './store/index.js';
 
 // Users are never renamed, so id ↔ username can be cached for the life of the process, on every
 // node alike. The caches are bounded: when one is full it is dropped whole, which costs one store
@@ -6,11 +6,11 @@ import type { AuthStore, User } from './store/index.js';
 const ENTRIES_MAX = 100_000;
 
 export class UserDirectory {
-  private readonly store: AuthStore;
+  private readonly store: UserStore;
   private readonly byId = new Map<string, User>();
   private readonly byName = new Map<string, User>();
 
-  constructor(store: AuthStore) {
+  constructor(store: UserStore) {
     this.store = store;
   }
 

@@ -11,7 +11,7 @@ import type { Plan, Target } from './target.js';
 // test suites use, in temporary directories on free ports), the plan seeded into PostgreSQL, then
 // N `parley serve` node processes pointed at both, each with its own node id. The scenarios spread
 // their clients round-robin over the nodes' URLs. Everything is torn down in close(), and on a
-// failure to start; the test-support helpers and child-service also kill what is left when this
+// failure to start; the engines (src/engines/) and child-service also kill what is left when this
 // process exits.
 
 const WARNING_LINES_MAX = 20;

@@ -1,7 +1,7 @@
 import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
 import { hashToken } from '../auth/index.js';
-import type { AuthStore } from '../auth/index.js';
+import type { AuthStores } from '../auth/index.js';
 import type { MessageStores } from '../messaging/store/index.js';
 import { openPostgresStores } from '../storage/postgres/index.js';
 import { openSqliteStores } from '../storage/sqlite/index.js';
@@ -21,7 +21,7 @@ export interface Seeded {
 }
 
 interface Stores {
-  readonly auth: AuthStore;
+  readonly auth: AuthStores;
   readonly messages: MessageStores;
   close(): Promise<void> | void;
 }
@@ -41,9 +41,9 @@ async function seedInto(stores: Stores, plan: Plan): Promise<Seeded> {
     const hash = await argon2.hash(BENCH_PASSWORD);
     const users: BenchUser[] = [];
     for (let i = 0; i < plan.users; i++) {
-      const user = await stores.auth.createUser(`bench${i}`, hash);
+      const user = await stores.auth.users.createUser(`bench${i}`, hash);
       const token = 'pt_' + randomBytes(32).toString('base64url');
-      await stores.auth.putSession(hashToken(token), user.id, BENCH_DEVICE);
+      await stores.auth.sessions.putSession(hashToken(token), user.id, BENCH_DEVICE);
       users.push({ id: user.id, username: user.username, token, device: BENCH_DEVICE });
     }
     const directs: string[] = [];

@@ -90,7 +90,8 @@ export async function composeHttp(inputs: HttpInputs): Promise<HttpEdge> {
   registerUserRoutes(app, { users: services.profiles, authenticate });
   registerExportRoutes(app, {
     data: exportDeps({
-      auth: stores.auth,
+      users: stores.auth.users,
+      sessions: stores.auth.sessions,
       profiles: stores.profiles,
       contacts: services.contacts,
       inbox: stores.messages.inbox,
@@ -126,7 +127,7 @@ export async function composeHttp(inputs: HttpInputs): Promise<HttpEdge> {
 function readiness(stores: Stores, cluster: Cluster | null): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [
     // A one-row index probe: proves the store answers queries, whichever backend it is.
-    { name: 'store', probe: () => stores.auth.findUserByUsername('') },
+    { name: 'store', probe: () => stores.auth.users.findUserByUsername('') },
   ];
   const redis = cluster?.redis;
   if (redis) checks.push({ name: 'bus', probe: () => redis.ping() });

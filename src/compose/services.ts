@@ -53,7 +53,7 @@ export function composeServices(inputs: ServiceInputs): Services {
   const budgets: BudgetStore = cluster
     ? new RedisBudgetStore(cluster.redis, log)
     : new MemoryBudgetStore();
-  const users = new UserDirectory(stores.auth);
+  const users = new UserDirectory(stores.auth.users);
   const { attachments, auth } = composeAccounts(inputs, budgets);
   const { committer, messaging, contacts } = composeMessaging(inputs, budgets, users, attachments);
   const profiles = new UsersService({

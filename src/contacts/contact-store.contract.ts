@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import type { AuthStore } from '../auth/store/index.js';
+import type { AuthStores } from '../auth/store/index.js';
 import type { ContactStore, Edge, Pair } from './contact-store.js';
 
 /** What a backend's test hands to this suite: fresh, empty stores on one database. */
 export interface ContactStoreBundle {
-  readonly auth: AuthStore;
+  readonly auth: AuthStores;
   readonly contacts: ContactStore;
   close(): Promise<void>;
 }
@@ -38,7 +38,7 @@ export function runContactStoreContract(opts: { open: () => Promise<ContactStore
 
     async function users(...names: string[]): Promise<string[]> {
       const ids: string[] = [];
-      for (const name of names) ids.push((await b.auth.createUser(name, null)).id);
+      for (const name of names) ids.push((await b.auth.users.createUser(name, null)).id);
       return ids;
     }
 
@@ -193,7 +193,7 @@ export function runContactStoreContract(opts: { open: () => Promise<ContactStore
 
       it('is deleted, both ways, when either account was deleted; a block says blocked', async () => {
         const [a, c, d] = await users('alice', 'carol', 'dave');
-        await b.auth.deleteAccount(c!);
+        await b.auth.users.deleteAccount(c!);
         assert.equal(await b.contacts.directBar(a!, c!), 'deleted');
         assert.equal(await b.contacts.directBar(c!, a!), 'deleted');
         assert.equal(await b.contacts.directBar(a!, d!), null);
@@ -237,7 +237,7 @@ export function runContactStoreContract(opts: { open: () => Promise<ContactStore
           { ab: null, ba: null },
           { ab: blocked(), ba: null },
         );
-        await b.auth.deleteAccount(gone!);
+        await b.auth.users.deleteAccount(gone!);
         const others = [blocker!, blockee!, gone!, friend!, stranger!, blocker!];
         const barred = await b.contacts.barredAmong(me!, others);
         assert.deepEqual([...barred].sort(), [blocker!, blockee!, gone!].sort());
@@ -250,7 +250,7 @@ export function runContactStoreContract(opts: { open: () => Promise<ContactStore
 
       it('bars every other when the user itself was deleted', async () => {
         const [me, a, c] = await users('me', 'alice', 'carol');
-        await b.auth.deleteAccount(me!);
+        await b.auth.users.deleteAccount(me!);
         assert.deepEqual(
           [...(await b.contacts.barredAmong(me!, [a!, c!]))].sort(),
           [a!, c!].sort(),

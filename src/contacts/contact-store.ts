@@ -16,7 +16,7 @@
 //   exactly one wins. A null edge in `next` deletes it. Nothing else changes.
 // - directBar(a, b) says what bars a direct message between the two: 'blocked' when either side
 //   has blocked the other, else 'deleted' when either account was deleted
-//   (AuthStore.deleteAccount), else null; primary-key reads only.
+//   (UserStore.deleteAccount), else null; primary-key reads only.
 // - barredAmong(userId, others) answers directBar for many pairs at once: the users among
 //   `others` whose pair with `userId` directBar would bar (all of them when `userId` itself was
 //   deleted), in any order, each once; a fixed number of queries whatever the count.

@@ -1,4 +1,4 @@
-import type { AuthStore } from '../auth/index.js';
+import type { SessionStore, UserStore } from '../auth/index.js';
 import type { ContactsService } from '../contacts/index.js';
 import { ParleyError } from '../core/errors.js';
 import type { InboxStore, MessageLog } from '../messaging/store/index.js';
@@ -7,7 +7,8 @@ import type { ExportDeps } from './data-export.js';
 
 /** Where an export reads from: each capability's own store or service. */
 export interface ExportSources {
-  readonly auth: Pick<AuthStore, 'getUsers' | 'listSessions'>;
+  readonly users: Pick<UserStore, 'getUsers'>;
+  readonly sessions: Pick<SessionStore, 'listSessions'>;
   readonly profiles: Pick<ProfileStore, 'getByUsername'>;
   readonly contacts: Pick<ContactsService, 'list'>;
   readonly inbox: Pick<InboxStore, 'listConversations'>;
@@ -16,10 +17,10 @@ export interface ExportSources {
 
 /** The export's reads (ExportDeps), from the capabilities that hold the data. */
 export function exportDeps(sources: ExportSources): ExportDeps {
-  const { auth, profiles, contacts, inbox, log } = sources;
+  const { users, sessions, profiles, contacts, inbox, log } = sources;
   return {
     account: async (userId) => {
-      const [user] = await auth.getUsers([userId]);
+      const [user] = await users.getUsers([userId]);
       if (!user) throw new ParleyError('user_not_found');
       return user;
     },
@@ -27,7 +28,7 @@ export function exportDeps(sources: ExportSources): ExportDeps {
       const found = await profiles.getByUsername(username);
       return found ? profileView(found) : null;
     },
-    devices: (userId) => auth.listSessions(userId),
+    devices: (userId) => sessions.listSessions(userId),
     contacts: (userId, username, kind, after, limit) =>
       contacts.list({ userId, username }, kind, { after, limit }),
     conversations: (userId) => inbox.listConversations(userId),

@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import type { AuthStore } from '../auth/store/index.js';
+import type { AuthStores } from '../auth/store/index.js';
 import type { MessageStores } from '../messaging/store/index.js';
 import type { Pusher, PusherStore } from './pusher-store.js';
 
 export interface PusherStoreBundle {
   pushers: PusherStore;
-  auth: AuthStore;
+  auth: AuthStores;
   messages: MessageStores;
   close(): Promise<void>;
 }
@@ -29,9 +29,9 @@ export function runPusherStoreContract(opts: { open: () => Promise<PusherStoreBu
 
     /** A user logged in on each device, with a pusher on each. */
     async function user(name: string, devices: string[]): Promise<string> {
-      const { id } = await b.auth.createUser(name, null);
+      const { id } = await b.auth.users.createUser(name, null);
       for (const device of devices) {
-        await b.auth.putSession(`hash-${name}-${device}`, id, device);
+        await b.auth.sessions.putSession(`hash-${name}-${device}`, id, device);
         await b.pushers.set({
           userId: id,
           device,
@@ -88,7 +88,7 @@ export function runPusherStoreContract(opts: { open: () => Promise<PusherStoreBu
         },
         () => ({ body: { kind: 'system', event: 'member.left' }, leave: [gone] }),
       );
-      await b.auth.deleteSession(`hash-out-old`);
+      await b.auth.sessions.deleteSession(`hash-out-old`);
 
       const all = [owner, c, muted, gone, out, stranger];
       assert.deepEqual(

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import type { AuthStore } from '../auth/store/index.js';
+import type { AuthStores } from '../auth/store/index.js';
 import type { ProfileStore } from './profile-store.js';
 
 /** What a backend's test hands to this suite: fresh, empty stores on one database. */
 export interface ProfileStoreBundle {
-  readonly auth: AuthStore;
+  readonly auth: AuthStores;
   readonly profiles: ProfileStore;
   close(): Promise<void>;
 }
@@ -26,7 +26,7 @@ export function runProfileStoreContract(opts: { open: () => Promise<ProfileStore
     });
 
     it('gives every user an empty profile until it is edited', async () => {
-      const alice = await b.auth.createUser('alice', null);
+      const alice = await b.auth.users.createUser('alice', null);
       const empty = {
         userId: alice.id,
         username: 'alice',
@@ -42,7 +42,7 @@ export function runProfileStoreContract(opts: { open: () => Promise<ProfileStore
     });
 
     it('sets the fields present, clears nulls, and keeps the others', async () => {
-      const alice = await b.auth.createUser('alice', null);
+      const alice = await b.auth.users.createUser('alice', null);
       const first = await b.profiles.update(alice.id, { displayName: 'Alice', bio: 'hello' });
       assert.equal(first?.displayName, 'Alice');
       assert.equal(first?.bio, 'hello');
@@ -67,10 +67,10 @@ export function runProfileStoreContract(opts: { open: () => Promise<ProfileStore
     });
 
     it('knows no profile of a deleted account, by id, by name or in search', async () => {
-      const alice = await b.auth.createUser('alice', null);
-      const alina = await b.auth.createUser('alina', null);
+      const alice = await b.auth.users.createUser('alice', null);
+      const alina = await b.auth.users.createUser('alina', null);
       await b.profiles.update(alice.id, { displayName: 'Alice', bio: 'about me' });
-      await b.auth.deleteAccount(alice.id);
+      await b.auth.users.deleteAccount(alice.id);
       assert.equal(await b.profiles.get(alice.id), null);
       assert.equal(await b.profiles.getByUsername('alice'), null);
       assert.deepEqual(
@@ -87,7 +87,7 @@ export function runProfileStoreContract(opts: { open: () => Promise<ProfileStore
 
     it('finds usernames by prefix, in byte order, paged with an exclusive after', async () => {
       const names = ['al', 'al-x', 'al.b', 'al_c', 'al0', 'alb', 'alz', 'am', 'ak', 'b-al'];
-      for (const name of names) await b.auth.createUser(name, null);
+      for (const name of names) await b.auth.users.createUser(name, null);
       const all = await b.profiles.search('al', { limit: 50 });
       assert.deepEqual(
         all.map((p) => p.username),
@@ -111,7 +111,7 @@ export function runProfileStoreContract(opts: { open: () => Promise<ProfileStore
     });
 
     it('carries the profile fields in search results', async () => {
-      const alice = await b.auth.createUser('alice', null);
+      const alice = await b.auth.users.createUser('alice', null);
       await b.profiles.update(alice.id, { displayName: 'Alice A.' });
       const [found] = await b.profiles.search('ali', { limit: 1 });
       assert.equal(found?.userId, alice.id);

@@ -8,7 +8,7 @@ import type { User } from '../../auth/index.js';
 //   `username_taken` and changes nothing. Usernames arrive case-folded.
 // - setPassword replaces the hash and deletes every session of the user in one transaction: the
 //   old tokens stop working at once. disable sets `disabled_at_ms` (the first time only) and
-//   deletes the sessions in one transaction; from then on AuthStore.findSession returns none for
+//   deletes the sessions in one transaction; from then on SessionStore.findSession returns none for
 //   the user and login is refused (`account_disabled`). enable clears the mark. Each returns the
 //   user and the devices whose sessions it deleted, or null for an unknown username, which
 //   changes nothing.

@@ -1,31 +1,34 @@
-// The AuthStore seam: accounts and login sessions.
+// The auth store ports: accounts (UserStore), login sessions (SessionStore), and where users
+// logged in from (LoginSourceStore, for the login throttle), bundled as AuthStores over one
+// database.
 //
 // Contract (every backend; proven by auth-store.contract.ts):
-// - Usernames are unique. createUser with a taken username rejects with `username_taken` and
-//   changes nothing. Usernames reach the store already case-folded.
-// - A session is keyed by the SHA-256 of its token; the token itself is never stored. There is at
-//   most one session per (user, device): putSession replaces the older one, whose token stops
-//   working at once.
+// - UserStore: usernames are unique. createUser with a taken username rejects with
+//   `username_taken` and changes nothing. Usernames reach the store already case-folded.
+//   ensureUsers creates the missing users (without password, so they cannot log in) and returns
+//   all of them, in the order asked. Concurrent calls for the same name never fail.
+// - setPassword replaces the password hash and, in the same transaction, ends every session of
+//   the user but `keepDevice`'s; it returns the devices whose sessions it ended (none, and nothing
+//   changed, for an unknown user).
+// - deleteAccount marks the user deleted and disabled, drops its password and its profile (the
+//   ProfileStore then knows no such user) and ends every session in one transaction, and returns
+//   the devices whose sessions it ended; the username stays taken. A deleted account is an
+//   unknown user to findSession and cannot log in. Repeating it changes nothing more; an unknown
+//   user returns [].
+// - SessionStore: a session is keyed by the SHA-256 of its token; the token itself is never
+//   stored. There is at most one session per (user, device): putSession replaces the older one,
+//   whose token stops working at once.
 // - deleteSession makes the token unusable immediately; it reports whether one was removed.
 // - findSession never returns a session of a disabled account (users.disabled_at_ms set).
 // - A session's lastSeenMs is its createdAtMs until touchSession moves it (never back); findSession
 //   and listSessions report it. touchSession of a device without a session does nothing.
 // - listSessions lists a user's sessions (one per device), newest first. deleteDeviceSession
 //   ends the session of one (user, device) at once and reports whether there was one.
-// - setPassword replaces the password hash and, in the same transaction, ends every session of
-//   the user but `keepDevice`'s; it returns the devices whose sessions it ended (none, and nothing
-//   changed, for an unknown user).
-// - deleteAccount marks the user deleted and disabled, drops its password and its profile (the
-//   ProfileStore then knows no such user) and ends every session in one transaction, and returns the devices whose sessions it ended; the username stays
-//   taken. A deleted account is an unknown user to findSession and cannot log in. Repeating it
-//   changes nothing more; an unknown user returns [].
-// - ensureUsers creates the missing users (without password, so they cannot log in) and returns
-//   all of them, in the order asked. Concurrent calls for the same name never fail.
-// - Login sources (LoginSourceStore, for the login throttle): rememberLogin stores, in one
-//   transaction, the device's key hash (replacing the device's older one) and the address hash,
-//   both last used at `nowMs`, and keeps only the user's `addressesMax` most recently used
-//   addresses and `devicesMax` most recently used device keys; then it forgets every address and
-//   device key, of any user, last used before `forgetBeforeMs`. Only hashes reach the store.
+// - LoginSourceStore: rememberLogin stores, in one transaction, the device's key hash (replacing
+//   the device's older one) and the address hash, both last used at `nowMs`, and keeps only the
+//   user's `addressesMax` most recently used addresses and `devicesMax` most recently used device
+//   keys; then it forgets every address and device key, of any user, last used before
+//   `forgetBeforeMs`. Only hashes reach the store.
 // - isKnownAddress and isKnownDevice are true only for a hash remembered for that user (and, for
 //   a key, that device), last used at or after `sinceMs`. forgetDeviceKeys drops the key of one
 //   device, or of all devices but one; forgetLoginSources drops every address and key of the
@@ -79,7 +82,7 @@ export interface LoginSourceBounds {
   readonly forgetBeforeMs: number;
 }
 
-/** Where a user logged in from before: the part of the AuthStore the login throttle needs. */
+/** Where a user logged in from before, for the login throttle (login-sources.ts). */
 export interface LoginSourceStore {
   rememberLogin(login: LoginRecord, bounds: LoginSourceBounds): Promise<void>;
   isKnownAddress(userId: string, addressHash: string, sinceMs: number): Promise<boolean>;
@@ -94,7 +97,8 @@ export interface LoginSourceStore {
   forgetLoginSources(userId: string): Promise<void>;
 }
 
-export interface AuthStore extends LoginSourceStore {
+/** Accounts. */
+export interface UserStore {
   createUser(username: string, passwordHash: string | null): Promise<User>;
   ensureUsers(usernames: readonly string[]): Promise<User[]>;
   findUserByUsername(username: string): Promise<UserWithSecret | null>;
@@ -102,7 +106,12 @@ export interface AuthStore extends LoginSourceStore {
   findUsersByUsernames(usernames: readonly string[]): Promise<User[]>;
   /** The users that exist among these ids, in no particular order. */
   getUsers(ids: readonly string[]): Promise<User[]>;
+  setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]>;
+  deleteAccount(userId: string): Promise<string[]>;
+}
 
+/** Login sessions, one per (user, device). */
+export interface SessionStore {
   putSession(tokenHash: string, userId: string, device: string): Promise<void>;
   findSession(tokenHash: string): Promise<Session | null>;
   deleteSession(tokenHash: string): Promise<boolean>;
@@ -110,8 +119,11 @@ export interface AuthStore extends LoginSourceStore {
   touchSession(userId: string, device: string, nowMs: number): Promise<void>;
   listSessions(userId: string): Promise<DeviceSession[]>;
   deleteDeviceSession(userId: string, device: string): Promise<boolean>;
-  setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]>;
-  deleteAccount(userId: string): Promise<string[]>;
+}
 
-  close(): Promise<void>;
+/** One backend's auth ports, over one database. */
+export interface AuthStores {
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly loginSources: LoginSourceStore;
 }

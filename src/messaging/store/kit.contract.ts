@@ -3,7 +3,7 @@
 // leaves it out with the suites (tsconfig.json): it imports node:test's assert.
 import assert from 'node:assert/strict';
 
-import type { AuthStore } from '../../auth/store/index.js';
+import type { AuthStores } from '../../auth/store/index.js';
 import { ParleyError } from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
 import type { MessageBody, StoredMessage } from '../model.js';
@@ -19,7 +19,7 @@ import type {
 /** What a backend's test hands to the contract suites: one fresh, empty store. */
 export interface StoreBundle {
   messages: MessageStores;
-  auth: AuthStore;
+  auth: AuthStores;
   close(): Promise<void>;
 }
 
@@ -119,7 +119,7 @@ export function storeHelpers(bundle: () => StoreBundle) {
     ...names: N
   ): Promise<{ -readonly [K in keyof N]: string }> {
     const ids: string[] = [];
-    for (const name of names) ids.push((await bundle().auth.createUser(name, null)).id);
+    for (const name of names) ids.push((await bundle().auth.users.createUser(name, null)).id);
     return ids as { -readonly [K in keyof N]: string };
   }
 

@@ -23,7 +23,7 @@ export function runSearchStoreContract(opts: ContractOptions): void {
 
     async function users(...names: string[]): Promise<string[]> {
       const ids: string[] = [];
-      for (const name of names) ids.push((await b.auth.createUser(name, null)).id);
+      for (const name of names) ids.push((await b.auth.users.createUser(name, null)).id);
       return ids;
     }
 

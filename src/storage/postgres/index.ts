@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { AuthStore } from '../../auth/index.js';
+import type { AuthStores } from '../../auth/index.js';
 import type { SessionEnds } from '../../auth/index.js';
 import { PostgresSessionEnds } from './postgres-session-ends.js';
 import type { MessageStores } from '../../messaging/store/index.js';
@@ -7,7 +7,9 @@ import type { AttachmentStore } from '../../attachments/index.js';
 import type { ContactStore } from '../../contacts/index.js';
 import type { ProfileStore } from '../../users/index.js';
 import { openPostgresPool } from './database.js';
-import { PostgresAuthStore } from './postgres-auth-store.js';
+import { PostgresLoginSources } from './postgres-login-sources.js';
+import { PostgresSessionStore } from './postgres-sessions.js';
+import { PostgresUserStore } from './postgres-users.js';
 import { PostgresConversationStore } from './postgres-conversations.js';
 import { PostgresMemberStore } from './postgres-members.js';
 import { PostgresInboxStore } from './postgres-inbox.js';
@@ -21,7 +23,6 @@ import { PostgresProfileStore } from './postgres-profile-store.js';
 
 import type { PusherStore } from '../../push/index.js';
 import { PostgresPusherStore } from './postgres-pusher-store.js';
-export { PostgresAuthStore } from './postgres-auth-store.js';
 export { PostgresAttachmentStore } from './postgres-attachment-store.js';
 export { PostgresContactStore } from './postgres-contact-store.js';
 export { PostgresProfileStore } from './postgres-profile-store.js';
@@ -31,7 +32,7 @@ export { POSTGRES_MIGRATIONS, migrate } from './migrations.js';
 export type { Migration } from './migrations.js';
 
 export interface PostgresStores {
-  readonly auth: AuthStore;
+  readonly auth: AuthStores;
   readonly sessionEnds: SessionEnds;
   readonly messages: MessageStores;
   readonly attachments: AttachmentStore;
@@ -57,7 +58,11 @@ export async function openPostgresStores(options: {
   const clock = options.clock ?? systemClock;
   let closing: Promise<void> | undefined;
   return {
-    auth: new PostgresAuthStore(pool, clock),
+    auth: {
+      users: new PostgresUserStore(pool, clock),
+      sessions: new PostgresSessionStore(pool, clock),
+      loginSources: new PostgresLoginSources(pool),
+    },
     sessionEnds: new PostgresSessionEnds(pool),
     messages: {
       conversations: new PostgresConversationStore(pool, clock),

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { LoginRecord, LoginSourceBounds, LoginSourceStore } from '../../auth/index.js';
 import { inTransaction } from './database.js';
 
-/** The cluster AuthStore's login sources (migration 15); PostgresAuthStore delegates to it. */
+/** The cluster LoginSourceStore (auth/store, migration 15). */
 export class PostgresLoginSources implements LoginSourceStore {
   private readonly pool: pg.Pool;
 

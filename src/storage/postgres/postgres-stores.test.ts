@@ -1,4 +1,4 @@
-// Proves that the PostgreSQL backend, on a real server, meets the AuthStore, MessageStores, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once; and that migration 9 stamps the messages changed before it, and migration 11 takes a search index built beforehand.
+// Proves that the PostgreSQL backend, on a real server, meets the AuthStores, MessageStores, ContactStore and ProfileStore contracts and keeps seqs gap-free when several nodes append to one conversation at once; and that migration 9 stamps the messages changed before it, and migration 11 takes a search index built beforehand.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -163,14 +163,14 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
       const nodes = await Promise.all([node(url), node(url), node(url)]);
       assert.equal(nodes.length, 3);
       const check = await node(url);
-      const user = await check.auth.createUser('after-migration', null);
-      assert.equal((await check.auth.getUsers([user.id])).length, 1);
+      const user = await check.auth.users.createUser('after-migration', null);
+      assert.equal((await check.auth.users.getUsers([user.id])).length, 1);
     });
 
     it('keeps seq 1..3000 gap-free when 3 node processes append 3,000 messages into one conversation at once', async () => {
       const url = await pg().createDatabase();
       const setup = await node(url);
-      const senders = await setup.auth.ensureUsers(['n0', 'n1', 'n2']);
+      const senders = await setup.auth.users.ensureUsers(['n0', 'n1', 'n2']);
       const [owner, ...others] = senders.map((u) => u.id);
       assert.ok(owner);
       const conv = await setup.messages.groups.createGroup({
@@ -213,7 +213,7 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
     it('lets exactly one of two nodes racing one ref into two conversations store it', async () => {
       const url = await pg().createDatabase();
       const [n1, n2] = [await node(url), await node(url)];
-      const [user] = await n1.auth.ensureUsers(['racer']);
+      const [user] = await n1.auth.users.ensureUsers(['racer']);
       assert.ok(user);
       const c1 = await n1.messages.groups.createGroup({
         title: 'one',

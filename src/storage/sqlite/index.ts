@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { AuthStore } from '../../auth/index.js';
+import type { AuthStores } from '../../auth/index.js';
 import type { SessionEnds } from '../../auth/index.js';
 import { SqliteSessionEnds } from './sqlite-session-ends.js';
 import type { MessageStores } from '../../messaging/store/index.js';
@@ -11,7 +11,9 @@ import { SqlitePusherStore } from './sqlite-pusher-store.js';
 import { startAppendThread } from './append-thread.js';
 import { startCheckpointer } from './checkpointer.js';
 import { openSqliteDatabase, type SqliteSynchronous } from './database.js';
-import { SqliteAuthStore } from './sqlite-auth-store.js';
+import { SqliteLoginSources } from './sqlite-login-sources.js';
+import { SqliteSessionStore } from './sqlite-sessions.js';
+import { SqliteUserStore } from './sqlite-users.js';
 import { SqliteMessaging } from './sqlite-messaging.js';
 import { SqliteConversations } from './sqlite-conversations.js';
 import { SqliteMembers } from './sqlite-members.js';
@@ -26,7 +28,6 @@ import { SqliteAttachmentStore } from './sqlite-attachment-store.js';
 import { SqliteContactStore } from './sqlite-contact-store.js';
 import { SqliteProfileStore } from './sqlite-profile-store.js';
 
-export { SqliteAuthStore } from './sqlite-auth-store.js';
 export { SqliteAttachmentStore } from './sqlite-attachment-store.js';
 export { SqliteContactStore } from './sqlite-contact-store.js';
 export { SqliteProfileStore } from './sqlite-profile-store.js';
@@ -34,7 +35,7 @@ export { openSqliteDatabase, migrate } from './database.js';
 export type { SqliteDb, SqliteOptions, SqliteSynchronous } from './database.js';
 
 export interface SqliteStores {
-  readonly auth: AuthStore;
+  readonly auth: AuthStores;
   readonly sessionEnds: SessionEnds;
   readonly messages: MessageStores;
   readonly attachments: AttachmentStore;
@@ -131,7 +132,11 @@ export function openSqliteStores(options: {
         onError: (message) => options.onSearchIndexError?.(message),
       });
   return Promise.resolve({
-    auth: new SqliteAuthStore(db, clock),
+    auth: {
+      users: new SqliteUserStore(db, clock),
+      sessions: new SqliteSessionStore(db, clock),
+      loginSources: new SqliteLoginSources(db),
+    },
     sessionEnds: new SqliteSessionEnds(db),
     messages: messageStores(shared, log, search),
     attachments: new SqliteAttachmentStore(db),

@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { LoginRecord, LoginSourceBounds, LoginSourceStore } from '../../auth/index.js';
 import { settle, type SqliteDb } from './database.js';
 
-/** The embedded AuthStore's login sources (migration 15); SqliteAuthStore delegates to it. */
+/** The embedded LoginSourceStore (auth/store, migration 15). */
 export class SqliteLoginSources implements LoginSourceStore {
   private readonly db: SqliteDb;
   private readonly q: Record<string, Statement>;

@@ -72,8 +72,8 @@ for (const appendThread of [true, false]) {
     it('indexes every send in the background, with no search to catch it up', async () => {
       const stores = await open(appendThread);
       try {
-        const a = (await stores.auth.createUser('a', null)).id;
-        const c = (await stores.auth.createUser('c', null)).id;
+        const a = (await stores.auth.users.createUser('a', null)).id;
+        const c = (await stores.auth.users.createUser('c', null)).id;
         const { conversation } = await stores.messages.conversations.openDirect(a, c);
         const batch = Array.from({ length: 600 }, (_, i) => ({
           conversationId: conversation.id,
@@ -110,8 +110,8 @@ describe('SQLite message search', () => {
   it('folds case and diacritics: "cafe" finds "Café", and "NAÏVE" finds "naive"', async () => {
     const stores = await open(false);
     try {
-      const a = (await stores.auth.createUser('a', null)).id;
-      const c = (await stores.auth.createUser('c', null)).id;
+      const a = (await stores.auth.users.createUser('a', null)).id;
+      const c = (await stores.auth.users.createUser('c', null)).id;
       const { conversation } = await stores.messages.conversations.openDirect(a, c);
       await appendAll(stores.messages, [
         {
@@ -180,7 +180,7 @@ describe('SQLite message search', () => {
     const stores = await open(true);
     try {
       const [a, c, x] = await Promise.all(
-        ['a', 'c', 'x'].map((n) => stores.auth.createUser(n, null)),
+        ['a', 'c', 'x'].map((n) => stores.auth.users.createUser(n, null)),
       );
       const mine = (await stores.messages.conversations.openDirect(a!.id, x!.id)).conversation.id;
       const theirs = (await stores.messages.conversations.openDirect(a!.id, c!.id)).conversation.id;

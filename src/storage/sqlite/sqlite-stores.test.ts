@@ -1,4 +1,4 @@
-// Proves that the SQLite backend, on real database files, meets the AuthStore, ContactStore and
+// Proves that the SQLite backend, on real database files, meets the AuthStores, ContactStore and
 // ProfileStore contracts and those of the seven messaging store ports; the messaging ports twice:
 // with appends on the calling thread, and on the append thread the server uses by default
 // (append-thread.ts).

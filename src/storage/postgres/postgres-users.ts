@@ -2,37 +2,18 @@ import type pg from 'pg';
 import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
-import type {
-  AuthStore,
-  DeviceSession,
-  LoginRecord,
-  LoginSourceBounds,
-  Session,
-  User,
-  UserWithSecret,
-} from '../../auth/index.js';
-import {
-  toDeviceSession,
-  toSession,
-  toUser,
-  toUserWithSecret,
-  type DeviceSessionRow,
-  type SessionRow,
-  type UserRow,
-} from '../rows.js';
+import type { User, UserStore, UserWithSecret } from '../../auth/index.js';
+import { toUser, toUserWithSecret, type UserRow } from '../rows.js';
 import { inTransaction, isUniqueViolation } from './database.js';
-import { PostgresLoginSources } from './postgres-login-sources.js';
 
-/** The cluster AuthStore: accounts and sessions in PostgreSQL, shared by every node. */
-export class PostgresAuthStore implements AuthStore {
+/** The cluster UserStore (auth/store): accounts in PostgreSQL, shared by every node. */
+export class PostgresUserStore implements UserStore {
   private readonly pool: pg.Pool;
   private readonly clock: Clock;
-  private readonly sources: PostgresLoginSources;
 
   constructor(pool: pg.Pool, clock: Clock) {
     this.pool = pool;
     this.clock = clock;
-    this.sources = new PostgresLoginSources(pool);
   }
 
   async createUser(username: string, passwordHash: string | null): Promise<User> {
@@ -88,59 +69,6 @@ export class PostgresAuthStore implements AuthStore {
     return (await this.selectUsers('id', ids)).map(toUser);
   }
 
-  async putSession(tokenHash: string, userId: string, device: string): Promise<void> {
-    // One statement: the device's older session is replaced atomically, even under a race.
-    await this.pool.query(
-      `INSERT INTO sessions (token_hash, user_id, device, created_at_ms) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (user_id, device)
-       DO UPDATE SET token_hash = EXCLUDED.token_hash, created_at_ms = EXCLUDED.created_at_ms`,
-      [tokenHash, userId, device, this.clock.nowMs()],
-    );
-  }
-
-  async findSession(tokenHash: string): Promise<Session | null> {
-    const { rows } = await this.pool.query<SessionRow>(
-      `SELECT s.user_id, u.username, s.device, s.created_at_ms,
-              COALESCE(s.last_seen_ms, s.created_at_ms) AS last_seen_ms
-         FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.token_hash = $1 AND u.disabled_at_ms IS NULL`,
-      [tokenHash],
-    );
-    const row = rows[0];
-    return row ? toSession(row) : null;
-  }
-
-  async touchSession(userId: string, device: string, nowMs: number): Promise<void> {
-    await this.pool.query(
-      `UPDATE sessions SET last_seen_ms = $1
-        WHERE user_id = $2 AND device = $3 AND COALESCE(last_seen_ms, created_at_ms) < $1`,
-      [nowMs, userId, device],
-    );
-  }
-
-  async deleteSession(tokenHash: string): Promise<boolean> {
-    const result = await this.pool.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
-    return (result.rowCount ?? 0) > 0;
-  }
-
-  async listSessions(userId: string): Promise<DeviceSession[]> {
-    const { rows } = await this.pool.query<DeviceSessionRow>(
-      `SELECT device, created_at_ms, COALESCE(last_seen_ms, created_at_ms) AS last_seen_ms
-         FROM sessions WHERE user_id = $1
-        ORDER BY created_at_ms DESC, device`,
-      [userId],
-    );
-    return rows.map(toDeviceSession);
-  }
-
-  async deleteDeviceSession(userId: string, device: string): Promise<boolean> {
-    const result = await this.pool.query(
-      'DELETE FROM sessions WHERE user_id = $1 AND device = $2',
-      [userId, device],
-    );
-    return (result.rowCount ?? 0) > 0;
-  }
-
   setPassword(userId: string, passwordHash: string, keepDevice: string): Promise<string[]> {
     return inTransaction(this.pool, async (client) => {
       const updated = await client.query('UPDATE users SET password_hash = $1 WHERE id = $2', [
@@ -173,37 +101,6 @@ export class PostgresAuthStore implements AuthStore {
       );
       return rows.map((r) => r.device);
     });
-  }
-
-  // Login sources: postgres-login-sources.ts.
-  rememberLogin(login: LoginRecord, bounds: LoginSourceBounds): Promise<void> {
-    return this.sources.rememberLogin(login, bounds);
-  }
-
-  isKnownAddress(userId: string, addressHash: string, sinceMs: number): Promise<boolean> {
-    return this.sources.isKnownAddress(userId, addressHash, sinceMs);
-  }
-
-  isKnownDevice(
-    userId: string,
-    device: string,
-    keyHash: string,
-    sinceMs: number,
-  ): Promise<boolean> {
-    return this.sources.isKnownDevice(userId, device, keyHash, sinceMs);
-  }
-
-  forgetDeviceKeys(userId: string, which: { device: string } | { allBut: string }): Promise<void> {
-    return this.sources.forgetDeviceKeys(userId, which);
-  }
-
-  forgetLoginSources(userId: string): Promise<void> {
-    return this.sources.forgetLoginSources(userId);
-  }
-
-  /** The pool belongs to openPostgresStores, which ends it. */
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 
   private async selectUsers(

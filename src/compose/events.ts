@@ -50,8 +50,9 @@ export function eventSinks(
 }
 
 /**
- * The event publisher over the configured sinks, subscribed to what it reports. Without a sink
- * (a single node with no webhook) nothing subscribes: every event would be built for nobody.
+ * The event publisher over the configured sinks, and how to subscribe it to what it reports
+ * (the caller does, once every other subscriber is in). Without a sink (a single node with no
+ * webhook) it subscribes to nothing: every event would be built for nobody.
  */
 export function composeEvents(
   config: Config,
@@ -60,7 +61,7 @@ export function composeEvents(
   metrics: ParleyMetrics,
   services: Services,
   webhookOutbound: OutboundClient,
-): EventPublisher {
+): { events: EventPublisher; subscribe: () => void } {
   const sinks = eventSinks(config, cluster, log, webhookOutbound);
   const webhookSink = sinks.find((s): s is WebhookSink => s instanceof WebhookSink);
   if (webhookSink) {
@@ -78,11 +79,13 @@ export function composeEvents(
     );
   }
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
-  if (sinks.length > 0) {
-    services.messaging.events.subscribe(events);
-    services.messaging.events.subscribeActions(events);
-    services.profiles.subscribe(events);
-    services.auth.onDeletion({ deleted: (account) => events.accountDeleted(account) });
-  }
-  return events;
+  return { events, subscribe: () => sinks.length > 0 && subscribeEvents(services, events) };
+}
+
+/** The feed hears messages, actions, profiles and deletions, after every other subscriber. */
+function subscribeEvents(services: Services, events: EventPublisher): void {
+  services.messaging.events.subscribe(events);
+  services.messaging.events.subscribeActions(events);
+  services.profiles.subscribe(events);
+  services.auth.onDeletion({ deleted: (account) => events.accountDeleted(account) });
 }

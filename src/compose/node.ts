@@ -9,7 +9,7 @@ import { composeHttp, type HttpEdge } from './http.js';
 import { listeningUrl, sleep, startHttpRole } from './http-role.js';
 import { listenAll, type Listening } from './realtime.js';
 import type { RunningParley } from './running.js';
-import { composeServices } from './services.js';
+import { composeServices, registerDeletionSteps } from './services.js';
 import { openBlobStore, openStores } from './stores.js';
 
 /**
@@ -52,8 +52,8 @@ async function startFullNode(
     blobs,
     pushOutbound: outbound.pushOutbound,
   });
-  const events = composeEvents(config, cluster, log, metrics, services, outbound.webhookOutbound);
-  closers.defer('events', () => events.close());
+  const feed = composeEvents(config, cluster, log, metrics, services, outbound.webhookOutbound);
+  closers.defer('events', () => feed.events.close());
   const http = await composeHttp({
     config,
     log,
@@ -67,6 +67,9 @@ async function startFullNode(
     await services.pushes.start();
     services.messaging.events.subscribe(services.pushes);
   }
+  // The feed hears events last, and its deletion event goes out before the other steps' effects.
+  feed.subscribe();
+  registerDeletionSteps(services);
   closers.defer('push notifier', () => services.pushes.stop());
   closers.defer('profile push', () => services.profilePush.close());
   if (cluster) {

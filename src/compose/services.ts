@@ -216,9 +216,16 @@ function wireServices(s: Services, log: Logger): void {
   );
   s.profiles.subscribe(s.profilePush);
   s.auth.onRevoked((userId, device) => router.revoke(userId, device));
-  // Deleting an account (DELETE /v1/me): groups handed over first (a check), then left; contacts
-  // ended; push tokens removed; the deletion pushed to everyone who showed the profile before.
-  // The profile step reads that audience first, so it is registered before the others.
+}
+
+/**
+ * Deleting an account (DELETE /v1/me): groups handed over first (a check), then left; contacts
+ * ended; push tokens removed; the deletion pushed to everyone who showed the profile before. The
+ * profile step reads that audience first, so it is registered before the others. Called after
+ * the event feed registers its own step (the `user.deleted` event goes out first).
+ */
+export function registerDeletionSteps(s: Services): void {
+  const { messaging, contacts } = s;
   s.auth.onDeletion(s.profilePush.deletionStep());
   s.auth.onDeletion(messaging.groups.deletionStep());
   s.auth.onDeletion(contacts.deletionStep());

@@ -165,7 +165,6 @@ export const toUser = (row: UserRow): User => ({
   createdAtMs: row.created_at_ms,
 });
 
-/** The user with its password hash and when it was disabled (null: never, or enabled again). */
 /** A device's session row: its last use is its creation until it is touched. */
 export interface DeviceSessionRow {
   device: string;
@@ -191,6 +190,7 @@ export const toSession = (row: SessionRow): Session => ({
   ...toDeviceSession(row),
 });
 
+/** The user with its password hash and when it was disabled (null: never, or enabled again). */
 export const toUserWithSecret = (row: UserRow): UserWithSecret => ({
   ...toUser(row),
   passwordHash: row.password_hash,

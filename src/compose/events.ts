@@ -79,7 +79,10 @@ export function composeEvents(
     );
   }
   const events = new EventPublisher({ sinks, node: config.node.id, clock: systemClock });
-  return { events, subscribe: () => sinks.length > 0 && subscribeEvents(services, events) };
+  const subscribe = (): void => {
+    if (sinks.length > 0) subscribeEvents(services, events);
+  };
+  return { events, subscribe };
 }
 
 /** The feed hears messages, actions, profiles and deletions, after every other subscriber. */

@@ -2,7 +2,6 @@ import type { UserBudget } from '../core/user-budget.js';
 import { ParleyError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 import type { Clock } from '../core/clock.js';
-import { isId } from '../core/ids.js';
 import { normalizeUsername } from '../core/names.js';
 import type { UserDirectory } from '../auth/index.js';
 import {
@@ -262,11 +261,5 @@ export class ConversationService {
     };
     const verdicts = await Promise.all(peers.map(barred));
     return peers.filter((_, i) => !verdicts[i]);
-  }
-
-  /** The user ids of a conversation's members (the delivery router caches them). */
-  async memberIds(conversationId: string): Promise<string[]> {
-    if (!isId(conversationId)) return [];
-    return this.membership.memberIds(conversationId);
   }
 }

@@ -137,8 +137,8 @@ export class Membership {
     return conversation;
   }
 
-  /** The user ids of a conversation's members (the delivery router caches them). */
-  async memberIds(conversationId: string): Promise<string[]> {
+  /** A conversation's member ids, read from the store (what withMembers caches). */
+  private async memberIds(conversationId: string): Promise<string[]> {
     if (!isId(conversationId)) return [];
     return (await this.store.members.listMembers(conversationId)).map((m) => m.userId);
   }

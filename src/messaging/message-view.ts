@@ -2,7 +2,7 @@ import type { StoredMessage, ViewedMessage } from './model.js';
 import type { MessageActionStore } from './store/index.js';
 
 /** What a hidden message's body reads as, for the user who hid it. */
-export const HIDDEN_BODY = Object.freeze({ kind: 'hidden' });
+const HIDDEN_BODY = Object.freeze({ kind: 'hidden' });
 
 // A message as the REST API shows it (docs/rest-api.md): times in epoch ms, the marks present
 // only when set. Shared by the message, message-action and group routes.

@@ -11,7 +11,7 @@ import type { InboxStore, MessageActionStore } from './store/index.js';
 // twice is harmless; missing one is not.
 const SYNC_MARGIN_US = 5_000_000;
 /** Changed messages reported per conversation and sync, the lowest seqs first. */
-export const SYNC_CHANGES_MAX = 100;
+const SYNC_CHANGES_MAX = 100;
 const CURSOR_PREFIX = 't';
 
 function encodeCursor(us: number): string {

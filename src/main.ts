@@ -8,8 +8,8 @@ import {
 } from './config/index.js';
 import { startParley } from './compose/index.js';
 
-// The `parley` command: serve (through the composition root in compose/), and the bench and
-// admin commands, loaded on demand.
+// The `parley` command: serve (through the composition root in compose/), and the bench, verify
+// and admin commands, loaded on demand.
 
 export { startParley } from './compose/index.js';
 export type { RunningParley } from './compose/index.js';
@@ -19,6 +19,7 @@ const USAGE = `Usage: parley <command> [flags]
 Commands:
   serve     start the server (the default)
   bench     run a load benchmark against Parley and a bare baseline (parley bench --help)
+  verify    run clients against Parley under faults and check the history (parley verify --help)
   user      add, reset-password, disable or enable an account (parley user --help)
   stats     counts from the store
   migrate   apply pending schema migrations
@@ -35,6 +36,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     // Loaded on demand, so `serve` never loads autocannon or the bench client.
     const { runBenchCli } = await import('./bench/index.js');
     return runBenchCli(argv.slice(1));
+  }
+  if (argv[0] === 'verify') {
+    const { runVerifyCli } = await import('./verify/index.js');
+    return runVerifyCli(argv.slice(1));
   }
   if (['user', 'stats', 'migrate', 'backup'].includes(argv[0] ?? '')) {
     const { runAdminCli } = await import('./admin/index.js');

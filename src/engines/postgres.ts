@@ -27,6 +27,30 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
+/** Where and how to run the server: the fault-injection harness (src/verify) sets these. */
+export interface PostgresOptions {
+  /** The address to listen on (default 127.0.0.1); a namespace's own address gets port 5432. */
+  readonly host?: string;
+  /** A prefix for every server command, such as `ip netns exec <ns>` (default none). */
+  readonly wrap?: readonly string[];
+  /** fsync and synchronous commit on, as in production (default off: tests want speed). */
+  readonly durable?: boolean;
+}
+
+/** A server the harness can also crash, restart and disrupt. */
+export interface ControlledPostgres extends TestPostgres {
+  /** SIGKILL to the postmaster and every backend at once (its process group): a crash. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and data after kill or stopFast (crash recovery). */
+  start(): Promise<void>;
+  /** `pg_ctl stop -m fast`: the server ends every session and shuts down cleanly. */
+  stopFast(): Promise<void>;
+  /** Ends every client backend (pg_terminate_backend); the server stays up. Returns how many. */
+  terminateBackends(): Promise<number>;
+  /** The postmaster's pid, or null while it is down. */
+  pid(): number | null;
+}
+
 const PG_ROOT = '/usr/lib/postgresql';
 const INITDB_TIMEOUT_MS = 60_000;
 const PG_CTL_WAIT_S = 30;
@@ -105,14 +129,12 @@ function run(argv: readonly string[], timeoutMs: number): Promise<string> {
   });
 }
 
-function serverOptions(port: number, socketDir: string): string {
+function serverOptions(port: number, socketDir: string, host: string, durable: boolean): string {
   return [
-    '-c listen_addresses=127.0.0.1',
+    `-c listen_addresses=${host}`,
     `-p ${port}`,
     `-c unix_socket_directories='${socketDir}'`,
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
+    ...(durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
     '-c max_connections=200',
   ].join(' ');
 }
@@ -131,17 +153,20 @@ async function startOnFreePort(start: (port: number) => Promise<unknown>): Promi
 }
 
 /** Starts a fresh PostgreSQL cluster. Throws (rather than skips) when the binaries are missing. */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<ControlledPostgres> {
   const bin = findBinDir();
   if (bin === null) {
     throw new Error(
       `PostgreSQL binaries not found under ${PG_ROOT}/<version>/bin (install Debian's postgresql)`,
     );
   }
+  const host = options.host ?? '127.0.0.1';
   // initdb refuses to run as root: then the cluster belongs to the postgres system user.
   const asRoot = process.getuid?.() === 0;
-  const as = (argv: string[]): string[] =>
-    asRoot ? ['runuser', '-u', SUPERUSER, '--', ...argv] : argv;
+  const as = (argv: string[]): string[] => [
+    ...(options.wrap ?? []),
+    ...(asRoot ? ['runuser', '-u', SUPERUSER, '--', ...argv] : argv),
+  ];
 
   const dir = mkdtempSync(join(tmpdir(), 'parley-pg-'));
   const data = join(dir, 'data');
@@ -153,24 +178,27 @@ export async function startPostgres(): Promise<TestPostgres> {
     chmodSync(dir, 0o700);
   }
   const pgCtl = join(bin, 'pg_ctl');
-  let postmasterPid: number | undefined;
+  let postmasterPid: number | null = null;
+  let port = 0;
+  const readPid = (): number =>
+    Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const pgStart = (p: number): Promise<string> =>
+    run(
+      as([
+        ...[pgCtl, 'start', '-D', data, '-l', log, '-w', '-t', String(PG_CTL_WAIT_S)],
+        ...['-o', serverOptions(p, dir, host, options.durable ?? false)],
+      ]),
+      (PG_CTL_WAIT_S + 5) * 1000,
+    );
 
   const stopSync = (): void => {
     // Synchronous on purpose: it runs from the process 'exit' handler.
     live.delete(handle);
     const [file = pgCtl, ...args] = as([
-      pgCtl,
-      'stop',
-      '-D',
-      data,
-      '-m',
-      'immediate',
-      '-w',
-      '-t',
-      '10',
+      ...[pgCtl, 'stop', '-D', data, '-m', 'immediate', '-w', '-t', '10'],
     ]);
     const result = spawnSync(file, args, { timeout: 15_000, stdio: 'ignore' });
-    if (result.status !== 0 && postmasterPid !== undefined) killQuietly(postmasterPid);
+    if (result.status !== 0 && postmasterPid !== null) killGroupQuietly(postmasterPid);
     rmSync(dir, { recursive: true, force: true });
   };
   const handle = { stopSync };
@@ -178,60 +206,99 @@ export async function startPostgres(): Promise<TestPostgres> {
   try {
     await run(
       as([
-        join(bin, 'initdb'),
-        '-D',
-        data,
-        '-U',
-        SUPERUSER,
-        '--auth=trust',
-        '-E',
-        'UTF8',
-        '--no-sync',
+        ...[join(bin, 'initdb'), '-D', data, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8'],
+        ...(options.durable ? [] : ['--no-sync']),
       ]),
       INITDB_TIMEOUT_MS,
     );
     live.add(handle);
     installExitHook();
-    const port = await startOnFreePort((p) =>
-      run(
-        as([
-          pgCtl,
-          'start',
-          '-D',
-          data,
-          '-l',
-          log,
-          '-w',
-          '-t',
-          String(PG_CTL_WAIT_S),
-          '-o',
-          serverOptions(p, dir),
-        ]),
-        (PG_CTL_WAIT_S + 5) * 1000,
-      ),
-    );
-    postmasterPid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return makeHandle(`postgres://${SUPERUSER}@127.0.0.1:${port}`, majorOf(bin), async () => {
-      if (!live.has(handle)) return;
-      live.delete(handle);
-      try {
-        await run(
-          as([pgCtl, 'stop', '-D', data, '-m', 'fast', '-w', '-t', String(PG_CTL_WAIT_S)]),
-          (PG_CTL_WAIT_S + 5) * 1000,
-        );
-      } catch (err) {
-        if (postmasterPid !== undefined) killQuietly(postmasterPid);
-        throw err;
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
+    // initdb trusts only local connections; a server on a bridge also trusts its own subnet
+    // (the harness's hosts, nothing routable: the bridge has no way out).
+    if (host !== '127.0.0.1')
+      await run(
+        as(['sh', '-c', `echo 'host all all samenet trust' >> '${join(data, 'pg_hba.conf')}'`]),
+        5_000,
+      );
+    // A namespace of its own has every port free; on the shared loopback, find one.
+    if (host === '127.0.0.1') port = await startOnFreePort(pgStart);
+    else await pgStart((port = 5432));
+    postmasterPid = readPid();
   } catch (err) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
     stopSync();
     throw new Error(`could not start PostgreSQL: ${String(err)}${tail ? `\n${tail}` : ''}`, {
       cause: err,
     });
+  }
+  const base = makeHandle(`postgres://${SUPERUSER}@${host}:${port}`, majorOf(bin), async () => {
+    if (!live.has(handle)) return;
+    live.delete(handle);
+    try {
+      if (postmasterPid !== null) await pgStop('fast');
+    } catch (err) {
+      if (postmasterPid !== null) killGroupQuietly(postmasterPid);
+      throw err;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  async function pgStop(mode: 'fast' | 'immediate'): Promise<void> {
+    await run(
+      as([pgCtl, 'stop', '-D', data, '-m', mode, '-w', '-t', String(PG_CTL_WAIT_S)]),
+      (PG_CTL_WAIT_S + 5) * 1000,
+    );
+    postmasterPid = null;
+  }
+  return {
+    ...base,
+    async kill() {
+      if (postmasterPid === null) return;
+      killGroupQuietly(postmasterPid);
+      postmasterPid = null;
+      // The backends die with the postmaster; wait until the port is free for a new one.
+      await waitUntilGone(readPidOrNull(data));
+    },
+    async start() {
+      if (postmasterPid !== null) throw new Error('PostgreSQL is already running');
+      await pgStart(port);
+      postmasterPid = readPid();
+    },
+    stopFast: () => pgStop('fast'),
+    terminateBackends: () => base.terminateBackends(),
+    pid: () => postmasterPid,
+  };
+}
+
+function readPidOrNull(data: string): number | null {
+  try {
+    return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return null; // no pid file: the server is already gone
+  }
+}
+
+/** Waits (bounded) until no process has `pid`. */
+async function waitUntilGone(pid: number | null): Promise<void> {
+  if (pid === null) return;
+  const deadline = Date.now() + PG_CTL_WAIT_S * 1000;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return; // ESRCH: gone
+    }
+    if (Date.now() > deadline) throw new Error(`PostgreSQL pid ${pid} did not exit`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** SIGKILL to a process group (pg_ctl starts the postmaster as a group leader), else the pid. */
+function killGroupQuietly(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    killQuietly(pid);
   }
 }
 
@@ -246,7 +313,11 @@ function killQuietly(pid: number): void {
 
 let databaseCount = 0;
 
-function makeHandle(base: string, major: number, stop: () => Promise<void>): TestPostgres {
+function makeHandle(
+  base: string,
+  major: number,
+  stop: () => Promise<void>,
+): TestPostgres & { terminateBackends(): Promise<number> } {
   const url = `${base}/postgres`;
   const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: url });
@@ -273,5 +344,11 @@ function makeHandle(base: string, major: number, stop: () => Promise<void>): Tes
       await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
     stop,
+    async terminateBackends() {
+      const sql = `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`;
+      const result = await admin((c) => c.query<{ n: number }>(sql));
+      return result.rows[0]?.n ?? 0;
+    },
   };
 }

@@ -25,6 +25,18 @@ export interface RunningRedis {
   kill(): Promise<void>;
   /** Starts again on the same port after `kill`. */
   start(): Promise<void>;
+  /** SIGSTOP: the server holds its connections but answers nothing, until `resume`. */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
+}
+
+/** Where to run the server: the fault-injection harness (src/verify) sets these. */
+export interface RedisOptions {
+  /** The address to bind (default 127.0.0.1); a namespace's own address gets port 6379. */
+  readonly host?: string;
+  /** A prefix for the command, such as `ip netns exec <ns>` (it must exec, keeping the pid). */
+  readonly wrap?: readonly string[];
 }
 
 /** The redis-server binary: PARLEY_REDIS_SERVER, else the first on PATH, else /usr/bin. */
@@ -80,9 +92,9 @@ function hookExit(): void {
 }
 
 /** One PING over a raw socket; resolves true on +PONG, false on any failure. */
-function ping(port: number): Promise<boolean> {
+function ping(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);
@@ -123,20 +135,23 @@ async function launch(
   port: number,
   dir: string,
   extra: readonly string[] = [],
+  options: RedisOptions = {},
 ): Promise<ChildProcess> {
+  const host = options.host ?? '127.0.0.1';
   // "--save ''" must reach redis as an empty argument: spawn passes it without a shell.
   const args = [
-    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ...['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'],
     ...['--dir', dir, '--logfile', join(dir, 'redis.log'), '--daemonize', 'no'],
     ...extra,
   ];
-  const child = spawn(binary, args, { stdio: 'ignore' });
+  const [file = binary, ...wrapped] = [...(options.wrap ?? []), binary, ...args];
+  const child = spawn(file, wrapped, { stdio: 'ignore' });
   live.add(child);
   child.once('exit', () => live.delete(child));
   const deadline = Date.now() + READY_WAIT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    if (await ping(port)) return child;
+    if (await ping(host, port)) return child;
     await sleep(READY_POLL_MS);
   }
   child.kill('SIGKILL');
@@ -145,7 +160,10 @@ async function launch(
 }
 
 /** Starts a fresh redis-server (with `extra` arguments); stop it in after(). */
-export async function startRedis(extra: readonly string[] = []): Promise<RunningRedis> {
+export async function startRedis(
+  extra: readonly string[] = [],
+  options: RedisOptions = {},
+): Promise<RunningRedis> {
   const binary = findBinary();
   if (binary === null) {
     throw new Error('redis-server is not installed; CI is set, so the Redis suites fail');
@@ -154,10 +172,12 @@ export async function startRedis(extra: readonly string[] = []): Promise<Running
   const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
   let port = 0;
   let child: ChildProcess | null = null;
+  const host = options.host ?? '127.0.0.1';
   for (let attempt = 1; child === null; attempt++) {
-    port = await freePort();
+    // A namespace of its own has every port free; on the shared loopback, find one.
+    port = host === '127.0.0.1' ? await freePort() : 6379;
     try {
-      child = await launch(binary, port, dir, extra);
+      child = await launch(binary, port, dir, extra, options);
     } catch (err) {
       // Another process may have taken the port between freePort and launch: try another.
       if (attempt >= PORT_ATTEMPTS_MAX) {
@@ -176,10 +196,14 @@ export async function startRedis(extra: readonly string[] = []): Promise<Running
   };
   const start = async (): Promise<void> => {
     if (child !== null) throw new Error('redis-server is already running');
-    child = await launch(binary, port, dir, extra);
+    child = await launch(binary, port, dir, extra, options);
+  };
+  const signal = (name: NodeJS.Signals): void => {
+    if (child === null) throw new Error('redis-server is not running');
+    child.kill(name);
   };
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     port,
     kill,
     start,
@@ -187,6 +211,8 @@ export async function startRedis(extra: readonly string[] = []): Promise<Running
       await kill();
       await start();
     },
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });

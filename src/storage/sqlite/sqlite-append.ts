@@ -1,5 +1,6 @@
 import type { Transaction } from 'better-sqlite3';
 import { ParleyError } from '../../core/errors.js';
+import { testBugOn } from '../../core/test-bugs.js';
 import type { StoredMessage } from '../../messaging/store/index.js';
 import type { AppendRequest, AppendResult } from '../../messaging/store/index.js';
 import { settle } from './database.js';
@@ -23,6 +24,9 @@ type SendHeadRow = Pick<
   'last_seq' | 'last_at_us' | 'muted_all' | 'dismissed_at_ms'
 > &
   Pick<MemberRow, 'role' | 'muted' | 'left_seq'> & { member_id: string | null };
+
+const ACK_BEFORE_COMMIT = testBugOn('ack-before-commit');
+const LAZY_COMMIT_MS = 300;
 
 /** A conversation's head as the batch moves it. */
 interface Head {
@@ -59,6 +63,7 @@ export class SqliteAppend {
   private readonly m: SqliteMessaging;
   private readonly q: ReturnType<typeof statements>;
   private readonly appendTx: Transaction<(batch: readonly AppendRequest[]) => AppendResult[]>;
+  private lazyCommit: NodeJS.Timeout | null = null;
 
   constructor(m: SqliteMessaging) {
     this.m = m;
@@ -67,7 +72,28 @@ export class SqliteAppend {
   }
 
   append(batch: readonly AppendRequest[]): Promise<AppendResult[]> {
+    if (ACK_BEFORE_COMMIT) return settle(() => this.appendLazily(batch));
     return settle(() => this.appendTx.immediate(batch));
+  }
+
+  /**
+   * The deliberate bug `ack-before-commit` (core/test-bugs.ts): the batch is answered while its
+   * transaction is still open, and committed up to LAZY_COMMIT_MS later (or when the next batch
+   * comes). A crash in between loses messages that were acknowledged.
+   */
+  private appendLazily(batch: readonly AppendRequest[]): AppendResult[] {
+    this.commitLazy();
+    this.m.db.exec('BEGIN IMMEDIATE');
+    const results = this.appendAll(batch);
+    this.lazyCommit = setTimeout(() => this.commitLazy(), LAZY_COMMIT_MS);
+    return results;
+  }
+
+  private commitLazy(): void {
+    if (this.lazyCommit === null) return;
+    clearTimeout(this.lazyCommit);
+    this.lazyCommit = null;
+    this.m.db.exec('COMMIT');
   }
 
   /** The body of the append transaction. See the MessageLog contract. */

@@ -142,6 +142,8 @@ async function launch(
   const args = [
     ...['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'],
     ...['--dir', dir, '--logfile', join(dir, 'redis.log'), '--daemonize', 'no'],
+    // Off loopback Redis refuses everyone without a password; the bridge is the harness's own.
+    ...(host === '127.0.0.1' ? [] : ['--protected-mode', 'no']),
     ...extra,
   ];
   const [file = binary, ...wrapped] = [...(options.wrap ?? []), binary, ...args];

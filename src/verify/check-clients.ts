@@ -120,6 +120,10 @@ export class ClientChecker {
         this.log.add('never_caught_up', message, [quiet]);
         continue;
       }
+      if (final.caughtUp === false) {
+        const message = `${client} could not sync and pull to every conversation's last seq before the run's settle time ran out`;
+        this.log.add('never_caught_up', message, [final]);
+      }
       for (const conv of convs) {
         const read = this.store.convs.get(conv);
         const seen = final.seen[conv] ?? 0;

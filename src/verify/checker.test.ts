@@ -98,8 +98,8 @@ class History {
     return this.add({ t: 'quiet' });
   }
 
-  final(client: string, seen: Record<string, number>) {
-    return this.add({ t: 'final', client, seen });
+  final(client: string, seen: Record<string, number>, caughtUp?: boolean) {
+    return this.add({ t: 'final', client, seen, ...(caughtUp === undefined ? {} : { caughtUp }) });
   }
 
   store(conv: string, msgs: SeenMessage[]) {
@@ -442,6 +442,16 @@ describe('never_caught_up', () => {
     h.quiet();
     const final = h.final(A, { c: 1 });
     h.store('c', [m1, m2]);
+    assert.ok(proves(only(h.check(), 'never_caught_up'), final));
+  });
+
+  it('reports a client whose own catch-up ran out of time, even level with the store', () => {
+    const h = new History();
+    const m1 = h.write(A, 'c', 'r1', 1);
+    h.deliver(A, 'c', m1);
+    h.quiet();
+    const final = h.final(A, { c: 1 }, false);
+    h.store('c', [m1]);
     assert.ok(proves(only(h.check(), 'never_caught_up'), final));
   });
 

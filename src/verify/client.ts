@@ -121,12 +121,13 @@ export class VerifyClient {
   }
 
   /** Records this device's `seen` for the checker. */
-  recordFinal(): void {
+  recordFinal(caughtUp: boolean): void {
     this.record({
       t: 'final',
       at: Date.now(),
       client: this.plan.name,
       seen: Object.fromEntries(this.seen),
+      caughtUp,
     });
   }
 
@@ -154,9 +155,12 @@ export class VerifyClient {
       for (const entry of this.outbox.values()) entry.writtenAt = 0;
       this.pump();
       const heartbeat = link.keepAlive();
-      const catchUp = this.syncAndPull(link).then(() => this.markAll(link));
+      // A catch-up that fails (the database is away) is tried again by the next tick.
+      void this.syncAndPull(link)
+        .then(() => this.markAll(link))
+        .catch(ignoreClosed);
       const pumping = setInterval(() => this.pump(), 250);
-      await Promise.race([heartbeat, catchUp.catch(() => link.close())]);
+      await heartbeat;
       clearInterval(pumping);
       await link.closed;
     } catch (err) {
@@ -253,7 +257,7 @@ export class VerifyClient {
 
   /** `sync`, then pulls for every conversation behind; the cursor moves only after the pulls. */
   private async syncAndPull(link: Link): Promise<Map<string, number>> {
-    const synced = await link.request({ type: 'sync', cursor: this.cursor });
+    const synced = await link.request({ type: 'sync', cursor: this.cursor }, 'synced');
     const convs = (synced.conversations as Frame[]).filter((c) => this.seen.has(c.id as string));
     this.record({
       t: 'synced',
@@ -285,7 +289,7 @@ export class VerifyClient {
       for (let more = true; more;) {
         const after = this.seen.get(conv) ?? 0;
         const request = { type: 'pull', conversation: conv, after, limit: PULL_LIMIT_COUNT };
-        const pulled = await link.request(request);
+        const pulled = await link.request(request, 'pulled');
         const msgs = (pulled.messages as Frame[]).map(seenOf);
         const hasMore = pulled.hasMore === true;
         const client = this.plan.name;

@@ -123,6 +123,8 @@ export type HistoryEvent =
       readonly at: number;
       readonly client: string;
       readonly seen: Readonly<Record<string, number>>;
+      /** False when the client's own sync-and-pull never reached every `lastSeq` in time. */
+      readonly caughtUp?: boolean;
     }
   /** The final read of one conversation from the store, every message in seq order. */
   | {

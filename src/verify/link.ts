@@ -13,6 +13,9 @@ const PONG_WAIT_MS = 3_000;
 /** The link closed before the answer came: the answer is unknown. */
 export class LinkClosed extends Error {}
 
+/** The answer was an error: the request did nothing, and may be tried again. */
+export class RequestFailed extends LinkClosed {}
+
 export class Link {
   readonly closed: Promise<void>;
   ready = false;
@@ -59,10 +62,17 @@ export class Link {
     }
   }
 
-  /** A request answered by a frame with its id (an `error` answer resolves too). */
-  request(frame: Record<string, unknown>): Promise<Frame> {
+  /**
+   * A request answered by a frame with its id. With `expect`, any other answer (an `error`, such
+   * as `internal` while the database is away) rejects with RequestFailed: try again later.
+   */
+  async request(frame: Record<string, unknown>, expect?: string): Promise<Frame> {
     const id = String(++this.nextId);
-    return this.await(this.pending, id, () => this.write({ ...frame, id }));
+    const answer = await this.await(this.pending, id, () => this.write({ ...frame, id }));
+    if (expect !== undefined && answer.type !== expect) {
+      throw new RequestFailed(`${String(frame.type)}: ${answer.type} ${String(answer.code)}`);
+    }
+    return answer;
   }
 
   /** A `send`; resolves with its `sent` or `error` (matched by ref). */

@@ -148,7 +148,7 @@ async function settle(
   const behind = clients.filter((_, i) => !caughtUp[i]).map((c) => c.plan.name);
   if (behind.length > 0)
     options.log(`not caught up after ${options.settleMs} ms: ${behind.join(', ')}`);
-  clients.forEach((c) => c.recordFinal());
+  clients.forEach((c, i) => c.recordFinal(caughtUp[i]!));
 }
 
 function commitOf(): string {

@@ -60,7 +60,9 @@ export class NodeProcess {
     hookExit();
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARLEY_')) base[k] = v;
-    const argv = [...this.wrap, process.execPath, ...process.execArgv, CLI, 'serve'];
+    // The loader flags (tsx) carry over; a test runner's own flags must not.
+    const loader = process.execArgv.filter((a) => !a.startsWith('--test'));
+    const argv = [...this.wrap, process.execPath, ...loader, CLI, 'serve'];
     const child = spawn(argv[0]!, argv.slice(1), {
       env: {
         ...base,

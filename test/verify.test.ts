@@ -4,6 +4,7 @@
 // check clean; and a run with a deliberate bug (ack-before-commit) must not. The long runs whose
 // figures docs/reliability.md publishes use the same code, with `--long` or more faults.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,15 @@ function options(mode: VerifyOptions['mode'], kinds: readonly FaultKind[], seed:
       log: (line: string) => lines.push(line),
     } satisfies VerifyOptions,
   };
+}
+
+/** Namespaces and links named for this process (netns.ts: 'pv' + its pid in base 36). */
+function leftovers(): string[] {
+  if (!asRoot) return [];
+  const mine = `pv${process.pid.toString(36).padStart(5, '0').slice(-5)}`;
+  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+  return `${ns}\n${links}`.split('\n').filter((line) => line.includes(mine));
 }
 
 const NETWORK_FAULTS: readonly FaultKind[] = [
@@ -76,6 +86,8 @@ describe('parley verify', { timeout: 600_000 }, () => {
       assert.deepEqual(Object.keys(report.stats.faultsByKind).sort(), [...expected].sort());
       if (report.fallbackReason !== '') assert.ok(lines.some((l) => l.includes('127.0.0.1')));
       assert.ok(report.stats.acks > 100, `only ${report.stats.acks} acks`);
+      // The run took its namespaces, links and bridge with it.
+      assert.deepEqual(leftovers(), []);
     },
   );
 

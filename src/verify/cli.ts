@@ -31,6 +31,9 @@ Fault kinds, embedded: ${EMBEDDED_FAULTS.join(', ')}
 Fault kinds, cluster:  ${CLUSTER_FAULTS.join(', ')}
 `;
 
+/** Setup, a last slow restart and the store read, on top of the fault and settle phases. */
+const WATCHDOG_SLACK_MS = 600_000;
+
 const KINDS = new Set<string>([...EMBEDDED_FAULTS, ...CLUSTER_FAULTS]);
 
 function parse(argv: readonly string[]): VerifyOptions & { json: boolean } {
@@ -115,7 +118,20 @@ export async function runVerifyCli(argv: readonly string[]): Promise<number> {
   }
   const { json, ...run } = options;
   process.stderr.write(`verify: ${run.mode}, seed ${run.seed}, output in ${run.outDir}\n`);
+  // Every phase is bounded on its own; this bounds the whole, should one of them hang anyway.
+  // Exiting runs the cleanup hooks: namespaces, servers and their directories go with it.
+  const watchdog = setTimeout(
+    () => {
+      process.stderr.write(
+        `parley verify: still running after ${WATCHDOG_SLACK_MS} ms past its time; giving up\n`,
+      );
+      process.exit(1);
+    },
+    run.durationMs + run.settleMs + WATCHDOG_SLACK_MS,
+  );
+  watchdog.unref();
   const report = await runVerify(run);
+  clearTimeout(watchdog);
   const { writeFileSync } = await import('node:fs');
   const { violations, ...summary } = report;
   writeFileSync(

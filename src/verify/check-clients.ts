@@ -1,8 +1,10 @@
-// The read side, per client in history order: what a client saw must be what the store holds,
-// it must show each conversation as 1, 2, 3, … once each, its watermarks must only rise, and
-// after 'quiet' it must catch up with the store.
+// The read side, per client in history order: a client must hear only of its own conversations,
+// what it saw must be what the store holds, its pulls must be dense, it must show each
+// conversation as 1, 2, 3, … once each, its watermarks must only rise, and after 'quiet' it must
+// catch up with the store.
 import type { HistoryEvent, HistoryHeader, SeenMessage, SyncedConversation } from './history.js';
 import { trimStore, type StoreIndex } from './check-store.js';
+import { checkPullDense } from './check-pulls.js';
 import type { ViolationLog } from './check-types.js';
 
 type SeenEvent = Extract<HistoryEvent, { t: 'push' | 'pulled' | 'shown' }>;
@@ -33,6 +35,8 @@ const syncedOf = (event: SyncedEvent, entry: SyncedConversation): SyncedEvent =>
 });
 
 export class ClientChecker {
+  /** keyOf(client, conv) for every membership in the header. */
+  private readonly members = new Set<string>();
   private readonly shown = new Map<string, ShownSoFar>();
   private readonly synced = new Map<string, LastSynced>();
   /** Each client's last 'final' after 'quiet'. */
@@ -40,23 +44,32 @@ export class ClientChecker {
   private quiet: QuietEvent | undefined;
 
   constructor(
+    private readonly header: HistoryHeader,
     private readonly store: StoreIndex,
     private readonly log: ViolationLog,
-  ) {}
+  ) {
+    for (const [client, convs] of Object.entries(header.members)) {
+      for (const conv of convs) this.members.add(keyOf(client, conv));
+    }
+  }
 
   onQuiet(event: QuietEvent): void {
     this.quiet ??= event;
   }
 
   onPush(event: Extract<HistoryEvent, { t: 'push' }>): void {
+    if (this.foreign(event, event.conv)) return;
     this.compare(event, event.msg);
   }
 
   onPulled(event: Extract<HistoryEvent, { t: 'pulled' }>): void {
+    if (this.foreign(event, event.conv)) return;
+    checkPullDense(event, this.log);
     for (const msg of event.msgs) this.compare(event, msg);
   }
 
   onShown(event: ShownEvent): void {
+    if (this.foreign(event, event.conv)) return;
     this.compare(event, event.msg);
     const key = keyOf(event.client, event.conv);
     let so = this.shown.get(key);
@@ -84,6 +97,7 @@ export class ClientChecker {
 
   onSynced(event: SyncedEvent): void {
     for (const entry of event.convs) {
+      if (this.foreign(syncedOf(event, entry), entry.id)) continue;
       const problems = inconsistencies(entry);
       const who = `${event.client}'s synced for ${entry.id}`;
       if (problems.length > 0) {
@@ -110,10 +124,10 @@ export class ClientChecker {
   }
 
   /** never_caught_up; without 'quiet' the run never promised that anyone would catch up. */
-  finish(header: HistoryHeader): void {
+  finish(): void {
     const quiet = this.quiet;
     if (!quiet) return;
-    for (const [client, convs] of Object.entries(header.members)) {
+    for (const [client, convs] of Object.entries(this.header.members)) {
       const final = this.finals.get(client);
       if (!final) {
         const message = `${client} has no 'final' event after 'quiet'`;
@@ -133,6 +147,18 @@ export class ClientChecker {
         this.log.add('never_caught_up', message, [final, trimStore(read.event, [last])]);
       }
     }
+  }
+
+  /**
+   * foreign_conversation: whether `event` (for 'synced', already cut to the one entry) is about
+   * a conversation its client is not a member of, reported if so. The caller then skips every
+   * other check of it: a leaked message is one fault, not also a wrong one or one out of order.
+   */
+  private foreign(event: SeenEvent | SyncedEvent, conv: string): boolean {
+    if (this.members.has(keyOf(event.client, conv))) return false;
+    const message = `${event.client} got a '${event.t}' for ${conv}, a conversation it is not a member of`;
+    this.log.add('foreign_conversation', message, [event]);
+    return true;
   }
 
   private compare(event: SeenEvent, msg: SeenMessage): void {

@@ -4,7 +4,17 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { HistoryEvent, HistoryEventType, HistoryHeader } from './history.js';
 
-type Field = 'string' | 'number' | 'boolean' | 'msg' | 'msgs' | 'convs' | 'seen' | 'members';
+type Field =
+  | 'string'
+  | 'number'
+  | 'boolean'
+  | 'string?'
+  | 'number?'
+  | 'msg'
+  | 'msgs'
+  | 'convs'
+  | 'seen'
+  | 'members';
 type Shape = Readonly<Record<string, Field>>;
 
 const PER_CLIENT: Shape = { at: 'number', client: 'string' };
@@ -22,6 +32,8 @@ const EVENT_SHAPES: Readonly<Record<HistoryEventType, Shape>> = {
   shown: { ...PER_CONV, msg: 'msg' },
   link: { ...PER_CLIENT, up: 'boolean' },
   fault: { at: 'number', kind: 'string', target: 'string', phase: 'string', index: 'number' },
+  // A process that exits has either a code or a signal, so both may be null (Node's 'exit').
+  crash: { at: 'number', name: 'string', code: 'number?', signal: 'string?' },
   quiet: { at: 'number' },
   final: { ...PER_CLIENT, seen: 'seen' },
   store: { at: 'number', conv: 'string', msgs: 'msgs' },
@@ -123,6 +135,10 @@ function fits(value: unknown, field: Field): boolean {
     case 'number':
     case 'boolean':
       return typeof value === field && (field !== 'number' || Number.isFinite(value));
+    case 'string?':
+      return value === null || fits(value, 'string');
+    case 'number?':
+      return value === null || fits(value, 'number');
     case 'msg':
       return isMessage(value);
     case 'msgs':
@@ -141,6 +157,10 @@ function fits(value: unknown, field: Field): boolean {
 
 function describe(field: Field): string {
   switch (field) {
+    case 'string?':
+      return 'a string or null';
+    case 'number?':
+      return 'a number or null';
     case 'msg':
       return 'a message {seq, id, ref}';
     case 'msgs':

@@ -2,20 +2,40 @@
 // check-*.ts files can share them without importing the module that imports them.
 import type { HistoryEvent } from './history.js';
 
-/** Every property the checker proves, in the order a report lists them. */
+/**
+ * Every property the checker proves, in the order a report lists them: a crash first, since it
+ * can explain much of what follows; then what the store proves lost, doubled or leaked; then
+ * what clients were told or shown; then the send side's answers.
+ */
 export const VIOLATION_KINDS = [
+  // A server process exited although no fault asked it to.
+  'server_crashed',
   'acked_missing',
   'acked_moved',
+  // A ref stored more than once. System messages (refs starting with '#') are exempt: the
+  // server writes them itself, and two of them are normal.
   'ref_stored_twice',
   'seq_gap',
   'seq_repeat',
+  // A stored message that no send to its conversation explains; system messages are exempt.
   'unknown_write',
+  // A push, pull, shown message or synced entry for a conversation the client is not a member
+  // of: a conversation leaked to a non-member. Such an event gets no other read-side check.
+  'foreign_conversation',
   'shown_twice',
   'shown_out_of_order',
   'different_message',
+  // A 'pulled' answer to `pull {after}` that is not exactly after+1, after+2, … in order, or is
+  // empty although it says hasMore. A client moves its `seen` past a hole and loses that
+  // message for good, while pushes can hide the bug until the end.
+  'pull_not_dense',
   'never_caught_up',
   'watermark_backwards',
   'ack_for_refused',
+  // Any 'refused' event. It assumes what every verify workload does today: each send is valid
+  // and membership never changes, so no refusal is legitimate. A workload that sends invalid
+  // messages on purpose would need an allow-list of the refusals it expects.
+  'unexpected_refusal',
   'send_unresolved',
 ] as const;
 
@@ -49,6 +69,8 @@ export interface HistoryStats {
   /** Faults started. */
   readonly faults: number;
   readonly faultsByKind: Readonly<Record<string, number>>;
+  /** Server processes that exited although no fault asked them to ('crash' events). */
+  readonly crashes: number;
   /** Conversations in the header's membership or read from the store. */
   readonly conversations: number;
   /** Messages in the final store reads. */

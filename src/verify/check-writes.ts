@@ -1,7 +1,8 @@
 // The write side: every ack must name the message the store holds for its ref, every stored
-// message must come from a send to its conversation, and a refused send must leave nothing.
+// message must come from a send to its conversation (unless the server wrote it itself), a
+// refused send must leave nothing, and in a verify workload no send may be refused at all.
 import type { HistoryEvent } from './history.js';
-import { storeProof, trimStore, type StoreIndex } from './check-store.js';
+import { isServerRef, storeProof, trimStore, type StoreIndex } from './check-store.js';
 import type { HistoryStats, ViolationLog } from './check-types.js';
 
 type SendEvent = Extract<HistoryEvent, { t: 'send' }>;
@@ -63,6 +64,11 @@ export class WriteChecker {
 
   onRefused(event: RefusedEvent): void {
     if (!this.refusals.has(event.ref)) this.refusals.set(event.ref, event);
+    // Every send of a verify workload is valid (see 'unexpected_refusal' in check-types.ts), so
+    // each refusal is reported, with the send it answers when there is one.
+    const send = this.sent.get(event.ref)?.last;
+    const message = `${event.client}'s send of ref ${event.ref} to ${event.conv} was refused (${event.code})`;
+    this.log.add('unexpected_refusal', message, send ? [send, event] : [event]);
   }
 
   /** The checks that need the whole history; `quiet` says whether every send had time to end. */
@@ -125,6 +131,7 @@ export class WriteChecker {
 
   private checkUnknownWrites(): void {
     for (const [ref, stored] of this.store.byRef) {
+      if (isServerRef(ref)) continue;
       const send = this.sent.get(ref)?.first;
       for (const s of stored) {
         if (send && send.conv === s.conv) continue;

@@ -19,12 +19,15 @@ import {
 
 const A = 'alice/phone';
 const B = 'bob/phone';
+const C = 'carol/laptop';
 
 /** An event as the builder takes it: the builder stamps `at`. */
 type WithoutAt<E> = E extends unknown ? Omit<E, 'at'> : never;
 type Untimed = WithoutAt<HistoryEvent>;
 
 const msg = (seq: number, ref: string, id = `m-${ref}`): SeenMessage => ({ seq, id, ref });
+/** A group's system message as the client records it: the server's own, ref '#system'. */
+const sys = (seq: number): SeenMessage => msg(seq, '#system', `m-sys${seq}`);
 
 /** Appends events in order; `at` only grows so that nothing depends on it by accident. */
 class History {
@@ -69,8 +72,8 @@ class History {
     return this.add({ t: 'push', client, conv, msg: m });
   }
 
-  pulled(client: string, conv: string, after: number, msgs: SeenMessage[]) {
-    return this.add({ t: 'pulled', client, conv, after, msgs, hasMore: false });
+  pulled(client: string, conv: string, after: number, msgs: SeenMessage[], hasMore = false) {
+    return this.add({ t: 'pulled', client, conv, after, msgs, hasMore });
   }
 
   shown(client: string, conv: string, m: SeenMessage) {
@@ -92,6 +95,10 @@ class History {
 
   fault(kind: string, phase: 'start' | 'end', index: number) {
     return this.add({ t: 'fault', kind, target: 'node-1', phase, index });
+  }
+
+  crash(name: string, code: number | null, signal: string | null) {
+    return this.add({ t: 'crash', name, code, signal });
   }
 
   quiet() {
@@ -138,7 +145,12 @@ const kindsOf = (result: CheckResult): ViolationKind[] =>
 
 /** Asserts the history broke exactly `kind` and returns those violations. */
 function only(result: CheckResult, kind: ViolationKind): Violation[] {
-  assert.deepEqual(kindsOf(result), [kind], formatViolations(result.violations));
+  return among(result, [kind], kind);
+}
+
+/** Asserts the history broke exactly `kinds` and returns the violations of `kind`. */
+function among(result: CheckResult, kinds: ViolationKind[], kind: ViolationKind): Violation[] {
+  assert.deepEqual(kindsOf(result), [...kinds].sort(), formatViolations(result.violations));
   return result.violations.filter((v) => v.kind === kind);
 }
 
@@ -148,9 +160,13 @@ const proves = (violations: readonly Violation[], event: HistoryEvent): boolean 
     v.events.some((e) => e === event || (e.t === event.t && e.at === event.at)),
   );
 
-/** The clean run: two clients, a direct and a group conversation, faults, retries, overlap. */
+/**
+ * The clean run: three clients, a direct and a group conversation, faults, retries, overlap, a
+ * paged pull, an empty one, the group's system messages, and a client (carol) who is in the
+ * group only.
+ */
 function cleanRun(): History {
-  const h = new History({ [A]: ['d1', 'g1'], [B]: ['d1', 'g1'] });
+  const h = new History({ [A]: ['d1', 'g1'], [B]: ['d1', 'g1'], [C]: ['g1'] });
   h.fault('partition', 'start', 0);
   h.send(A, 'd1', 'r1');
   h.send(A, 'd1', 'r1', 2);
@@ -165,25 +181,35 @@ function cleanRun(): History {
   h.send(B, 'g1', 'r3');
   h.send(B, 'g1', 'r3', 2);
   h.ack(B, 'g1', 'r3', 2, true);
-  h.pulled(A, 'g1', 0, [msg(1, 'r2'), msg(2, 'r3')]);
+  h.pulled(A, 'g1', 0, [msg(1, 'r2')], true);
+  h.pulled(A, 'g1', 1, [msg(2, 'r3')]);
   h.shown(A, 'g1', msg(1, 'r2'));
   h.shown(A, 'g1', msg(2, 'r3'));
   h.push(A, 'g1', msg(2, 'r3'));
   h.shown(B, 'g1', msg(1, 'r2'));
   h.shown(B, 'g1', msg(2, 'r3'));
-  h.send(B, 'd1', 'r4');
-  h.refused(B, 'd1', 'r4');
+  h.push(B, 'g1', sys(3));
+  h.push(B, 'g1', sys(4));
+  h.shown(B, 'g1', sys(3));
+  h.shown(B, 'g1', sys(4));
+  h.pulled(A, 'g1', 2, [sys(3), sys(4)]);
+  h.shown(A, 'g1', sys(3));
+  h.shown(A, 'g1', sys(4));
+  h.pulled(C, 'g1', 0, [msg(1, 'r2'), msg(2, 'r3'), sys(3), sys(4)]);
+  for (const m of [msg(1, 'r2'), msg(2, 'r3'), sys(3), sys(4)]) h.shown(C, 'g1', m);
+  h.pulled(B, 'd1', 1, []);
   h.synced(B, 'd1', 1, 1, 0);
   h.synced(B, 'd1', 1, 1, 1);
   h.synced(A, 'g1', 2, 1, 1);
   h.synced(A, 'g1', 2, 2, 2);
+  h.synced(C, 'g1', 4, 4, 4);
   h.add({ t: 'mark', client: A, conv: 'g1', kind: 'read', seq: 2 });
   h.add({ t: 'receipt', client: B, conv: 'g1', user: 'alice', deliveredSeq: 2, readSeq: 2 });
   h.add({ t: 'link', client: B, up: false, reason: 'closed' });
   h.fault('partition', 'end', 0);
   h.fault('kill', 'start', 1);
   h.fault('kill', 'end', 1);
-  h.end({ d1: [msg(1, 'r1')], g1: [msg(1, 'r2'), msg(2, 'r3')] });
+  h.end({ d1: [msg(1, 'r1')], g1: [msg(1, 'r2'), msg(2, 'r3'), sys(3), sys(4)] });
   return h;
 }
 
@@ -195,20 +221,21 @@ describe('checkHistory on a clean history', () => {
 
   it('counts what happened', () => {
     assert.deepEqual(cleanRun().check().stats, {
-      sends: 4,
-      attempts: 6,
+      sends: 3,
+      attempts: 5,
       retries: 2,
       acks: 3,
       duplicateAcks: 2,
-      refused: 1,
-      pushes: 3,
-      pulls: 2,
-      syncs: 4,
-      shown: 6,
+      refused: 0,
+      pushes: 5,
+      pulls: 6,
+      syncs: 5,
+      shown: 14,
       faults: 2,
       faultsByKind: { partition: 1, kill: 1 },
+      crashes: 0,
       conversations: 2,
-      storedMessages: 3,
+      storedMessages: 5,
     });
   });
 
@@ -334,15 +361,9 @@ describe('store checks', () => {
     h.deliver(A, 'c', m1);
     h.deliver(A, 'c', msg(2, 'r2'));
     h.end({ c: [m1, msg(2, 'r2')], d: [] });
-    const result = h.check();
     // The refusal is broken too (the ref is stored); the point here is the wrong conversation.
-    assert.deepEqual(kindsOf(result), ['ack_for_refused', 'unknown_write']);
-    assert.ok(
-      proves(
-        result.violations.filter((v) => v.kind === 'unknown_write'),
-        send,
-      ),
-    );
+    const kinds: ViolationKind[] = ['ack_for_refused', 'unexpected_refusal', 'unknown_write'];
+    assert.ok(proves(among(h.check(), kinds, 'unknown_write'), send));
   });
 });
 
@@ -513,6 +534,9 @@ describe('watermark_backwards', () => {
 });
 
 describe('ack_for_refused', () => {
+  // Any refusal is also unexpected_refusal; these tests are about what it contradicts.
+  const REFUSED: ViolationKind[] = ['ack_for_refused', 'unexpected_refusal'];
+
   it('reports a ref both acked and refused, with both events', () => {
     const h = new History();
     h.send(A, 'c', 'r1');
@@ -520,7 +544,7 @@ describe('ack_for_refused', () => {
     const refused = h.refused(A, 'c', 'r1');
     h.deliver(A, 'c', msg(1, 'r1'));
     h.end({ c: [msg(1, 'r1')] });
-    const found = only(h.check(), 'ack_for_refused');
+    const found = among(h.check(), REFUSED, 'ack_for_refused');
     assert.ok(found.some((v) => v.events.includes(ack) && v.events.includes(refused)));
   });
 
@@ -532,7 +556,7 @@ describe('ack_for_refused', () => {
     h.deliver(A, 'c', m1);
     h.deliver(A, 'c', msg(2, 'r2'));
     h.end({ c: [m1, msg(2, 'r2')] });
-    assert.ok(proves(only(h.check(), 'ack_for_refused'), refused));
+    assert.ok(proves(among(h.check(), REFUSED, 'ack_for_refused'), refused));
   });
 });
 
@@ -551,6 +575,190 @@ describe('send_unresolved', () => {
     h.send(A, 'c', 'r1');
     h.store('c', []);
     assert.deepEqual(h.check().violations, []);
+  });
+});
+
+describe('server_crashed', () => {
+  it('reports every crash with its event, counts them, and lists them first', () => {
+    const h = new History();
+    const m1 = h.write(A, 'c', 'r1', 1);
+    h.deliver(A, 'c', m1);
+    const segv = h.crash('node-2', null, 'SIGSEGV');
+    const exit = h.crash('embedded', 1, null);
+    const ghost = msg(2, 'ghost');
+    h.end({ c: [m1, ghost] });
+    const result = h.check();
+    const found = among(result, ['server_crashed', 'unknown_write'], 'server_crashed');
+    assert.deepEqual(
+      found.map((v) => v.events),
+      [[segv], [exit]],
+    );
+    assert.match(found[0]!.message, /node-2 exited \(signal SIGSEGV\)/);
+    assert.match(found[1]!.message, /embedded exited \(code 1\)/);
+    assert.equal(result.violations[0]!.kind, 'server_crashed');
+    assert.equal(result.stats.crashes, 2);
+  });
+});
+
+describe('pull_not_dense', () => {
+  const eight = [1, 2, 3, 4, 5, 6, 7, 8].map((s) => msg(s, `r${s}`));
+  /** A run whose store holds r1..r8 in c, with one pull of `seqs` after `after`. */
+  const run = (after: number, seqs: number[], hasMore = false) => {
+    const h = new History();
+    for (const m of eight) h.write(A, 'c', m.ref, m.seq);
+    for (const m of eight) h.deliver(A, 'c', m);
+    const pull = h.pulled(
+      A,
+      'c',
+      after,
+      seqs.map((s) => eight[s - 1]!),
+      hasMore,
+    );
+    h.end({ c: eight });
+    return { found: only(h.check(), 'pull_not_dense'), pull };
+  };
+  const seqsOf = (v: Violation) => {
+    const cut = v.events[0];
+    return cut?.t === 'pulled' ? cut.msgs.map((m) => m.seq) : undefined;
+  };
+
+  it('reports a hole, cutting the pull to the messages around it', () => {
+    const { found, pull } = run(0, [1, 2, 3, 5, 6, 7, 8]);
+    assert.equal(found.length, 1);
+    assert.ok(proves(found, pull));
+    assert.match(
+      found[0]!.message,
+      /holds seq 5 as its message 4, where 4 belongs: a hole, 4 missing/,
+    );
+    assert.deepEqual(seqsOf(found[0]!), [2, 3, 5, 6, 7]);
+  });
+
+  it('reports a seq at or below after', () => {
+    const { found } = run(2, [2, 3]);
+    assert.match(found[0]!.message, /at or below after \(2\)/);
+    assert.deepEqual(seqsOf(found[0]!), [2, 3]);
+  });
+
+  it('reports seqs out of order', () => {
+    const { found } = run(4, [6, 5, 7]);
+    assert.match(found[0]!.message, /holds seq 6 as its message 1, where 5 belongs: out of order/);
+  });
+
+  it('reports a repeated seq', () => {
+    const { found } = run(0, [1, 2, 2, 3]);
+    assert.match(found[0]!.message, /a repeat/);
+  });
+
+  it('reports an empty pull that says hasMore', () => {
+    const { found, pull } = run(8, [], true);
+    assert.deepEqual(found[0]!.events, [pull]);
+    assert.match(found[0]!.message, /empty but says hasMore/);
+  });
+
+  it('passes dense pages after any seq, and an empty last page', () => {
+    const h = new History();
+    for (const m of eight) h.write(A, 'c', m.ref, m.seq);
+    h.pulled(A, 'c', 0, eight.slice(0, 3), true);
+    h.pulled(A, 'c', 3, eight.slice(3), false);
+    h.pulled(A, 'c', 8, [], false);
+    h.pulled(A, 'c', 5, eight.slice(5, 6), true);
+    for (const m of eight) h.shown(A, 'c', m);
+    h.end({ c: eight });
+    assert.deepEqual(h.check().violations, []);
+  });
+});
+
+describe('unexpected_refusal', () => {
+  it('reports every refusal with its send and its code', () => {
+    const h = new History();
+    const m1 = h.write(A, 'c', 'r1', 1);
+    const send = h.send(A, 'c', 'r2');
+    const refused = h.refused(A, 'c', 'r2', 'not_member');
+    h.deliver(A, 'c', m1);
+    h.end({ c: [m1] });
+    const found = only(h.check(), 'unexpected_refusal');
+    assert.deepEqual(found[0]!.events, [send, refused]);
+    assert.match(found[0]!.message, /ref r2 to c was refused \(not_member\)/);
+  });
+
+  it('reports a refusal of a ref the history never sent, with the refusal alone', () => {
+    const h = new History();
+    const refused = h.refused(A, 'c', 'r9');
+    h.end({ c: [] });
+    assert.deepEqual(only(h.check(), 'unexpected_refusal')[0]!.events, [refused]);
+  });
+});
+
+describe('foreign_conversation', () => {
+  it('reports a push, pull and shown message of a conversation the client is not in, and nothing else of them', () => {
+    const h = new History({ [A]: ['c'], [B]: ['d'] });
+    const m1 = h.write(A, 'c', 'r1', 1);
+    h.deliver(A, 'c', m1);
+    const push = h.push(B, 'c', m1);
+    // Broken in other ways too (a hole, a seq the store lacks): one leak is reported once.
+    const pull = h.pulled(B, 'c', 0, [m1, msg(3, 'r3')]);
+    const shown = h.shown(B, 'c', msg(2, 'r2'));
+    h.end({ c: [m1], d: [] });
+    const found = only(h.check(), 'foreign_conversation');
+    assert.deepEqual(
+      found.map((v) => v.events),
+      [[push], [pull], [shown]],
+    );
+    assert.match(
+      found[0]!.message,
+      /bob\/phone got a 'push' for c, a conversation it is not a member of/,
+    );
+  });
+
+  it('reports a synced entry for a foreign conversation, cut to that entry', () => {
+    const h = new History({ [A]: ['c'], [B]: ['d'] });
+    const own = { id: 'd', lastSeq: 0, deliveredSeq: 0, readSeq: 0, unread: 0 };
+    // Backwards too (readSeq above lastSeq): a leaked entry is not checked further.
+    const leaked = { id: 'c', lastSeq: 1, deliveredSeq: 1, readSeq: 5, unread: 0 };
+    const synced = h.add({ t: 'synced', client: B, convs: [own, leaked] });
+    h.end({ c: [], d: [] });
+    const found = only(h.check(), 'foreign_conversation');
+    assert.equal(found.length, 1);
+    assert.deepEqual(found[0]!.events, [{ ...synced, convs: [leaked] }]);
+  });
+
+  it('treats a client the header does not list as a member of nothing', () => {
+    const h = new History();
+    const m1 = h.write(A, 'c', 'r1', 1);
+    h.deliver(A, 'c', m1);
+    const push = h.push('mallory/phone', 'c', m1);
+    h.end({ c: [m1] });
+    assert.deepEqual(only(h.check(), 'foreign_conversation')[0]!.events, [push]);
+  });
+});
+
+describe('system messages', () => {
+  it('are exempt from unknown_write and ref_stored_twice', () => {
+    const h = new History();
+    const m1 = h.write(A, 'c', 'r1', 1);
+    for (const m of [m1, sys(2), sys(3)]) h.deliver(A, 'c', m);
+    h.end({ c: [m1, sys(2), sys(3)] });
+    assert.deepEqual(h.check().violations, []);
+  });
+
+  it('are still compared by seq', () => {
+    const h = new History();
+    const m1 = h.write(A, 'c', 'r1', 1);
+    h.deliver(A, 'c', m1);
+    const forged = h.push(A, 'c', { ...sys(2), id: 'm-forged' });
+    h.shown(A, 'c', sys(2));
+    h.end({ c: [m1, sys(2)] });
+    assert.deepEqual(only(h.check(), 'different_message')[0]!.events[0], forged);
+  });
+
+  it('do not hide an ack for the seq the store gave a system message', () => {
+    const h = new History();
+    const m1 = h.write(A, 'c', 'r1', 1);
+    h.send(A, 'c', 'r2');
+    const ack = h.ack(A, 'c', 'r2', 2);
+    for (const m of [m1, sys(2), msg(3, 'r2')]) h.deliver(A, 'c', m);
+    h.end({ c: [m1, sys(2), msg(3, 'r2')] });
+    assert.ok(proves(only(h.check(), 'acked_moved'), ack));
   });
 });
 
@@ -616,6 +824,23 @@ describe('readHistory', () => {
     });
     withFile(`${JSON.stringify(new History().header)}\n${bad}\n`, (path) =>
       assert.throws(() => readHistory(path), /history\.jsonl:2: a 'ack' event needs 'seq'/),
+    );
+  });
+
+  it('reads a crash event whose code or signal is null', () => {
+    const h = new History();
+    h.crash('node-1', null, 'SIGKILL');
+    h.crash('node-2', 3, null);
+    withFile(jsonl(h), (path) => assert.deepEqual(readHistory(path).events, h.events));
+  });
+
+  it('names the field of a crash event whose code is neither a number nor null', () => {
+    const bad = JSON.stringify({ t: 'crash', at: 1, name: 'node-1', code: '1', signal: null });
+    withFile(`${JSON.stringify(new History().header)}\n${bad}\n`, (path) =>
+      assert.throws(
+        () => readHistory(path),
+        /history\.jsonl:2: a 'crash' event needs 'code' to be a number or null/,
+      ),
     );
   });
 

@@ -10,6 +10,12 @@
 // - A conversation read twice from the store is judged by its last read.
 // - A client's first shown message of a conversation must be seq 1: the workload's clients start
 //   empty and membership never changes during a run.
+// - A push, pull, shown message or synced entry for a conversation the client is not in is
+//   foreign_conversation and nothing else: it should not exist, so comparing it is moot.
+// - Every 'crash' and every 'refused' is a violation: no fault asked for the one, and a verify
+//   workload sends nothing that deserves the other.
+// - System messages (refs starting with '#') are the server's own: no send explains them and
+//   many share a ref, but they are compared by seq like any other message.
 // - Past VIOLATIONS_PER_KIND_MAX of one kind, the rest are counted in one summary violation.
 import type { HistoryEvent, HistoryHeader } from './history.js';
 import { checkStore, indexStore, type StoreIndex } from './check-store.js';
@@ -40,6 +46,15 @@ interface ReadStats {
   shown: number;
   faults: number;
   readonly faultsByKind: Record<string, number>;
+  crashes: number;
+}
+
+/** What the dispatch loop hands each event to. */
+interface Checkers {
+  readonly writes: WriteChecker;
+  readonly clients: ClientChecker;
+  readonly log: ViolationLog;
+  readonly tally: ReadStats;
 }
 
 /** How many violations formatViolations prints unless told. */
@@ -50,15 +65,24 @@ export function checkHistory(header: HistoryHeader, events: readonly HistoryEven
   const store = indexStore(events);
   checkStore(store, log);
   const writes = new WriteChecker(store, log);
-  const clients = new ClientChecker(store, log);
-  const tally: ReadStats = { pushes: 0, pulls: 0, syncs: 0, shown: 0, faults: 0, faultsByKind: {} };
+  const clients = new ClientChecker(header, store, log);
+  const tally: ReadStats = {
+    pushes: 0,
+    pulls: 0,
+    syncs: 0,
+    shown: 0,
+    faults: 0,
+    faultsByKind: {},
+    crashes: 0,
+  };
+  const checkers: Checkers = { writes, clients, log, tally };
   let quiet = false;
   for (const event of events) {
     if (event.t === 'quiet') quiet = true;
-    dispatch(event, writes, clients, tally);
+    dispatch(event, checkers);
   }
   writes.finish(quiet);
-  clients.finish(header);
+  clients.finish();
   const stats: HistoryStats = {
     ...writes.stats(),
     ...tally,
@@ -68,12 +92,7 @@ export function checkHistory(header: HistoryHeader, events: readonly HistoryEven
   return { violations: log.list(), stats };
 }
 
-function dispatch(
-  event: HistoryEvent,
-  writes: WriteChecker,
-  clients: ClientChecker,
-  tally: ReadStats,
-): void {
+function dispatch(event: HistoryEvent, { writes, clients, log, tally }: Checkers): void {
   switch (event.t) {
     case 'send':
       return writes.onSend(event);
@@ -102,6 +121,9 @@ function dispatch(
       tally.faults++;
       tally.faultsByKind[event.kind] = (tally.faultsByKind[event.kind] ?? 0) + 1;
       return;
+    case 'crash':
+      tally.crashes++;
+      return onCrash(event, log);
     case 'receipt':
     case 'mark':
     case 'link':
@@ -110,6 +132,12 @@ function dispatch(
       // were indexed before this pass.
       return;
   }
+}
+
+/** server_crashed: the harness records 'crash' only for an exit no fault asked for. */
+function onCrash(event: Extract<HistoryEvent, { t: 'crash' }>, log: ViolationLog): void {
+  const how = event.signal !== null ? `signal ${event.signal}` : `code ${event.code}`;
+  log.add('server_crashed', `${event.name} exited (${how}) though no fault stopped it`, [event]);
 }
 
 function conversationsOf(header: HistoryHeader, store: StoreIndex): number {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { keepBroken } from './checkout.js';
 import { POSTGRES_MIGRATIONS, migrate } from './migrations.js';
 
 export interface PostgresOptions {
@@ -46,6 +47,7 @@ export async function inTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const detach = keepBroken(client, (err) => (broken ??= err));
   try {
     await client.query('BEGIN');
     try {
@@ -62,6 +64,7 @@ export async function inTransaction<T>(
       throw err;
     }
   } finally {
+    detach();
     client.release(broken);
   }
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { keepBroken } from './checkout.js';
 
 // The PostgreSQL schema history, equivalent to the SQLite one. Append a migration; never edit one
 // that has shipped. Times and seqs are BIGINT (the pools parse int8 to JS numbers).
@@ -360,6 +361,8 @@ const MIGRATION_LOCK_KEY = 0x7061726c; // "parl"
 export async function migrate(pool: pg.Pool, migrations: readonly Migration[]): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
+  let broken: Error | undefined;
+  const detach = keepBroken(client, (err) => (broken ??= err));
   try {
     for (;;) {
       await client.query('BEGIN');
@@ -389,6 +392,7 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[]): 
       }
     }
   } finally {
-    client.release();
+    detach();
+    client.release(broken);
   }
 }

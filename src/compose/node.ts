@@ -1,5 +1,6 @@
 import type { Config } from '../config/index.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { activeTestBug } from '../core/test-bugs.js';
 import { ParleyMetrics } from '../observability/index.js';
 import type { OutboundClient } from '../outbound/index.js';
 import { Closers } from './closers.js';
@@ -88,6 +89,8 @@ async function startFullNode(
     closers,
   });
   const running = runningNode(config, log, http, closers, { tcp, rpc });
+  const bug = activeTestBug();
+  if (bug) log.warn({ bug }, 'a deliberate bug is on (PARLEY_TEST_BUG): this server loses data');
   log.info(
     {
       port: running.port,

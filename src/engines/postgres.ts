@@ -39,7 +39,7 @@ export interface PostgresOptions {
 
 /** A server the harness can also crash, restart and disrupt. */
 export interface ControlledPostgres extends TestPostgres {
-  /** SIGKILL to the postmaster and every backend at once (its process group): a crash. */
+  /** SIGKILL to the postmaster and every one of its processes at once: a crash. */
   kill(): Promise<void>;
   /** Starts the server again on the same port and data after kill or stopFast (crash recovery). */
   start(): Promise<void>;
@@ -54,6 +54,8 @@ export interface ControlledPostgres extends TestPostgres {
 const PG_ROOT = '/usr/lib/postgresql';
 const INITDB_TIMEOUT_MS = 60_000;
 const PG_CTL_WAIT_S = 30;
+/** pg_ctl's own wait, and a little more for it to answer. */
+const PG_CTL_MS = (PG_CTL_WAIT_S + 5) * 1_000;
 const SUPERUSER = 'postgres';
 
 /** The bin directory of the newest PostgreSQL under /usr/lib/postgresql, or null. */
@@ -152,6 +154,98 @@ async function startOnFreePort(start: (port: number) => Promise<unknown>): Promi
   }
 }
 
+/**
+ * One PostgreSQL data directory and the commands that run it: initdb, pg_ctl start and stop,
+ * and a crash (SIGKILL to the postmaster and every child at once). As root, every command runs
+ * as the postgres user (initdb refuses root), behind `options.wrap` when given.
+ */
+class PgServer {
+  readonly dir = mkdtempSync(join(tmpdir(), 'parley-pg-'));
+  readonly data = join(this.dir, 'data');
+  readonly log = join(this.dir, 'postgres.log');
+  readonly host: string;
+  port = 0;
+  /** The postmaster's pid while it runs. */
+  pid: number | null = null;
+  private readonly bin: string;
+  private readonly options: PostgresOptions;
+  private readonly asRoot = process.getuid?.() === 0;
+
+  constructor(bin: string, options: PostgresOptions) {
+    this.bin = bin;
+    this.options = options;
+    this.host = options.host ?? '127.0.0.1';
+    if (this.asRoot) {
+      const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8' }).trim());
+      chownSync(this.dir, uid, gid);
+      chmodSync(this.dir, 0o700);
+    }
+  }
+
+  as(argv: string[]): string[] {
+    const user = this.asRoot ? ['runuser', '-u', SUPERUSER, '--', ...argv] : argv;
+    return [...(this.options.wrap ?? []), ...user];
+  }
+
+  async initdb(): Promise<void> {
+    const initdb = [join(this.bin, 'initdb'), '-D', this.data, '-U', SUPERUSER, '--auth=trust'];
+    const sync = this.options.durable ? [] : ['--no-sync'];
+    await run(this.as([...initdb, '-E', 'UTF8', ...sync]), INITDB_TIMEOUT_MS);
+    // initdb trusts only local connections; a server on a bridge also trusts its own subnet
+    // (the harness's hosts, nothing routable: the bridge has no way out).
+    if (this.host !== '127.0.0.1') {
+      const hba = join(this.data, 'pg_hba.conf');
+      await run(this.as(['sh', '-c', `echo 'host all all samenet trust' >> '${hba}'`]), PG_CTL_MS);
+    }
+  }
+
+  async start(port: number): Promise<void> {
+    const durable = this.options.durable ?? false;
+    const ctl = [join(this.bin, 'pg_ctl'), 'start', '-D', this.data, '-l', this.log, '-w'];
+    const opts = [
+      '-t',
+      String(PG_CTL_WAIT_S),
+      '-o',
+      serverOptions(port, this.dir, this.host, durable),
+    ];
+    await run(this.as([...ctl, ...opts]), PG_CTL_MS);
+    this.port = port;
+    this.pid = Number(readFileSync(join(this.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  }
+
+  async stop(mode: 'fast' | 'immediate'): Promise<void> {
+    const ctl = [join(this.bin, 'pg_ctl'), 'stop', '-D', this.data, '-m', mode, '-w'];
+    await run(this.as([...ctl, '-t', String(PG_CTL_WAIT_S)]), PG_CTL_MS);
+    this.pid = null;
+  }
+
+  /**
+   * SIGKILL to the postmaster and all its children at once. Each child calls setsid(), so the
+   * postmaster's process group does not hold them: they are found by their parent pid.
+   */
+  async crash(): Promise<void> {
+    const pid = this.pid;
+    if (pid === null) return;
+    const doomed = [pid, ...childrenOf(pid)];
+    for (const p of doomed) killQuietly(p);
+    this.pid = null;
+    // Wait until every one is gone, so that a new postmaster finds its port and memory free.
+    for (const p of doomed) await waitUntilGone(p);
+  }
+
+  /** Synchronous on purpose: it runs from the process 'exit' handler. */
+  stopSync(): void {
+    const ctl = [join(this.bin, 'pg_ctl'), 'stop', '-D', this.data, '-m', 'immediate', '-w'];
+    const [file = 'pg_ctl', ...args] = this.as([...ctl, '-t', '10']);
+    const result = spawnSync(file, args, { timeout: 15_000, stdio: 'ignore' });
+    if (result.status !== 0 && this.pid !== null) {
+      for (const p of [this.pid, ...childrenOf(this.pid)]) killQuietly(p);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 /** Starts a fresh PostgreSQL cluster. Throws (rather than skips) when the binaries are missing. */
 export async function startPostgres(options: PostgresOptions = {}): Promise<ControlledPostgres> {
   const bin = findBinDir();
@@ -160,127 +254,77 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Cont
       `PostgreSQL binaries not found under ${PG_ROOT}/<version>/bin (install Debian's postgresql)`,
     );
   }
-  const host = options.host ?? '127.0.0.1';
-  // initdb refuses to run as root: then the cluster belongs to the postgres system user.
-  const asRoot = process.getuid?.() === 0;
-  const as = (argv: string[]): string[] => [
-    ...(options.wrap ?? []),
-    ...(asRoot ? ['runuser', '-u', SUPERUSER, '--', ...argv] : argv),
-  ];
-
-  const dir = mkdtempSync(join(tmpdir(), 'parley-pg-'));
-  const data = join(dir, 'data');
-  const log = join(dir, 'postgres.log');
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-    chmodSync(dir, 0o700);
-  }
-  const pgCtl = join(bin, 'pg_ctl');
-  let postmasterPid: number | null = null;
-  let port = 0;
-  const readPid = (): number =>
-    Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const pgStart = (p: number): Promise<string> =>
-    run(
-      as([
-        ...[pgCtl, 'start', '-D', data, '-l', log, '-w', '-t', String(PG_CTL_WAIT_S)],
-        ...['-o', serverOptions(p, dir, host, options.durable ?? false)],
-      ]),
-      (PG_CTL_WAIT_S + 5) * 1000,
-    );
-
-  const stopSync = (): void => {
-    // Synchronous on purpose: it runs from the process 'exit' handler.
-    live.delete(handle);
-    const [file = pgCtl, ...args] = as([
-      ...[pgCtl, 'stop', '-D', data, '-m', 'immediate', '-w', '-t', '10'],
-    ]);
-    const result = spawnSync(file, args, { timeout: 15_000, stdio: 'ignore' });
-    if (result.status !== 0 && postmasterPid !== null) killGroupQuietly(postmasterPid);
-    rmSync(dir, { recursive: true, force: true });
+  const server = new PgServer(bin, options);
+  const handle = {
+    stopSync: (): void => {
+      live.delete(handle);
+      server.stopSync();
+    },
   };
-  const handle = { stopSync };
-
   try {
-    await run(
-      as([
-        ...[join(bin, 'initdb'), '-D', data, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8'],
-        ...(options.durable ? [] : ['--no-sync']),
-      ]),
-      INITDB_TIMEOUT_MS,
-    );
+    await server.initdb();
     live.add(handle);
     installExitHook();
-    // initdb trusts only local connections; a server on a bridge also trusts its own subnet
-    // (the harness's hosts, nothing routable: the bridge has no way out).
-    if (host !== '127.0.0.1')
-      await run(
-        as(['sh', '-c', `echo 'host all all samenet trust' >> '${join(data, 'pg_hba.conf')}'`]),
-        5_000,
-      );
     // A namespace of its own has every port free; on the shared loopback, find one.
-    if (host === '127.0.0.1') port = await startOnFreePort(pgStart);
-    else await pgStart((port = 5432));
-    postmasterPid = readPid();
+    if (server.host === '127.0.0.1') await startOnFreePort((p) => server.start(p));
+    else await server.start(5432);
   } catch (err) {
-    const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
-    stopSync();
+    const tail = existsSync(server.log) ? readFileSync(server.log, 'utf8').slice(-2000) : '';
+    handle.stopSync();
     throw new Error(`could not start PostgreSQL: ${String(err)}${tail ? `\n${tail}` : ''}`, {
       cause: err,
     });
   }
-  const base = makeHandle(`postgres://${SUPERUSER}@${host}:${port}`, majorOf(bin), async () => {
+  const url = `postgres://${SUPERUSER}@${server.host}:${server.port}`;
+  const base = makeHandle(url, majorOf(bin), async () => {
     if (!live.has(handle)) return;
     live.delete(handle);
     try {
-      if (postmasterPid !== null) await pgStop('fast');
+      if (server.pid !== null) await server.stop('fast');
     } catch (err) {
-      if (postmasterPid !== null) killGroupQuietly(postmasterPid);
+      await server.crash();
       throw err;
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(server.dir, { recursive: true, force: true });
     }
   });
-  async function pgStop(mode: 'fast' | 'immediate'): Promise<void> {
-    await run(
-      as([pgCtl, 'stop', '-D', data, '-m', mode, '-w', '-t', String(PG_CTL_WAIT_S)]),
-      (PG_CTL_WAIT_S + 5) * 1000,
-    );
-    postmasterPid = null;
-  }
   return {
     ...base,
-    async kill() {
-      if (postmasterPid === null) return;
-      killGroupQuietly(postmasterPid);
-      postmasterPid = null;
-      // The backends die with the postmaster; wait until the port is free for a new one.
-      await waitUntilGone(readPidOrNull(data));
-    },
+    kill: () => server.crash(),
     async start() {
-      if (postmasterPid !== null) throw new Error('PostgreSQL is already running');
-      await pgStart(port);
-      postmasterPid = readPid();
+      if (server.pid !== null) throw new Error('PostgreSQL is already running');
+      await server.start(server.port);
     },
-    stopFast: () => pgStop('fast'),
-    terminateBackends: () => base.terminateBackends(),
-    pid: () => postmasterPid,
+    stopFast: () => server.stop('fast'),
+    pid: () => server.pid,
   };
 }
 
-function readPidOrNull(data: string): number | null {
+/** The pids whose parent is `pid` (from /proc; empty where there is none). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let entries: string[];
   try {
-    return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    entries = readdirSync('/proc');
   } catch {
-    return null; // no pid file: the server is already gone
+    return children;
   }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name in (…) may hold spaces: the fields after its last ')' are fixed.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      continue; // it ended while we looked
+    }
+  }
+  return children;
 }
 
 /** Waits (bounded) until no process has `pid`. */
-async function waitUntilGone(pid: number | null): Promise<void> {
-  if (pid === null) return;
+async function waitUntilGone(pid: number): Promise<void> {
   const deadline = Date.now() + PG_CTL_WAIT_S * 1000;
   for (;;) {
     try {
@@ -290,15 +334,6 @@ async function waitUntilGone(pid: number | null): Promise<void> {
     }
     if (Date.now() > deadline) throw new Error(`PostgreSQL pid ${pid} did not exit`);
     await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** SIGKILL to a process group (pg_ctl starts the postmaster as a group leader), else the pid. */
-function killGroupQuietly(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    killQuietly(pid);
   }
 }
 

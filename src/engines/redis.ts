@@ -196,13 +196,16 @@ export async function startRedis(
     dying.kill('SIGKILL');
     if (!(await waitExit(dying, STOP_WAIT_MS))) throw new Error('redis-server did not die');
   };
+  // A server that died on its own counts as down, so that start() brings it back.
+  const running = (): boolean =>
+    child !== null && child.exitCode === null && child.signalCode === null;
   const start = async (): Promise<void> => {
-    if (child !== null) throw new Error('redis-server is already running');
+    if (running()) throw new Error('redis-server is already running');
     child = await launch(binary, port, dir, extra, options);
   };
   const signal = (name: NodeJS.Signals): void => {
-    if (child === null) throw new Error('redis-server is not running');
-    child.kill(name);
+    if (!running()) throw new Error('redis-server is not running');
+    child!.kill(name);
   };
   return {
     url: `redis://${host}:${port}`,

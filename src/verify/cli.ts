@@ -4,6 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { TEST_BUGS, TEST_BUGS_POSSIBLE } from '../core/test-bugs.js';
 import { formatViolations } from './checker.js';
 import { CLUSTER_FAULTS, EMBEDDED_FAULTS, type FaultKind } from './faults.js';
 import { runVerify, type VerifyOptions, type VerifyReport } from './run.js';
@@ -66,6 +67,15 @@ function parse(argv: readonly string[]): VerifyOptions & { json: boolean } {
   const kinds = values.kinds?.split(',').map((k) => k.trim());
   for (const k of kinds ?? []) if (!KINDS.has(k)) throw new Error(`--kinds: no fault "${k}"`);
   const seed = num(values.seed, Math.floor(Math.random() * 2 ** 31), '--seed');
+  const bug = values.bug;
+  if (bug !== undefined) {
+    // A bug that silently did not turn on would give a clean report that proves nothing.
+    if (!(TEST_BUGS as readonly string[]).includes(bug)) {
+      throw new Error(`--bug: one of ${TEST_BUGS.join(', ')}`);
+    }
+    if (mode !== 'embedded') throw new Error('--bug: the embedded server only');
+    if (!TEST_BUGS_POSSIBLE) throw new Error('--bug: only from the sources (npm run verify)');
+  }
   return {
     mode,
     seed,
@@ -78,7 +88,7 @@ function parse(argv: readonly string[]): VerifyOptions & { json: boolean } {
     gapMs: [200, 1_500],
     settleMs: 90_000,
     outDir: values.out ?? join(tmpdir(), `parley-verify-${mode}-${seed}`),
-    ...(values.bug ? { bug: values.bug } : {}),
+    ...(bug ? { bug } : {}),
     noNamespaces: values['no-namespaces'],
     log: (line) => process.stderr.write(`verify: ${line}\n`),
     json: values.json,
@@ -97,7 +107,7 @@ export function formatReport(report: VerifyReport): string {
       : `hosts: ${report.options.mode === 'cluster' ? 'separate network namespaces' : 'one process'}`,
     `operations: ${s.sends} messages sent (${s.attempts} attempts, ${s.retries} retries), ${s.acks} acknowledged (${s.duplicateAcks} duplicate acks), ${s.refused} refused`,
     `seen: ${s.pushes} pushes, ${s.pulls} pulls, ${s.syncs} syncs, ${s.shown} shown; ${s.storedMessages} stored in ${s.conversations} conversations`,
-    `faults: ${s.faults}${faults ? ` (${faults})` : ''}`,
+    `faults: ${s.faults}${faults ? ` (${faults})` : ''}; servers crashed on their own: ${s.crashes}`,
     `history: ${report.historyFile}`,
     `violations: ${report.violations.length}`,
     ...(report.violations.length > 0 ? [formatViolations(report.violations)] : []),
@@ -117,6 +127,11 @@ export async function runVerifyCli(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const { json, ...run } = options;
+  // Ctrl-C or a SIGTERM ends the run through 'exit', whose hooks kill the servers and remove
+  // the namespaces; other modules' signal handlers clean up but leave the ending to us.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
+  }
   process.stderr.write(`verify: ${run.mode}, seed ${run.seed}, output in ${run.outDir}\n`);
   // Every phase is bounded on its own; this bounds the whole, should one of them hang anyway.
   // Exiting runs the cleanup hooks: namespaces, servers and their directories go with it.

@@ -13,14 +13,18 @@ const SENDS_IN_FLIGHT_MAX = 32;
 const SEND_ANSWER_WAIT_MS = 4_000;
 const PULL_LIMIT_COUNT = 100;
 const BACKOFF_MAX_MS = 2_000;
-/** Codes after which a send is dropped from the outbox (protocol.md §8, step 3). */
-const PERMANENT = new Set([
-  'invalid_request',
-  'body_too_large',
-  'ref_reused',
-  'not_member',
-  'conversation_not_found',
-]);
+/** The only codes after which a send stays in the outbox (protocol.md §5); others are final. */
+const TEMPORARY = new Set(['rate_limited', 'internal']);
+/** How soon a send refused for now is written again. */
+const RETRY_AFTER_MS = 200;
+/** A link that stayed up this long resets the backoff. */
+const LINK_STABLE_MS = 5_000;
+const BACKOFF_STEP_MS = 50;
+/** Pages one pull loop may take: far more than a run stores in a conversation between two. */
+const PULL_PAGES_MAX = 1_000;
+const POLL_MS = 20;
+/** How often the outbox is looked at for sends to write again. */
+const PUMP_INTERVAL_MS = 250;
 
 export interface ClientPlan {
   /** The history's name for this device, e.g. `u3/d1`. */
@@ -51,12 +55,15 @@ export class VerifyClient {
   private readonly seen = new Map<string, number>();
   private readonly held = new Map<string, Map<number, SeenMessage>>();
   private readonly pulling = new Set<string>();
+  /** Every ref this device made, to its conversation: late answers name only the ref. */
+  private readonly convOf = new Map<string, string>();
   private link: Link | null = null;
   private cursor = '';
   private refs = 0;
   private stopped = false;
   private cutOnNextSend = false;
   private loop: Promise<void> | null = null;
+  private syncing: Promise<Map<string, number>> | null = null;
 
   constructor(plan: ClientPlan, nodes: () => readonly string[], record: Record_, random: Random) {
     this.plan = plan;
@@ -80,6 +87,7 @@ export class VerifyClient {
   send(conv: string): void {
     const ref = `${this.plan.name}.${++this.refs}`;
     this.outbox.set(ref, { conv, attempts: 0, writtenAt: 0 });
+    this.convOf.set(ref, conv);
     this.pump();
   }
 
@@ -115,7 +123,7 @@ export class VerifyClient {
           if (!(err instanceof LinkClosed)) throw err;
         }
       }
-      await sleep(100);
+      await sleep(POLL_MS * 5);
     }
     return false;
   }
@@ -139,8 +147,8 @@ export class VerifyClient {
       const upAt = Date.now();
       await this.session(url);
       if (this.stopped) return;
-      failures = Date.now() - upAt > 5_000 ? 0 : failures + 1;
-      const ceiling = Math.min(BACKOFF_MAX_MS, 50 * 2 ** Math.min(failures, 6));
+      failures = Date.now() - upAt > LINK_STABLE_MS ? 0 : failures + 1;
+      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_STEP_MS * 2 ** Math.min(failures, 6));
       await sleep(this.random.int(0, ceiling));
     }
   }
@@ -159,7 +167,7 @@ export class VerifyClient {
       void this.syncAndPull(link)
         .then(() => this.markAll(link))
         .catch(ignoreClosed);
-      const pumping = setInterval(() => this.pump(), 250);
+      const pumping = setInterval(() => this.pump(), PUMP_INTERVAL_MS);
       await heartbeat;
       clearInterval(pumping);
       await link.closed;
@@ -196,7 +204,7 @@ export class VerifyClient {
       });
       void link
         .send(ref, entry.conv, { kind: 'text', text: ref })
-        .then((reply) => this.onSendReply(ref, entry, reply), ignoreClosed);
+        .then((reply) => this.onSendReply(ref, reply), ignoreClosed);
       if (this.cutOnNextSend) {
         this.cutOnNextSend = false;
         link.close('cut mid-send');
@@ -205,33 +213,41 @@ export class VerifyClient {
     }
   }
 
-  private onSendReply(ref: string, entry: OutboxEntry, reply: Frame): void {
+  /** Records every answer, the second one to a ref too: it must agree with the first. */
+  private onSendReply(ref: string, reply: Frame): void {
     const at = Date.now();
     const client = this.plan.name;
+    const conv = this.convOf.get(ref);
+    if (conv === undefined) return; // not a ref of this device's: nothing to hold it to
     if (reply.type === 'sent') {
-      if (!this.outbox.delete(ref)) return; // already answered on an earlier link
       const seq = reply.seq as number;
       const id = reply.messageId as string;
-      this.record({ t: 'ack', at, client, conv: entry.conv, ref, seq, id, dup: !!reply.duplicate });
-      this.apply(entry.conv, { seq, id, ref });
-    } else if (PERMANENT.has(reply.code as string)) {
-      if (!this.outbox.delete(ref)) return;
-      this.record({ t: 'refused', at, client, conv: entry.conv, ref, code: reply.code as string });
+      this.record({ t: 'ack', at, client, conv, ref, seq, id, dup: !!reply.duplicate });
+      this.outbox.delete(ref);
+      this.apply(conv, { seq, id, ref });
+    } else if (!TEMPORARY.has(reply.code as string)) {
+      this.record({ t: 'refused', at, client, conv, ref, code: String(reply.code) });
+      this.outbox.delete(ref);
     } else {
+      const entry = this.outbox.get(ref);
+      if (!entry) return;
       entry.writtenAt = 0; // rate_limited or internal: resend with the same ref
-      setTimeout(() => this.pump(), 200);
+      setTimeout(() => this.pump(), RETRY_AFTER_MS);
     }
   }
 
   private onPush(frame: Frame): void {
     const at = Date.now();
     const client = this.plan.name;
-    if (frame.type === 'message') {
+    if (frame.type === 'sent' || frame.type === 'error') {
+      // An answer to a send whose wait already ended: a late or second answer.
+      if (typeof frame.ref === 'string') this.onSendReply(frame.ref, frame);
+    } else if (frame.type === 'message') {
       const conv = frame.conversation as string;
-      if (!this.seen.has(conv)) return;
       const msg = seenOf(frame);
+      // Recorded even for a conversation this device is not in: the checker calls that a leak.
       this.record({ t: 'push', at, client, conv, msg });
-      this.apply(conv, msg);
+      if (this.seen.has(conv)) this.apply(conv, msg);
     } else if (frame.type === 'receipt') {
       const conv = frame.conversation as string;
       const user = frame.user as string;
@@ -255,10 +271,18 @@ export class VerifyClient {
     if (held.size > 0 && this.link?.ready) void this.pullConv(this.link, conv).catch(ignoreClosed);
   }
 
-  /** `sync`, then pulls for every conversation behind; the cursor moves only after the pulls. */
-  private async syncAndPull(link: Link): Promise<Map<string, number>> {
+  /**
+   * `sync`, then pulls for every conversation behind; the cursor moves only after the pulls. One
+   * at a time per device: two syncs in flight could be answered out of order.
+   */
+  private syncAndPull(link: Link): Promise<Map<string, number>> {
+    this.syncing ??= this.syncOnce(link).finally(() => (this.syncing = null));
+    return this.syncing;
+  }
+
+  private async syncOnce(link: Link): Promise<Map<string, number>> {
     const synced = await link.request({ type: 'sync', cursor: this.cursor }, 'synced');
-    const convs = (synced.conversations as Frame[]).filter((c) => this.seen.has(c.id as string));
+    const convs = synced.conversations as Frame[];
     this.record({
       t: 'synced',
       at: Date.now(),
@@ -271,22 +295,26 @@ export class VerifyClient {
         unread: c.unread as number,
       })),
     });
-    const lastSeqs = new Map(convs.map((c) => [c.id as string, c.lastSeq as number]));
+    const mine = convs.filter((c) => this.seen.has(c.id as string));
+    const lastSeqs = new Map(mine.map((c) => [c.id as string, c.lastSeq as number]));
     const behind = [...lastSeqs].filter(([conv, last]) => last > (this.seen.get(conv) ?? 0));
     await Promise.all(behind.map(([conv]) => this.pullConv(link, conv, true)));
     this.cursor = synced.cursor as string;
     return lastSeqs;
   }
 
-  /** Pulls after `seen` until `hasMore` is false. One pull loop per conversation at a time. */
+  /**
+   * Pulls after `seen` until `hasMore` is false, one loop per conversation at a time. A page that
+   * does not move `seen` (a hole the checker will report) ends the loop rather than spin on it.
+   */
   private async pullConv(link: Link, conv: string, wait = false): Promise<void> {
     while (this.pulling.has(conv)) {
-      if (!wait) return;
-      await sleep(20);
+      if (!wait || !link.ready) return;
+      await sleep(POLL_MS);
     }
     this.pulling.add(conv);
     try {
-      for (let more = true; more;) {
+      for (let page = 0, more = true; more && page < PULL_PAGES_MAX && link.ready; page++) {
         const after = this.seen.get(conv) ?? 0;
         const request = { type: 'pull', conversation: conv, after, limit: PULL_LIMIT_COUNT };
         const pulled = await link.request(request, 'pulled');
@@ -295,7 +323,7 @@ export class VerifyClient {
         const client = this.plan.name;
         this.record({ t: 'pulled', at: Date.now(), client, conv, after, msgs, hasMore });
         for (const msg of msgs) this.apply(conv, msg);
-        more = hasMore && msgs.length > 0;
+        more = hasMore && (this.seen.get(conv) ?? 0) > after;
       }
     } finally {
       this.pulling.delete(conv);

@@ -169,7 +169,10 @@ function crashMachine(system: System, holdMs: number): Fault {
     kind: 'crash-machine',
     target: 'all',
     start: async () => {
-      await Promise.all([...nodes.map((n) => n.kill()), redis!.kill(), postgres!.kill()]);
+      // Settled, not all: every kill is done (or failed) before anything is started again.
+      const kills = [...nodes.map((n) => n.kill()), redis!.kill(), postgres!.kill()];
+      const failed = (await Promise.allSettled(kills)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     holdMs,
     end: async () => {

@@ -115,6 +115,17 @@ export type HistoryEvent =
       readonly phase: 'start' | 'end';
       readonly index: number;
     }
+  /**
+   * A server process (a node, or the embedded server) exited although no fault asked it to: a
+   * crash of the system under test. `code` and `signal` as Node reports them.
+   */
+  | {
+      readonly t: 'crash';
+      readonly at: number;
+      readonly name: string;
+      readonly code: number | null;
+      readonly signal: string | null;
+    }
   /** The faults are over and healed: from here every client must catch up. */
   | { readonly t: 'quiet'; readonly at: number }
   /** A client's state once it caught up after `quiet`: its `seen` per conversation it is in. */

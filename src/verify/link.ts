@@ -24,6 +24,7 @@ export class Link {
   private readonly onPush: (frame: Frame) => void;
   private readonly pending = new Map<string, (frame: Frame) => void>();
   private readonly sends = new Map<string, (frame: Frame) => void>();
+  private readonly resends = new Map<string, { answer: Promise<Frame>; rearm: () => void }>();
   private nextId = 0;
   private lastPongAt = Date.now();
   private isClosed = false;
@@ -75,12 +76,29 @@ export class Link {
     return answer;
   }
 
-  /** A `send`; resolves with its `sent` or `error` (matched by ref). */
+  /**
+   * A `send`; resolves with its `sent` or `error` (matched by ref). Written again while the first
+   * write waits, it keeps the one wait (re-armed), so that either answer settles it.
+   */
   send(ref: string, conversation: string, body: unknown): Promise<Frame> {
     const id = String(++this.nextId);
-    return this.await(this.sends, ref, () =>
-      this.write({ type: 'send', id, ref, conversation, body }),
+    const frame = { type: 'send', id, ref, conversation, body };
+    const waiting = this.resends.get(ref);
+    if (waiting) {
+      waiting.rearm();
+      this.write(frame);
+      return waiting.answer;
+    }
+    let rearm = (): void => {};
+    const answer = this.await(
+      this.sends,
+      ref,
+      () => this.write(frame),
+      (r) => (rearm = r),
     );
+    this.resends.set(ref, { answer, rearm: () => rearm() });
+    void answer.finally(() => this.resends.delete(ref)).catch(() => {});
+    return answer;
   }
 
   write(frame: Record<string, unknown>): void {
@@ -110,13 +128,19 @@ export class Link {
     table: Map<string, (frame: Frame) => void>,
     key: string,
     write: () => void,
+    onRearm?: (rearm: () => void) => void,
   ): Promise<Frame> {
     if (this.isClosed) return Promise.reject(new LinkClosed(this.closeReason));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const expire = (): void => {
         table.delete(key);
         reject(new LinkClosed('no answer'));
-      }, REQUEST_WAIT_MS);
+      };
+      let timer = setTimeout(expire, REQUEST_WAIT_MS);
+      onRearm?.(() => {
+        clearTimeout(timer);
+        timer = setTimeout(expire, REQUEST_WAIT_MS);
+      });
       table.set(key, (frame) => {
         clearTimeout(timer);
         table.delete(key);
@@ -134,7 +158,9 @@ export class Link {
     } else if (frame.type === 'ping') {
       this.write({ type: 'pong', id });
     } else if (frame.type === 'sent' || (frame.type === 'error' && frame.ref !== undefined)) {
-      this.sends.get(String(frame.ref))?.(frame);
+      const waiting = this.sends.get(String(frame.ref));
+      if (waiting) waiting(frame);
+      else this.onPush(frame); // no wait left for it: the client still records it
     } else if (id !== undefined && this.pending.has(id)) {
       this.pending.get(id)!(frame);
     } else if (frame.type === 'kicked' || (frame.type === 'error' && id === undefined)) {

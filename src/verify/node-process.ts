@@ -2,6 +2,7 @@
 // running `parley verify` (so a run from the sources tests the sources), optionally inside a
 // network namespace. It can be killed, paused and started again on the same settings.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,14 @@ function hookExit(): void {
   });
 }
 
+export interface NodeOptions {
+  readonly env: Record<string, string>;
+  /** Where the server's output goes (appended); none when absent. */
+  readonly logFile?: string;
+  /** Called when the process exits without `kill` asking it to: a crash under test. */
+  readonly onCrash?: (code: number | null, signal: string | null) => void;
+}
+
 export class NodeProcess {
   readonly name: string;
   private readonly host: string;
@@ -36,11 +45,19 @@ export class NodeProcess {
   /** The port it listens on (fixed in a namespace of its own, else whatever it got). */
   port = 0;
 
-  constructor(name: string, host: string, wrap: readonly string[], env: Record<string, string>) {
+  private readonly log: WriteStream | null;
+  private readonly onCrash: (code: number | null, signal: string | null) => void;
+  private killing = false;
+
+  constructor(name: string, host: string, wrap: readonly string[], options: NodeOptions) {
     this.name = name;
     this.host = host;
     this.wrap = wrap;
-    this.env = env;
+    this.env = options.env;
+    // Everything the server prints goes to one file per server, for reading after a run.
+    this.log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : null;
+    this.log?.on('error', () => {}); // a log that cannot be written must not end the run
+    this.onCrash = options.onCrash ?? (() => {});
   }
 
   get running(): boolean {
@@ -76,20 +93,39 @@ export class NodeProcess {
     live.add(child);
     this.child = child;
     this.paused = false;
+    this.killing = false;
+    if (this.log) {
+      child.stdout.pipe(this.log, { end: false });
+      child.stderr.pipe(this.log, { end: false });
+    }
     this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
         live.delete(child);
         if (this.child === child) this.child = null;
+        if (!this.killing) this.onCrash(code, signal);
         resolve();
       }),
     );
-    this.port = await this.listening(child);
+    try {
+      this.port = await this.listening(child);
+    } catch (err) {
+      // The port it had before may have been taken while it was down: then any port will do.
+      if (this.host !== '127.0.0.1' || this.port === 0 || this.child) throw err;
+      this.port = 0;
+      await this.start();
+    }
+  }
+
+  /** Stops writing the log; after the last kill. */
+  closeLog(): void {
+    this.log?.end();
   }
 
   /** SIGKILL; resolves once the process is gone. */
   async kill(): Promise<void> {
     const child = this.child;
     if (!child) return;
+    this.killing = true;
     child.kill('SIGKILL');
     await withTimeout(this.exited, EXIT_WAIT_MS, `${this.name} exit`);
   }

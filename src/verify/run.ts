@@ -3,7 +3,7 @@
 // history. Every phase is bounded in time; the system and the network are torn down however the
 // run ends.
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { checkHistory, type CheckResult } from './checker.js';
 import { faultKinds, healAll, makeFault, type FaultKind } from './faults.js';
@@ -11,6 +11,9 @@ import type { HistoryEvent, HistoryHeader } from './history.js';
 import { seededRandom } from './random.js';
 import { startCluster, startEmbedded, type System } from './systems.js';
 import { drive, makeClients, populate } from './workload.js';
+
+/** How often the quiet phase looks at the outboxes. */
+const SETTLE_POLL_MS = 100;
 
 export interface VerifyOptions {
   readonly mode: 'embedded' | 'cluster';
@@ -43,43 +46,95 @@ export interface VerifyReport extends CheckResult {
   readonly commit: string;
 }
 
+/** The history, in memory for the checker and on disk for later readers (header first). */
+class Recorder {
+  readonly events: HistoryEvent[] = [];
+  private readonly file: WriteStream;
+  private headerWritten = false;
+  failure: Error | null = null;
+
+  constructor(path: string) {
+    this.file = createWriteStream(path);
+    this.file.on('error', (err) => (this.failure ??= err));
+  }
+
+  readonly record = (event: HistoryEvent): void => {
+    this.events.push(event);
+    if (this.headerWritten) this.file.write(`${JSON.stringify(event)}\n`);
+  };
+
+  /** Writes the header, then whatever was recorded before it (a crash during setup). */
+  writeHeader(header: HistoryHeader): void {
+    this.file.write(`${JSON.stringify(header)}\n`);
+    for (const event of this.events) this.file.write(`${JSON.stringify(event)}\n`);
+    this.headerWritten = true;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.file.end(resolve));
+  }
+}
+
 export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
-  const random = seededRandom(options.seed);
   mkdirSync(options.outDir, { recursive: true });
   const historyFile = join(options.outDir, 'history.jsonl');
-  const file = createWriteStream(historyFile);
-  const events: HistoryEvent[] = [];
-  const record = (event: HistoryEvent): void => {
-    events.push(event);
-    file.write(`${JSON.stringify(event)}\n`);
-  };
+  const recorder = new Recorder(historyFile);
   const system = await (options.mode === 'embedded' ? startEmbedded : startCluster)({
     ...(options.bug ? { bug: options.bug } : {}),
     ...(options.noNamespaces ? { noNamespaces: true } : {}),
+    logDir: options.outDir,
+    onCrash: (name, code, signal) =>
+      recorder.record({ t: 'crash', at: Date.now(), name, code, signal }),
   });
-  if (system.fallbackReason)
+  if (system.fallbackReason) {
     options.log(
       `separate hosts unavailable (${system.fallbackReason}): every process on 127.0.0.1, network faults skipped`,
     );
-  let header: HistoryHeader | null = null;
+  }
+  let header: HistoryHeader;
   try {
-    const population = await populate(
-      system.httpUrl(),
-      { ...options, nodes: system.nodes.length },
-      String(options.seed),
-    );
-    header = {
-      t: 'header',
-      seed: options.seed,
-      mode: options.mode,
-      started: new Date(started).toISOString(),
-      commit: commitOf(),
-      members: population.members,
-      users: population.users,
-    };
-    file.write(`${JSON.stringify(header)}\n`);
-    const clients = makeClients(population, () => system.wsUrls(), record, random.fork());
+    header = await runPhases(system, options, recorder, started);
+  } finally {
+    await system.close();
+    await recorder.close();
+  }
+  if (recorder.failure)
+    throw new Error(`could not write ${historyFile}: ${recorder.failure.message}`);
+  const { log: _log, ...rest } = options;
+  return {
+    ...checkHistory(header, recorder.events),
+    options: rest,
+    fallbackReason: system.fallbackReason,
+    historyFile,
+    elapsedMs: Date.now() - started,
+    commit: header.commit,
+  };
+}
+
+/** Populate, drive under faults, heal, settle, read the store. Clients stop however it ends. */
+async function runPhases(
+  system: System,
+  options: VerifyOptions,
+  recorder: Recorder,
+  started: number,
+): Promise<HistoryHeader> {
+  const random = seededRandom(options.seed);
+  const shape = { ...options, nodes: system.nodes.length };
+  const population = await populate(system.httpUrl(), shape, String(options.seed));
+  const header: HistoryHeader = {
+    t: 'header',
+    seed: options.seed,
+    mode: options.mode,
+    started: new Date(started).toISOString(),
+    commit: commitOf(),
+    members: population.members,
+    users: population.users,
+  };
+  recorder.writeHeader(header);
+  const record = recorder.record;
+  const clients = makeClients(population, () => system.wsUrls(), record, random.fork());
+  try {
     clients.forEach((c) => c.start());
     const stopDriving = drive(clients, options.ratePerSec, random.fork());
     try {
@@ -90,23 +145,13 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     }
     record({ t: 'quiet', at: Date.now() });
     await settle(clients, options);
-    await Promise.all(clients.map((c) => c.stop()));
-    for (const [conv, msgs] of await system.readStore())
-      record({ t: 'store', at: Date.now(), conv, msgs });
   } finally {
-    await system.close();
-    await new Promise((resolve) => file.end(resolve));
+    await Promise.allSettled(clients.map((c) => c.stop()));
   }
-  const result = checkHistory(header, events);
-  const { log: _log, ...rest } = options;
-  return {
-    ...result,
-    options: rest,
-    fallbackReason: system.fallbackReason,
-    historyFile,
-    elapsedMs: Date.now() - started,
-    commit: header.commit,
-  };
+  for (const [conv, msgs] of await system.readStore()) {
+    record({ t: 'store', at: Date.now(), conv, msgs });
+  }
+  return header;
 }
 
 async function runFaults(
@@ -143,7 +188,7 @@ async function settle(
   options: VerifyOptions,
 ): Promise<void> {
   const until = Date.now() + options.settleMs;
-  while (clients.some((c) => c.outboxSize > 0) && Date.now() < until) await sleep(100);
+  while (clients.some((c) => c.outboxSize > 0) && Date.now() < until) await sleep(SETTLE_POLL_MS);
   const caughtUp = await Promise.all(clients.map((c) => c.catchUp(until)));
   const behind = clients.filter((_, i) => !caughtUp[i]).map((c) => c.plan.name);
   if (behind.length > 0)

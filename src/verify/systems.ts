@@ -41,6 +41,18 @@ export interface SystemOptions {
   readonly bug?: string;
   /** Run every host on 127.0.0.1 even where namespaces work. */
   readonly noNamespaces?: boolean;
+  /** Where each server's output goes, as `<name>.log`. */
+  readonly logDir?: string;
+  /** A server exited although nobody killed it. */
+  readonly onCrash?: (name: string, code: number | null, signal: string | null) => void;
+}
+
+function nodeOptions(name: string, options: SystemOptions, env: Record<string, string>) {
+  return {
+    env,
+    ...(options.logDir ? { logFile: join(options.logDir, `${name}.log`) } : {}),
+    onCrash: (code: number | null, signal: string | null) => options.onCrash?.(name, code, signal),
+  };
 }
 
 /** Limits raised so the workload measures delivery, not the rate limiter. */
@@ -52,12 +64,17 @@ const WORKLOAD_ENV = {
 
 export async function startEmbedded(options: SystemOptions = {}): Promise<System> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-verify-'));
-  const node = new NodeProcess('server', '127.0.0.1', [], {
-    ...WORKLOAD_ENV,
-    PARLEY_DATA_DIR: dataDir,
-    PARLEY_SQLITE_SYNCHRONOUS: options.sqliteSynchronous ?? 'normal',
-    ...(options.bug ? { PARLEY_TEST_BUG: options.bug } : {}),
-  });
+  const node = new NodeProcess(
+    'server',
+    '127.0.0.1',
+    [],
+    nodeOptions('server', options, {
+      ...WORKLOAD_ENV,
+      PARLEY_DATA_DIR: dataDir,
+      PARLEY_SQLITE_SYNCHRONOUS: options.sqliteSynchronous ?? 'normal',
+      ...(options.bug ? { PARLEY_TEST_BUG: options.bug } : {}),
+    }),
+  );
   try {
     await node.start();
   } catch (err) {
@@ -77,6 +94,7 @@ export async function startEmbedded(options: SystemOptions = {}): Promise<System
     readStore: () => Promise.resolve(readSqlite(join(dataDir, 'parley.db'))),
     async close() {
       await node.kill();
+      node.closeLog();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -90,6 +108,7 @@ export async function startCluster(options: SystemOptions = {}): Promise<System>
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-verify-'));
   const close = async (): Promise<void> => {
     await Promise.allSettled(parts.nodes.map((n) => n.kill()));
+    parts.nodes.forEach((n) => n.closeLog());
     await Promise.allSettled([parts.redis?.stop(), parts.postgres?.stop()]);
     await network.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -108,14 +127,19 @@ export async function startCluster(options: SystemOptions = {}): Promise<System>
     const databaseUrl = await parts.postgres.createDatabase('parley_verify');
     for (const [i, h] of nodeHosts.entries()) {
       parts.nodes.push(
-        new NodeProcess(`node${i + 1}`, h.address, h.wrap, {
-          ...WORKLOAD_ENV,
-          PARLEY_DATABASE_URL: databaseUrl,
-          PARLEY_REDIS_URL: parts.redis.url,
-          PARLEY_NODE_ID: `node${i + 1}`,
-          PARLEY_DATA_DIR: dataDir,
-          PARLEY_BLOB_DIR_SHARED: 'true',
-        }),
+        new NodeProcess(
+          `node${i + 1}`,
+          h.address,
+          h.wrap,
+          nodeOptions(`node${i + 1}`, options, {
+            ...WORKLOAD_ENV,
+            PARLEY_DATABASE_URL: databaseUrl,
+            PARLEY_REDIS_URL: parts.redis.url,
+            PARLEY_NODE_ID: `node${i + 1}`,
+            PARLEY_DATA_DIR: dataDir,
+            PARLEY_BLOB_DIR_SHARED: 'true',
+          }),
+        ),
       );
     }
     await Promise.all(parts.nodes.map((n) => n.start()));
@@ -174,7 +198,7 @@ function readSqlite(file: string): StoreRead {
 }
 
 async function readPostgres(url: string): Promise<StoreRead> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 30_000 });
   await client.connect();
   try {
     return toStoreRead((await client.query<MessageRow>(MESSAGES_SQL)).rows);

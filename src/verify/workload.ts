@@ -9,6 +9,10 @@ const PASSWORD = 'verify horse battery staple';
 /** Sends a client may hold unacknowledged: past this, the workload skips it (a node is down). */
 const OUTBOX_COUNT_MAX = 500;
 const TICK_MS = 50;
+/** How often each device marks and syncs, as an app that shows messages and wakes up does. */
+const CLIENT_TICK_MS = 2_000;
+/** The longest a setup request may take. */
+const SETUP_REQUEST_WAIT_MS = 15_000;
 
 export interface WorkloadShape {
   readonly users: number;
@@ -32,7 +36,7 @@ async function rest<T>(base: string, path: string, body: unknown, token?: string
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
+    signal: AbortSignal.timeout(SETUP_REQUEST_WAIT_MS),
   });
   if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
@@ -148,10 +152,11 @@ export function drive(
       if (client.outboxSize < OUTBOX_COUNT_MAX) client.send(random.pick(client.plan.convs));
     }
     ticks++;
-    // Each client ticks about every 2 s and fills gaps about every 1 s, staggered.
-    const client = clients[ticks % clients.length]!;
-    if (ticks % Math.max(1, Math.round(2_000 / TICK_MS / clients.length)) === 0) void client.tick();
-    void clients[(ticks * 7) % clients.length]!.fillGaps();
+    // Every client in turn: each ticks (marks and syncs) about every CLIENT_TICK_MS, staggered,
+    // and one client a tick looks for gaps to fill.
+    const every = Math.max(1, Math.round(CLIENT_TICK_MS / TICK_MS / clients.length));
+    if (ticks % every === 0) void clients[(ticks / every) % clients.length]!.tick();
+    void clients[ticks % clients.length]!.fillGaps();
   }, TICK_MS);
   return () => clearInterval(timer);
 }

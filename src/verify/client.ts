@@ -96,17 +96,8 @@ export class VerifyClient {
     this.cutOnNextSend = true;
   }
 
-  /** Drops the current link, as a network error would. */
-  dropLink(): void {
-    this.link?.close();
-  }
-
   get outboxSize(): number {
     return this.outbox.size;
-  }
-
-  get connected(): boolean {
-    return this.link?.ready ?? false;
   }
 
   /** Syncs and pulls until every conversation is caught up; true when it was. Bounded by `until`. */

@@ -4,8 +4,9 @@
 // WebSocket client; and on any import, re-export, require() or import() of a module that can
 // open a client connection (node:http, https, http2, net, tls, ws, undici and the HTTP client
 // libraries) beyond the names a server uses to listen (createServer, isIP, …). Exempt: src/outbound/
-// itself, the client-side folders (sdk/, bench/, web/), engines/ (throwaway local PostgreSQL and
-// Redis for the tests and the bench), test-support/ and tests. Third-party clients the operator
+// itself, the client-side folders (sdk/, bench/, verify/ — whose clients play users against the
+// system under test — web/), engines/ (throwaway local PostgreSQL and Redis for the tests, the
+// bench and verify), test-support/ and tests. Third-party clients the operator
 // points at its own services (the S3 SDK, gRPC, pg, ioredis) are exempt by design: see
 // docs/security.md, "Outbound requests". A text check cannot follow a module name built at run
 // time (require(name)); the one such call in src/ loads the SQLite driver.
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('..', import.meta.url));
 /** Folders of src/ whose code runs on clients, or is test tooling, or is the module itself. */
-const EXEMPT_DIRS = ['outbound', 'sdk', 'bench', 'engines', 'test-support', 'web'];
+const EXEMPT_DIRS = ['outbound', 'sdk', 'bench', 'verify', 'engines', 'test-support', 'web'];
 
 const HTTP_SERVER_SIDE = [
   'createServer',

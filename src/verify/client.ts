@@ -4,7 +4,7 @@
 // memory: the servers crash in a run, the clients do not.
 import WebSocket from 'ws';
 import type { HistoryEvent, SeenMessage } from './history.js';
-import { Link, LinkClosed } from './link.js';
+import { Link, LinkClosed, type Frame } from './link.js';
 import type { Random } from './random.js';
 
 /** Sends written and not yet answered, per link: under the server's send burst. */
@@ -348,8 +348,6 @@ export class VerifyClient {
     await Promise.all(gaps.map((conv) => this.pullConv(link, conv).catch(ignoreClosed)));
   }
 }
-
-export type Frame = { readonly type: string; readonly [key: string]: unknown };
 
 function seenOf(m: Frame): SeenMessage {
   const body = m.body as { kind?: string; text?: string } | undefined;

@@ -2,13 +2,15 @@
 // id, sends matched by ref, and a heartbeat that declares the link dead when pongs stop, the way
 // protocol.md §8 tells a client to notice a node that froze or a network that went silent.
 import type WebSocket from 'ws';
-import type { Frame } from './client.js';
 
 const HELLO_WAIT_MS = 5_000;
 const REQUEST_WAIT_MS = 10_000;
 const PING_INTERVAL_MS = 1_000;
 /** No pong for this long: the link is dead, whatever TCP thinks. */
 const PONG_WAIT_MS = 3_000;
+
+/** A frame as the JSON codec decodes it. */
+export type Frame = { readonly type: string; readonly [key: string]: unknown };
 
 /** The link closed before the answer came: the answer is unknown. */
 export class LinkClosed extends Error {}

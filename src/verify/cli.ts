@@ -24,6 +24,8 @@ push, pull, sync and watermark, then checks the history (docs/reliability.md).
   --rate N                  messages a second, all clients together (default 100)
   --users N --devices N     the population (default 6 users with 2 devices each)
   --out DIR                 where history.jsonl and report.json go (default: a temp directory)
+  --synchronous normal|full the embedded server's PARLEY_SQLITE_SYNCHRONOUS (default normal;
+                            full is the setting that also survives a power cut)
   --bug NAME                turn on a deliberate bug (from the sources only): ack-before-commit
   --no-namespaces           run every process on 127.0.0.1 even as root
   --json                    print the report as JSON
@@ -52,6 +54,7 @@ function parse(argv: readonly string[]): VerifyOptions & { json: boolean } {
       devices: { type: 'string', default: '2' },
       out: { type: 'string' },
       bug: { type: 'string' },
+      synchronous: { type: 'string', default: 'normal' },
       'no-namespaces': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -67,6 +70,10 @@ function parse(argv: readonly string[]): VerifyOptions & { json: boolean } {
   const kinds = values.kinds?.split(',').map((k) => k.trim());
   for (const k of kinds ?? []) if (!KINDS.has(k)) throw new Error(`--kinds: no fault "${k}"`);
   const seed = num(values.seed, Math.floor(Math.random() * 2 ** 31), '--seed');
+  const synchronous = values.synchronous;
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw new Error('--synchronous: normal or full');
+  }
   const bug = values.bug;
   if (bug !== undefined) {
     // A bug that silently did not turn on would give a clean report that proves nothing.
@@ -89,6 +96,7 @@ function parse(argv: readonly string[]): VerifyOptions & { json: boolean } {
     settleMs: 90_000,
     outDir: values.out ?? join(tmpdir(), `parley-verify-${mode}-${seed}`),
     ...(bug ? { bug } : {}),
+    sqliteSynchronous: synchronous,
     noNamespaces: values['no-namespaces'],
     log: (line) => process.stderr.write(`verify: ${line}\n`),
     json: values.json,

@@ -5,7 +5,12 @@ import type { VerifyClient } from './client.js';
 import type { Random } from './random.js';
 import { PRESENCE_TTL_MS, type System } from './systems.js';
 
-export const EMBEDDED_FAULTS = ['kill-server', 'pause-server', 'cut-clients-mid-send'] as const;
+export const EMBEDDED_FAULTS = [
+  'kill-server',
+  'pause-server',
+  'cut-clients-mid-send',
+  'crash-machine',
+] as const;
 
 export const CLUSTER_FAULTS = [
   'kill-node',
@@ -89,6 +94,8 @@ export function makeFault(
         end: noop,
       };
     }
+    case 'crash-machine':
+      return crashMachine(system, hold(500, 1_500));
     default:
       return clusterFault(kind, system, nodeIndex, hold);
   }
@@ -150,18 +157,18 @@ function clusterFault(
       return cut(hosts.pg);
     case 'cut-node-clients':
       return cut('clients');
-    case 'crash-machine':
-      return crashMachine(system, hold(500, 1_500));
     default:
       throw new Error(`no fault ${kind} in cluster mode`);
   }
 }
 
 /**
- * Every process killed at once, then started again: PostgreSQL first (it recovers from its WAL,
- * which is fsynced: the cluster runs it durable), Redis (empty), the nodes. Killing processes
- * does not drop the kernel's page cache, so this proves recovery after a crash of every process,
- * not survival of a power cut; that rests on the fsync settings docs/reliability.md names.
+ * Every process of the system killed at once, then started again: PostgreSQL first (it recovers
+ * from its WAL, which is fsynced: the cluster runs it durable), Redis (empty), the nodes. On the
+ * embedded server that is the one process, and what it rests on is PARLEY_SQLITE_SYNCHRONOUS
+ * (`--synchronous full` for the power-cut setting). Killing processes does not drop the kernel's
+ * page cache, so this proves recovery after a crash of every process, not survival of a power
+ * cut; that rests on the fsync settings docs/reliability.md names.
  */
 function crashMachine(system: System, holdMs: number): Fault {
   const { postgres, redis, nodes } = system;
@@ -170,13 +177,18 @@ function crashMachine(system: System, holdMs: number): Fault {
     target: 'all',
     start: async () => {
       // Settled, not all: every kill is done (or failed) before anything is started again.
-      const kills = [...nodes.map((n) => n.kill()), redis!.kill(), postgres!.kill()];
+      const kills: Promise<void>[] = nodes.map((n) => n.kill());
+      if (redis) kills.push(redis.kill());
+      if (postgres) kills.push(postgres.kill());
       const failed = (await Promise.allSettled(kills)).find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
     holdMs,
     end: async () => {
-      await Promise.all([postgres!.start(), redis!.start()]);
+      const engines: Promise<void>[] = [];
+      if (postgres) engines.push(postgres.start());
+      if (redis) engines.push(redis.start());
+      await Promise.all(engines);
       await Promise.all(nodes.map((n) => n.start()));
     },
   };

@@ -34,6 +34,8 @@ export interface VerifyOptions {
   readonly settleMs: number;
   readonly outDir: string;
   readonly bug?: string;
+  /** The embedded server's PARLEY_SQLITE_SYNCHRONOUS (default normal). */
+  readonly sqliteSynchronous?: 'normal' | 'full';
   readonly noNamespaces?: boolean;
   readonly log: (line: string) => void;
 }
@@ -83,6 +85,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   const system = await (options.mode === 'embedded' ? startEmbedded : startCluster)({
     ...(options.bug ? { bug: options.bug } : {}),
     ...(options.noNamespaces ? { noNamespaces: true } : {}),
+    ...(options.sqliteSynchronous ? { sqliteSynchronous: options.sqliteSynchronous } : {}),
     logDir: options.outDir,
     onCrash: (name, code, signal) =>
       recorder.record({ t: 'crash', at: Date.now(), name, code, signal }),

@@ -1,6 +1,7 @@
 // The run-queue figures of the bench report: the kernel's own accounting of how long a process's
 // threads were ready to run but had no CPU. Two busy processes pinned to one CPU take turns, so
-// each must be seen waiting for a large part of the time; this one, asleep meanwhile, less.
+// each must be seen waiting for a large part of the time; a sleeping process, less. (Not this
+// test process: its helper threads wait for a CPU too when other suites load the machine.)
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,14 +31,15 @@ const skip = !existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`)
 test('runWaitSeconds sees two busy processes on one CPU wait for it', { skip }, async () => {
   const a = busyOnCpu0();
   const b = busyOnCpu0();
+  const idle = spawn('sleep', [String(BUSY_MS / 1_000)]);
   try {
     // taskset execs node in place, so the child's pid is the busy process.
     await sleep(300);
     const before = [runWaitSeconds(a.pid!), runWaitSeconds(b.pid!)];
-    const selfBefore = runWaitSeconds(process.pid);
+    const selfBefore = runWaitSeconds(idle.pid!);
     await sleep(1_500);
     const after = [runWaitSeconds(a.pid!), runWaitSeconds(b.pid!)];
-    const selfAfter = runWaitSeconds(process.pid);
+    const selfAfter = runWaitSeconds(idle.pid!);
     for (const i of [0, 1]) {
       assert.ok(before[i] !== null && after[i] !== null, 'read from /proc');
       // Sharing one CPU, each waits about half the time: at least a fifth of 1.5 s is certain.
@@ -46,7 +48,7 @@ test('runWaitSeconds sees two busy processes on one CPU wait for it', { skip }, 
         `busy process ${i} waited ${after[i]! - before[i]!} s`,
       );
     }
-    // This process sleeps meanwhile: whatever it waited is less than either busy one.
+    // The sleeping process is never runnable: whatever it waited is less than either busy one.
     assert.ok(selfBefore !== null && selfAfter !== null);
     const selfWaited = selfAfter - selfBefore;
     assert.ok(
@@ -55,6 +57,7 @@ test('runWaitSeconds sees two busy processes on one CPU wait for it', { skip }, 
   } finally {
     a.kill();
     b.kill();
+    idle.kill();
   }
 });
 

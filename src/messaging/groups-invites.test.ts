@@ -1,24 +1,12 @@
 // Proves over real sockets that group invite codes follow docs/groups.md: joining with a valid code records a system message, pushes to every member and shows history from the join; revoked, replaced and malformed codes, a full group and a dismissed one are refused, changing nothing; direct conversations have no codes.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../test-support/server.js';
 import { assertError, ok, type TestUser as User } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
-import { GROUP_MEMBERS_MAX, groupsApi } from '../test-support/groups-api.js';
+import { GROUP_MEMBERS_MAX, groupsApi, groupsServer } from '../test-support/groups-api.js';
 
-let server: TestServer;
-const { call, user, api, snapshot, cast } = groupsApi(() => server);
-
-before(async () => {
-  server = await startTestServer({
-    PARLEY_GROUP_MEMBERS_MAX: String(GROUP_MEMBERS_MAX),
-    PARLEY_TCP_PORT: '0',
-  });
-});
-
-after(async () => {
-  await server.close();
-});
+const server = groupsServer();
+const { call, user, api, snapshot, cast } = groupsApi(server);
 
 describe('invite codes', () => {
   const create = (u: User, id: string) => call('POST', `/v1/conversations/${id}/invite`, u.token);
@@ -28,8 +16,8 @@ describe('invite codes', () => {
     const g = await cast();
     await ok(api.send(g.owner, g.id, 'before the join'), 201);
     const [member, joiner] = await Promise.all([
-      RtClient.connect(server, 'ws-proto', g.member.token, g.member.device),
-      RtClient.connect(server, 'tcp', g.n.token, g.n.device),
+      RtClient.connect(server(), 'ws-proto', g.member.token, g.member.device),
+      RtClient.connect(server(), 'tcp', g.n.token, g.n.device),
     ]);
     try {
       const joined = await ok(api.join(g.n, g.code));

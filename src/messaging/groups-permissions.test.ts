@@ -1,19 +1,18 @@
 // Proves over real sockets the permission matrix of docs/groups.md: every group action (avatar and invite codes included) for owner, admin, member, removed member, blocked user and stranger, each success recording its system message and each refusal changing nothing, and how far each of them may read.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../test-support/server.js';
 import { assertError, ok, type Res, type TestUser as User } from '../test-support/rest.js';
 import {
-  GROUP_MEMBERS_MAX,
   groupsApi,
+  groupsServer,
   ROLES,
   type Cast,
   type Role,
   type Snapshot,
 } from '../test-support/groups-api.js';
 
-let server: TestServer;
-const { call, api, snapshot, cast, uploadImage } = groupsApi(() => server);
+const server = groupsServer();
+const { call, api, snapshot, cast, uploadImage } = groupsApi(server);
 
 interface Action {
   readonly name: string;
@@ -176,17 +175,6 @@ const ACTIONS: readonly Action[] = [
     expect: { ...ADMINS, member: 'ok', blocked: 'ok' },
   },
 ];
-
-before(async () => {
-  server = await startTestServer({
-    PARLEY_GROUP_MEMBERS_MAX: String(GROUP_MEMBERS_MAX),
-    PARLEY_TCP_PORT: '0',
-  });
-});
-
-after(async () => {
-  await server.close();
-});
 
 describe('permission matrix', () => {
   for (const action of ACTIONS) {

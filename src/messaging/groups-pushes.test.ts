@@ -1,25 +1,13 @@
 // Proves over real sockets, on every transport, that group changes reach the members as `member` pushes in real time: the removed member is told, then gets no push, pulls only up to its removal and cannot send; an added member is told too and then gets the group's messages.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../test-support/server.js';
 import { ok } from '../test-support/rest.js';
 import { RtClient, type Transport } from '../test-support/rt-client.js';
-import { GROUP_MEMBERS_MAX, groupsApi } from '../test-support/groups-api.js';
+import { groupsApi, groupsServer } from '../test-support/groups-api.js';
 
-let server: TestServer;
+const server = groupsServer();
 let seq = 0;
-const { api, cast } = groupsApi(() => server);
-
-before(async () => {
-  server = await startTestServer({
-    PARLEY_GROUP_MEMBERS_MAX: String(GROUP_MEMBERS_MAX),
-    PARLEY_TCP_PORT: '0',
-  });
-});
-
-after(async () => {
-  await server.close();
-});
+const { api, cast } = groupsApi(server);
 
 describe('member pushes in real time', () => {
   const isMember = (f: { type: string }) => f.type === 'member';
@@ -28,9 +16,9 @@ describe('member pushes in real time', () => {
     it(`tells members and the removed member, then stops pushing to it (${transport})`, async () => {
       const g = await cast();
       const [owner, member, x] = await Promise.all([
-        RtClient.connect(server, transport, g.owner.token, g.owner.device),
-        RtClient.connect(server, transport, g.member.token, g.member.device),
-        RtClient.connect(server, transport, g.x.token, g.x.device),
+        RtClient.connect(server(), transport, g.owner.token, g.owner.device),
+        RtClient.connect(server(), transport, g.member.token, g.member.device),
+        RtClient.connect(server(), transport, g.x.token, g.x.device),
       ]);
       try {
         const removed = await ok(api.remove(g.admin, g.id, g.x));
@@ -93,8 +81,8 @@ describe('member pushes in real time', () => {
 
   it('pushes an addition to the new member too, after the change', async () => {
     const g = await cast();
-    const n = await RtClient.connect(server, 'ws-json', g.n.token, g.n.device);
-    const member = await RtClient.connect(server, 'ws-json', g.member.token, g.member.device);
+    const n = await RtClient.connect(server(), 'ws-json', g.n.token, g.n.device);
+    const member = await RtClient.connect(server(), 'ws-json', g.member.token, g.member.device);
     try {
       const added = await ok(api.add(g.owner, g.id, [g.n]));
       for (const rt of [n, member]) {

@@ -1,25 +1,13 @@
 // Proves over real sockets the rules of each group action of docs/groups.md: system messages in a dense seq stream, no management of direct conversations and rooms, the member limit, coded errors for no-ops, mutes, ownership transfer, dismissal, the history new and returning members see, and no recall of a system message.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../test-support/server.js';
 import { assertError, ok } from '../test-support/rest.js';
 import { RtClient } from '../test-support/rt-client.js';
-import { GROUP_MEMBERS_MAX, groupsApi } from '../test-support/groups-api.js';
+import { GROUP_MEMBERS_MAX, groupsApi, groupsServer } from '../test-support/groups-api.js';
 
-let server: TestServer;
+const server = groupsServer();
 let seq = 0;
-const { call, user, api, snapshot, cast } = groupsApi(() => server);
-
-before(async () => {
-  server = await startTestServer({
-    PARLEY_GROUP_MEMBERS_MAX: String(GROUP_MEMBERS_MAX),
-    PARLEY_TCP_PORT: '0',
-  });
-});
-
-after(async () => {
-  await server.close();
-});
+const { call, user, api, snapshot, cast } = groupsApi(server);
 
 describe('group rules', () => {
   it('records each change as a system message in a dense seq stream', async () => {
@@ -215,7 +203,7 @@ describe('group rules', () => {
 
   it('refuses to recall a system message', async () => {
     const g = await cast();
-    const rt = await RtClient.connect(server, 'ws-json', g.owner.token, g.owner.device);
+    const rt = await RtClient.connect(server(), 'ws-json', g.owner.token, g.owner.device);
     try {
       const res = await rt.request({ type: 'recall', conversation: g.id, seq: 1 });
       assert.equal(res.type, 'error');

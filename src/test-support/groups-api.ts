@@ -2,11 +2,31 @@
 // calls over REST, a snapshot of everything a group change could touch, and a cast of one user
 // per role in a fresh group.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { ok, registerUser, type Res, type TestUser as User } from './rest.js';
-import { http, type TestServer } from './server.js';
+import { http, startTestServer, type TestServer } from './server.js';
 
 /** The PARLEY_GROUP_MEMBERS_MAX of the servers these tests start. */
 export const GROUP_MEMBERS_MAX = 8;
+
+/**
+ * The one server of a groups test file, with the settings these tests assume (a small member cap,
+ * a TCP port): started in `before`, closed in `after`. The getter reads it inside a test.
+ */
+export function groupsServer(): () => TestServer {
+  let server: TestServer | undefined;
+  before(async () => {
+    server = await startTestServer({
+      PARLEY_GROUP_MEMBERS_MAX: String(GROUP_MEMBERS_MAX),
+      PARLEY_TCP_PORT: '0',
+    });
+  });
+  after(async () => server?.close());
+  return () => {
+    if (!server) throw new Error('the groups server starts in before()');
+    return server;
+  };
+}
 
 export type Role = 'owner' | 'admin' | 'member' | 'removed' | 'blocked' | 'stranger';
 export const ROLES: readonly Role[] = [

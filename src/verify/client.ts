@@ -3,7 +3,8 @@
 // watermarks), and records everything it does and sees into the history. It keeps its state in
 // memory: the servers crash in a run, the clients do not.
 import WebSocket from 'ws';
-import type { HistoryEvent, SeenMessage } from './history.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { refOf, type HistoryEvent, type SeenMessage } from './history.js';
 import { Link, LinkClosed, type Frame } from './link.js';
 import type { Random } from './random.js';
 
@@ -350,15 +351,9 @@ export class VerifyClient {
 }
 
 function seenOf(m: Frame): SeenMessage {
-  const body = m.body as { kind?: string; text?: string } | undefined;
-  const ref = body?.kind === 'text' ? String(body.text) : `#${String(body?.kind)}`;
-  return { seq: m.seq as number, id: m.messageId as string, ref };
+  return { seq: m.seq as number, id: m.messageId as string, ref: refOf(m.body) };
 }
 
 function ignoreClosed(err: unknown): void {
   if (!(err instanceof LinkClosed)) throw err;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

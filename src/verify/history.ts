@@ -12,6 +12,15 @@ export interface SeenMessage {
   readonly ref: string;
 }
 
+/**
+ * The ref a stored or pushed body names: a workload body's text, or `#<kind>` for one no client
+ * sent (a group's system message). One rule for the clients and the store read alike.
+ */
+export function refOf(body: unknown): string {
+  const b = body as { kind?: unknown; text?: unknown } | null | undefined;
+  return b?.kind === 'text' ? String(b.text) : `#${String(b?.kind)}`;
+}
+
 export type HistoryEvent =
   /** A send attempt; `attempt` 1 is the first, higher ones are resends with the same ref. */
   | {

@@ -1,6 +1,7 @@
 // One WebSocket link of a verify client (JSON codec): hello, requests matched to their answers by
 // id, sends matched by ref, and a heartbeat that declares the link dead when pongs stop, the way
 // protocol.md §8 tells a client to notice a node that froze or a network that went silent.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type WebSocket from 'ws';
 
 const HELLO_WAIT_MS = 5_000;
@@ -180,8 +181,4 @@ export class Link {
     const closed: Frame = { type: 'closed' };
     for (const answer of [...this.pending.values(), ...this.sends.values()]) answer(closed);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -2,6 +2,7 @@
 // a seeded schedule come and go, heal, let every client catch up, read the store, and check the
 // history. Every phase is bounded in time; the system and the network are torn down however the
 // run ends.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -208,8 +209,4 @@ function commitOf(): string {
   } catch {
     return 'unknown';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

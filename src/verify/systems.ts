@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { startPostgres, startRedis } from '../engines/index.js';
 import type { ControlledPostgres, RunningRedis } from '../engines/index.js';
-import type { SeenMessage } from './history.js';
+import { refOf, type SeenMessage } from './history.js';
 import { openNetwork, type Host, type Network } from './netns.js';
 import { NodeProcess } from './node-process.js';
 
@@ -173,11 +173,8 @@ interface MessageRow {
 function toStoreRead(rows: readonly MessageRow[]): StoreRead {
   const read: StoreRead = new Map();
   for (const row of rows) {
-    const body = (typeof row.body === 'string' ? JSON.parse(row.body) : row.body) as {
-      kind?: string;
-      text?: string;
-    };
-    const ref = body.kind === 'text' ? String(body.text) : `#${String(body.kind)}`;
+    // SQLite keeps the body as text; pg parses PostgreSQL's json column.
+    const ref = refOf(typeof row.body === 'string' ? JSON.parse(row.body) : row.body);
     let msgs = read.get(row.conversation_id);
     if (!msgs) read.set(row.conversation_id, (msgs = []));
     msgs.push({ seq: Number(row.seq), id: row.id, ref });

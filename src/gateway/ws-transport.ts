@@ -5,6 +5,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Codec } from '../protocol/index.js';
 import type { Connection } from './connection.js';
 import { SendQueue } from './send-queue.js';
+import { wsFrame } from './ws-frame.js';
 
 /** The net.Socket ws wraps (its internal `_socket` field), when there is one. */
 function rawSocket(socket: WebSocket): Socket | undefined {
@@ -38,10 +39,14 @@ class WsConnection implements Connection {
     this.socket = socket;
     this.codec = codec;
     this.remote = remote;
+    // Frames are written whole (ws-frame.ts) straight to the socket ws wraps; ws's own send only
+    // where that socket is not reachable or an extension (none is offered) would change framing.
+    const raw = socket.extensions === '' ? rawSocket(socket) : undefined;
     this.queue = new SendQueue({
       write: (data) => {
         this.corkUntilNextTick();
-        socket.send(data);
+        if (raw !== undefined && !raw.destroyed) raw.write(wsFrame(data));
+        else socket.send(data);
       },
       bufferedBytes: () => socket.bufferedAmount,
     });

@@ -18,7 +18,6 @@ export class ClientSession implements LiveSession {
   readonly conn: Connection;
   readonly codec: Codec;
   readonly openedMs: number;
-  log: Logger;
   state: SessionState = 'hello';
   userId = '';
   username = '';
@@ -38,12 +37,16 @@ export class ClientSession implements LiveSession {
   private readonly frames: TokenBucket;
   private strikes = 0;
   private readonly limits: Limits;
+  private readonly baseLog: Logger;
+  private readonly connId: number;
+  private logger: Logger | undefined;
 
-  constructor(conn: Connection, limits: Limits, log: Logger, nowMs: number) {
+  constructor(conn: Connection, limits: Limits, log: Logger, connId: number, nowMs: number) {
     this.conn = conn;
     this.codec = conn.codec;
     this.limits = limits;
-    this.log = log;
+    this.baseLog = log;
+    this.connId = connId;
     this.openedMs = nowMs;
     this.lastHeardMs = nowMs;
     this.sends = new TokenBucket(limits.sendRatePerSec, limits.sendBurstMax, nowMs);
@@ -70,6 +73,28 @@ export class ClientSession implements LiveSession {
       );
     }
     return false;
+  }
+
+  /**
+   * The connection's logger, made on its first use: most links never log, and a child logger
+   * per link was a fair part of an idle connection's memory (BENCHMARKS.md, `connect`).
+   */
+  get log(): Logger {
+    return (this.logger ??= this.baseLog.child(
+      this.userId === ''
+        ? { conn: this.connId, transport: this.conn.transport }
+        : {
+            conn: this.connId,
+            transport: this.conn.transport,
+            user: this.userId,
+            device: this.device,
+          },
+    ));
+  }
+
+  /** The hello named the user and device: log lines from now on carry them. */
+  identified(): void {
+    this.logger = undefined;
   }
 
   get closed(): boolean {

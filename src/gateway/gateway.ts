@@ -94,8 +94,13 @@ export class Gateway {
       conn.close(CloseCode.serviceRestart, 'server restarting');
       return;
     }
-    const log = this.deps.logger.child({ conn: this.nextConnId++, transport: conn.transport });
-    const session = new ClientSession(conn, this.deps.limits, log, this.clock.nowMs());
+    const session = new ClientSession(
+      conn,
+      this.deps.limits,
+      this.deps.logger,
+      this.nextConnId++,
+      this.clock.nowMs(),
+    );
     this.sessions.add(session);
     session.metrics = this.deps.metrics;
     this.deps.metrics?.connectionOpened(conn.transport);
@@ -309,7 +314,7 @@ export class Gateway {
     session.username = auth.username;
     session.device = auth.device;
     session.tokenHash = hashToken(frame.token);
-    session.log = session.log.child({ user: auth.userId, device: auth.device });
+    session.identified();
     session.state = 'open';
     router.attach(session)?.kick('replaced');
     router.kickElsewhere(auth.userId, auth.device);

@@ -1,8 +1,9 @@
 // Proves that /metrics is valid Prometheus text, that its counters and histograms move when
 // messages flow over a real WebSocket (connections, frames, sends, commits, deliveries, rate
-// limits, slow-reader cuts), that no user or conversation id becomes a label, and that every
+// limits, slow-reader cuts, the CPU of the event loop and of the append thread), that no user or conversation id becomes a label, and that every
 // server in a process keeps its own registry.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { MemoryBus, MemoryBusHub } from '../bus/index.js';
@@ -13,6 +14,8 @@ import { MeteredBus } from './metered-bus.js';
 import { ParleyMetrics } from './metrics.js';
 
 const WAIT_MS = 10_000;
+/** parley_thread_cpu_seconds_total is read from /proc: Linux only. */
+const LINUX = existsSync('/proc/self/task');
 
 // One sample line of the text format 0.0.4: name, optional labels, value, optional timestamp.
 // Values parse as Go's ParseFloat does, so NaN and Inf in any letter case.
@@ -100,6 +103,10 @@ describe('/metrics', () => {
       'nodejs_eventloop_lag_seconds',
       'process_resident_memory_bytes',
       'nodejs_heap_size_used_bytes',
+      // `append` appears once the append thread has named itself: see the next test.
+      ...(LINUX
+        ? ['event_loop', 'other'].map((t) => `parley_thread_cpu_seconds_total{thread="${t}"}`)
+        : []),
     ]) {
       assert.ok(values.has(name), `missing ${name}`);
     }
@@ -151,6 +158,13 @@ describe('/metrics', () => {
         delta('parley_send_deliver_seconds_count') >= 2,
         `deliveries observed: ${delta('parley_send_deliver_seconds_count')}`,
       );
+      if (LINUX) {
+        // The real append thread names itself, so its commits are charged to it.
+        const append = delta('parley_thread_cpu_seconds_total{thread="append"}');
+        assert.ok(append > 0, `append thread CPU moved: ${append} s`);
+        const loop = delta('parley_thread_cpu_seconds_total{thread="event_loop"}');
+        assert.ok(loop > 0, `event loop CPU moved: ${loop} s`);
+      }
     } finally {
       a.drop();
       b.drop();

@@ -8,6 +8,7 @@ import {
 } from 'prom-client';
 import type { HotMetrics } from '../core/metrics.js';
 import { CLIENT_FRAME_TYPES } from '../protocol/index.js';
+import { readThreadCpu } from './thread-cpu.js';
 
 // Parley's Prometheus metrics (docs/operations.md lists them). One registry per Parley instance,
 // so that several servers in one process (the tests) never share or clash over a series. The
@@ -73,6 +74,33 @@ export interface MetricsOptions {
   readonly defaults?: boolean;
 }
 
+/**
+ * `parley_thread_cpu_seconds_total{thread}`: this process's CPU by thread (thread-cpu.ts), read
+ * at scrape time. Not registered where /proc cannot be read (not Linux).
+ */
+function threadCpuCounter(registry: Registry): void {
+  if (readThreadCpu() === null) return;
+  const seen = { event_loop: 0, append: 0, other: 0 };
+  new Counter({
+    name: 'parley_thread_cpu_seconds_total',
+    help: 'CPU seconds of this process by thread: event_loop (the main thread, GC work on it included), append (the SQLite append thread), other (GC and compiler helpers, libuv pool, checkpointer).',
+    labelNames: ['thread'],
+    registers: [registry],
+    collect() {
+      const now = readThreadCpu();
+      if (now === null) return;
+      const totals = { event_loop: now.eventLoop, append: now.append, other: now.other };
+      for (const thread of ['event_loop', 'append', 'other'] as const) {
+        const total = totals[thread];
+        if (total === null) continue; // no append thread: no series
+        // A counter only grows: "other" is a difference of two readings and may dip by a hair.
+        this.inc({ thread }, Math.max(0, total - seen[thread]));
+        seen[thread] = Math.max(seen[thread], total);
+      }
+    },
+  });
+}
+
 export class ParleyMetrics implements HotMetrics {
   readonly registry = new Registry();
   private readonly connectionsOpen: Record<'ws' | 'tcp', { inc(): void; dec(): void }>;
@@ -96,7 +124,10 @@ export class ParleyMetrics implements HotMetrics {
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: options.nodeId });
-    if (options.defaults ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.defaults ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      threadCpuCounter(this.registry);
+    }
 
     const open = new Gauge({
       name: 'parley_connections',

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../core/clock.js';
 import { isParleyError } from '../../core/errors.js';
@@ -15,6 +16,13 @@ import { startSearchIndexer } from './search-indexer.js';
 
 const port = parentPort;
 if (!port) throw new Error('append-worker.ts runs as a worker thread');
+// Every Node thread is "node" in /proc: the name lets /metrics tell this thread's CPU from the
+// others' (observability/thread-cpu.ts, APPEND_THREAD_NAME). Linux only; elsewhere it fails.
+try {
+  writeFileSync('/proc/thread-self/comm', 'parley-append');
+} catch {
+  // not Linux: no per-thread CPU in /metrics
+}
 const { file, synchronous } = workerData as { file: string; synchronous: 'normal' | 'full' };
 const db = openSqliteDatabase({ file, synchronous });
 const store = new SqliteAppend(new SqliteMessaging(db, systemClock));

@@ -57,9 +57,46 @@ function assertFlow(r: Report, expected: number): void {
   assert.ok((f.latencyP50Ms as number) <= (f.latencyMaxMs as number));
 }
 
+/** A figure that must have been measured, and be above zero. */
+function positive(r: Report, key: string): number {
+  const value = r.figures[key];
+  assert.ok(typeof value === 'number' && value > 0, `${key} is ${String(value)}`);
+  return value;
+}
+
+/**
+ * The cost of a delivered message on Parley (Linux: /proc and the nodes' /metrics): in all, and
+ * by thread, whose parts add up to about the whole (they are read from /metrics, the whole from
+ * /proc in 10 ms ticks, over nearly the same window).
+ */
+function assertCost(r: Report, append: boolean): void {
+  const server = positive(r, 'serverCpuUsPerMessage');
+  const parts = ['eventLoopCpuUsPerMessage', 'otherThreadsCpuUsPerMessage'].map((k) =>
+    positive(r, k),
+  );
+  const gc = r.figures.gcPauseUsPerMessage;
+  // A small run may see no collection at all.
+  assert.ok(typeof gc === 'number' && gc >= 0, `gcPauseUsPerMessage is ${String(gc)}`);
+  if (append) parts.push(positive(r, 'appendCpuUsPerMessage'));
+  else assert.equal(r.figures.appendCpuUsPerMessage, null, 'no append thread on PostgreSQL');
+  const sum = parts.reduce((a, b) => a + b, 0);
+  const slack = Math.max(server / 2, (0.03 * 1e6) / (r.figures.delivered as number));
+  assert.ok(Math.abs(sum - server) <= slack, `parts ${sum} µs against the whole ${server} µs`);
+}
+
 describe('bench harness', () => {
   test('direct: pairs send and every message reaches the peer', async () => {
     assertFlow(await report(['direct', '--connections', '4', '--messages', '5']), 4 * 5);
+  });
+
+  test('direct: the CPU a delivered message cost, in all and by thread', async () => {
+    // 400 messages: enough CPU that 10 ms ticks of /proc cannot round the whole to zero.
+    const r = await report(['direct', '--connections', '20', '--messages', '20']);
+    assertFlow(r, 20 * 20);
+    assertCost(r, true);
+    for (const key of ['postgresCpuUsPerMessage', 'redisCpuUsPerMessage', 'totalCpuUsPerMessage']) {
+      assert.equal(key in r.figures, false, `${key}: only a cluster has one`);
+    }
   });
 
   test('direct --warmup-s: messages of the warm-up are delivered but not timed', async () => {
@@ -117,6 +154,9 @@ describe('bench harness', () => {
     assertFlow(result.baseline, 20);
     assert.equal(result.ratios.deliveryRate, 1);
     assert.equal(typeof result.ratios.deliveredPerSec, 'number');
+    // The relay's CPU per message is read from /proc too; it has no /metrics, so no parts.
+    assert.equal(typeof result.baseline.figures.serverCpuUsPerMessage, 'number');
+    assert.equal(result.baseline.figures.eventLoopCpuUsPerMessage, null);
   });
 
   // Needs redis-server and PostgreSQL: skipped without them, unless CI is set (then it fails).
@@ -124,11 +164,19 @@ describe('bench harness', () => {
     '--cluster 2: direct pairs span two nodes on PostgreSQL and Redis, every message delivered',
     { skip: redisSkip() || postgresSkipReason() || false, timeout: 180_000 },
     async () => {
-      const r = await report(['direct', '--cluster', '2', '--connections', '4', '--messages', '5']);
-      assertFlow(r, 4 * 5);
+      const argv = ['direct', '--cluster', '2', '--connections', '20', '--messages', '20'];
+      const r = await report(argv);
+      assertFlow(r, 20 * 20);
       assert.equal(r.params.clusterNodes, 2);
       assert.match(r.description, /cluster of 2 nodes/);
-      assert.equal(typeof r.figures.supportCpuPercent, 'number', 'PostgreSQL + Redis CPU');
+      positive(r, 'postgresCpuPercent');
+      positive(r, 'redisCpuPercent');
+      // Each part on its own, and the total their sum.
+      assertCost(r, false);
+      const parts = ['serverCpuUsPerMessage', 'postgresCpuUsPerMessage', 'redisCpuUsPerMessage'];
+      const sum = parts.map((k) => positive(r, k)).reduce((a, b) => a + b, 0);
+      const total = positive(r, 'totalCpuUsPerMessage');
+      assert.ok(Math.abs(total - sum) < 1e-6 * total, `total ${total}, parts ${sum}`);
     },
   );
 

@@ -35,7 +35,6 @@ async function runClosers(closers: Closer[]): Promise<void> {
 
 interface ProcEntry {
   readonly pid: number;
-  readonly ppid: number;
   readonly cmdline: string;
 }
 
@@ -50,10 +49,8 @@ function listProcesses(): ProcEntry[] {
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      out.push({ pid: Number(name), ppid, cmdline });
+      out.push({ pid: Number(name), cmdline });
     } catch {
       continue; // the process ended while it was read
     }
@@ -61,23 +58,15 @@ function listProcesses(): ProcEntry[] {
   return out;
 }
 
-/**
- * The PostgreSQL server on `pgPort` (its postmaster and every child: backends, writers) and the
- * redis-server on `redisPort`, found in /proc by their command lines.
- */
-export function findSupportPids(pgPort: number, redisPort: number): number[] {
-  const procs = listProcesses();
-  const postmasters = procs.filter(
-    (p) => /\bpostgres\b/.test(p.cmdline) && p.cmdline.includes(`-p ${pgPort} `),
-  );
-  const pg = new Set(postmasters.map((p) => p.pid));
-  for (const p of procs) if (pg.has(p.ppid)) pg.add(p.pid);
-  const redis = procs.filter(
-    (p) =>
-      p.cmdline.includes('redis-server') &&
-      (p.cmdline.includes(`:${redisPort}`) || p.cmdline.includes(`--port ${redisPort}`)),
-  );
-  return [...pg, ...redis.map((p) => p.pid)];
+/** The redis-server on `port`, found in /proc by its command line (the engine knows no pid). */
+export function findRedisPids(port: number): number[] {
+  return listProcesses()
+    .filter(
+      (p) =>
+        p.cmdline.includes('redis-server') &&
+        (p.cmdline.includes(`:${port}`) || p.cmdline.includes(`--port ${port}`)),
+    )
+    .map((p) => p.pid);
 }
 
 export async function startOwnCluster(plan: Plan, options: BenchOptions): Promise<Target> {
@@ -129,7 +118,7 @@ export async function startOwnCluster(plan: Plan, options: BenchOptions): Promis
 
     const httpUrls = nodes.map((node) => `http://127.0.0.1:${node.port}`);
     const wsUrls = nodes.map((node) => `ws://127.0.0.1:${node.port}/ws`);
-    let supportPids: readonly number[] | null = null;
+    let redisPids: readonly number[] | null = null;
     return {
       kind: 'parley',
       description:
@@ -139,8 +128,16 @@ export async function startOwnCluster(plan: Plan, options: BenchOptions): Promis
       wsUrl: wsUrls[0]!,
       wsUrls,
       pids: nodes.map((node) => node.pid),
-      // Found once: the pool's backends live as long as the nodes do.
-      supportPids: () => (supportPids ??= findSupportPids(pgPort, redis.port)),
+      // The postmaster's tree is read whole at each reading (treeCpuSeconds), so backends that
+      // the pools open or close during the run count too.
+      support: () => {
+        const postmaster = postgres.pid();
+        return {
+          postgres: postmaster !== null ? [postmaster] : [],
+          redis: (redisPids ??= findRedisPids(redis.port)),
+        };
+      },
+      metricsUrls: httpUrls.map((url) => `${url}/metrics`),
       ...seeded,
       warnings: () => {
         const lines = nodes.flatMap((node, i) => node.warnings.map((l) => `[bench-${i + 1}] ${l}`));

@@ -1,5 +1,6 @@
 import { LatencyHistogram } from './histogram.js';
-import { ProcSampler, procFigures } from './proc-stats.js';
+import { CostMeter, costFigures } from './cost.js';
+import { procFigures } from './proc-stats.js';
 import { latencyFigures } from './report.js';
 import type { RunContext, Outcome } from './scenario.js';
 import type { BenchClient, Frame } from './ws-client.js';
@@ -143,8 +144,8 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
     };
   }
 
-  const sampler = new ProcSampler(ctx.target.pids, () => ctx.target.supportPids());
-  sampler.start();
+  const meter = new CostMeter(ctx.target);
+  await meter.begin();
   startMs = lastMoveMs = performance.now();
   measureFromMs = startMs + options.warmupS * 1000;
   ctx.progress.start(
@@ -164,7 +165,7 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
   const stopReason = await finished;
   clearInterval(ticker);
   ctx.progress.stop();
-  const proc = sampler.stop();
+  const cost = await meter.end();
 
   const expected = acked * spec.fanout;
   const sendSpanS = Math.max(1e-3, (lastAckMs - startMs) / 1000);
@@ -205,7 +206,8 @@ export async function runFlow(ctx: RunContext, spec: FlowSpec): Promise<Outcome>
       errors: refused + lostLinks + duplicates + outOfOrder,
       outOfOrder,
       elapsedMs: Math.max(lastAckMs, lastDeliveryMs) - startMs,
-      ...procFigures(proc),
+      ...procFigures(cost.proc),
+      ...costFigures(cost, delivered),
     },
   };
 }

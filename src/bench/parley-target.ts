@@ -70,7 +70,8 @@ export async function startOwnParley(plan: Plan, options: BenchOptions): Promise
       wsUrl: `ws://127.0.0.1:${child.port}/ws`,
       wsUrls: [`ws://127.0.0.1:${child.port}/ws`],
       pids: [child.pid],
-      supportPids: () => [],
+      support: () => null,
+      metricsUrls: [`${httpUrl}/metrics`],
       ...seeded,
       warnings: () => ({ count: child.warningCount(), lines: child.warnings }),
       close: async () => {
@@ -97,7 +98,9 @@ export async function useRunningParley(
     wsUrl: url.replace(/^http/, 'ws') + '/ws',
     wsUrls: [url.replace(/^http/, 'ws') + '/ws'],
     pids: options.pid !== null ? [options.pid] : [],
-    supportPids: () => [],
+    support: () => null,
+    // The server reads its threads' CPU itself: known without --pid, if /metrics answers.
+    metricsUrls: [`${url}/metrics`],
     ...seeded,
     warnings: () => ({ count: 0, lines: [] }),
     close: () => Promise.resolve(),

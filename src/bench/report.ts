@@ -66,9 +66,18 @@ const LABELS: Record<string, string> = {
   serverCpuPercent: 'server CPU %',
   serverRssPeakMiB: 'server peak RSS MiB',
   clientCpuPercent: 'bench client CPU %',
-  supportCpuPercent: 'PostgreSQL + Redis CPU %',
+  postgresCpuPercent: 'PostgreSQL CPU %',
+  redisCpuPercent: 'Redis CPU %',
   serverWaitPercent: 'server CPU wait %',
   clientWaitPercent: 'bench client CPU wait %',
+  serverCpuUsPerMessage: 'server CPU µs/msg',
+  eventLoopCpuUsPerMessage: '  event loop µs/msg',
+  gcPauseUsPerMessage: '    GC pauses µs/msg',
+  appendCpuUsPerMessage: '  append thread µs/msg',
+  otherThreadsCpuUsPerMessage: '  other threads µs/msg',
+  postgresCpuUsPerMessage: 'PostgreSQL CPU µs/msg',
+  redisCpuUsPerMessage: 'Redis CPU µs/msg',
+  totalCpuUsPerMessage: 'total CPU µs/msg',
 };
 
 export function latencyFigures(prefix: string, p: Percentiles | null): Figures {

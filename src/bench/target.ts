@@ -16,6 +16,12 @@ export interface Plan {
   readonly http: boolean;
 }
 
+/** A cluster's support processes: the roots of PostgreSQL's tree (its postmaster) and Redis's. */
+export interface SupportRoots {
+  readonly postgres: readonly number[];
+  readonly redis: readonly number[];
+}
+
 export interface BenchUser {
   readonly id: string;
   readonly username: string;
@@ -39,8 +45,13 @@ export interface Target {
    * server, every node of a cluster; empty when unknown.
    */
   readonly pids: readonly number[];
-  /** A cluster's PostgreSQL and Redis processes, found when called; empty for anything else. */
-  supportPids(): readonly number[];
+  /** A cluster's PostgreSQL and Redis processes, found when called; null for anything else. */
+  support(): SupportRoots | null;
+  /**
+   * Every node's /metrics URL, read at the start and end of a run for the cost of a message by
+   * thread (cost.ts); empty for a baseline, which has none.
+   */
+  readonly metricsUrls: readonly string[];
   readonly users: readonly BenchUser[];
   /** The direct conversation of pair k (users 2k and 2k+1). */
   readonly directs: readonly string[];

@@ -1,7 +1,8 @@
 // The metrics the hot paths report, as one small interface: the gateway, the delivery router and
-// the group committer call it once per event, and observability/metrics.ts backs it with
-// prom-client. Every method is cheap by contract: it increments or observes a pre-bound series,
-// allocates nothing and builds no strings, so a hook costs about what a property read costs.
+// the group committer call it once per event, and observability/metrics.ts backs it with plain
+// numbers that a scrape hands to prom-client (observability/tally.ts). Every method is cheap by
+// contract: it adds to a number, allocates nothing and builds no strings, so a hook costs about
+// what a property read costs.
 // Label values come from fixed lists (transports, frame types); an unknown frame type counts as
 // "other", never as a new series. No user or conversation id is ever a label.
 

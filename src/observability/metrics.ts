@@ -1,19 +1,13 @@
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  collectDefaultMetrics,
-  type Counter as CounterType,
-} from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HotMetrics } from '../core/metrics.js';
 import { CLIENT_FRAME_TYPES } from '../protocol/index.js';
 import { readThreadCpu } from './thread-cpu.js';
+import { tallies, Tally, TallyHistogram } from './tally.js';
 
 // Parley's Prometheus metrics (docs/operations.md lists them). One registry per Parley instance,
 // so that several servers in one process (the tests) never share or clash over a series. The
-// hot-path hooks (HotMetrics) only touch children bound here once, at start: no label object and
-// no string is made per message.
+// hot-path hooks (HotMetrics) only add to plain numbers (tally.ts), which a scrape hands to the
+// series: no label object, string or closure is made per frame or message.
 
 /** Server frame types counted by name; any other type counts as "other". */
 const SERVER_FRAME_TYPES = [
@@ -52,13 +46,6 @@ type Observe = { observe(value: number): void };
 
 /** The `route` label of a request no route matched (a 404): one value, never the raw URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
-
-/** A child per listed label value, plus "other", in a prototype-less table. */
-function bindAll(counter: CounterType<string>, values: readonly string[]) {
-  const table = Object.create(null) as Record<string, Inc>;
-  for (const v of values) table[v] = counter.labels(v);
-  return { table, other: counter.labels('other') };
-}
 
 /**
  * sent: the gateway took it (2xx); removed: it answered 404/410, so the pusher was dropped;
@@ -105,16 +92,16 @@ export class ParleyMetrics implements HotMetrics {
   readonly registry = new Registry();
   private readonly connectionsOpen: Record<'ws' | 'tcp', { inc(): void; dec(): void }>;
   private readonly connectionsTotal: Record<'ws' | 'tcp', Inc>;
-  private readonly framesIn: { table: Record<string, Inc>; other: Inc };
-  private readonly framesOut: { table: Record<string, Inc>; other: Inc };
-  private readonly busOut: { table: Record<string, Inc>; other: Inc };
-  private readonly busIn: { table: Record<string, Inc>; other: Inc };
-  private readonly rateLimits: Inc;
-  private readonly overflows: Inc;
-  private readonly sends: Inc;
-  private readonly batchSize: Histogram;
-  private readonly commitLatency: Histogram;
-  private readonly deliverLatency: Histogram;
+  private readonly framesIn: { table: Record<string, Tally>; other: Tally };
+  private readonly framesOut: { table: Record<string, Tally>; other: Tally };
+  private readonly busOut: { table: Record<string, Tally>; other: Tally };
+  private readonly busIn: { table: Record<string, Tally>; other: Tally };
+  private readonly rateLimits = new Tally();
+  private readonly overflows = new Tally();
+  private readonly sends = new Tally();
+  private readonly batchSize: TallyHistogram;
+  private readonly commitLatency: TallyHistogram;
+  private readonly deliverLatency: TallyHistogram;
   private readonly rpcCalls: Counter;
   private readonly pushes: Record<PushResult, Inc>;
   private readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
@@ -145,70 +132,78 @@ export class ParleyMetrics implements HotMetrics {
     this.connectionsTotal = { ws: opened.labels('ws'), tcp: opened.labels('tcp') };
     for (const t of TRANSPORTS) open.labels(t).set(0);
 
-    this.framesIn = bindAll(
-      new Counter({
-        name: 'parley_frames_in_total',
-        help: 'Valid real-time frames received, by frame type.',
-        labelNames: ['type'],
-        registers,
-      }),
+    const labelled = (name: string, help: string, label: string) => (collect: () => void) =>
+      new Counter({ name, help, labelNames: [label], registers, collect });
+    this.framesIn = tallies(
       CLIENT_FRAME_TYPES,
+      labelled('parley_frames_in_total', 'Valid real-time frames received, by frame type.', 'type'),
     );
-    this.framesOut = bindAll(
-      new Counter({
-        name: 'parley_frames_out_total',
-        help: 'Real-time frames written to sessions (each recipient counts), by frame type.',
-        labelNames: ['type'],
-        registers,
-      }),
+    this.framesOut = tallies(
       SERVER_FRAME_TYPES,
+      labelled(
+        'parley_frames_out_total',
+        'Real-time frames written to sessions (each recipient counts), by frame type.',
+        'type',
+      ),
     );
-    const published = new Counter({
-      name: 'parley_bus_published_total',
-      help: 'Bus messages published to other nodes (direct or broadcast), by kind.',
-      labelNames: ['kind'],
-      registers,
-    });
-    const received = new Counter({
-      name: 'parley_bus_received_total',
-      help: 'Bus messages received from other nodes, by kind.',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.busOut = bindAll(published, BUS_KINDS);
-    this.busIn = bindAll(received, BUS_KINDS);
-    this.rateLimits = new Counter({
-      name: 'parley_rate_limited_total',
-      help: 'Real-time frames refused by a connection rate limit.',
-      registers,
-    });
-    this.overflows = new Counter({
-      name: 'parley_queue_overflows_total',
-      help: 'Connections closed because their send queue overflowed (slow readers, 4503).',
-      registers,
-    });
-    this.sends = new Counter({
-      name: 'parley_sends_total',
-      help: 'Sends that reached a group-commit transaction (stored, or answered as duplicates).',
-      registers,
-    });
-    this.batchSize = new Histogram({
+    this.busOut = tallies(
+      BUS_KINDS,
+      labelled(
+        'parley_bus_published_total',
+        'Bus messages published to other nodes (direct or broadcast), by kind.',
+        'kind',
+      ),
+    );
+    this.busIn = tallies(
+      BUS_KINDS,
+      labelled(
+        'parley_bus_received_total',
+        'Bus messages received from other nodes, by kind.',
+        'kind',
+      ),
+    );
+    const plain = (name: string, help: string, tally: Tally) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          tally.flushTo(this);
+        },
+      });
+    plain(
+      'parley_rate_limited_total',
+      'Real-time frames refused by a connection rate limit.',
+      this.rateLimits,
+    );
+    plain(
+      'parley_queue_overflows_total',
+      'Connections closed because their send queue overflowed (slow readers, 4503).',
+      this.overflows,
+    );
+    plain(
+      'parley_sends_total',
+      'Sends that reached a group-commit transaction (stored, or answered as duplicates).',
+      this.sends,
+    );
+    const registry = this.registry;
+    this.batchSize = new TallyHistogram({
       name: 'parley_commit_batch_size',
       help: 'Sends per group-commit transaction.',
       buckets: BATCH_BUCKETS,
-      registers,
+      registry,
     });
-    this.commitLatency = new Histogram({
+    this.commitLatency = new TallyHistogram({
       name: 'parley_send_commit_seconds',
       help: 'From a send entering group commit to its transaction committing.',
       buckets: LATENCY_BUCKETS_S,
-      registers,
+      registry,
     });
-    this.deliverLatency = new Histogram({
+    this.deliverLatency = new TallyHistogram({
       name: 'parley_send_deliver_seconds',
       help: "From a message's send time (stamped at commit, ms precision) to its push being written to this node's recipients.",
       buckets: LATENCY_BUCKETS_S,
-      registers,
+      registry,
     });
     this.rpcCalls = new Counter({
       name: 'parley_rpc_requests_total',

@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { Tally, tallies, TallyHistogram } from './tally.js';
+
+/** The exposition text of one registry, with the node label every Parley registry has. */
+async function exposition(fill: (registry: Registry) => void): Promise<string> {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: 'n1' });
+  fill(registry);
+  return registry.metrics();
+}
+
+const BUCKETS = [0.001, 0.01, 0.1, 1];
+const VALUES = [0, 0.001, 0.0011, 0.05, 0.05, 0.5, 1, 7, 1e9];
+
+describe('tallies', () => {
+  it('writes a histogram exactly as prom-client writes the same observations', async () => {
+    const theirs = await exposition((registry) => {
+      const h = new Histogram({
+        name: 'h_seconds',
+        help: 'h',
+        buckets: BUCKETS,
+        registers: [registry],
+      });
+      for (const v of VALUES) h.observe(v);
+    });
+    const ours = await exposition((registry) => {
+      const h = new TallyHistogram({ name: 'h_seconds', help: 'h', buckets: BUCKETS, registry });
+      for (const v of VALUES) h.observe(v);
+    });
+    assert.equal(ours, theirs);
+  });
+
+  it('brings labelled and plain counters up to date at every scrape, as inc() would', async () => {
+    const registry = new Registry();
+    const frames = tallies(
+      ['hello', 'send'],
+      (collect) =>
+        new Counter({
+          name: 'f_total',
+          help: 'f',
+          labelNames: ['type'],
+          registers: [registry],
+          collect,
+        }),
+    );
+    const sends = new Tally();
+    new Counter({
+      name: 's_total',
+      help: 's',
+      registers: [registry],
+      collect() {
+        sends.flushTo(this);
+      },
+    });
+    frames.table.send!.inc();
+    frames.table.send!.inc();
+    frames.other.inc();
+    sends.inc(3);
+    const first = await registry.metrics();
+    assert.match(first, /^f_total\{type="send"\} 2$/m);
+    assert.doesNotMatch(first, /type="hello"/, 'nothing counted, no series (as with inc())');
+    assert.match(first, /^f_total\{type="other"\} 1$/m);
+    assert.match(first, /^s_total 3$/m);
+    frames.table.send!.inc();
+    sends.inc(2);
+    const second = await registry.metrics();
+    assert.match(
+      second,
+      /^f_total\{type="send"\} 3$/m,
+      'counted once, not again at the next scrape',
+    );
+    assert.match(second, /^s_total 5$/m);
+  });
+});

@@ -6,8 +6,10 @@ import type { ServerFrame } from '../protocol/index.js';
 // Contract (every backend; proven by bus.contract.ts):
 // - Delivery is at most once. A message published while the backend is disconnected is dropped,
 //   not queued; publish never throws and never waits for the receiver.
-// - Messages from one publisher to one node arrive in the order they were published. There is no
-//   order between publish and broadcast (they may travel on different shards).
+// - Messages from one publisher to one node arrive in the order they were published, however
+//   many are published in one event-loop turn (a backend may carry a turn's messages to a node
+//   together; each still reaches the handler as its own call). There is no order between publish
+//   and broadcast (they may travel on different shards).
 // - publish(node) reaches only that node's subscriber; broadcast reaches every subscribed node
 //   except the publisher itself.
 // - A node receives nothing before subscribe resolves, and nothing after close resolves.

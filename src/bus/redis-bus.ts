@@ -19,6 +19,11 @@ import {
 //   bus's messages in the order they were published.
 // - Broadcast echo: every message travels in an envelope `{from, msg}`; a node drops the
 //   broadcasts that it sent itself.
+// - One PUBLISH per channel per event-loop turn: what is published to one channel in one turn
+//   (a commit batch's pushes, say) travels as one envelope `{from, msgs: [...]}`, in publish
+//   order, so the cost per message is a slice of one command, not a command. A message alone in
+//   its turn keeps the single-message envelope `{from, msg}`, and a node accepts both: the
+//   nodes of a rolling upgrade still understand each other (docs/decisions/0070).
 // - Reconnects are ioredis's: forever, with backoff; the subscriber resubscribes by itself.
 //
 // Redis Cluster: classic PUBLISH works there but every shard forwards every message to every
@@ -45,10 +50,22 @@ export interface RedisBusOptions {
 interface Envelope {
   /** The publishing node, or null for a bus that has not subscribed. */
   readonly from: string | null;
-  readonly msg: BusMessage;
+  /** The messages, in publish order: one (`{from, msg}`) or several (`{from, msgs}`). */
+  readonly msgs: readonly BusMessage[];
 }
 
 const CONNECT_WAIT_MS_DEFAULT = 10_000;
+/**
+ * An envelope closes past this many characters of payload and the next one starts: one
+ * PUBLISH stays small enough not to stall Redis or the receiving node for long.
+ */
+const ENVELOPE_CHARS_MAX = 256 * 1024;
+
+/** A channel's messages of this turn, each serialized when it was published. */
+interface Outgoing {
+  readonly parts: string[];
+  chars: number;
+}
 
 export class RedisBus implements Bus {
   private readonly publisher: RedisConnection;
@@ -60,6 +77,8 @@ export class RedisBus implements Bus {
   private closing: Promise<void> | null = null;
   private droppedCount = 0;
   private malformedCount = 0;
+  /** channel → what was published to it this turn; sent by `flush` at the end of the turn. */
+  private outgoing = new Map<string, Outgoing>();
 
   constructor(options: RedisBusOptions) {
     const { redis, logger } = options;
@@ -115,6 +134,8 @@ export class RedisBus implements Bus {
 
   close(): Promise<void> {
     this.handler = null;
+    // What this turn published still goes, ahead of the QUIT, as it did before close.
+    if (!this.closing && this.outgoing.size > 0) this.flush();
     this.closing ??= Promise.all([closeRedis(this.subscriber), closeRedis(this.publisher)]).then(
       () => undefined,
     );
@@ -127,28 +148,85 @@ export class RedisBus implements Bus {
       this.droppedCount++;
       return;
     }
-    const payload = JSON.stringify({ from: this.nodeId, msg } satisfies Envelope);
+    // Serialized now, not at the flush: the caller may change its objects once publish returns.
+    const part = JSON.stringify(msg);
+    let out = this.outgoing.get(channel);
+    if (out === undefined) {
+      if (this.outgoing.size === 0) queueMicrotask(this.flush);
+      this.outgoing.set(channel, (out = { parts: [], chars: 0 }));
+    }
+    out.parts.push(part);
+    out.chars += part.length;
+  }
+
+  /** Publishes this turn's messages: one envelope per channel (more only past the size cap). */
+  private readonly flush = (): void => {
+    const outgoing = this.outgoing;
+    this.outgoing = new Map();
+    const from = JSON.stringify(this.nodeId);
+    for (const [channel, out] of outgoing) {
+      for (const parts of envelopesOf(out)) this.publishEnvelope(channel, from, parts);
+    }
+  };
+
+  private publishEnvelope(channel: string, from: string, parts: readonly string[]): void {
+    if (this.closing || this.publisher.status !== 'ready') {
+      this.droppedCount += parts.length;
+      return;
+    }
+    const payload =
+      parts.length === 1
+        ? `{"from":${from},"msg":${parts[0]}}`
+        : `{"from":${from},"msgs":[${parts.join(',')}]}`;
     const sent = this.sharded
       ? this.publisher.spublish(channel, payload)
       : this.publisher.publish(channel, payload);
     sent.catch(() => {
-      this.droppedCount++;
+      this.droppedCount += parts.length;
     });
   }
 
   private readonly receive = (channel: string, data: string): void => {
-    const handler = this.handler;
-    if (handler === null) return;
+    if (this.handler === null) return;
     const envelope = parseEnvelope(data);
     if (envelope === null) {
       this.malformedCount++;
       return;
     }
     if (channel === BROADCAST_CHANNEL && envelope.from === this.nodeId) return;
-    handler(envelope.msg);
+    for (const msg of envelope.msgs) {
+      // Read each time: a handler may close the bus, after which nothing is delivered.
+      const handler = this.handler as BusHandler | null;
+      if (handler === null) return;
+      if (isMessage(msg)) handler(msg);
+      else this.malformedCount++;
+    }
   };
 }
 
+/** Splits a channel's parts into envelopes of at most ENVELOPE_CHARS_MAX (at least one part). */
+function envelopesOf(out: Outgoing): string[][] {
+  if (out.chars <= ENVELOPE_CHARS_MAX) return [out.parts];
+  const envelopes: string[][] = [];
+  let current: string[] = [];
+  let chars = 0;
+  for (const part of out.parts) {
+    if (current.length > 0 && chars + part.length > ENVELOPE_CHARS_MAX) {
+      envelopes.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(part);
+    chars += part.length;
+  }
+  envelopes.push(current);
+  return envelopes;
+}
+
+const isMessage = (msg: unknown): msg is BusMessage =>
+  typeof msg === 'object' && msg !== null && typeof (msg as { kind?: unknown }).kind === 'string';
+
+/** `{from, msg}` (one message, and every older node's envelope) or `{from, msgs: [...]}`. */
 function parseEnvelope(data: string): Envelope | null {
   let value: unknown;
   try {
@@ -157,11 +235,11 @@ function parseEnvelope(data: string): Envelope | null {
     return null; // counted by the caller as malformed
   }
   if (typeof value !== 'object' || value === null) return null;
-  const { from, msg } = value as { from?: unknown; msg?: unknown };
+  const { from, msg, msgs } = value as { from?: unknown; msg?: unknown; msgs?: unknown };
   if (from !== null && typeof from !== 'string') return null;
-  if (typeof msg !== 'object' || msg === null) return null;
-  if (typeof (msg as { kind?: unknown }).kind !== 'string') return null;
-  return { from, msg: msg as BusMessage };
+  if (Array.isArray(msgs)) return { from, msgs: msgs as BusMessage[] };
+  if (!isMessage(msg)) return null;
+  return { from, msgs: [msg] };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -13,7 +13,7 @@ import type {
   ViewedMessage,
 } from '../messaging/index.js';
 import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
-import type { Presence } from './presence.js';
+import type { Presence, PresenceEntry } from './presence.js';
 import { Sequencer } from './sequencer.js';
 import type { HotMetrics } from '../core/metrics.js';
 
@@ -97,6 +97,13 @@ export interface RouterDeps {
   readonly metrics?: HotMetrics;
 }
 
+/** A push for the sessions of these users on other nodes, before presence says which nodes. */
+interface RemotePush {
+  readonly userIds: readonly string[];
+  readonly frame: ServerFrame;
+  readonly skip: SkipDevice | undefined;
+}
+
 /** How long a push waits for an earlier seq from another node before going out anyway. */
 const SEQUENCE_HOLD_MS = 250;
 /** A conversation quiet this long on this node starts afresh (no stale expected seq). */
@@ -114,6 +121,8 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   private readonly deps: RouterDeps;
   private readonly cluster: ClusterDeps | undefined;
   private readonly byUser = new Map<string, Set<LiveSession>>();
+  /** Cluster only: this turn's pushes for other nodes, waiting for their one presence lookup. */
+  private remote: RemotePush[] = [];
   /** Cluster only: holds a push briefly while an earlier seq is still on its way over the bus. */
   private readonly sequencer = new Sequencer({
     holdMs: SEQUENCE_HOLD_MS,
@@ -420,7 +429,11 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     }
   }
 
-  /** One bus message per other node that has any of these users online. */
+  /**
+   * One bus message per other node that has any of these users online. The pushes of one
+   * event-loop turn (a commit batch's messages) share one presence lookup, and the bus carries a
+   * turn's messages to a node in one envelope: the Redis work is per batch, not per message.
+   */
   private publishToNodes(
     cluster: ClusterDeps,
     userIds: readonly string[],
@@ -428,29 +441,50 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     skip?: SkipDevice,
   ): void {
     if (userIds.length === 0) return;
-    cluster.presence.locate(userIds).then(
+    if (this.remote.length === 0) queueMicrotask(() => this.flushRemote(cluster));
+    this.remote.push({ userIds, frame, skip });
+  }
+
+  /** Locates every user of this turn's remote pushes at once, then publishes them in order. */
+  private flushRemote(cluster: ClusterDeps): void {
+    const pushes = this.remote;
+    this.remote = [];
+    const users = new Set<string>();
+    for (const push of pushes) for (const user of push.userIds) users.add(user);
+    cluster.presence.locate([...users]).then(
       (found) => {
-        const byNode = new Map<string, Set<string>>();
-        for (const [user, entries] of found) {
-          for (const entry of entries) {
-            if (entry.node === cluster.nodeId) continue;
-            let users = byNode.get(entry.node);
-            if (!users) byNode.set(entry.node, (users = new Set()));
-            users.add(user);
-          }
-        }
-        for (const [node, users] of byNode) {
-          cluster.bus.publish(node, {
-            kind: 'push',
-            users: [...users],
-            frame,
-            ...(skip ? { skip } : {}),
-          });
-        }
+        for (const push of pushes) this.publishRemote(cluster, found, push);
       },
       (err: unknown) =>
-        this.deps.logger.warn({ err }, 'presence lookup failed; remote pushes dropped'),
+        this.deps.logger.warn(
+          { err, pushes: pushes.length },
+          'presence lookup failed; remote pushes dropped',
+        ),
     );
+  }
+
+  private publishRemote(
+    cluster: ClusterDeps,
+    found: ReadonlyMap<string, readonly PresenceEntry[]>,
+    { userIds, frame, skip }: RemotePush,
+  ): void {
+    const byNode = new Map<string, Set<string>>();
+    for (const user of userIds) {
+      for (const entry of found.get(user) ?? []) {
+        if (entry.node === cluster.nodeId) continue;
+        let users = byNode.get(entry.node);
+        if (!users) byNode.set(entry.node, (users = new Set()));
+        users.add(user);
+      }
+    }
+    for (const [node, users] of byNode) {
+      cluster.bus.publish(node, {
+        kind: 'push',
+        users: [...users],
+        frame,
+        ...(skip ? { skip } : {}),
+      });
+    }
   }
 
   /**

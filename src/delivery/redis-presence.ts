@@ -1,5 +1,6 @@
 import {
   closeRedis,
+  isCluster,
   openRedis,
   type RedisConnection,
   type RedisLogger,
@@ -16,8 +17,11 @@ import type { Presence, PresenceEntry } from './presence.js';
 // whose nodes all died vanishes by itself; entries that expired beside live ones are filtered out
 // by locate and deleted lazily.
 //
-// Every command touches one key, so this works on Redis Cluster unchanged; batches (refresh,
-// locate) are many single-key commands that ioredis auto-pipelines, per shard on a Cluster.
+// Writes touch one key each, so they work on Redis Cluster unchanged; refresh is many single-key
+// commands that ioredis auto-pipelines, per shard on a Cluster. locate, on every push's path with
+// a whole commit batch's users at once, is one script call that reads every asked hash
+// (HGETALL_ALL): one command and one reply instead of one per user. On a Cluster, whose keys sit
+// on different shards, it is one auto-pipelined HGETALL per user instead.
 //
 // Failures: the connection neither queues nor resends while Redis is unreachable. add, remove and
 // refresh then resolve anyway, counting the failure in `failed`: presence is a hint, and the next
@@ -64,6 +68,17 @@ for i = 1, #ARGV, 2 do
 end
 return n`;
 
+// Every asked user's hash, in KEYS order (an empty list for a user without one).
+const HGETALL_ALL = `
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('HGETALL', KEYS[i])
+end
+return out`;
+
+/** Users read by one HGETALL_ALL call: Redis runs a script without pause. */
+const LOCATE_USERS_PER_CALL_MAX = 1_000;
+
 const CONNECT_WAIT_MS = 10_000;
 
 export class RedisPresence implements Presence {
@@ -71,6 +86,8 @@ export class RedisPresence implements Presence {
   private readonly ttlMs: number;
   private readonly clock: Clock;
   private readonly logger: RedisLogger | undefined;
+  /** A Redis Cluster: one script may not read keys of several shards. */
+  private readonly clustered: boolean;
   private failedCount = 0;
 
   /** Connects, waiting at most `connectWaitMs` for Redis; rejects (and closes) otherwise. */
@@ -91,6 +108,7 @@ export class RedisPresence implements Presence {
     this.ttlMs = options.ttlMs;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
+    this.clustered = isCluster(options.redis);
     this.redis = openRedis(options.redis, {
       role: 'presence',
       offlineQueue: false,
@@ -128,9 +146,9 @@ export class RedisPresence implements Presence {
 
   async locate(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
     const users = [...new Set(userIds)];
-    let hashes: Record<string, string>[];
+    let hashes: string[][];
     try {
-      hashes = await Promise.all(users.map((user) => this.redis.hgetall(keyOf(user))));
+      hashes = await this.readHashes(users);
     } catch (err) {
       throw new ParleyError('unavailable', 'Presence is unreachable.', { cause: err });
     }
@@ -139,7 +157,9 @@ export class RedisPresence implements Presence {
     users.forEach((user, i) => {
       const live: PresenceEntry[] = [];
       const expired: string[] = [];
-      for (const [field, value] of Object.entries(hashes[i] ?? {})) {
+      const flat = hashes[i] ?? [];
+      for (let f = 0; f + 1 < flat.length; f += 2) {
+        const [field, value] = [flat[f]!, flat[f + 1]!];
         const entry = parseField(user, field);
         if (entry === null) continue;
         if (Number(value) > now) live.push(entry);
@@ -153,6 +173,20 @@ export class RedisPresence implements Presence {
 
   close(): Promise<void> {
     return closeRedis(this.redis);
+  }
+
+  /** Each user's hash as a flat [field, value, …] list, in the order asked. */
+  private async readHashes(users: readonly string[]): Promise<string[][]> {
+    if (this.clustered) {
+      const hashes = await Promise.all(users.map((user) => this.redis.hgetall(keyOf(user))));
+      return hashes.map((hash) => Object.entries(hash).flat());
+    }
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < users.length; i += LOCATE_USERS_PER_CALL_MAX) {
+      const keys = users.slice(i, i + LOCATE_USERS_PER_CALL_MAX).map(keyOf);
+      calls.push(this.redis.eval(HGETALL_ALL, keys.length, ...keys));
+    }
+    return (await Promise.all(calls)).flat() as string[][];
   }
 
   /** HSET every entry of a user with its new expiry and re-arm the key, atomically per user. */

@@ -46,9 +46,16 @@ async function spyOnBus(url: string): Promise<{ records: BusRecord[]; close(): P
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   const records: BusRecord[] = [];
+  // One record per bus message: an envelope carries one (`msg`) or a turn's worth (`msgs`).
   const keep = (channel: string, data: string): void => {
-    const envelope = JSON.parse(data) as { from: string | null; msg: BusRecord['msg'] };
-    records.push({ channel, from: envelope.from, msg: envelope.msg });
+    const envelope = JSON.parse(data) as {
+      from: string | null;
+      msg?: BusRecord['msg'];
+      msgs?: BusRecord['msg'][];
+    };
+    for (const msg of envelope.msgs ?? [envelope.msg!]) {
+      records.push({ channel, from: envelope.from, msg });
+    }
   };
   redis.on('pmessage', (_pattern: string, channel: string, data: string) => keep(channel, data));
   redis.on('message', (channel: string, data: string) => keep(channel, data));

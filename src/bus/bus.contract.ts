@@ -152,6 +152,34 @@ export function runBusContract(options: BusContractOptions): void {
       }
     });
 
+    it('keeps the order per node of one turn that publishes to several nodes and broadcasts', async () => {
+      const [p, b, c] = await Promise.all([node('p'), node('b'), node('c')]);
+      // One synchronous turn, interleaved the way a commit batch's pushes are.
+      for (let i = 1; i <= 100; i++) {
+        p.bus.publish(b.id, marker(`b:${i}`));
+        if (i % 3 === 0) p.bus.publish(c.id, marker(`c:${i}`));
+        if (i % 10 === 0) p.bus.broadcast(marker(`all:${i}`));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      p.bus.publish(b.id, marker('b:next-turn'));
+      p.bus.publish(c.id, marker('c:next-turn'));
+      const only = (inbox: Inbox, prefix: string): string[] =>
+        inbox.names().filter((n) => n.startsWith(prefix));
+      const range = (prefix: string, step: number): string[] =>
+        Array.from({ length: Math.floor(100 / step) }, (_, i) => `${prefix}${(i + 1) * step}`);
+      await b.inbox.has('b:next-turn');
+      await c.inbox.has('c:next-turn');
+      await b.inbox.until(() => only(b.inbox, 'all:').length === 10, 'the broadcasts at b');
+      await c.inbox.until(() => only(c.inbox, 'all:').length === 10, 'the broadcasts at c');
+      assert.deepEqual(only(b.inbox, 'b:'), [...range('b:', 1), 'b:next-turn']);
+      assert.deepEqual(only(c.inbox, 'c:'), [...range('c:', 3), 'c:next-turn']);
+      assert.deepEqual(only(b.inbox, 'all:'), range('all:', 10), 'broadcasts in order at b');
+      assert.deepEqual(only(c.inbox, 'all:'), range('all:', 10), 'broadcasts in order at c');
+      assert.equal(b.inbox.received.length, 111, 'b got nothing else, and nothing twice');
+      assert.equal(c.inbox.received.length, 44, 'c got nothing else, and nothing twice');
+      assert.deepEqual(p.inbox.names(), [], 'the publisher hears none of its broadcasts');
+    });
+
     it('delivers a structurally equal copy of the payload', async () => {
       const [a, b] = await Promise.all([node('a'), node('b')]);
       const message: BusMessage = {

@@ -1,4 +1,4 @@
-// Proves that RedisStreamSink, against a real redis-server, appends events to the stream in order as one `event` field of JSON, caps the stream's length approximately, never throws while Redis is down but counts (and logs) every dropped event, and appends again once Redis is back.
+// Proves that RedisStreamSink, against a real redis-server, appends events to the stream in order as one `event` field of JSON, one turn's events in one command, caps the stream's length approximately, never throws while Redis is down or refuses a batch but counts (and logs) every dropped event, and appends again once Redis is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -73,6 +73,59 @@ describe('RedisStreamSink', { skip: redisSkip() }, () => {
     await sink.close();
     assert.deepEqual(await read('s:order'), sent);
     assert.equal(sink.droppedCount, 0);
+  });
+
+  /** How many times Redis ran this command since the last CONFIG RESETSTAT. */
+  const calls = async (command: string): Promise<number> => {
+    const stats = await reader.info('commandstats');
+    return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+  };
+
+  it('appends one turn of events in one command, one stream entry each, in order', async () => {
+    const sink = new RedisStreamSink({
+      redis: connection,
+      stream: 's:turn',
+      lengthMax: 10_000,
+      logger,
+    });
+    await reader.config('RESETSTAT');
+    const first = Array.from({ length: 300 }, (_, i) => event(i + 1));
+    for (const e of first) sink.append(e);
+    await sink.close();
+    assert.equal(await calls('eval'), 1, 'one script call for the turn');
+    assert.equal(await calls('xadd'), 300, 'one XADD per event inside it');
+    // A turn bigger than one call's share goes in several calls, still in order.
+    const second = Array.from({ length: 2_500 }, (_, i) => event(301 + i));
+    for (const e of second) sink.append(e);
+    await sink.close();
+    assert.equal(await calls('eval'), 4, 'three more calls of at most 1,000 events');
+    assert.deepEqual(await read('s:turn'), [...first, ...second]);
+    assert.equal(sink.droppedCount, 0);
+  });
+
+  it('drops and counts a batch that Redis refuses, never throwing, and appends after', async () => {
+    const sink = new RedisStreamSink({
+      redis: connection,
+      stream: 's:refused',
+      lengthMax: 1000,
+      logger,
+    });
+    await reader.set('s:refused', 'not a stream'); // every XADD to it fails: WRONGTYPE
+    logged.length = 0;
+    for (let n = 1; n <= 5; n++) assert.doesNotThrow(() => sink.append(event(n)));
+    await sink.close();
+    assert.equal(sink.droppedCount, 5, 'the whole batch is counted');
+    const warnings = logged.filter((l) => l.msg === 'event feed append failed');
+    assert.equal(warnings.length, 1, 'logged once for the batch');
+    assert.equal(warnings[0]!.dropped, 5);
+    await reader.del('s:refused');
+    sink.append(event(6));
+    await sink.close();
+    assert.deepEqual(
+      (await read('s:refused')).map((e) => e.id),
+      ['e6'],
+    );
+    assert.equal(sink.droppedCount, 5);
   });
 
   it('caps the stream at about lengthMax entries, keeping the newest', async () => {

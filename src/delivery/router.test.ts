@@ -1,6 +1,6 @@
 // Proves, on three routers joined by a real redis-server (RedisBus, RedisPresence), that the
 // pushes of one commit batch go to the other nodes as one bus envelope per node (and one
-// broadcast) after one presence lookup, and that every member's sessions get each conversation's
+// broadcast) after one presence lookup, the broadcast before the local pushes, and that every member's sessions get each conversation's
 // messages complete and in seq order, for a batch that spans several conversations and nodes.
 // Also that a node takes an older node's single-message envelopes beside batched ones, still in
 // seq order, and that a bus that cannot publish costs the remote pushes only: the commit's local
@@ -40,7 +40,10 @@ class RecordingSession implements LiveSession {
     this.userId = userId;
     this.device = device;
   }
+  /** Called before each push is kept. */
+  onPush: (() => void) | undefined;
   push(data: string | Uint8Array): void {
+    this.onPush?.();
     this.got.push(this.codec.decode(data));
   }
   kick(): void {}
@@ -160,6 +163,10 @@ describe('DeliveryRouter in a cluster (real Redis)', { skip: redisSkip() }, () =
     const c2 = conversation('c2', [u1, u2]);
     const c3 = conversation('c3', [u4, u3]);
     const big = conversation('big', [u1, u2, u3, u4]); // broadcast
+    // What n1's bus still holds for the end of the turn when each local push goes out.
+    const heldAtLocalPush: number[] = [];
+    const held = n1.bus as unknown as { readonly outgoing: ReadonlyMap<string, unknown> };
+    u4.onPush = () => heldAtLocalPush.push(held.outgoing.size);
     await raw.config('RESETSTAT');
     // One commit batch on n1, interleaved as the store answers it: c1 1-20, c2 1-10, c3 1-15,
     // big 1-5, each conversation's seqs ascending.
@@ -199,6 +206,10 @@ describe('DeliveryRouter in a cluster (real Redis)', { skip: redisSkip() }, () =
     assert.deepEqual(u3.seqs(big), range(1, 5));
     assert.deepEqual(u4.seqs(c3), [], "the sender's own device is skipped");
     assert.deepEqual(u4.seqs(big), range(1, 5), 'local members get theirs at once');
+    assert.ok(
+      heldAtLocalPush.length === 5 && heldAtLocalPush.every((n) => n === 0),
+      `the broadcast left before the local pushes (held: ${heldAtLocalPush.join()})`,
+    );
     assert.equal(await calls('publish'), 3, 'one envelope for n2, one for n3, one broadcast');
     assert.equal(await calls('eval'), 1, 'one presence lookup for the whole batch');
     assert.equal(await calls('hgetall'), 4, 'of the four distinct members, once each');

@@ -390,7 +390,6 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     this.deps.members.withMembers(conversationId, (members) => {
       const cluster = this.cluster;
       if (!cluster) return this.pushToLocalMembers(members, frame, skip);
-      this.inOrder(conversationId, seq, () => this.pushToLocalMembers(members, frame, skip));
       if (members.size >= cluster.broadcastMembersMin) {
         cluster.bus.broadcast({
           kind: 'conversation',
@@ -401,6 +400,13 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
       } else {
         this.publishToNodes(cluster, [...members], frame.frame, skip);
       }
+      // Remote first: the bus sends a turn's messages at the end of the turn (a microtask queued
+      // at its first publish), and the local pushes, queued after it, follow. Pushed first, a
+      // batch's local pushes (500 sessions × 100 messages, say) would hold the other nodes' copy
+      // back for as long as they take, and their sequencers would wait on it.
+      queueMicrotask(() =>
+        this.inOrder(conversationId, seq, () => this.pushToLocalMembers(members, frame, skip)),
+      );
     });
   }
 

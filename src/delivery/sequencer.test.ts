@@ -1,6 +1,10 @@
 // Proves the sequencer releases pushes in seq order per conversation, holds a push only while an
-// earlier seq is missing and never longer than its hold time, and forgets idle conversations.
+// earlier seq is missing and never longer than its hold time, and forgets idle conversations; and,
+// on real timers and a real socket, that a hold which runs out during a long turn still lets the
+// missing seq in when it is already waiting in a socket.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { Sequencer } from './sequencer.js';
 
@@ -84,5 +88,34 @@ describe('Sequencer', () => {
     h.advance(1001);
     h.push('a', 40);
     assert.deepEqual(h.out, ['a1', 'a40']);
+  });
+
+  it('gives up only after reading the I/O that was due when the hold ran out', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const client = connect(port, '127.0.0.1');
+    const [[accepted]] = (await Promise.all([
+      once(server, 'connection'),
+      once(client, 'connect'),
+    ])) as [[Socket], unknown];
+    try {
+      const out: number[] = [];
+      const seq = new Sequencer({ holdMs: 20, idleMs: 10_000 }); // the real timers
+      seq.submit('c', 1, () => out.push(1));
+      seq.submit('c', 3, () => out.push(3)); // held: 2 is on its way
+      // Seq 2 arrives on the socket while this turn is busy past the hold time.
+      accepted.on('data', () => seq.submit('c', 2, () => out.push(2)));
+      client.write('2');
+      const until = Date.now() + 60;
+      while (Date.now() < until); // a long turn: the timer is due before the socket is read
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(out, [1, 2, 3]);
+    } finally {
+      client.destroy();
+      accepted.destroy();
+      server.close();
+    }
   });
 });

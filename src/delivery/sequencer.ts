@@ -30,10 +30,21 @@ interface Stream {
 /** Past this many conversations with state, idle ones are swept on the next new one. */
 const STREAMS_MAX = 100_000;
 
+// The give-up runs after the poll phase that follows the timer (setImmediate), not in the timers
+// phase itself: after a long turn (a big batch pushed) the timer is due before the loop has read
+// the sockets, and the missing seq may be waiting there, read a moment later.
 const defaultTimer = (fn: () => void, ms: number) => {
-  const t = setTimeout(fn, ms);
+  let immediate: NodeJS.Immediate | undefined;
+  const t = setTimeout(() => {
+    immediate = setImmediate(fn);
+  }, ms);
   t.unref();
-  return { cancel: () => clearTimeout(t) };
+  return {
+    cancel: () => {
+      clearTimeout(t);
+      if (immediate) clearImmediate(immediate);
+    },
+  };
 };
 
 export class Sequencer {

@@ -277,6 +277,22 @@ class ChatClient {
 const totalAcks = (clients: readonly ChatClient[]): number =>
   clients.reduce((sum, c) => sum + c.acks.size, 0);
 
+/** Messages of others that a client holds from a pull but never got pushed (or sent itself). */
+function onlyPulled(c: ChatClient): number {
+  let n = 0;
+  for (const conversation of c.conversations) {
+    const pushed = new Set<number>();
+    const pulled = new Set<number>();
+    for (const f of c.links.flatMap((link) => link.frames)) {
+      if (f.conversation !== conversation) continue;
+      if (f.type === 'message' || f.type === 'sent') pushed.add(num(f.seq));
+      else if (f.type === 'pulled') for (const m of f.messages ?? []) pulled.add(num(m.seq));
+    }
+    for (const seq of pulled) if (!pushed.has(seq)) n++;
+  }
+  return n;
+}
+
 describe('a cluster under failures', { skip: clusterSkip() }, () => {
   let cluster: TestCluster;
   let redis: Redis;
@@ -473,6 +489,33 @@ describe('a cluster under failures', { skip: clusterSkip() }, () => {
       assert.ok(logged.includes('redis reconnected'), `node${i + 1} logged the reconnect`);
     }
     await verify(t, clients);
+  });
+
+  it('loses nothing while the bus refuses to publish; the clients pull what was not pushed', async (t) => {
+    const clients = await setUp('p', ['ws-json', 'tcp', 'ws-proto']);
+    let acksWhileRefused = 0;
+    const running = Promise.all(clients.map((c) => c.run(SENDS, PACE_MS)));
+    const refusal = (async () => {
+      await eventually(() => totalAcks(clients) >= (CLIENTS * SENDS) / 4, RUN_MS, 'traffic');
+      // PUBLISH refused (NOPERM): every bus envelope fails; presence and the store still work.
+      await redis.call('ACL', 'SETUSER', 'default', '-publish');
+      try {
+        const before = totalAcks(clients);
+        await sleep(1_000);
+        acksWhileRefused = totalAcks(clients) - before;
+      } finally {
+        await redis.call('ACL', 'SETUSER', 'default', '+publish');
+      }
+    })();
+    await Promise.all([running, refusal]);
+    assert.ok(acksWhileRefused > 0, `sends acknowledged while refused: ${acksWhileRefused}`);
+    for (const c of clients) assert.equal(c.reconnects, 0, `${c.name} kept its link`);
+    await verify(t, clients);
+    const pulledOnly = clients.reduce((sum, c) => sum + onlyPulled(c), 0);
+    assert.ok(pulledOnly > 0, 'some messages reached a member by pull only: their push was lost');
+    t.diagnostic(
+      `acknowledged while refused ${acksWhileRefused}, reached by pull only ${pulledOnly}`,
+    );
   });
 
   it('loses nothing when a node stops with SIGTERM: its clients get 1012 and move', async (t) => {

@@ -348,6 +348,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX device_keys_by_age ON device_keys (last_ok_ms);
     `,
   },
+  {
+    version: 16,
+    name: 'no foreign keys on messages',
+    // A foreign key is checked per inserted row by a trigger that runs a query and locks the
+    // parent row FOR KEY SHARE (for the sender, a row lock written to the WAL): about a fifth of
+    // PostgreSQL's CPU per stored message (BENCHMARKS.md, issue 19). Both checks were redundant:
+    // every insert into messages runs in a transaction that has locked its conversation's row,
+    // and stores a message only from a member, whose row keeps the user's key. Nothing deletes a
+    // user or a conversation row (an account deletion keeps the row), so the cascade never ran
+    // (docs/decisions/0071-no-foreign-keys-on-messages.md).
+    sql: `
+      ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_conversation_id_fkey;
+      ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_sender_id_fkey;
+    `,
+  },
 ];
 
 // One key for the whole history: nodes that start together queue on it, and each migration is

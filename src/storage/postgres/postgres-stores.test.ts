@@ -110,6 +110,39 @@ describe('PostgreSQL stores', { skip: postgresSkipReason() ?? false }, () => {
     }
   });
 
+  it('migration 16 drops the foreign keys of messages and keeps the messages stored before it', async () => {
+    const url = await pg().createDatabase();
+    const pool = new Pool({ connectionString: url, max: 2 });
+    const keys = async () =>
+      (
+        await pool.query<{ conname: string }>(
+          `SELECT conname FROM pg_constraint
+            WHERE conrelid = 'messages'::regclass AND contype = 'f' ORDER BY conname`,
+        )
+      ).rows.map((r) => r.conname);
+    try {
+      await migrate(
+        pool,
+        POSTGRES_MIGRATIONS.filter((m) => m.version < 16),
+      );
+      await pool.query(CHANGED_SEED_SQL);
+      assert.deepEqual(await keys(), ['messages_conversation_id_fkey', 'messages_sender_id_fkey']);
+      assert.deepEqual(
+        await migrate(
+          pool,
+          POSTGRES_MIGRATIONS.filter((m) => m.version <= 16),
+        ),
+        [16],
+      );
+      assert.deepEqual(await keys(), []);
+      const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM messages');
+      assert.equal(Number(rows[0]?.n), CHANGED_STAMPS.length);
+    } finally {
+      await pool.end();
+      await pg().dropDatabase(url);
+    }
+  });
+
   it('migration 11 takes the search index an operator built beforehand, as operations.md says', async () => {
     const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
     const statement =

@@ -31,6 +31,8 @@ export type BusMessage =
       readonly users: readonly string[];
       readonly frame: ServerFrame;
       readonly skip?: SkipDevice;
+      /** For a message frame: its predecessor's stamp, the sequencer's hint (messageStored). */
+      readonly previousAtUs?: number;
     }
   /** Push a frame to the receiving node's sessions of this conversation's members (big groups). */
   | {
@@ -38,6 +40,7 @@ export type BusMessage =
       readonly conversation: string;
       readonly frame: ServerFrame;
       readonly skip?: SkipDevice;
+      readonly previousAtUs?: number;
     }
   /** Close this device's session on the receiving node: it logged in again elsewhere, or out. */
   | {

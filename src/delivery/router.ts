@@ -102,6 +102,7 @@ interface RemotePush {
   readonly userIds: readonly string[];
   readonly frame: ServerFrame;
   readonly skip: SkipDevice | undefined;
+  readonly previousAtUs: number | undefined;
 }
 
 /** How long a push waits for an earlier seq from another node before going out anyway. */
@@ -207,12 +208,13 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
 
   // --- MessagingEvents ---------------------------------------------------------------------
 
-  messageStored(message: StoredMessage): void {
+  messageStored(message: StoredMessage, previousAtUs?: number): void {
     this.toMembers(
       message.conversationId,
       new EncodedFrame({ type: 'message', ...wireMessage(message) }),
       { user: message.senderId, device: message.device },
       message.seq,
+      previousAtUs,
     );
   }
 
@@ -355,16 +357,24 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     switch (message.kind) {
       case 'push': {
         const frame = new EncodedFrame(message.frame);
-        return this.inOrder(conversationOf(message.frame), seqOf(message.frame), () => {
-          this.deps.metrics?.delivered(message.frame);
-          this.pushLocal(message.users, frame, message.skip);
-        });
+        return this.inOrder(
+          conversationOf(message.frame),
+          seqOf(message.frame),
+          () => {
+            this.deps.metrics?.delivered(message.frame);
+            this.pushLocal(message.users, frame, message.skip);
+          },
+          message.previousAtUs,
+        );
       }
       case 'conversation': {
         const frame = new EncodedFrame(message.frame);
         return this.deps.members.withMembers(message.conversation, (members) =>
-          this.inOrder(message.conversation, seqOf(message.frame), () =>
-            this.pushToLocalMembers(members, frame, message.skip),
+          this.inOrder(
+            message.conversation,
+            seqOf(message.frame),
+            () => this.pushToLocalMembers(members, frame, message.skip),
+            message.previousAtUs,
           ),
         );
       }
@@ -386,6 +396,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     frame: EncodedFrame,
     skip?: SkipDevice,
     seq?: number,
+    previousAtUs?: number,
   ): void {
     this.deps.members.withMembers(conversationId, (members) => {
       const cluster = this.cluster;
@@ -396,16 +407,22 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
           conversation: conversationId,
           frame: frame.frame,
           ...(skip ? { skip } : {}),
+          ...(previousAtUs !== undefined ? { previousAtUs } : {}),
         });
       } else {
-        this.publishToNodes(cluster, [...members], frame.frame, skip);
+        this.publishToNodes(cluster, [...members], frame.frame, skip, previousAtUs);
       }
       // Remote first: the bus sends a turn's messages at the end of the turn (a microtask queued
       // at its first publish), and the local pushes, queued after it, follow. Pushed first, a
       // batch's local pushes (500 sessions × 100 messages, say) would hold the other nodes' copy
       // back for as long as they take, and their sequencers would wait on it.
       queueMicrotask(() =>
-        this.inOrder(conversationId, seq, () => this.pushToLocalMembers(members, frame, skip)),
+        this.inOrder(
+          conversationId,
+          seq,
+          () => this.pushToLocalMembers(members, frame, skip),
+          previousAtUs,
+        ),
       );
     });
   }
@@ -445,10 +462,11 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     userIds: readonly string[],
     frame: ServerFrame,
     skip?: SkipDevice,
+    previousAtUs?: number,
   ): void {
     if (userIds.length === 0) return;
     if (this.remote.length === 0) queueMicrotask(() => this.flushRemote(cluster));
-    this.remote.push({ userIds, frame, skip });
+    this.remote.push({ userIds, frame, skip, previousAtUs });
   }
 
   /** Locates every user of this turn's remote pushes at once, then publishes them in order. */
@@ -472,7 +490,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   private publishRemote(
     cluster: ClusterDeps,
     found: ReadonlyMap<string, readonly PresenceEntry[]>,
-    { userIds, frame, skip }: RemotePush,
+    { userIds, frame, skip, previousAtUs }: RemotePush,
   ): void {
     const byNode = new Map<string, Set<string>>();
     for (const user of userIds) {
@@ -489,6 +507,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
         users: [...users],
         frame,
         ...(skip ? { skip } : {}),
+        ...(previousAtUs !== undefined ? { previousAtUs } : {}),
       });
     }
   }
@@ -501,9 +520,11 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     conversationId: string | undefined,
     seq: number | undefined,
     push: () => void,
+    previousAtUs?: number,
   ): void {
     if (conversationId === undefined || seq === undefined) return push();
-    this.sequencer.submit(conversationId, seq, push);
+    const previousAtMs = previousAtUs === undefined ? undefined : previousAtUs / 1000;
+    this.sequencer.submit(conversationId, seq, push, previousAtMs);
   }
 
   private entryOf(session: LiveSession) {

@@ -25,8 +25,11 @@ function harness(holdMs = 100, idleMs = 1000) {
   });
   return {
     out,
-    push: (conversation: string, n: number) =>
-      seq.submit(conversation, n, () => out.push(`${conversation}${n}`)),
+    push: (conversation: string, n: number, previousAtMs?: number) =>
+      seq.submit(conversation, n, () => out.push(`${conversation}${n}`), previousAtMs),
+    get now() {
+      return now;
+    },
     advance(ms: number) {
       now += ms;
       for (const t of timers.splice(0)) {
@@ -42,6 +45,39 @@ function harness(holdMs = 100, idleMs = 1000) {
 }
 
 describe('Sequencer', () => {
+  it("waits for a new conversation's earlier seqs when the one before was stamped just now", () => {
+    // A group in a cluster: this node's own commit (51-53) is back before the other node's
+    // earlier batch (1-50) has crossed the bus.
+    const h = harness(100);
+    for (const n of [51, 52, 53]) h.push('g', n, h.now - 5);
+    assert.deepEqual(h.out, [], 'held: 50 was stamped 5 ms ago, and may be on its way');
+    for (let n = 1; n <= 50; n++) h.push('g', n, n === 1 ? undefined : h.now - 6);
+    assert.deepEqual(
+      h.out,
+      Array.from({ length: 53 }, (_, i) => `g${i + 1}`),
+      'every push in seq order',
+    );
+  });
+
+  it('does not wait when the seq before was stamped longer ago than the hold', () => {
+    const h = harness(100);
+    h.push('g', 51, h.now - 500);
+    assert.deepEqual(h.out, ['g51']);
+    const plain = harness(100);
+    plain.push('g', 51);
+    assert.deepEqual(plain.out, ['g51'], 'nor without a hint');
+  });
+
+  it('releases a held first push after the hold when the seq before never comes', () => {
+    const h = harness(100);
+    h.push('g', 7, h.now - 1);
+    assert.deepEqual(h.out, []);
+    h.advance(100);
+    assert.deepEqual(h.out, ['g7']);
+    h.push('g', 8, h.now - 1);
+    assert.deepEqual(h.out, ['g7', 'g8'], 'a known conversation ignores the hint');
+  });
+
   it('passes pushes that come in order straight through', () => {
     const h = harness();
     for (const n of [1, 2, 3]) h.push('a', n);

@@ -61,8 +61,13 @@ export class Sequencer {
     this.setTimer = options.setTimer ?? defaultTimer;
   }
 
-  /** Runs `push` for (conversation, seq) in seq order; a seq already passed runs at once. */
-  submit(conversationId: string, seq: number, push: () => void): void {
+  /**
+   * Runs `push` for (conversation, seq) in seq order; a seq already passed runs at once.
+   * `previousAtMs` is when seq − 1 was stamped, if known: a conversation this node has no state
+   * for starts at seq − 1 instead of seq when that was less than `holdMs` ago, because seq − 1
+   * (and maybe more before it) may still be on its way from the node that committed it.
+   */
+  submit(conversationId: string, seq: number, push: () => void, previousAtMs?: number): void {
     const now = this.now();
     let stream = this.streams.get(conversationId);
     if (stream && stream.held.size === 0 && now - stream.lastMs > this.idleMs) {
@@ -71,7 +76,8 @@ export class Sequencer {
     }
     if (!stream) {
       if (this.streams.size >= STREAMS_MAX) this.forgetIdle(now);
-      stream = { next: seq, lastMs: now, held: new Map(), timer: null };
+      const recent = previousAtMs !== undefined && seq > 1 && now - previousAtMs < this.holdMs;
+      stream = { next: recent ? seq - 1 : seq, lastMs: now, held: new Map(), timer: null };
       this.streams.set(conversationId, stream);
     }
     stream.lastMs = now;

@@ -10,8 +10,12 @@ import type { Caller, Conversation, Member, StoredMessage } from './model.js';
  * delivery router turns these into pushes. Handlers run synchronously and must not throw.
  */
 export interface MessagingEvents {
-  /** A new message (never a duplicate). */
-  messageStored(message: StoredMessage): void;
+  /**
+   * A new message (never a duplicate). `previousAtUs` is the stamp of the message before it in
+   * its conversation (0 before the first), where the append knew it: the delivery router can
+   * tell a predecessor that may still be on its way from another node from one long delivered.
+   */
+  messageStored(message: StoredMessage, previousAtUs?: number): void;
   /** A member's delivered or read watermark moved. */
   watermarkMoved(member: Member, kind: 'delivered' | 'read'): void;
   /** `by` is who recalled it, from which device (that device already has the answer). */
@@ -73,8 +77,8 @@ export class MessagingHub implements MessagingEvents, MessageActionEvents {
     this.actionSubscribers.push(events);
   }
 
-  messageStored(message: StoredMessage): void {
-    for (const s of this.subscribers) s.messageStored(message);
+  messageStored(message: StoredMessage, previousAtUs?: number): void {
+    for (const s of this.subscribers) s.messageStored(message, previousAtUs);
   }
 
   watermarkMoved(member: Member, kind: 'delivered' | 'read'): void {

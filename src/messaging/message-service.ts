@@ -111,7 +111,7 @@ export class MessageService {
       if (!result.ok) return done(result.error);
       if (!result.duplicate) {
         try {
-          this.events.messageStored(result.message);
+          this.events.messageStored(result.message, result.previousAtUs);
         } catch (err) {
           return done(err);
         }

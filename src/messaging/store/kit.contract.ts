@@ -57,6 +57,7 @@ export function req(
 export function expectOk(r: AppendResult | undefined): {
   message: StoredMessage;
   duplicate: boolean;
+  previousAtUs?: number;
 } {
   assert.ok(r, 'missing append result');
   if (!r.ok) assert.fail(`expected ok, got error ${r.error.code}`);

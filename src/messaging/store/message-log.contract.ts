@@ -168,6 +168,25 @@ export function runMessageLogContract(opts: ContractOptions): void {
           assert.equal(cur.atUs, appended[i]?.atUs, 'append reports the stored atUs');
         }
       });
+
+      it("reports each new message's predecessor's stamp, in one batch and across batches", async () => {
+        const [a, c] = await makeUsers('a', 'c');
+        const conv = await group(a, [c]);
+        const one = await b.messages.log.append([req(conv, a, 'p1', 'one')]);
+        const two = await b.messages.log.append([
+          req(conv, c, 'p2', 'two'),
+          req(conv, a, 'p3', 'three'),
+        ]);
+        const stored = await readAll(conv);
+        const atOf = new Map(stored.map((m) => [m.seq, m.atUs]));
+        for (const r of [...one, ...two]) {
+          const ok = expectOk(r);
+          const before = ok.message.seq === 1 ? 0 : atOf.get(ok.message.seq - 1);
+          assert.equal(ok.previousAtUs, before, `seq ${ok.message.seq}`);
+        }
+        const [again] = await b.messages.log.append([req(conv, a, 'p1', 'one')]);
+        assert.equal(expectOk(again).previousAtUs, undefined, 'a duplicate has none');
+      });
     });
 
     describe('dedupe by ref', () => {

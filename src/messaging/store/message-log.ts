@@ -35,7 +35,13 @@ export interface AppendRequest {
 }
 
 export type AppendResult =
-  | { readonly ok: true; readonly message: StoredMessage; readonly duplicate: boolean }
+  | {
+      readonly ok: true;
+      readonly message: StoredMessage;
+      readonly duplicate: boolean;
+      /** A new message's predecessor's stamp (0 before the first); see messageStored. */
+      readonly previousAtUs?: number;
+    }
   | { readonly ok: false; readonly error: ParleyError };
 
 /** Paging by seq. Both bounds are exclusive. Messages come back in ascending seq order. */

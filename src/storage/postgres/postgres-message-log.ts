@@ -238,6 +238,7 @@ export class PostgresMessageLog implements MessageLog {
       members.get(memberKey(req.conversationId, req.senderId)) ?? null,
     );
     if (refusal) return { ok: false, error: new ParleyError(refusal) };
+    const previousAtUs = head.lastAtUs;
     const message = nextMessage(head, nowUs, req);
     const m = writes.messages;
     m.conversationId.push(message.conversationId);
@@ -256,7 +257,7 @@ export class PostgresMessageLog implements MessageLog {
       senderId: req.senderId,
       seq: message.seq,
     });
-    return { ok: true, message, duplicate: false };
+    return { ok: true, message, duplicate: false, previousAtUs };
   }
 
   private async write(client: pg.PoolClient, writes: Writes, nowUs: number): Promise<void> {

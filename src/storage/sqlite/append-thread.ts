@@ -19,7 +19,13 @@ import type { AppendRequest, AppendResult } from '../../messaging/store/index.js
  * code and message.
  */
 export type WireAppendResult =
-  | { readonly ok: true; readonly id: string; readonly seq: number; readonly atUs: number }
+  | {
+      readonly ok: true;
+      readonly id: string;
+      readonly seq: number;
+      readonly atUs: number;
+      readonly previousAtUs?: number;
+    }
   | { readonly ok: true; readonly message: StoredMessage; readonly duplicate: true }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -45,7 +51,9 @@ function fromWire(r: WireAppendResult, request: AppendRequest): AppendResult {
     atUs: r.atUs,
     recalledAtUs: null,
   };
-  return { ok: true, message, duplicate: false };
+  return r.previousAtUs === undefined
+    ? { ok: true, message, duplicate: false }
+    : { ok: true, message, duplicate: false, previousAtUs: r.previousAtUs };
 }
 
 /**

@@ -69,7 +69,13 @@ const toWire = (r: AppendResult): WireAppendResult =>
     ? { ok: false, code: r.error.code, message: r.error.message }
     : r.duplicate
       ? { ok: true, message: r.message, duplicate: true }
-      : { ok: true, id: r.message.id, seq: r.message.seq, atUs: r.message.atUs };
+      : {
+          ok: true,
+          id: r.message.id,
+          seq: r.message.seq,
+          atUs: r.message.atUs,
+          ...(r.previousAtUs !== undefined && { previousAtUs: r.previousAtUs }),
+        };
 
 /**
  * The batch in one transaction; if that throws, each send alone, so that only a send that breaks

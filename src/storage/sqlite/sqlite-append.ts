@@ -129,6 +129,7 @@ export class SqliteAppend {
         results.push(this.duplicateOf(req) ?? { ok: false, error: new ParleyError(refusal) });
         continue;
       }
+      const previousAtUs = head.lastAtUs;
       const message = nextMessage(head, nowUs, req);
       const inserted = this.q.insertNew.run(
         message.conversationId,
@@ -147,7 +148,7 @@ export class SqliteAppend {
       head.lastSeq = message.seq;
       head.lastAtUs = message.atUs;
       ownSeqs.set(memberKey, message.seq);
-      results.push({ ok: true, message, duplicate: false });
+      results.push({ ok: true, message, duplicate: false, previousAtUs });
     }
     for (const [id, head] of heads) {
       if (head.lastSeq !== head.firstSeq) this.m.q.setLast.run(head.lastSeq, head.lastAtUs, id);

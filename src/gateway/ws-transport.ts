@@ -44,8 +44,11 @@ class WsConnection implements Connection {
     const raw = socket.extensions === '' ? rawSocket(socket) : undefined;
     this.queue = new SendQueue({
       write: (data) => {
+        // Once ws is closing (a close frame may be written already), nothing follows it, as
+        // ws.send would have dropped it too: a backlog that drains later is not owed anyone.
+        if (socket.readyState !== socket.OPEN) return;
         this.corkUntilNextTick();
-        if (raw !== undefined && !raw.destroyed) raw.write(wsFrame(data));
+        if (raw !== undefined && raw.writable) raw.write(wsFrame(data));
         else socket.send(data);
       },
       bufferedBytes: () => socket.bufferedAmount,

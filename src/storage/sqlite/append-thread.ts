@@ -24,7 +24,7 @@ export type WireAppendResult =
       readonly id: string;
       readonly seq: number;
       readonly atUs: number;
-      readonly previousAtUs?: number;
+      readonly previousAtUs: number;
     }
   | { readonly ok: true; readonly message: StoredMessage; readonly duplicate: true }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
@@ -51,9 +51,7 @@ function fromWire(r: WireAppendResult, request: AppendRequest): AppendResult {
     atUs: r.atUs,
     recalledAtUs: null,
   };
-  return r.previousAtUs === undefined
-    ? { ok: true, message, duplicate: false }
-    : { ok: true, message, duplicate: false, previousAtUs: r.previousAtUs };
+  return { ok: true, message, duplicate: false, previousAtUs: r.previousAtUs };
 }
 
 /**

@@ -74,7 +74,8 @@ const toWire = (r: AppendResult): WireAppendResult =>
           id: r.message.id,
           seq: r.message.seq,
           atUs: r.message.atUs,
-          ...(r.previousAtUs !== undefined && { previousAtUs: r.previousAtUs }),
+          // Always known here; 0 ("before the first") would only ever mean no wait.
+          previousAtUs: r.previousAtUs ?? 0,
         };
 
 /**

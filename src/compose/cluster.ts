@@ -40,7 +40,7 @@ async function watchNodes(
   router: DeliveryRouter,
   messaging: Messaging,
 ): Promise<void> {
-  await watch.beat(new Set([...router.localSessions()].map((s) => s.userId)));
+  await watch.beat(() => [...router.localSessions()].map((s) => s.userId));
   const gone = await watch.reap();
   if (gone.length === 0) return;
   const online = await router.online(gone);

@@ -1,6 +1,7 @@
 // Proves, against a real redis-server, that the node watch finds a node that stopped beating only
 // after the presence TTL and one beat interval, hands its users to exactly one reaper, leaves live
-// nodes alone, and forgets a node that left cleanly; and that a node taken for dead comes back.
+// nodes alone, and forgets a node that left cleanly; that a node taken for dead comes back; and
+// that a session added during a beat is not lost from its node's set.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 import { redisSkip, startRedis, type RunningRedis } from '../engines/index.js';
-import { NodeWatch } from './node-watch.js';
+import { NodeWatch, nodeUsersKey } from './node-watch.js';
 
 const TTL_MS = 300;
 const BEAT_MS = 100;
@@ -44,15 +45,15 @@ describe('NodeWatch', { skip: redisSkip() }, () => {
 
   it('gives a silent node’s users to one reaper, after TTL + one beat, and never a live node’s', async () => {
     const [a, b, c] = [watch('dead-a'), watch('live-b'), watch('live-c')];
-    await a.beat(['u1', 'u2', 'u3']);
-    await b.beat(['u4']);
-    await c.beat([]);
+    await a.beat(() => ['u1', 'u2', 'u3']);
+    await b.beat(() => ['u4']);
+    await c.beat(() => []);
     assert.deepEqual(await b.reap(), [], 'nobody is dead yet');
 
     // a stops beating; b and c go on. Before TTL + beat has passed, a is not dead.
     await sleep(BEAT_MS);
-    await b.beat(['u4']);
-    await c.beat([]);
+    await b.beat(() => ['u4']);
+    await c.beat(() => []);
     assert.deepEqual(await c.reap(), [], 'a is only one beat late');
 
     const deadline = Date.now() + 5_000;
@@ -60,8 +61,8 @@ describe('NodeWatch', { skip: redisSkip() }, () => {
     let other: string[] = [];
     while (Date.now() < deadline) {
       await sleep(BEAT_MS);
-      await b.beat(['u4']);
-      await c.beat([]);
+      await b.beat(() => ['u4']);
+      await c.beat(() => []);
       // Both live nodes reap at once: exactly one gets a's users.
       [reaped, other] = await Promise.all([b.reap(), c.reap()]);
       if (reaped.length + other.length > 0) break;
@@ -75,22 +76,38 @@ describe('NodeWatch', { skip: redisSkip() }, () => {
 
   it('lets a node taken for dead come back with its next beat', async () => {
     const [slow, live] = [watch('slow-s'), watch('live-l')];
-    await slow.beat(['s1']);
+    await slow.beat(() => ['s1']);
     await sleep(TTL_MS + BEAT_MS + 50);
-    await live.beat([]);
+    await live.beat(() => []);
     assert.deepEqual(await live.reap(), ['s1']);
     // The slow node beats again: it is a node with users again, not dead.
-    await slow.beat(['s1', 's2']);
-    await live.beat([]);
+    await slow.beat(() => ['s1', 's2']);
+    await live.beat(() => []);
     assert.deepEqual(await live.reap(), []);
+  });
+
+  it('keeps a user whose session was added while a beat rewrote the set', async () => {
+    // A session attached during a beat: RedisPresence.add's SADD, on another connection, lands
+    // before the beat's rewrite. The node then dies before its next beat.
+    const [dying, live] = [watch('dying-n'), watch('live-n')];
+    const sessions = new Set(['d1']);
+    const beating = dying.beat(() => sessions);
+    sessions.add('d2');
+    const adder = new Redis(redis.url);
+    connections.push(adder);
+    await adder.sadd(nodeUsersKey('dying-n'), 'd2');
+    await beating;
+    await sleep(TTL_MS + BEAT_MS + 50);
+    await live.beat(() => []);
+    assert.deepEqual((await live.reap()).sort(), ['d1', 'd2']);
   });
 
   it('leaves nothing to reap after a clean leave', async () => {
     const [gone, live] = [watch('left-g'), watch('live-m')];
-    await gone.beat(['g1']);
+    await gone.beat(() => ['g1']);
     await gone.leave();
     await sleep(TTL_MS + BEAT_MS + 50);
-    await live.beat([]);
+    await live.beat(() => []);
     assert.deepEqual(await live.reap(), []);
   });
 });

@@ -48,19 +48,27 @@ export class NodeWatch {
     this.logger = options.logger;
   }
 
-  /** Records that this node is alive and holds these users. */
-  async beat(userIds: Iterable<string>): Promise<void> {
+  /**
+   * Records that this node is alive and holds these users. `users` is read twice: the set is
+   * rewritten from a first reading, and a session attached meanwhile may have had its own SADD
+   * (RedisPresence.add, another connection) land before the rewrite and be overwritten by it; the
+   * second reading, after the rewrite, adds it back. Without it a node killed before its next beat
+   * leaves that user online to its peers for good.
+   */
+  async beat(users: () => Iterable<string>): Promise<void> {
     const now = await this.redisNowMs();
     const key = nodeUsersKey(this.nodeId);
-    const users = [...userIds];
+    const listed = new Set(users());
     // A fresh temporary set renamed over the old one: readers never see it half written.
     const staging = `${key}:next`;
     await this.redis.del(staging);
-    for (let i = 0; i < users.length; i += SADD_CHUNK) {
-      await this.redis.sadd(staging, ...users.slice(i, i + SADD_CHUNK));
-    }
-    if (users.length > 0) await this.redis.rename(staging, key);
+    await this.addAll(staging, [...listed]);
+    if (listed.size > 0) await this.redis.rename(staging, key);
     else await this.redis.del(key);
+    await this.addAll(
+      key,
+      [...users()].filter((user) => !listed.has(user)),
+    );
     // Long after this node stops beating, and after any reaper had its chance.
     await this.redis.pexpire(key, this.deadAfterMs * 10);
     await this.redis.zadd(NODES_KEY, now, this.nodeId);
@@ -97,6 +105,12 @@ export class NodeWatch {
   async leave(): Promise<void> {
     await this.redis.zrem(NODES_KEY, this.nodeId);
     await this.redis.del(nodeUsersKey(this.nodeId));
+  }
+
+  private async addAll(key: string, users: readonly string[]): Promise<void> {
+    for (let i = 0; i < users.length; i += SADD_CHUNK) {
+      await this.redis.sadd(key, ...users.slice(i, i + SADD_CHUNK));
+    }
   }
 
   private async redisNowMs(): Promise<number> {

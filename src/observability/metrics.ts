@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HotMetrics } from '../core/metrics.js';
 import { CLIENT_FRAME_TYPES } from '../protocol/index.js';
 import { readThreadCpu } from './thread-cpu.js';
@@ -104,7 +104,7 @@ export class ParleyMetrics implements HotMetrics {
   private readonly deliverLatency: TallyHistogram;
   private readonly rpcCalls: Counter;
   private readonly pushes: Record<PushResult, Inc>;
-  private readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+  private readonly httpDuration: TallyHistogram;
   /** route → method → status → the bound child: no label object or string per request. */
   private readonly httpBound = new Map<string, Map<string, Map<number, Observe>>>();
 
@@ -217,12 +217,12 @@ export class ParleyMetrics implements HotMetrics {
       labelNames: ['result'],
       registers,
     });
-    this.httpDuration = new Histogram({
+    this.httpDuration = new TallyHistogram({
       name: 'parley_http_request_duration_seconds',
       help: 'HTTP requests answered, by route pattern, method and status: from the request arriving to its answer written.',
       labelNames: ['route', 'method', 'status'],
       buckets: LATENCY_BUCKETS_S,
-      registers,
+      registry,
     });
     this.pushes = Object.fromEntries(
       PUSH_RESULTS.map((r) => {

@@ -32,6 +32,52 @@ describe('tallies', () => {
     assert.equal(ours, theirs);
   });
 
+  it('writes a labelled histogram, and an untouched one, exactly as prom-client does', async () => {
+    const series = [
+      ['/a', 'GET', '200'],
+      ['/b/:id', 'POST', '201'],
+      ['/a', 'GET', '404'],
+    ] as const;
+    const theirs = await exposition((registry) => {
+      const h = new Histogram({
+        name: 'l_seconds',
+        help: 'l',
+        labelNames: ['route', 'method', 'status'],
+        buckets: BUCKETS,
+        registers: [registry],
+      });
+      VALUES.forEach((v, i) => h.labels(...series[i % series.length]!).observe(v));
+      new Histogram({ name: 'u_seconds', help: 'u', buckets: BUCKETS, registers: [registry] });
+      new Histogram({
+        name: 'e_seconds',
+        help: 'e',
+        labelNames: ['route'],
+        buckets: BUCKETS,
+        registers: [registry],
+      });
+    });
+    const ours = await exposition((registry) => {
+      const h = new TallyHistogram({
+        name: 'l_seconds',
+        help: 'l',
+        labelNames: ['route', 'method', 'status'],
+        buckets: BUCKETS,
+        registry,
+      });
+      VALUES.forEach((v, i) => h.labels(...series[i % series.length]!).observe(v));
+      new TallyHistogram({ name: 'u_seconds', help: 'u', buckets: BUCKETS, registry });
+      new TallyHistogram({
+        name: 'e_seconds',
+        help: 'e',
+        labelNames: ['route'],
+        buckets: BUCKETS,
+        registry,
+      });
+    });
+    assert.equal(ours, theirs);
+    assert.match(ours, /^l_seconds_count\{.*status="404".*\} 3$/m, 'the test has teeth');
+  });
+
   it('brings labelled and plain counters up to date at every scrape, as inc() would', async () => {
     const registry = new Registry();
     const frames = tallies(

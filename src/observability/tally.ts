@@ -41,32 +41,17 @@ export function tallies(
   return { table, other };
 }
 
-/**
- * An unlabelled histogram (plus the registry's default labels) that observes into an array of
- * counts. Its series are what prom-client's Histogram writes: `_bucket{le}` cumulative, `+Inf`,
- * `_sum`, `_count`.
- */
-export class TallyHistogram {
-  readonly name: string;
-  readonly help: string;
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private readonly upper: readonly number[];
-  private readonly counts: Float64Array;
-  private sum = 0;
-  private count = 0;
+/** One series of a TallyHistogram: counts per bucket (the last is +Inf), their sum and count. */
+class HistogramSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
 
-  constructor(options: {
-    name: string;
-    help: string;
-    buckets: readonly number[];
-    registry: Registry;
-  }) {
-    this.name = options.name;
-    this.help = options.help;
-    this.upper = [...options.buckets].sort((a, b) => a - b);
-    this.counts = new Float64Array(this.upper.length + 1);
-    options.registry.registerMetric(this as unknown as Metric);
+  constructor(
+    private readonly upper: readonly number[],
+    readonly labels: Readonly<Record<string, string>>,
+  ) {
+    this.counts = new Float64Array(upper.length + 1);
   }
 
   observe(value: number): void {
@@ -78,22 +63,84 @@ export class TallyHistogram {
     this.count++;
   }
 
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+}
+
+interface ExportedValue {
+  labels: Record<string, string>;
+  sharedLabels: Readonly<Record<string, string>>;
+  value: number;
+  metricName: string;
+}
+
+/**
+ * A histogram (plus the registry's default labels) that observes into arrays of counts: one
+ * series unlabelled, or one per set of label values, made by `labels()` (callers keep the series
+ * it returns, so nothing is looked up per observation). Its series are what prom-client's
+ * Histogram writes, in the same order: `_bucket{le}` cumulative, `+Inf`, `_sum`, `_count`, per
+ * series in the order they were made.
+ */
+export class TallyHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly upper: readonly number[];
+  private readonly labelNames: readonly string[];
+  private readonly series = new Map<string, HistogramSeries>();
+  private unlabelled: { observe(value: number): void } | undefined;
+
+  constructor(options: {
+    name: string;
+    help: string;
+    buckets: readonly number[];
+    labelNames?: readonly string[];
+    registry: Registry;
+  }) {
+    this.name = options.name;
+    this.help = options.help;
+    this.upper = [...options.buckets].sort((a, b) => a - b);
+    this.labelNames = options.labelNames ?? [];
+    // As prom-client: an unlabelled histogram shows its zeros before its first observation.
+    if (this.labelNames.length === 0) this.unlabelled = this.labels();
+    options.registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** Observes into the unlabelled series (a histogram made without labelNames). */
+  observe(value: number): void {
+    if (!this.unlabelled) throw new Error(`${this.name} has labels: observe through labels().`);
+    this.unlabelled.observe(value);
+  }
+
+  /** The series of these label values, in labelNames order; made on first use. */
+  labels(...values: string[]): { observe(value: number): void } {
+    if (values.length !== this.labelNames.length) {
+      throw new Error(`${this.name}: ${this.labelNames.length} label values expected.`);
+    }
+    const key = values.join('\u0000');
+    let series = this.series.get(key);
+    if (!series) {
+      const labels: Record<string, string> = {};
+      this.labelNames.forEach((name, i) => (labels[name] = values[i]!));
+      series = new HistogramSeries(this.upper, labels);
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
   get(): {
     name: string;
     help: string;
     type: string;
     aggregator: string;
-    values: { labels: Record<string, string>; value: number; metricName: string }[];
+    values: ExportedValue[];
   } {
-    const values = [];
-    let cumulative = 0;
-    for (let i = 0; i <= this.upper.length; i++) {
-      cumulative += this.counts[i]!;
-      const le = i < this.upper.length ? String(this.upper[i]) : '+Inf';
-      values.push({ labels: { le }, value: cumulative, metricName: `${this.name}_bucket` });
-    }
-    values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` });
-    values.push({ labels: {}, value: this.count, metricName: `${this.name}_count` });
+    const values: ExportedValue[] = [];
+    for (const series of this.series.values()) this.export(series, values);
     return {
       name: this.name,
       help: this.help,
@@ -104,8 +151,28 @@ export class TallyHistogram {
   }
 
   reset(): void {
-    this.counts.fill(0);
-    this.sum = 0;
-    this.count = 0;
+    for (const series of this.series.values()) series.reset();
+  }
+
+  private export(series: HistogramSeries, values: ExportedValue[]): void {
+    const sharedLabels = series.labels;
+    let cumulative = 0;
+    for (let i = 0; i <= this.upper.length; i++) {
+      cumulative += series.counts[i]!;
+      const le = i < this.upper.length ? String(this.upper[i]) : '+Inf';
+      values.push({
+        labels: { le },
+        sharedLabels,
+        value: cumulative,
+        metricName: `${this.name}_bucket`,
+      });
+    }
+    values.push({ labels: {}, sharedLabels, value: series.sum, metricName: `${this.name}_sum` });
+    values.push({
+      labels: {},
+      sharedLabels,
+      value: series.count,
+      metricName: `${this.name}_count`,
+    });
   }
 }

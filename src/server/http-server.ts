@@ -13,6 +13,7 @@ import { ParleyError, errorBody, isParleyError } from '../core/errors.js';
 import { nestsDeeperThan } from '../core/json-depth.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';
 import type { HttpApp } from './http-app.js';
+import { lazyChildLogger } from './lazy-logger.js';
 
 export interface HttpServerOptions {
   readonly bodyBytesMax: number;
@@ -130,6 +131,7 @@ export function createHttpApp(options: HttpServerOptions): HttpApp {
     loggerInstance: options.logger,
     // Per-request lines cost throughput and would carry URLs; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: options.bodyBytesMax,
     trustProxy: fastifyTrustProxy(options.trustProxy),
     // Fastify would answer these in its own shape; the hooks below answer in Parley's.

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Codec } from '../protocol/index.js';
 import type { Connection } from './connection.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue, type QueueSocket } from './send-queue.js';
 import { wsFrame } from './ws-frame.js';
 
 /** The net.Socket ws wraps (its internal `_socket` field), when there is one. */
@@ -27,39 +27,34 @@ export interface WsTransportOptions {
 /** How long a closing link may take to deliver its close before it is cut off. */
 const CLOSE_GRACE_MS = 1000;
 
-class WsConnection implements Connection {
-  readonly transport = 'ws' as const;
-  readonly codec: Codec;
-  readonly remote: string;
+/**
+ * The send queue's side of the socket, as a class: an object of two arrow functions cost every
+ * link two closures, their context and the object (and, run under tsx, whose keepNames defines a
+ * `name` on each arrow, 256 B more apiece): BENCHMARKS.md, issue 19.
+ */
+class WsWriter implements QueueSocket {
   private readonly socket: WebSocket;
-  private readonly queue: SendQueue;
+  /** The socket ws wraps, when frames may be written to it whole (no extension changes framing). */
+  private readonly framed: Socket | undefined;
   private corked = false;
 
-  constructor(socket: WebSocket, codec: Codec, remote: string) {
+  constructor(socket: WebSocket) {
     this.socket = socket;
-    this.codec = codec;
-    this.remote = remote;
-    // Frames are written whole (ws-frame.ts) straight to the socket ws wraps; ws's own send only
-    // where that socket is not reachable or an extension (none is offered) would change framing.
-    const raw = socket.extensions === '' ? rawSocket(socket) : undefined;
-    this.queue = new SendQueue({
-      write: (data) => {
-        // Once ws is closing (a close frame may be written already), nothing follows it, as
-        // ws.send would have dropped it too: a backlog that drains later is not owed anyone.
-        if (socket.readyState !== socket.OPEN) return;
-        this.corkUntilNextTick();
-        if (raw !== undefined && raw.writable) raw.write(wsFrame(data));
-        else socket.send(data);
-      },
-      bufferedBytes: () => socket.bufferedAmount,
-    });
-    rawSocket(socket)?.on('drain', () => this.queue.drained());
-    socket.once('close', () => this.queue.wake());
+    this.framed = socket.extensions === '' ? rawSocket(socket) : undefined;
   }
 
-  send(data: string | Uint8Array): void {
+  write(data: string | Uint8Array): void {
+    // Once ws is closing (a close frame may be written already), nothing follows it, as ws.send
+    // would have dropped it too: a backlog that drains later is not owed anyone.
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.queue.send(data);
+    this.corkUntilNextTick();
+    const raw = this.framed;
+    if (raw !== undefined && raw.writable) raw.write(wsFrame(data));
+    else this.socket.send(data);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.bufferedAmount;
   }
 
   /**
@@ -77,6 +72,30 @@ class WsConnection implements Connection {
       this.corked = false;
       raw.uncork();
     });
+  }
+}
+
+class WsConnection implements Connection {
+  readonly transport = 'ws' as const;
+  readonly codec: Codec;
+  readonly remote: string;
+  private readonly socket: WebSocket;
+  private readonly queue: SendQueue;
+
+  constructor(socket: WebSocket, codec: Codec, remote: string) {
+    this.socket = socket;
+    this.codec = codec;
+    this.remote = remote;
+    // Frames are written whole (ws-frame.ts) straight to the socket ws wraps; ws's own send only
+    // where that socket is not reachable or an extension (none is offered) would change framing.
+    this.queue = new SendQueue(new WsWriter(socket));
+    rawSocket(socket)?.on('drain', () => this.queue.drained());
+    socket.once('close', () => this.queue.wake());
+  }
+
+  send(data: string | Uint8Array): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.queue.send(data);
   }
 
   bufferedBytes(): number {

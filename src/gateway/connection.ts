@@ -10,7 +10,7 @@ import type { Codec } from '../protocol/index.js';
  * frames already sent, unless `instead` is given: then the frames still held in the process are
  * dropped (send-queue.ts) and `instead` goes in their place. Either way a peer that does not take
  * the close within a second is cut off. `whenDrained` calls back once the backlog is small
- * again, or the link closed.
+ * again, or the link closed. Whoever accepts the connection calls `onBytes` and `onClose` once each.
  */
 export interface Connection {
   readonly transport: 'ws' | 'tcp';

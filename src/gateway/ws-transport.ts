@@ -81,6 +81,7 @@ class WsConnection implements Connection {
   readonly remote: string;
   private readonly socket: WebSocket;
   private readonly queue: SendQueue;
+  private closeHandler: (() => void) | undefined;
 
   constructor(socket: WebSocket, codec: Codec, remote: string) {
     this.socket = socket;
@@ -90,7 +91,13 @@ class WsConnection implements Connection {
     // where that socket is not reachable or an extension (none is offered) would change framing.
     this.queue = new SendQueue(new WsWriter(socket));
     rawSocket(socket)?.on('drain', () => this.queue.drained());
-    socket.once('close', () => this.queue.wake());
+    // One listener for both jobs: each `once` costs a wrapper, its state and an array slot.
+    socket.on('close', () => {
+      this.queue.wake();
+      const handler = this.closeHandler;
+      this.closeHandler = undefined;
+      handler?.();
+    });
   }
 
   send(data: string | Uint8Array): void {
@@ -139,7 +146,7 @@ class WsConnection implements Connection {
   }
 
   onClose(handler: () => void): void {
-    this.socket.once('close', handler);
+    this.closeHandler = handler;
   }
 }
 

@@ -15,7 +15,7 @@ import type { Codec } from '../protocol/index.js';
 export interface Connection {
   readonly transport: 'ws' | 'tcp';
   readonly codec: Codec;
-  /** Peer address, for logs. */
+  /** Peer address, for logs; read it while the link is open (after, it may be `?:?`). */
   readonly remote: string;
   send(data: string | Uint8Array): void;
   bufferedBytes(): number;

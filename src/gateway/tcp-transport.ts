@@ -21,7 +21,6 @@ const CLOSE_GRACE_MS = 1000;
 class TcpConnection implements Connection {
   readonly transport = 'tcp' as const;
   readonly codec: Codec;
-  readonly remote: string;
   private readonly socket: Socket;
   private readonly frameBytesMax: number;
   private pending: Buffer = Buffer.alloc(0);
@@ -31,13 +30,17 @@ class TcpConnection implements Connection {
     this.socket = socket;
     this.codec = codec;
     this.frameBytesMax = frameBytesMax;
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.queue = new SendQueue({
       write: (data) => this.write(data),
       bufferedBytes: () => socket.writableLength,
     });
     socket.on('drain', () => this.queue.drained());
     socket.once('close', () => this.queue.wake());
+  }
+
+  /** Worked out when asked, as on WebSocket: most links never log their peer. */
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
   }
 
   send(data: string | Uint8Array): void {

@@ -1,5 +1,6 @@
-// The WebSocket transport over a real socket: a peer that goes away while the server holds its
-// backlog wakes whoever waits for that backlog to drain, then reports the close, once.
+// The WebSocket transport over a real socket: it names its peer, and a peer that goes away while
+// the server holds its backlog wakes whoever waits for that backlog to drain, then reports the
+// close, once.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -31,6 +32,7 @@ describe('WebSocket transport', () => {
           'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
       );
       const conn = await connection;
+      assert.equal(conn.remote, `127.0.0.1:${client.localPort}`, 'the peer, worked out when asked');
       client.pause();
       const events: string[] = [];
       let closed!: () => void;

@@ -24,6 +24,9 @@ export interface WsTransportOptions {
   readonly accept: (conn: Connection) => void;
 }
 
+/** One listener shared by every link, rather than a closure each. */
+const ignoreError = (): void => undefined;
+
 /** How long a closing link may take to deliver its close before it is cut off. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -78,15 +81,13 @@ class WsWriter implements QueueSocket {
 class WsConnection implements Connection {
   readonly transport = 'ws' as const;
   readonly codec: Codec;
-  readonly remote: string;
   private readonly socket: WebSocket;
   private readonly queue: SendQueue;
   private closeHandler: (() => void) | undefined;
 
-  constructor(socket: WebSocket, codec: Codec, remote: string) {
+  constructor(socket: WebSocket, codec: Codec) {
     this.socket = socket;
     this.codec = codec;
-    this.remote = remote;
     // Frames are written whole (ws-frame.ts) straight to the socket ws wraps; ws's own send only
     // where that socket is not reachable or an extension (none is offered) would change framing.
     this.queue = new SendQueue(new WsWriter(socket));
@@ -98,6 +99,12 @@ class WsConnection implements Connection {
       this.closeHandler = undefined;
       handler?.();
     });
+  }
+
+  /** Worked out when asked: held up front, it was three strings and an object per idle link. */
+  get remote(): string {
+    const raw = rawSocket(this.socket);
+    return `${raw?.remoteAddress ?? '?'}:${raw?.remotePort ?? '?'}`;
   }
 
   send(data: string | Uint8Array): void {
@@ -162,12 +169,11 @@ export function attachWsTransport(options: WsTransportOptions): () => Promise<vo
       return false;
     },
   });
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+  wss.on('connection', (socket: WebSocket) => {
     const codec = socket.protocol === codecs.proto.name ? codecs.proto : codecs.json;
-    const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
     // Errors (a bad frame, an oversize one) close the socket with their own code; nothing to add.
-    socket.on('error', () => undefined);
-    options.accept(new WsConnection(socket, codec, remote));
+    socket.on('error', ignoreError);
+    options.accept(new WsConnection(socket, codec));
   });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];

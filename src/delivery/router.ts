@@ -115,13 +115,20 @@ const seqOf = (frame: ServerFrame): number | undefined =>
 const conversationOf = (frame: ServerFrame): string | undefined =>
   frame.type === 'message' ? frame.conversation : undefined;
 
+const NO_SESSIONS: readonly LiveSession[] = [];
+
 const skips = (skip: SkipDevice | undefined, s: LiveSession): boolean =>
   skip !== undefined && s.userId === skip.user && s.device === skip.device;
 
 export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
   private readonly deps: RouterDeps;
   private readonly cluster: ClusterDeps | undefined;
-  private readonly byUser = new Map<string, Set<LiveSession>>();
+  /**
+   * Each user's sessions here. An array replaced on every change, not a Set: most users have one
+   * link, and a one-element array is a fifth of a Set's memory (BENCHMARKS.md, issue 19); a push
+   * walking the old array is never disturbed by a change.
+   */
+  private readonly byUser = new Map<string, readonly LiveSession[]>();
   /** Cluster only: this turn's pushes for other nodes, waiting for their one presence lookup. */
   private remote: RemotePush[] = [];
   /** Cluster only: holds a push briefly while an earlier seq is still on its way over the bus. */
@@ -137,19 +144,10 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
 
   /** Registers a session; returns the session of the same user and device it replaces, if any. */
   attach(session: LiveSession): LiveSession | undefined {
-    let set = this.byUser.get(session.userId);
-    if (!set) {
-      set = new Set();
-      this.byUser.set(session.userId, set);
-    }
-    let replaced: LiveSession | undefined;
-    for (const other of set) {
-      if (other.device === session.device) {
-        replaced = other;
-        set.delete(other);
-      }
-    }
-    set.add(session);
+    const others = this.byUser.get(session.userId) ?? NO_SESSIONS;
+    const replaced = others.findLast((s) => s.device === session.device);
+    const kept = replaced ? others.filter((s) => s.device !== session.device) : others;
+    this.byUser.set(session.userId, kept.concat([session]));
     this.cluster?.presence
       .add(this.entryOf(session))
       .catch((err: unknown) =>
@@ -160,11 +158,13 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
 
   /** Unregisters a session; resolves once presence no longer lists it. */
   async detach(session: LiveSession): Promise<void> {
-    const set = this.byUser.get(session.userId);
-    if (!set?.delete(session)) return;
-    if (set.size === 0) this.byUser.delete(session.userId);
+    const sessions = this.byUser.get(session.userId);
+    if (!sessions?.includes(session)) return;
+    const rest = sessions.filter((s) => s !== session);
+    if (rest.length === 0) this.byUser.delete(session.userId);
+    else this.byUser.set(session.userId, rest);
     // A replaced session shares its entry with the one that replaced it: leave that in place.
-    if (this.cluster && ![...(set ?? [])].some((s) => s.device === session.device)) {
+    if (this.cluster && !rest.some((s) => s.device === session.device)) {
       await this.cluster.presence
         .remove(this.entryOf(session))
         .catch((err: unknown) =>
@@ -179,17 +179,17 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
     return this.cluster.presence.refresh([...this.localSessions()].map((s) => this.entryOf(s)));
   }
 
-  sessionsOf(userId: string): ReadonlySet<LiveSession> {
-    return this.byUser.get(userId) ?? new Set();
+  sessionsOf(userId: string): readonly LiveSession[] {
+    return this.byUser.get(userId) ?? NO_SESSIONS;
   }
 
   connectionCount(userId: string): number {
-    return this.byUser.get(userId)?.size ?? 0;
+    return this.byUser.get(userId)?.length ?? 0;
   }
 
   /** Every local session, for presence refreshes. */
   *localSessions(): Iterable<LiveSession> {
-    for (const set of this.byUser.values()) yield* set;
+    for (const sessions of this.byUser.values()) yield* sessions;
   }
 
   /** Which of these users have a session anywhere (on this node, or any node in a cluster). */
@@ -331,7 +331,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
 
   /** Closes this device's sessions everywhere: its token was revoked (logout). */
   revoke(userId: string, device: string): void {
-    for (const session of [...this.sessionsOf(userId)]) {
+    for (const session of this.sessionsOf(userId)) {
       if (session.device === device) session.kick('revoked');
     }
     this.kickRemote(userId, device, 'revoked');
@@ -379,7 +379,7 @@ export class DeliveryRouter implements MessagingEvents, MessageActionEvents {
         );
       }
       case 'kick':
-        for (const session of [...this.sessionsOf(message.user)]) {
+        for (const session of this.sessionsOf(message.user)) {
           if (session.device === message.device) session.kick(message.reason ?? 'replaced');
         }
         return;

@@ -304,7 +304,7 @@ export class Gateway {
       );
     }
     const { router, limits } = this.deps;
-    const sameDevice = [...router.sessionsOf(auth.userId)].some((s) => s.device === auth.device);
+    const sameDevice = router.sessionsOf(auth.userId).some((s) => s.device === auth.device);
     if (!sameDevice && router.connectionCount(auth.userId) >= limits.connectionsPerUserMax) {
       return session.fail(CloseCode.rateLimited, new ParleyError('too_many_connections'));
     }

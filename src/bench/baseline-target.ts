@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { moduleArgs, startChild } from './child-service.js';
+import { INSPECT_ARG, heapUsedAfterGc } from './heap-probe.js';
 import { BENCH_DEVICE, type BenchUser, type Plan, type Target } from './target.js';
 
 // The baseline: the same clients against a server that does only the protocol's minimum — a bare
@@ -40,7 +41,7 @@ export async function startBaseline(plan: Plan): Promise<Target> {
     const module = plan.http ? 'bench/baseline-http' : 'bench/baseline-relay';
     const child = await startChild({
       label: plan.http ? 'baseline http responder' : 'baseline relay',
-      args: moduleArgs(module),
+      args: [...(plan.heap ? [INSPECT_ARG] : []), ...moduleArgs(module)],
       env: { ...process.env, BENCH_RELAY_PLAN: planFile },
       readyMsg: 'baseline listening',
       timeoutMs: START_TIMEOUT_MS,
@@ -58,6 +59,7 @@ export async function startBaseline(plan: Plan): Promise<Target> {
       users,
       directs,
       group,
+      heapUsed: () => heapUsedAfterGc(child.inspectorUrl()),
       warnings: () => ({ count: child.warningCount(), lines: child.warnings }),
       close: async () => {
         await child.stop();

@@ -124,6 +124,11 @@ describe('bench harness', () => {
     assertPassed(r);
     assert.equal(r.figures.alive, 6);
     assert.equal(typeof r.figures.memoryPerConnectionKiB, 'number');
+    assert.equal(
+      typeof r.figures.heapPerConnectionKiB,
+      'number',
+      'the heap is read through the inspector',
+    );
     assert.ok((r.figures.pingsAnswered as number) > 0, 'the 1 s heartbeat pings idle links');
   });
 

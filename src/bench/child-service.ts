@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { inspectorUrlIn } from './heap-probe.js';
 
 // Servers under test run as child processes, so their CPU and memory are theirs alone. Each one
 // logs pino-style JSON lines on stdout; the line whose msg is `readyMsg` carries the port.
@@ -25,6 +26,8 @@ export interface ChildService {
   /** Warning and error lines the child logged after it was ready (at most KEPT_LINES_MAX). */
   readonly warnings: string[];
   warningCount(): number;
+  /** The inspector's URL, when the child runs with INSPECT_ARG (heap-probe.ts). */
+  inspectorUrl(): string | null;
   stop(): Promise<void>;
 }
 
@@ -53,8 +56,15 @@ export function startChild(options: {
     }),
   );
   const stderrTail: string[] = [];
+  let stderrHead = '';
+  let inspector: string | null = null;
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {
+    // The inspector says where it listens first thing, before the server logs anything.
+    if (inspector === null && stderrHead.length < 4096) {
+      stderrHead += chunk;
+      inspector = inspectorUrlIn(stderrHead);
+    }
     stderrTail.push(chunk);
     if (stderrTail.length > KEPT_LINES_MAX) stderrTail.shift();
   });
@@ -102,6 +112,7 @@ export function startChild(options: {
           port,
           warnings,
           warningCount: () => warningCount,
+          inspectorUrl: () => inspector,
           stop,
         });
         return;

@@ -139,6 +139,7 @@ export async function startOwnCluster(plan: Plan, options: BenchOptions): Promis
       },
       metricsUrls: httpUrls.map((url) => `${url}/metrics`),
       ...seeded,
+      heapUsed: () => Promise.resolve(null),
       warnings: () => {
         const lines = nodes.flatMap((node, i) => node.warnings.map((l) => `[bench-${i + 1}] ${l}`));
         return {

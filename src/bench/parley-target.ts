@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { moduleArgs, startChild } from './child-service.js';
+import { INSPECT_ARG, heapUsedAfterGc } from './heap-probe.js';
 import type { BenchOptions } from './options.js';
 import { seedRest } from './seed-rest.js';
 import { seedStore } from './seed-store.js';
@@ -53,7 +54,12 @@ export async function startOwnParley(plan: Plan, options: BenchOptions): Promise
     const seeded = await seedStore(join(dataDir, 'parley.db'), plan);
     const child = await startChild({
       label: 'parley server',
-      args: [...profArgs(options), ...moduleArgs('cli'), 'serve'],
+      args: [
+        ...profArgs(options),
+        ...(plan.heap ? [INSPECT_ARG] : []),
+        ...moduleArgs('cli'),
+        'serve',
+      ],
       env: serverEnv(plan, options, {
         PARLEY_DATA_DIR: dataDir,
         PARLEY_NODE_ID: 'bench',
@@ -73,6 +79,7 @@ export async function startOwnParley(plan: Plan, options: BenchOptions): Promise
       support: () => null,
       metricsUrls: [`${httpUrl}/metrics`],
       ...seeded,
+      heapUsed: () => heapUsedAfterGc(child.inspectorUrl()),
       warnings: () => ({ count: child.warningCount(), lines: child.warnings }),
       close: async () => {
         await child.stop();
@@ -102,6 +109,7 @@ export async function useRunningParley(
     // The server reads its threads' CPU itself: known without --pid, if /metrics answers.
     metricsUrls: [`${url}/metrics`],
     ...seeded,
+    heapUsed: () => Promise.resolve(null),
     warnings: () => ({ count: 0, lines: [] }),
     close: () => Promise.resolve(),
   };

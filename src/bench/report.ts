@@ -59,6 +59,7 @@ const LABELS: Record<string, string> = {
   rssAfterMiB: 'server RSS after MiB',
   memoryPerConnectionKiB: 'server memory/conn KiB',
   marginalMemoryPerConnectionKiB: '  2nd half only, KiB/conn',
+  heapPerConnectionKiB: 'JS heap/conn KiB (after GC)',
   resyncMs: 'time to all resynced ms',
   resynced: 'resynced',
   gapsPulled: 'gaps pulled',

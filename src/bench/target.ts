@@ -14,6 +14,8 @@ export interface Plan {
   readonly groupMembers: number;
   /** An HTTP scenario: the seed API must be open, the baseline is the bare HTTP responder. */
   readonly http: boolean;
+  /** The server's heap is read after a full GC (Target.heapUsed): its inspector is opened. */
+  readonly heap?: boolean;
 }
 
 /** A cluster's support processes: the roots of PostgreSQL's tree (its postmaster) and Redis's. */
@@ -56,6 +58,11 @@ export interface Target {
   /** The direct conversation of pair k (users 2k and 2k+1). */
   readonly directs: readonly string[];
   readonly group: string | null;
+  /**
+   * The server's JS heap in use after a full GC (heap-probe.ts), for a plan with `heap` and one
+   * own child process (Parley or the baseline); null otherwise.
+   */
+  heapUsed(): Promise<number | null>;
   /** Warnings and errors the server logged (own child processes only). */
   warnings(): { readonly count: number; readonly lines: readonly string[] };
   close(): Promise<void>;

@@ -2,15 +2,39 @@ import { ProcSampler, procFigures } from '../proc-stats.js';
 import { sleep } from '../pool.js';
 import { mib } from '../report.js';
 import type { Outcome, RunContext, Scenario } from '../scenario.js';
+import type { Target } from '../target.js';
 import { CONNECT_TIMEOUT_MS, ClientSet } from '../ws-client.js';
 
 // `connect`: N idle authenticated connections that answer the server's pings. Reports the time to
 // connect them all and the server's memory per connection, (RSS after − RSS before) / N, after
 // holding them for --hold-s (a short heartbeat by default, so pings really flow); and the growth
-// from the first half to all of them, per connection of the second half.
+// from the first half to all of them, per connection of the second half. Beside RSS, the JS heap
+// per connection (heap-probe.ts): steadier than RSS, but blind to what lives outside the heap.
+
+/** How long the connections may take to close before the heap is read without them. */
+const CLOSE_WAIT_MS = 15_000;
+/** Then this long for the server's own close handlers (presence, the router) to run. */
+const SETTLE_MS = 1000;
+
+/**
+ * The server's JS heap with every connection up, less the heap once they are gone, per connection,
+ * each read after a full GC. Read last: a forced GC before an RSS reading would change it. What
+ * outlives a link (code compiled on the way, per-user caches) is not counted.
+ */
+async function heapPerConnectionKiB(target: Target, set: ClientSet): Promise<number | null> {
+  const count = set.clients.length;
+  const withAll = await target.heapUsed();
+  if (withAll === null || count === 0) return null;
+  set.closeAll();
+  const untilMs = performance.now() + CLOSE_WAIT_MS;
+  while (set.clients.some((c) => !c.isClosed) && performance.now() < untilMs) await sleep(100);
+  await sleep(SETTLE_MS);
+  const without = await target.heapUsed();
+  return without === null ? null : (withAll - without) / 1024 / count;
+}
 
 export const connect: Scenario = {
-  plan: (o) => ({ users: o.connections, pairs: false, groupMembers: 0, http: false }),
+  plan: (o) => ({ users: o.connections, pairs: false, groupMembers: 0, http: false, heap: true }),
   params: (o) => ({
     connections: o.connections,
     concurrency: o.concurrency,
@@ -60,6 +84,7 @@ export const connect: Scenario = {
       const rssAfter = sampler.rssNow();
       const proc = sampler.stop();
       const stillAlive = alive();
+      const heapKiB = deadline.expired ? null : await heapPerConnectionKiB(target, set);
       const failures: string[] = [];
       if (stillAlive < options.connections) {
         failures.push(`${options.connections - stillAlive} connection(s) lost while idle`);
@@ -83,6 +108,7 @@ export const connect: Scenario = {
             rssMiddle !== null && rssAfter !== null && options.connections - half > 0
               ? (rssAfter - rssMiddle) / 1024 / (options.connections - half)
               : null,
+          heapPerConnectionKiB: heapKiB,
           ...procFigures(proc),
         },
       };

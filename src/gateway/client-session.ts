@@ -108,6 +108,13 @@ export class ClientSession implements LiveSession {
     this.conn.send(this.codec.encode(frame));
   }
 
+  /** A frame already encoded for this codec, sent and counted as reply would. */
+  replyEncoded(type: ServerFrame['type'], data: string | Uint8Array): void {
+    if (!this.writable()) return;
+    this.metrics?.frameOut(type);
+    this.conn.send(data);
+  }
+
   push(data: string | Uint8Array): void {
     if (this.writable()) this.conn.send(data);
   }

@@ -10,6 +10,7 @@ import {
   ProtocolError,
   validateClientFrame,
   type ClientFrame,
+  type Codec,
   type ConversationState,
   type HelloFrame,
   type SendFrame,
@@ -72,6 +73,7 @@ export class Gateway {
   private readonly timer: NodeJS.Timeout;
   /** Presence updates of closed sessions still under way. */
   private readonly leaving = new Set<Promise<void>>();
+  private readonly pings = new Map<Codec, string | Uint8Array>();
   private nextConnId = 1;
   private draining = false;
 
@@ -182,6 +184,9 @@ export class Gateway {
         ...(frame.type === 'send' ? { ref: frame.ref } : {}),
       });
     }
+    // A pong only says the link is alive (lastHeardMs, above): no dispatch and its promise, for a
+    // frame every idle link sends each heartbeat.
+    if (frame.type === 'pong') return;
     if (frame.type === 'send') return this.send(session, frame);
     if (READS.has(frame.type)) return this.queueRead(session, frame);
     this.dispatch(session, frame).catch((err: unknown) => this.refused(session, frame, err));
@@ -459,9 +464,22 @@ export class Gateway {
         session.fail(CloseCode.helloTimeout, new ParleyError('heartbeat_timeout'));
       } else if (silentMs >= heartbeatIntervalMs && session.pingSentMs <= session.lastHeardMs) {
         session.pingSentMs = now;
-        session.reply({ type: 'ping' });
+        session.replyEncoded('ping', this.pingFor(session.codec));
       }
     }
+  }
+
+  /**
+   * The ping, encoded once per codec: every idle link gets one each heartbeat, and the same string
+   * is framed once for all of them (ws-frame.ts), instead of a new object, string and frame each.
+   */
+  private pingFor(codec: Codec): string | Uint8Array {
+    let data = this.pings.get(codec);
+    if (data === undefined) {
+      data = codec.encode({ type: 'ping' });
+      this.pings.set(codec, data);
+    }
+    return data;
   }
 
   private internalError(

@@ -31,6 +31,18 @@ const ignoreError = (): void => undefined;
 const CLOSE_GRACE_MS = 1000;
 
 /**
+ * The writers that corked their socket this tick, all uncorked by one nextTick: a closure each
+ * was a fair part of what a heartbeat allocates, since a sweep pings every quiet link at once.
+ */
+let corkedWriters: WsWriter[] = [];
+
+function uncorkAll(): void {
+  const writers = corkedWriters;
+  corkedWriters = [];
+  for (const writer of writers) writer.uncork();
+}
+
+/**
  * The send queue's side of the socket, as a class: an object of two arrow functions cost every
  * link two closures, their context and the object (and, run under tsx, whose keepNames defines a
  * `name` on each arrow, 256 B more apiece): BENCHMARKS.md, issue 19.
@@ -39,7 +51,8 @@ class WsWriter implements QueueSocket {
   private readonly socket: WebSocket;
   /** The socket ws wraps, when frames may be written to it whole (no extension changes framing). */
   private readonly framed: Socket | undefined;
-  private corked = false;
+  /** The socket this writer corked in this tick, if it did. */
+  private corked: Socket | undefined;
 
   constructor(socket: WebSocket) {
     this.socket = socket;
@@ -70,11 +83,14 @@ class WsWriter implements QueueSocket {
     const raw = rawSocket(this.socket);
     if (!raw || raw.destroyed) return;
     raw.cork();
-    this.corked = true;
-    process.nextTick(() => {
-      this.corked = false;
-      raw.uncork();
-    });
+    this.corked = raw;
+    if (corkedWriters.push(this) === 1) process.nextTick(uncorkAll);
+  }
+
+  uncork(): void {
+    const raw = this.corked;
+    this.corked = undefined;
+    raw?.uncork();
   }
 }
 

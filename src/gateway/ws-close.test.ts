@@ -3,12 +3,8 @@
 // written after the server's own close frame (RFC 6455 §5.5.1).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { jsonCodec } from '../protocol/index.js';
-import type { Connection } from './connection.js';
-import { attachWsTransport } from './ws-transport.js';
+import { openRawWsPair } from '../test-support/raw-ws-transport.js';
 
 /** The opcodes of the frames in `bytes` (server frames: unmasked), in order. */
 function opcodes(bytes: Buffer): number[] {
@@ -38,27 +34,8 @@ function clientClose(): Buffer {
 
 describe('WebSocket close', () => {
   it('drops a backlog still held in the server once the peer closes: no frame after the close', async () => {
-    const server = createServer();
-    let accepted!: (conn: Connection) => void;
-    const connection = new Promise<Connection>((resolve) => (accepted = resolve));
-    const detach = attachWsTransport({
-      server,
-      path: '/ws',
-      frameBytesMax: 1 << 20,
-      codecs: { json: jsonCodec, proto: { ...jsonCodec, name: 'parley.v1.proto', binary: true } },
-      accept: (conn) => accepted(conn),
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
-    const client: Socket = connect(port, '127.0.0.1');
+    const { conn, client, close } = await openRawWsPair();
     try {
-      await once(client, 'connect');
-      client.write(
-        'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-      );
-      const conn = await connection;
       client.pause(); // a reader that stopped reading
       // Far more than loopback and the socket take, so that frames wait in the server's queue.
       const frame = JSON.stringify({ type: 'message', text: 'z'.repeat(64 * 1024) });
@@ -76,9 +53,7 @@ describe('WebSocket close', () => {
       assert.equal(ops.indexOf(0x8), ops.length - 1, 'nothing after the close frame');
       assert.ok(ops.length < 401, `${ops.length - 1} of 400 frames went out; the rest was dropped`);
     } finally {
-      client.destroy();
-      await detach();
-      server.close();
+      await close();
     }
   });
 });

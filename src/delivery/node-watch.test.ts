@@ -87,19 +87,49 @@ describe('NodeWatch', { skip: redisSkip() }, () => {
   });
 
   it('keeps a user whose session was added while a beat rewrote the set', async () => {
-    // A session attached during a beat: RedisPresence.add's SADD, on another connection, lands
-    // before the beat's rewrite. The node then dies before its next beat.
-    const [dying, live] = [watch('dying-n'), watch('live-n')];
-    const sessions = new Set(['d1']);
-    const beating = dying.beat(() => sessions);
-    sessions.add('d2');
+    // A session attached during a beat, after the beat read its users: its SADD
+    // (RedisPresence.add, on another connection) lands just before the beat's RENAME. The node
+    // then dies before its next beat. The hook on RENAME only orders the two; Redis is real.
+    const live = watch('live-n');
+    const dying = watch('dying-n');
+    const connection = connections.at(-1)!;
     const adder = new Redis(redis.url);
     connections.push(adder);
-    await adder.sadd(nodeUsersKey('dying-n'), 'd2');
-    await beating;
+    const sessions = ['d1'];
+    const rename = connection.rename.bind(connection);
+    connection.rename = async (key: string, newKey: string) => {
+      sessions.push('d2');
+      await adder.sadd(nodeUsersKey('dying-n'), 'd2');
+      return rename(key, newKey);
+    };
+    await dying.beat(() => sessions);
     await sleep(TTL_MS + BEAT_MS + 50);
     await live.beat(() => []);
     assert.deepEqual((await live.reap()).sort(), ['d1', 'd2']);
+  });
+
+  it('lets a beat that overlaps a running one wait its turn instead of breaking it', async () => {
+    // Beats on a slow Redis can overlap (a timer starts them), and they share one staging key.
+    // Here the second beat starts while the first is filling the staging set (the hook on SADD
+    // only orders them; Redis is real); run at once, it would RENAME first and the first beat's
+    // older reading would then overwrite it.
+    const live = watch('live-o');
+    const node = watch('overlap-n');
+    const connection = connections.at(-1)!;
+    const sadd = connection.sadd.bind(connection);
+    let second: Promise<void> | undefined;
+    connection.sadd = (async (...args: Parameters<typeof sadd>) => {
+      if (second === undefined) {
+        second = node.beat(() => ['o1', 'o2', 'o3']);
+        await sleep(50);
+      }
+      return sadd(...args);
+    }) as typeof connection.sadd;
+    await node.beat(() => ['o1', 'o2']);
+    await second;
+    await sleep(TTL_MS + BEAT_MS + 50);
+    await live.beat(() => []);
+    assert.deepEqual((await live.reap()).sort(), ['o1', 'o2', 'o3']);
   });
 
   it('leaves nothing to reap after a clean leave', async () => {

@@ -27,6 +27,12 @@ export interface NodeWatchOptions {
   readonly logger?: RedisLogger;
 }
 
+/** A beat asked for while another runs: it runs next, with the last `users` asked with. */
+interface WaitingBeat {
+  users: () => Iterable<string>;
+  done: Promise<void>;
+}
+
 const NODES_KEY = 'parley:nodes';
 // The hash tag keeps a node's set and its staging copy in one Redis Cluster slot (for RENAME).
 export const nodeUsersKey = (node: string): string => `parley:node-users:{${node}}`;
@@ -40,6 +46,8 @@ export class NodeWatch {
   private readonly nodeId: string;
   private readonly deadAfterMs: number;
   private readonly logger: RedisLogger | undefined;
+  private lastBeat: Promise<void> = Promise.resolve();
+  private waiting: WaitingBeat | null = null;
 
   constructor(options: NodeWatchOptions) {
     this.redis = options.redis;
@@ -49,13 +57,35 @@ export class NodeWatch {
   }
 
   /**
-   * Records that this node is alive and holds these users. `users` is read twice: the set is
-   * rewritten from a first reading, and a session attached meanwhile may have had its own SADD
-   * (RedisPresence.add, another connection) land before the rewrite and be overwritten by it; the
-   * second reading, after the rewrite, adds it back. Without it a node killed before its next beat
-   * leaves that user online to its peers for good.
+   * Records that this node is alive and holds these users. Beats run one at a time (they share
+   * one staging key): a beat asked for while one runs waits for it, and beats asked for meanwhile
+   * are one beat, with the last `users` given.
    */
-  async beat(users: () => Iterable<string>): Promise<void> {
+  beat(users: () => Iterable<string>): Promise<void> {
+    if (this.waiting) {
+      this.waiting.users = users;
+      return this.waiting.done;
+    }
+    const next: WaitingBeat = { users, done: Promise.resolve() };
+    next.done = this.lastBeat
+      .catch(() => undefined)
+      .then(() => {
+        this.waiting = null;
+        return this.beatNow(next.users);
+      });
+    this.waiting = next;
+    this.lastBeat = next.done;
+    return next.done;
+  }
+
+  /**
+   * One beat. `users` is read twice: the set is rewritten from a first reading, and a session
+   * attached meanwhile may have had its own SADD (RedisPresence.add, another connection) land
+   * before the rewrite and be overwritten by it; the second reading, after the rewrite, adds it
+   * back. Without it a node killed before its next beat leaves that user online to its peers
+   * for good.
+   */
+  private async beatNow(users: () => Iterable<string>): Promise<void> {
     const now = await this.redisNowMs();
     const key = nodeUsersKey(this.nodeId);
     const listed = new Set(users());
@@ -65,13 +95,14 @@ export class NodeWatch {
     await this.addAll(staging, [...listed]);
     if (listed.size > 0) await this.redis.rename(staging, key);
     else await this.redis.del(key);
-    await this.addAll(
-      key,
-      [...users()].filter((user) => !listed.has(user)),
-    );
-    // Long after this node stops beating, and after any reaper had its chance.
+    // Long after this node stops beating, and after any reaper had its chance. Before the
+    // newcomers, so that a failure adding them still leaves the beat recorded.
     await this.redis.pexpire(key, this.deadAfterMs * 10);
     await this.redis.zadd(NODES_KEY, now, this.nodeId);
+    const newcomers = [...users()].filter((user) => !listed.has(user));
+    if (newcomers.length === 0) return;
+    await this.addAll(key, newcomers);
+    await this.redis.pexpire(key, this.deadAfterMs * 10); // SADD may have made the key anew
   }
 
   /**
@@ -103,6 +134,8 @@ export class NodeWatch {
 
   /** A clean stop: this node's sessions are closed, so it leaves nothing to reap. */
   async leave(): Promise<void> {
+    // A beat still running would otherwise add this node back after it left.
+    await this.lastBeat.catch(() => undefined);
     await this.redis.zrem(NODES_KEY, this.nodeId);
     await this.redis.del(nodeUsersKey(this.nodeId));
   }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { Tally, tallies, TallyHistogram } from './tally.js';
 
+type Observer = { observe(value: number): void };
+
 /** The exposition text of one registry, with the node label every Parley registry has. */
 async function exposition(fill: (registry: Registry) => void): Promise<string> {
   const registry = new Registry();
@@ -76,6 +78,32 @@ describe('tallies', () => {
     });
     assert.equal(ours, theirs);
     assert.match(ours, /^l_seconds_count\{.*status="404".*\} 3$/m, 'the test has teeth');
+  });
+
+  it('gives the registry’s JSON the same series as prom-client’s (labels merged)', async () => {
+    const json = async (make: (registry: Registry) => { labels(...v: string[]): Observer }) => {
+      const registry = new Registry();
+      registry.setDefaultLabels({ node: 'n1' });
+      const h = make(registry);
+      h.labels('/a').observe(0.05);
+      h.labels('/b').observe(7);
+      return registry.getMetricsAsJSON();
+    };
+    const options = { name: 'j_seconds', help: 'j', labelNames: ['route'], buckets: BUCKETS };
+    const theirs = await json((registry) => new Histogram({ ...options, registers: [registry] }));
+    const ours = await json((registry) => new TallyHistogram({ ...options, registry }));
+    assert.deepEqual(ours, theirs);
+    const counts = (ours[0]!.values as { labels: object; metricName?: string }[]).filter(
+      (v) => v.metricName === 'j_seconds_count',
+    );
+    assert.deepEqual(
+      counts.map((v) => v.labels),
+      [
+        { route: '/a', node: 'n1' },
+        { route: '/b', node: 'n1' },
+      ],
+      'the test has teeth: each series keeps its label',
+    );
   });
 
   it('brings labelled and plain counters up to date at every scrape, as inc() would', async () => {

@@ -70,11 +70,21 @@ class HistogramSeries {
   }
 }
 
+interface Exported {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+  values: ExportedValue[];
+}
+
 interface ExportedValue {
-  labels: Record<string, string>;
+  labels: Record<string, string | number>;
   sharedLabels: Readonly<Record<string, string>>;
   value: number;
   metricName: string;
+  /** Always empty: prom-client's values carry the field (null on buckets), so JSON matches. */
+  exemplar: null | undefined;
 }
 
 /**
@@ -132,13 +142,8 @@ export class TallyHistogram {
     return series;
   }
 
-  get(): {
-    name: string;
-    help: string;
-    type: string;
-    aggregator: string;
-    values: ExportedValue[];
-  } {
+  /** What the registry writes as text: each series' labels apart, as prom-client keeps them. */
+  getForPromString(): Exported {
     const values: ExportedValue[] = [];
     for (const series of this.series.values()) this.export(series, values);
     return {
@@ -147,6 +152,18 @@ export class TallyHistogram {
       type: this.type,
       aggregator: this.aggregator,
       values,
+    };
+  }
+
+  /** The same with each series' labels merged into every value's, as prom-client's get(). */
+  get(): Omit<Exported, 'values'> & { values: Omit<ExportedValue, 'sharedLabels'>[] } {
+    const { values, ...rest } = this.getForPromString();
+    return {
+      ...rest,
+      values: values.map(({ labels, sharedLabels, ...value }) => ({
+        ...value,
+        labels: { ...labels, ...sharedLabels },
+      })),
     };
   }
 
@@ -159,20 +176,29 @@ export class TallyHistogram {
     let cumulative = 0;
     for (let i = 0; i <= this.upper.length; i++) {
       cumulative += series.counts[i]!;
-      const le = i < this.upper.length ? String(this.upper[i]) : '+Inf';
+      const le = i < this.upper.length ? this.upper[i]! : '+Inf'; // a number, as prom-client's
       values.push({
         labels: { le },
         sharedLabels,
         value: cumulative,
         metricName: `${this.name}_bucket`,
+        exemplar: null,
       });
     }
-    values.push({ labels: {}, sharedLabels, value: series.sum, metricName: `${this.name}_sum` });
+    const [sum, count] = [`${this.name}_sum`, `${this.name}_count`];
+    values.push({
+      labels: {},
+      sharedLabels,
+      value: series.sum,
+      metricName: sum,
+      exemplar: undefined,
+    });
     values.push({
       labels: {},
       sharedLabels,
       value: series.count,
-      metricName: `${this.name}_count`,
+      metricName: count,
+      exemplar: undefined,
     });
   }
 }

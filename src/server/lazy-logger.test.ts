@@ -23,7 +23,7 @@ function capturing(lines: Record<string, unknown>[]): pino.Logger {
   );
 }
 
-/** Counts the children made of `logger` (the pino logger itself, not a stand-in). */
+/** Counts the children made of `logger` (a pino logger itself, not a stand-in). */
 function countChildren(logger: pino.Logger): { made: number } {
   const count = { made: 0 };
   const child = logger.child.bind(logger);
@@ -37,9 +37,9 @@ function countChildren(logger: pino.Logger): { made: number } {
 describe('the lazy request logger', () => {
   it('makes no child for a request that writes no line, and one with the reqId for one that does', async () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = capturing(lines);
-    const children = countChildren(logger);
-    const app = createHttpApp({ bodyBytesMax: 1 << 16, logger });
+    const app = createHttpApp({ bodyBytesMax: 1 << 16, logger: capturing(lines) });
+    // Fastify's root logger: the parent its childLoggerFactory is given for the app's routes.
+    const children = countChildren(app.log as pino.Logger);
     app.get('/quiet', () => ({ ok: true }));
     app.get('/loud', (request) => {
       request.log.warn({ detail: { token: 'secret' } }, 'something to say');
@@ -82,6 +82,10 @@ describe('the lazy request logger', () => {
       assert.ok(failed, 'the failure is logged');
       assert.match(String(failed.reqId), /^req-/);
       assert.equal(failed.route, '/broken');
+      const err = failed.err as { type?: string; message?: string; stack?: string };
+      assert.equal(err.type, 'Error', 'the error went through pino’s serializer');
+      assert.equal(err.message, 'boom');
+      assert.match(String(err.stack), /boom/);
     } finally {
       await app.close();
     }

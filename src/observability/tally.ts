@@ -167,6 +167,7 @@ export class TallyHistogram {
     };
   }
 
+  /** Zeroes every series but keeps it (prom-client drops them): callers hold their series. */
   reset(): void {
     for (const series of this.series.values()) series.reset();
   }

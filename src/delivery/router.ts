@@ -12,7 +12,7 @@ import type {
   StoredMessage,
   ViewedMessage,
 } from '../messaging/index.js';
-import type { Codec, ServerFrame, WireMessage } from '../protocol/index.js';
+import { EncodedFrame, type Codec, type ServerFrame, type WireMessage } from '../protocol/index.js';
 import type { Presence, PresenceEntry } from './presence.js';
 import { Sequencer } from './sequencer.js';
 import type { HotMetrics } from '../core/metrics.js';
@@ -55,25 +55,6 @@ export function wireMessage(m: ViewedMessage): WireMessage {
   if (m.reactions) wire.reactions = m.reactions.map((r) => ({ ...r }));
   if (m.hidden) wire.hidden = true;
   return wire;
-}
-
-/** Encodes a frame at most once per codec, however many sessions it goes to. */
-class EncodedFrame {
-  readonly frame: ServerFrame;
-  // One slot per codec (a server has one text and one binary codec): no map per frame.
-  private text: { codec: Codec; data: string | Uint8Array } | undefined;
-  private binary: { codec: Codec; data: string | Uint8Array } | undefined;
-  constructor(frame: ServerFrame) {
-    this.frame = frame;
-  }
-  for(codec: Codec): string | Uint8Array {
-    const slot = codec.binary ? this.binary : this.text;
-    if (slot !== undefined && slot.codec === codec) return slot.data;
-    const encoded = { codec, data: codec.encode(this.frame) };
-    if (codec.binary) this.binary = encoded;
-    else this.text = encoded;
-    return encoded.data;
-  }
 }
 
 export interface ClusterDeps {

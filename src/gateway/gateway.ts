@@ -7,10 +7,10 @@ import { wireMessage, type DeliveryRouter } from '../delivery/index.js';
 import type { Caller, Messaging, SyncedConversation } from '../messaging/index.js';
 import {
   CloseCode,
+  EncodedFrame,
   ProtocolError,
   validateClientFrame,
   type ClientFrame,
-  type Codec,
   type ConversationState,
   type HelloFrame,
   type SendFrame,
@@ -73,7 +73,8 @@ export class Gateway {
   private readonly timer: NodeJS.Timeout;
   /** Presence updates of closed sessions still under way. */
   private readonly leaving = new Set<Promise<void>>();
-  private readonly pings = new Map<Codec, string | Uint8Array>();
+  /** Every idle link gets one each heartbeat: encoded once per codec, framed once (ws-frame.ts). */
+  private readonly ping = new EncodedFrame({ type: 'ping' });
   private nextConnId = 1;
   private draining = false;
 
@@ -464,22 +465,9 @@ export class Gateway {
         session.fail(CloseCode.helloTimeout, new ParleyError('heartbeat_timeout'));
       } else if (silentMs >= heartbeatIntervalMs && session.pingSentMs <= session.lastHeardMs) {
         session.pingSentMs = now;
-        session.replyEncoded('ping', this.pingFor(session.codec));
+        session.replyEncoded('ping', this.ping.for(session.codec));
       }
     }
-  }
-
-  /**
-   * The ping, encoded once per codec: every idle link gets one each heartbeat, and the same string
-   * is framed once for all of them (ws-frame.ts), instead of a new object, string and frame each.
-   */
-  private pingFor(codec: Codec): string | Uint8Array {
-    let data = this.pings.get(codec);
-    if (data === undefined) {
-      data = codec.encode({ type: 'ping' });
-      this.pings.set(codec, data);
-    }
-    return data;
   }
 
   private internalError(

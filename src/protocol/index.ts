@@ -1,6 +1,7 @@
 export { ProtocolError } from './codec.js';
 export type { Codec } from './codec.js';
 export { jsonCodec } from './json-codec.js';
+export { EncodedFrame } from './encoded-frame.js';
 export { validateClientFrame } from './validate.js';
 export { CLIENT_FRAME_TYPES, CloseCode } from './frames.js';
 export type {

@@ -24,6 +24,29 @@ export interface WsTransportOptions {
   readonly accept: (conn: Connection) => void;
 }
 
+/** The part of ws's Receiver (its internal `_receiver`) that recycleFragments touches. */
+interface FragmentsHolder {
+  _fragments?: unknown[];
+}
+
+/**
+ * Gives ws's receiver back the array it gathered this message's fragments in, emptied, instead of
+ * the fresh one it just made; returns that array, to pass in with the next message. ws makes one
+ * per message and drops the last; on an idle link the dropped one has lived a heartbeat, so it is
+ * in the old generation, and the frame pushed into it (its Buffer, the chunk read from the socket)
+ * was then kept by a dead old object through every scavenge until the next full GC: most of what
+ * a pong left behind (BENCHMARKS.md, issue 19). Call it once the message's data is taken.
+ */
+function recycleFragments(socket: WebSocket, kept: unknown[] | undefined): unknown[] | undefined {
+  const receiver = (socket as unknown as { _receiver?: FragmentsHolder })._receiver;
+  const fresh = receiver?._fragments;
+  if (!receiver || !Array.isArray(fresh)) return undefined;
+  if (kept === undefined || fresh.length > 0) return fresh;
+  kept.length = 0;
+  receiver._fragments = kept;
+  return kept;
+}
+
 /** One listener shared by every link, rather than a closure each. */
 const ignoreError = (): void => undefined;
 
@@ -156,13 +179,16 @@ class WsConnection implements Connection {
 
   onBytes(handler: (data: string | Uint8Array) => void): void {
     const binary = this.codec.binary;
-    this.socket.on('message', (raw: RawData, isBinary: boolean) => {
+    const socket = this.socket;
+    let fragments: unknown[] | undefined;
+    socket.on('message', (raw: RawData, isBinary: boolean) => {
       // ws hands over a Buffer (binaryType nodebuffer): used as is, not copied.
       const buf = Array.isArray(raw)
         ? Buffer.concat(raw)
         : Buffer.isBuffer(raw)
           ? raw
           : Buffer.from(raw);
+      fragments = recycleFragments(socket, fragments);
       // A JSON client may send binary frames holding UTF-8 text; a Protobuf client must send bytes.
       handler(isBinary && binary ? buf : buf.toString('utf8'));
     });

@@ -47,6 +47,30 @@ function recycleFragments(socket: WebSocket, kept: unknown[] | undefined): unkno
   return kept;
 }
 
+/** What a Node timer has once cleared (`clearTimeout` sets it to -1). */
+interface NodeTimer {
+  _idleTimeout?: number;
+}
+
+/** Node's private symbol for a socket's inactivity timer (`kTimeout`), once found. */
+let timerSymbol: symbol | undefined;
+
+/**
+ * Lets go of the inactivity timer the HTTP server gave this socket at accept (Fastify's
+ * `connectionTimeout`, for stalled HTTP readers). ws clears it at the upgrade (`setTimeout(0)`),
+ * but Node keeps the cleared Timeout and its bound callback on the socket for the link's life:
+ * 168 B per idle link (BENCHMARKS.md, issue 19). Node offers no call that drops it, so it is
+ * found by its symbol's description, and dropped only once cleared: a cleared timer does nothing
+ * (refreshing it is a no-op), and a later `setTimeout` on the socket makes a new one.
+ */
+function dropClearedTimer(raw: Socket): void {
+  timerSymbol ??= Object.getOwnPropertySymbols(raw).find((s) => s.description === 'timeout');
+  if (timerSymbol === undefined) return;
+  const slots = raw as unknown as Record<symbol, NodeTimer | null | undefined>;
+  const timer = slots[timerSymbol];
+  if (timer && timer._idleTimeout === -1) slots[timerSymbol] = null;
+}
+
 /** One listener shared by every link, rather than a closure each. */
 const ignoreError = (): void => undefined;
 
@@ -215,6 +239,8 @@ export function attachWsTransport(options: WsTransportOptions): () => Promise<vo
     const codec = socket.protocol === codecs.proto.name ? codecs.proto : codecs.json;
     // Errors (a bad frame, an oversize one) close the socket with their own code; nothing to add.
     socket.on('error', ignoreError);
+    const raw = rawSocket(socket);
+    if (raw) dropClearedTimer(raw);
     options.accept(new WsConnection(socket, codec));
   });
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -17,13 +17,19 @@ export interface QueueSocket {
   bufferedBytes(): number;
 }
 
+/**
+ * What every queue with nothing waiting holds instead of an empty array of its own (16 B each,
+ * and most links never queue: BENCHMARKS.md, issue 19). Frozen: a push into it would throw.
+ */
+const NONE = Object.freeze([]) as unknown as never[];
+
 export class SendQueue {
   private readonly socket: QueueSocket;
-  private frames: (string | Uint8Array)[] = [];
+  private frames: (string | Uint8Array)[] = NONE;
   private head = 0;
   private bytes = 0;
   private closeWhenEmpty: (() => void) | null = null;
-  private waiters: (() => void)[] = [];
+  private waiters: (() => void)[] = NONE;
 
   constructor(socket: QueueSocket) {
     this.socket = socket;
@@ -39,6 +45,7 @@ export class SendQueue {
       this.socket.write(data);
       return;
     }
+    if (this.frames === NONE) this.frames = [];
     this.frames.push(data);
     this.bytes += typeof data === 'string' ? data.length : data.byteLength;
   }
@@ -60,7 +67,7 @@ export class SendQueue {
       }
       return;
     }
-    this.frames = [];
+    this.frames = NONE;
     this.head = 0;
     const close = this.closeWhenEmpty;
     this.closeWhenEmpty = null;
@@ -76,7 +83,7 @@ export class SendQueue {
 
   /** Forgets every queued frame: the reader is too slow to be owed them. */
   drop(): void {
-    this.frames = [];
+    this.frames = NONE;
     this.head = 0;
     this.bytes = 0;
   }
@@ -86,6 +93,7 @@ export class SendQueue {
     if (this.head === this.frames.length && this.socket.bufferedBytes() < SOCKET_BYTES_MAX) {
       queueMicrotask(fn);
     } else {
+      if (this.waiters === NONE) this.waiters = [];
       this.waiters.push(fn);
     }
   }
@@ -93,7 +101,7 @@ export class SendQueue {
   /** Wakes waiters, e.g. when the link closes and nothing will drain any more. */
   wake(): void {
     const waiters = this.waiters;
-    this.waiters = [];
+    this.waiters = NONE;
     for (const fn of waiters) fn();
   }
 }

@@ -64,6 +64,7 @@ export {
   SEARCH_QUERY_CHARS_MAX,
   SEARCH_WORDS_MAX,
   SEARCH_WORD_CHARS_MAX,
+  hasSearchableText,
   lastWordIsPrefix,
   searchWords,
   searchableText,

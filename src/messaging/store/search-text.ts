@@ -25,6 +25,16 @@ export function searchableText(body: MessageBody): string {
   return parts.join('\n');
 }
 
+/** Whether searchableText(body) is not empty, without building it (the append asks per send). */
+export function hasSearchableText(body: MessageBody): boolean {
+  if (body.kind === 'recalled') return false;
+  for (const field of SEARCH_FIELDS) {
+    const value = body[field];
+    if (typeof value === 'string' && value.length > 0) return true;
+  }
+  return false;
+}
+
 // A word is a run of letters, digits and combining marks: what SQLite's unicode61 tokenizer and
 // PostgreSQL's parser both treat as word characters, so the same query finds the same messages.
 const WORD_RE = /[\p{L}\p{N}\p{M}]+/gu;

@@ -367,4 +367,16 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX device_keys_by_age ON device_keys (last_ok_ms);
     `,
   },
+  {
+    version: 16,
+    name: 'new messages queue their own side rows',
+    // A new message's search-queue row and mention rows are written by the code that inserts it
+    // (SqliteMessaging.writeSideRows), not by insert triggers: a row trigger cost every send about
+    // 2 µs even when its WHEN test was false, and most sends mention nobody (BENCHMARKS.md, issue
+    // 19). An edit or a recall still requeues and re-mentions through the update triggers.
+    sql: `
+      DROP TRIGGER search_on_insert;
+      DROP TRIGGER mentions_on_insert;
+    `,
+  },
 ];

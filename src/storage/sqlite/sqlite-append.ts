@@ -145,6 +145,7 @@ export class SqliteAppend {
         results.push(this.duplicateOf(req)!);
         continue;
       }
+      this.m.writeSideRows(message.conversationId, message.seq, message.body);
       head.lastSeq = message.seq;
       head.lastAtUs = message.atUs;
       ownSeqs.set(memberKey, message.seq);

@@ -134,6 +134,7 @@ export class SqliteGroups implements GroupStore {
       body,
       atUs,
     );
+    this.m.writeSideRows(conversationId, seq, plan.body);
     this.m.q.setLast.run(seq, atUs, conversationId);
     for (const userId of w.join.userIds) {
       this.q.join.run({

@@ -15,8 +15,9 @@ import type { SqliteDb } from './database.js';
 
 // Message search on SQLite (migration 11): an FTS5 index kept off the append path.
 //
-// A trigger on `messages` appends (conversation, seq) to `search_queue` in the writing
-// transaction: one row at the right edge of a rowid table, which is all a send pays. The indexer
+// Each insert into `messages` appends (conversation, seq) to `search_queue` in the writing
+// transaction (SqliteMessaging.writeSideRows; a trigger does it for a body change): one row at
+// the right edge of a rowid table, which is all a send pays. The indexer
 // (drain, run by the search thread, search-indexer.ts) takes queued rows in order, reads each
 // message as it is now, and (re)writes its entry in `message_search`. An entry's rowid is the
 // message's `doc` in `search_docs`, allocated on first indexing and kept on re-indexing (an edit,

@@ -2,11 +2,13 @@ import type { Statement } from 'better-sqlite3';
 import { ParleyError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
+import { hasSearchableText } from '../../messaging/store/index.js';
 import type {
   Conversation,
   ConversationKind,
   GroupHistory,
   MemberRole,
+  MessageBody,
 } from '../../messaging/store/index.js';
 import { settle, type SqliteDb } from './database.js';
 import {
@@ -36,7 +38,9 @@ type SharedStatement =
   | 'insertMember'
   | 'leave'
   | 'raiseRead'
-  | 'message';
+  | 'message'
+  | 'queueSearch'
+  | 'insertMention';
 
 /** The statements several ports run. */
 function sharedStatements(db: SqliteDb): Record<SharedStatement, Statement> {
@@ -68,6 +72,10 @@ function sharedStatements(db: SqliteDb): Record<SharedStatement, Statement> {
     message: db.prepare(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`,
     ),
+    queueSearch: db.prepare('INSERT INTO search_queue (conversation_id, seq) VALUES (?, ?)'),
+    insertMention: db.prepare(
+      'INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)',
+    ),
   };
 }
 
@@ -96,6 +104,21 @@ export class SqliteMessaging {
   /** Runs `work` in one deferred (read) transaction, so that every statement sees one snapshot. */
   read<T>(work: () => T): Promise<T> {
     return settle(() => this.db.transaction(work).deferred());
+  }
+
+  /**
+   * What a newly inserted message adds beside its row, in the same transaction: its place in the
+   * search queue when it has searchable text, and a mention row per mentioned user ('*' for
+   * "all"). Every insert into `messages` calls it (migration 16 dropped the insert triggers that
+   * did this); an edit or a recall goes through the update triggers instead.
+   */
+  writeSideRows(conversationId: string, seq: number, body: MessageBody): void {
+    if (hasSearchableText(body)) this.q.queueSearch.run(conversationId, seq);
+    const mentions = body['mentions'];
+    if (typeof mentions === 'string') this.q.insertMention.run(conversationId, seq, '*');
+    else if (Array.isArray(mentions)) {
+      for (const userId of mentions) this.q.insertMention.run(conversationId, seq, userId);
+    }
   }
 
   conversationRow(id: string): ConversationRow | undefined {

@@ -1,2 +1,4 @@
-export { loadConfig, describeSettings, envName, ConfigError, SETTINGS } from './config.js';
-export type { Config, SeedApiMode, LogLevel, TrustProxy } from './config.js';
+export { loadConfig, envName, ConfigError } from './config.js';
+export { describeSettings } from './help.js';
+export { SETTINGS } from './settings.js';
+export type { Config, SeedApiMode, LogLevel, LogFormat, TrustProxy } from './config.js';

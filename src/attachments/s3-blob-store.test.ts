@@ -29,7 +29,7 @@ describe('S3BlobStore', () => {
       assert.ok(s3, 'the S3 server started');
       const bucket = await s3.createBucket();
       const spoolDir = mkdtempSync(join(spoolBase, 'spool-'));
-      const store = new S3BlobStore({
+      const store = await S3BlobStore.open({
         endpoint: s3.endpoint,
         region: s3.region,
         bucket,

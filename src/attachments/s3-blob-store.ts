@@ -4,8 +4,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   SHA256_HEX_RE,
   type BlobStat,
@@ -39,13 +38,31 @@ export interface S3BlobStoreOptions {
  * upload is aborted. So a failed put leaves no object in the bucket and at most nothing locally.
  * The cost is local disk for uploads in flight, bounded by the attachment size limit each.
  */
+/** The AWS SDK modules the store uses, loaded by `open` only (about 22 MB of code). */
+interface S3Sdk {
+  readonly s3: typeof import('@aws-sdk/client-s3');
+  readonly storage: typeof import('@aws-sdk/lib-storage');
+}
+
 export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly spoolDir: string;
 
-  constructor(options: S3BlobStoreOptions) {
-    this.client = new S3Client({
+  /** Loads the AWS SDK, which a node without S3 never does, and makes the store. */
+  static async open(options: S3BlobStoreOptions): Promise<S3BlobStore> {
+    const [s3, storage] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('@aws-sdk/lib-storage'),
+    ]);
+    return new S3BlobStore(options, { s3, storage });
+  }
+
+  private constructor(
+    options: S3BlobStoreOptions,
+    private readonly sdk: S3Sdk,
+  ) {
+    this.client = new sdk.s3.S3Client({
       region: options.region,
       forcePathStyle: options.forcePathStyle,
       ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
@@ -69,7 +86,7 @@ export class S3BlobStore implements BlobStore {
     const { sha256, size } = await spoolToFile(source, temp, options.bytesMax);
     try {
       if (await this.stat(sha256)) return { sha256, size, created: false };
-      const upload = new Upload({
+      const upload = new this.sdk.storage.Upload({
         client: this.client,
         params: {
           Bucket: this.bucket,
@@ -94,7 +111,7 @@ export class S3BlobStore implements BlobStore {
     }
     try {
       const out = await this.client.send(
-        new GetObjectCommand({
+        new this.sdk.s3.GetObjectCommand({
           Bucket: this.bucket,
           Key: sha256,
           ...(range && { Range: `bytes=${range.start}-${range.end}` }),
@@ -121,7 +138,7 @@ export class S3BlobStore implements BlobStore {
     if (!SHA256_HEX_RE.test(sha256)) return null;
     try {
       const out = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: sha256 }),
+        new this.sdk.s3.HeadObjectCommand({ Bucket: this.bucket, Key: sha256 }),
       );
       return { size: out.ContentLength ?? 0 };
     } catch (err) {

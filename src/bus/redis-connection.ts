@@ -1,7 +1,14 @@
-import { Cluster, Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Cluster, Redis } from 'ioredis';
 
 // How the Redis backends (RedisBus, RedisPresence) open their connections, so that a standalone
 // server and a Redis Cluster are handled, and outages logged, in one place.
+
+// ioredis is required on the first connection, not imported: an embedded node, which has no
+// Redis, never loads it (decision 0078). It is CommonJS, so a synchronous require keeps
+// openRedis synchronous.
+const requireModule = createRequire(import.meta.url);
+const ioredis = (): typeof import('ioredis') => requireModule('ioredis') as typeof import('ioredis');
 
 /**
  * Where to connect: a `redis://` (or `rediss://`) URL of one server, or an ioredis Cluster.
@@ -63,7 +70,7 @@ export function openRedis(target: RedisTarget, options: ConnectionOptions): Redi
           ...(options.offlineQueue ? {} : { maxRetriesPerRequest: 0 }),
         },
       })
-    : new Redis(target, {
+    : new (ioredis().Redis)(target, {
         ...common,
         retryStrategy: retryDelayMs,
         connectionName: `parley-${options.role}`,

@@ -1,4 +1,3 @@
-import { Cluster as RedisCluster } from 'ioredis';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
 import {
@@ -58,7 +57,7 @@ export async function openCluster(
   log: Logger,
   metrics: ParleyMetrics,
 ): Promise<Cluster> {
-  const target = redis.cluster ? clusterTemplate(redis.url) : redis.url;
+  const target = redis.cluster ? await clusterTemplate(redis.url) : redis.url;
   const bus = new MeteredBus(
     new RedisBus({
       redis: target,
@@ -109,7 +108,9 @@ export async function openCluster(
 }
 
 /** An ioredis Cluster to copy connections from; it never connects itself (see RedisTarget). */
-function clusterTemplate(url: string): RedisTarget {
+async function clusterTemplate(url: string): Promise<RedisTarget> {
+  // Imported here, not at the top: an embedded node never loads ioredis (decision 0078).
+  const { Cluster: RedisCluster } = await import('ioredis');
   const u = new URL(url);
   return new RedisCluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
     lazyConnect: true,

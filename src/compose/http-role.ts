@@ -1,7 +1,6 @@
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
 import { Health, ParleyMetrics, registerOperationsRoutes } from '../observability/index.js';
-import { RpcClient } from '../rpc/index.js';
 import { SeedForwarder, registerSeedRoutes } from '../seed/index.js';
 import { createHttpApp, registerApiDocs, type HttpApp } from '../server/index.js';
 import { Closers } from './closers.js';
@@ -30,6 +29,8 @@ export async function startHttpRole(
 ): Promise<RunningParley> {
   const metrics = new ParleyMetrics({ nodeId: config.node.id });
   const closers = new Closers(log);
+  // Loaded here, not at the top: a full node without gRPC never loads @grpc (decision 0078).
+  const { RpcClient } = await import('../rpc/index.js');
   const client = new RpcClient({ target: role.rpcTarget, token: role.token, logger: log });
   closers.defer('rpc client', () => client.close());
   const forwarder = new SeedForwarder(client);

@@ -11,7 +11,7 @@ import {
 import type { ParleyMetrics } from '../observability/index.js';
 import { jsonCodec } from '../protocol/index.js';
 import { createProtoCodec } from '../protocol/proto/index.js';
-import { parleyServiceHandlers, startRpcServer, type RpcListener } from '../rpc/index.js';
+import type { RpcListener } from '../rpc/index.js';
 import { imServiceHandlers } from '../seed/index.js';
 import type { Closers } from './closers.js';
 import type { HttpEdge } from './http.js';
@@ -87,6 +87,8 @@ export async function listenAll(inputs: RealtimeInputs): Promise<Listening> {
 
   await http.app.listen({ host: config.http.host, port: config.http.port });
   if (config.grpc) {
+    // gRPC and its .proto loader are loaded only by a node that serves gRPC (decision 0078).
+    const { parleyServiceHandlers, startRpcServer } = await import('../rpc/index.js');
     rpc = await startRpcServer({
       ...config.grpc,
       logger: log,

@@ -2,15 +2,13 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../core/logger.js';
 import { FsBlobStore, S3BlobStore, type BlobStore } from '../attachments/index.js';
 import type { AdminStore } from '../admin/store/index.js';
-import {
-  PostgresAdminStore,
-  openPostgresStores,
-  type PostgresStores,
-} from '../storage/postgres/index.js';
+import type { PostgresStores } from '../storage/postgres/index.js';
 import { SqliteAdminStore, openSqliteStores, type SqliteStores } from '../storage/sqlite/index.js';
 
 // Picking backends: the one place that turns the store and blob settings into open stores. The
-// server, the admin commands and the bench all open their stores here.
+// server, the admin commands and the bench all open their stores here. PostgreSQL (pg) and S3
+// (the AWS SDK) are loaded only when configured: an embedded node never loads either
+// (docs/decisions/0078-optional-backends-load-on-demand.md).
 
 /** Every store port on the configured backend. */
 export type Stores = SqliteStores | PostgresStores;
@@ -30,12 +28,19 @@ export function openStores(config: Config, log: Logger): Promise<SqliteStores | 
         onSearchIndexError: (message) => log.warn({ error: message }, 'search indexing failed'),
       });
     case 'postgres':
-      return openPostgresStores({
-        url: store.url,
-        poolMax: store.poolMax,
-        onIdleError: (err) => log.warn({ err }, 'idle PostgreSQL connection failed'),
-      });
+      return openPostgres(store, log);
   }
+}
+
+type PostgresConfig = Extract<Config['store'], { kind: 'postgres' }>;
+
+async function openPostgres(store: PostgresConfig, log: Logger): Promise<PostgresStores> {
+  const { openPostgresStores } = await import('../storage/postgres/index.js');
+  return openPostgresStores({
+    url: store.url,
+    poolMax: store.poolMax,
+    onIdleError: (err) => log.warn({ err }, 'idle PostgreSQL connection failed'),
+  });
 }
 
 export function openBlobStore(blobStore: Config['attachments']['blobStore']): Promise<BlobStore> {
@@ -43,15 +48,13 @@ export function openBlobStore(blobStore: Config['attachments']['blobStore']): Pr
     case 'fs':
       return FsBlobStore.open(blobStore.dir);
     case 's3':
-      return Promise.resolve(
-        new S3BlobStore({
-          region: blobStore.region,
-          bucket: blobStore.bucket,
-          forcePathStyle: blobStore.forcePathStyle,
-          ...(blobStore.endpoint !== null && { endpoint: blobStore.endpoint }),
-          ...(blobStore.credentials && { credentials: blobStore.credentials }),
-        }),
-      );
+      return S3BlobStore.open({
+        region: blobStore.region,
+        bucket: blobStore.bucket,
+        forcePathStyle: blobStore.forcePathStyle,
+        ...(blobStore.endpoint !== null && { endpoint: blobStore.endpoint }),
+        ...(blobStore.credentials && { credentials: blobStore.credentials }),
+      });
   }
 }
 
@@ -62,6 +65,8 @@ export function openAdminStore(config: Config): Promise<AdminStore> {
     case 'sqlite':
       return Promise.resolve(SqliteAdminStore.open(store.file));
     case 'postgres':
-      return PostgresAdminStore.open(store.url);
+      return import('../storage/postgres/index.js').then(({ PostgresAdminStore }) =>
+        PostgresAdminStore.open(store.url),
+      );
   }
 }

@@ -8,7 +8,8 @@ import type { Cluster, Redis } from 'ioredis';
 // Redis, never loads it (decision 0078). It is CommonJS, so a synchronous require keeps
 // openRedis synchronous.
 const requireModule = createRequire(import.meta.url);
-const ioredis = (): typeof import('ioredis') => requireModule('ioredis') as typeof import('ioredis');
+const ioredis = (): typeof import('ioredis') =>
+  requireModule('ioredis') as typeof import('ioredis');
 
 /**
  * Where to connect: a `redis://` (or `rediss://`) URL of one server, or an ioredis Cluster.
@@ -110,7 +111,8 @@ function logOutages(connection: RedisConnection, role: string, logger?: RedisLog
  */
 export async function whenReady(connection: RedisConnection): Promise<void> {
   await readyOf(connection);
-  if (connection instanceof Cluster) await Promise.all(connection.nodes('master').map(readyOf));
+  if (connection instanceof ioredis().Cluster)
+    await Promise.all(connection.nodes('master').map(readyOf));
 }
 
 function readyOf(connection: RedisConnection): Promise<void> {

@@ -1,4 +1,4 @@
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import { request } from 'node:http';
 import { ProcSampler, procFigures } from '../proc-stats.js';
 import type { Outcome, RunContext, Scenario } from '../scenario.js';
@@ -77,9 +77,28 @@ async function prepare(baseUrl: string, kind: 'send' | 'pull'): Promise<string |
     : `probe send answered ${res.status}: ${JSON.stringify(res.json).slice(0, 300)}`;
 }
 
-function run(options: autocannon.Options, onResponse: () => void): Promise<autocannon.Result> {
+/** What an install without development dependencies (npm ci --omit=dev) says to these two. */
+export const AUTOCANNON_MISSING =
+  'the http-send and http-pull scenarios need autocannon, a development dependency: ' +
+  'run `npm install` (without --omit=dev) or `npm install --no-save autocannon`';
+
+/** autocannon is loaded by these scenarios only, and only when they run (decision 0079). */
+async function loadAutocannon(): Promise<typeof autocannon | null> {
+  try {
+    return (await import('autocannon')).default;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+function run(
+  load: typeof autocannon,
+  options: autocannon.Options,
+  onResponse: () => void,
+): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    const instance = autocannon(options, (err: unknown, result: autocannon.Result) =>
+    const instance = load(options, (err: unknown, result: autocannon.Result) =>
       err ? reject(err instanceof Error ? err : new Error('autocannon failed')) : resolve(result),
     );
     instance.on('response', onResponse);
@@ -106,6 +125,8 @@ function httpScenario(kind: 'send' | 'pull'): Scenario {
     params: (o) => ({ connections: o.connections, durationS: o.durationS }),
     async run(ctx: RunContext): Promise<Outcome> {
       const { target, options, progress } = ctx;
+      const load = await loadAutocannon();
+      if (load === null) return { failures: [AUTOCANNON_MISSING], figures: {} };
       const setupProblem = await prepare(target.httpUrl, kind);
       if (setupProblem !== null) return { failures: [setupProblem], figures: {} };
       const sampler = new ProcSampler(target.pids);
@@ -113,6 +134,7 @@ function httpScenario(kind: 'send' | 'pull'): Scenario {
       let responses = 0;
       progress.start(() => `${kind} responses ${responses}`);
       const result = await run(
+        load,
         {
           url: target.httpUrl,
           connections: options.connections,

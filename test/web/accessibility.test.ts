@@ -8,6 +8,8 @@ import type { Page } from 'playwright-core';
 import {
   describeInBrowser,
   expectEventually,
+  messageAction,
+  messageBubble,
   messageTexts,
   REPO,
   registerPerson,
@@ -93,47 +95,105 @@ async function tabTo(page: Page, label: string, max: number): Promise<void> {
   assert.equal(focused, label);
 }
 
+const DESKTOP = { width: 1100, height: 760 };
+const PHONE = { width: 390, height: 844 };
+
+/** Runs axe on the screen as it is, at desktop and at phone size; on a phone, nothing overflows. */
+async function assertAccessibleAtBothSizes(page: Page, screen: string): Promise<void> {
+  await page.setViewportSize(DESKTOP);
+  await assertAccessible(page, `${screen}, desktop`);
+  await page.setViewportSize(PHONE);
+  await assertAccessible(page, `${screen}, phone`);
+  await assertFitsWidth(page, `${screen}, phone`);
+  await page.setViewportSize(DESKTOP);
+}
+
+/** Opens one of the sidebar's dialogs from the list, checks it at both sizes, and closes it. */
+async function checkDialog(page: Page, button: string, screen: string): Promise<void> {
+  await page.getByRole('button', { name: button, exact: true }).click();
+  await page.getByRole('dialog').waitFor();
+  await assertAccessibleAtBothSizes(page, screen);
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+}
+
 describeInBrowser('web client: accessibility', (test) => {
   test(
-    'the main screens pass axe at desktop and phone widths',
+    'every main screen passes axe at desktop and phone sizes',
     'accessibility axe',
     async ({ server, browser, pages, person }) => {
-      const visitor = await browser.newPage({ baseURL: server.url });
+      const visitor = await browser.newPage({ baseURL: server.url, viewport: DESKTOP });
       pages.visitor = visitor;
       await visitor.goto('/');
       await visitor.getByLabel('Username').waitFor();
-      await assertAccessible(visitor, 'login');
+      await assertAccessibleAtBothSizes(visitor, 'log in');
+      await visitor.getByRole('button', { name: 'Create an account' }).click();
+      await visitor.getByRole('button', { name: 'Register' }).waitFor();
+      await assertAccessibleAtBothSizes(visitor, 'register');
 
       const alice = await person('alice');
-      const bob = await person('bob', {
-        viewport: { width: 390, height: 844 },
-      });
+      const bob = await person('bob');
       await registerPerson(browser, server.url, 'carol');
-      await alice.page.getByRole('button', { name: 'New group' }).click();
-      await alice.page.getByLabel('Group name').fill('Climbing');
-      await alice.page.getByLabel('Members').fill('bob carol');
-      await alice.page.getByRole('button', { name: 'Create group' }).click();
-      const box = alice.page.getByLabel('Message', { exact: true });
+      const page = alice.page;
+
+      // A direct chat with a peer shown online (bob's reload announces him to alice).
+      await page.getByRole('button', { name: 'New chat' }).click();
+      await page.getByLabel('Username').fill('bob');
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      await page.getByRole('heading', { name: 'bob', level: 2 }).waitFor();
+      const box = page.getByLabel('Message', { exact: true });
+      await box.fill('Hello Bob, are you there?');
+      await box.press('Enter');
+      await expectEventually('sent', () => messageTexts(page), ['Hello Bob, are you there?']);
+      await bob.page.reload();
+      await page.getByTestId('peer-presence').getByText('online').waitFor();
+      await assertAccessibleAtBothSizes(page, 'direct chat');
+
+      // A group chat with a reply (its quote is a button named by what it shows).
+      await page.getByRole('button', { name: 'New group' }).click();
+      await page.getByLabel('Group name').fill('Climbing');
+      await page.getByLabel('Members').fill('bob carol');
+      await page.getByRole('button', { name: 'Create group' }).click();
+      await page.getByRole('heading', { name: 'Climbing', level: 2 }).waitFor();
       const long = 'Saturday? We could leave early, take the long ridge and be back by dark.';
       await box.fill(long);
       await box.press('Enter');
-      await expectEventually('sent', () => messageTexts(alice.page), [long]);
-      await assertAccessible(alice.page, 'chat, desktop');
-      await alice.page.getByRole('button', { name: 'Group settings' }).click();
-      await alice.page.getByRole('dialog').waitFor();
-      await assertAccessible(alice.page, 'group settings, desktop');
-      await alice.page.keyboard.press('Escape');
-      await alice.page.getByRole('dialog').waitFor({ state: 'detached' });
-      await alice.page.getByRole('button', { name: 'New chat' }).click();
-      await assertAccessible(alice.page, 'new chat dialog');
-
-      await bob.page.locator('.conversation', { hasText: 'Climbing' }).waitFor();
-      await assertAccessible(bob.page, 'conversation list, phone');
-      await assertFitsWidth(bob.page, 'conversation list, phone');
+      await expectEventually('sent', () => messageTexts(page), [long]);
       await bob.page.locator('.conversation', { hasText: 'Climbing' }).getByRole('link').click();
       await expectEventually('bob sees it', () => messageTexts(bob.page), [long]);
-      await assertAccessible(bob.page, 'chat, phone');
-      await assertFitsWidth(bob.page, 'chat, phone');
+      await messageAction(bob.page, long, 'Reply');
+      const bobBox = bob.page.getByLabel('Message', { exact: true });
+      await bobBox.fill('Count me in.');
+      await bobBox.press('Enter');
+      await messageBubble(page, 'Count me in.').locator('.quote').waitFor();
+      await assertAccessibleAtBothSizes(page, 'group chat');
+
+      // A message's menu, open.
+      await messageBubble(page, long).getByRole('button', { name: 'Message actions' }).click();
+      await assertAccessibleAtBothSizes(page, 'message actions');
+      await page.keyboard.press('Escape');
+
+      await page.getByRole('button', { name: 'Group settings' }).click();
+      await page.getByRole('dialog').waitFor();
+      await assertAccessibleAtBothSizes(page, 'group settings');
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+
+      // The list, and each of the sidebar's dialogs, opened from it.
+      await page.goto('/');
+      await page.locator('.conversation', { hasText: 'Climbing' }).waitFor();
+      await assertAccessibleAtBothSizes(page, 'conversation list');
+      for (const [button, screen] of [
+        ['Search', 'search dialog'],
+        ['New chat', 'new chat dialog'],
+        ['New group', 'new group dialog'],
+        ['Join with code', 'join dialog'],
+        ['Contacts', 'contacts dialog'],
+        ['Profile', 'profile dialog'],
+        ['Account', 'account dialog'],
+      ] as const) {
+        await checkDialog(page, button, screen);
+      }
     },
   );
 

@@ -282,9 +282,9 @@ export async function messageAction(page: Page, text: string, action: string): P
   await menu.getByRole('button', { name: action, exact: true }).click();
 }
 
-/** A notice (the client's error or info toast) saying `text`. */
+/** A notice (the client's error or info toast, or one inside a dialog) saying `text`. */
 export function notice(page: Page, text: string): Locator {
-  return page.locator('.notice').filter({ hasText: text });
+  return page.locator('.notice, .dialog-notice').filter({ hasText: text });
 }
 
 /** The own message bubble with this text. */

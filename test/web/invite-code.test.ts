@@ -40,6 +40,8 @@ describeInBrowser('web client: invite codes', (test) => {
 
       await alice.page.getByRole('button', { name: 'Group settings' }).click();
       const field = alice.page.getByLabel('Invite code', { exact: true });
+      // The code is read when asked for (decision 0080).
+      await alice.page.getByRole('button', { name: 'Show code' }).click();
       await expectEventually(
         'no code yet',
         () => field.getAttribute('placeholder'),

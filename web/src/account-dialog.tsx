@@ -54,7 +54,7 @@ export function AccountDialog(props: { store: ChatStore; onClose: () => void }) 
   };
 
   return (
-    <Modal title="Your account" onClose={props.onClose}>
+    <Modal store={props.store} title="Your account" onClose={props.onClose}>
       <section aria-labelledby="account-devices">
         <h3 id="account-devices">Logged-in devices</h3>
         {devices === null ? (

@@ -162,23 +162,25 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
         )}
       </div>
       <div class="notices" aria-live="assertive">
-        {store.notices.map((n) => (
-          <div
-            key={n.id}
-            class={`notice notice-${n.kind}`}
-            role={n.kind === 'error' ? 'alert' : 'status'}
-          >
-            <span>{n.text}</span>
-            <button
-              type="button"
-              class="quiet"
-              aria-label="Dismiss"
-              onClick={() => store.dismissNotice(n.id)}
+        {store.notices
+          .filter((n) => n.dialog === undefined)
+          .map((n) => (
+            <div
+              key={n.id}
+              class={`notice notice-${n.kind}`}
+              role={n.kind === 'error' ? 'alert' : 'status'}
             >
-              ×
-            </button>
-          </div>
-        ))}
+              <span>{n.text}</span>
+              <button
+                type="button"
+                class="quiet"
+                aria-label="Dismiss"
+                onClick={() => store.dismissNotice(n.id)}
+              >
+                ×
+              </button>
+            </div>
+          ))}
       </div>
       {dialog === 'direct' && <NewDirectDialog {...dialogProps} />}
       {dialog === 'group' && <NewGroupDialog {...dialogProps} />}

@@ -94,6 +94,8 @@ export type Notice = {
   readonly kind: 'error' | 'info';
   readonly text: string;
   readonly id: number;
+  /** The dialog it was raised in (shown inside it), or undefined (a toast). */
+  readonly dialog?: number;
 };
 
 /** What ended the session, for the screen that follows. */
@@ -148,6 +150,8 @@ export class ChatStore {
   readonly conversations = new Map<string, ConversationView>();
   readonly timelines = new Map<string, Timeline>();
   readonly presence = new Map<string, boolean>();
+  /** Opened conversations the server says do not exist or are not the user's: shown as such. */
+  readonly unavailable = new Set<string>();
   readonly names = new Map<string, string>();
   notices: readonly Notice[] = [];
   /** A message to bring into view once its conversation shows it (a search result). */
@@ -193,6 +197,8 @@ export class ChatStore {
   readonly #orphans = new Map<string, MessageView>();
   #attachmentUrls = new Map<string, Promise<string>>();
   #noticeId = 0;
+  /** Dialogs open now, innermost last (see notify). */
+  #dialogs: number[] = [];
   #unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -244,7 +250,7 @@ export class ChatStore {
         this.#refreshPending();
       }),
       client.on('failed', (e) => {
-        this.notify('error', `A message could not be sent: ${e.error.message}`);
+        this.notify('error', `A message could not be sent: ${e.error.message}`, true);
         this.#refreshPending();
       }),
       client.on('receipt', (r) => this.#onReceipt(r)),
@@ -383,11 +389,38 @@ export class ChatStore {
 
   // Notices -------------------------------------------------------------------------------
 
-  notify(kind: Notice['kind'], text: string): void {
+  /**
+   * Says something to the user. While a dialog is open, what happens is the dialog's doing, so
+   * it shows inside it (a toast would sit behind the modal's backdrop), an error until the
+   * dialog closes; `background` notices (pushes, the outbox) are toasts all the same.
+   */
+  notify(kind: Notice['kind'], text: string, background = false): void {
     const id = ++this.#noticeId;
-    this.notices = [...this.notices.slice(-2), { kind, text, id }];
+    const dialog = background ? undefined : this.#dialogs.at(-1);
+    if (dialog === undefined) {
+      const toasts = this.notices.filter((n) => n.dialog === undefined).slice(-2);
+      const inDialogs = this.notices.filter((n) => n.dialog !== undefined);
+      this.notices = [...inDialogs, ...toasts, { kind, text, id }];
+    } else {
+      // One at a time in a dialog: the newest says how its last action went.
+      const others = this.notices.filter((n) => n.dialog !== dialog);
+      this.notices = [...others, { kind, text, id, dialog }];
+    }
     this.#changed();
-    setTimeout(() => this.dismissNotice(id), 8000);
+    if (dialog === undefined || kind === 'info') setTimeout(() => this.dismissNotice(id), 8000);
+  }
+
+  /** A dialog opened: until it closes, what is raised shows inside it. Returns its id. */
+  openDialog(): number {
+    const id = ++this.#noticeId;
+    this.#dialogs.push(id);
+    return id;
+  }
+
+  closeDialog(id: number): void {
+    this.#dialogs = this.#dialogs.filter((d) => d !== id);
+    this.notices = this.notices.filter((n) => n.dialog !== id);
+    this.#changed();
   }
 
   dismissNotice(id: number): void {
@@ -523,7 +556,7 @@ export class ChatStore {
         .get(id)
         .then((raw) => void this.#mergeConversation(raw))
         .catch((err: unknown) => {
-          if (isParleyClientError(err) && (err.code === 'not_member' || err.status === 404)) {
+          if (isGone(err)) {
             this.#dropConversation(id);
           } else {
             console.warn('parley: conversation details', err);
@@ -552,11 +585,8 @@ export class ChatStore {
   #dropConversation(id: string): void {
     this.conversations.delete(id);
     this.timelines.delete(id);
-    if (this.activeId === id) {
-      this.activeId = null;
-      this.notify('info', 'You are no longer a member of that conversation.');
-      history.replaceState(null, '', '/');
-    }
+    // The open one stays open and says so (one clear state instead of a notice and a spinner).
+    if (this.activeId === id) this.unavailable.add(id);
     this.#changed();
   }
 
@@ -610,6 +640,7 @@ export class ChatStore {
     if (this.activeId === id) return;
     this.activeId = id;
     if (id !== null) {
+      this.unavailable.delete(id);
       if (!this.conversations.has(id)) this.#queueDetails(id);
       else if (this.#staleMembers.has(id)) this.#refreshMembers(id);
       void this.#ensureTimeline(id);
@@ -645,7 +676,10 @@ export class ChatStore {
           this.#maybeMarkRead();
           this.#changed();
         })
-        .catch((err: unknown) => this.#report(err))
+        .catch((err: unknown) => {
+          if (isGone(err)) this.#dropConversation(id);
+          else this.#report(err);
+        })
         .finally(() => this.#timelineLoads.delete(id));
       this.#timelineLoads.set(id, load);
     }
@@ -1380,7 +1414,7 @@ export class ChatStore {
   /** A `contact` push: a request to this user is announced; shown lists are reloaded. */
   #onContact(e: ContactChangeEvent): void {
     if (e.event === 'requested' && e.to === this.me.id) {
-      this.notify('info', `${e.fromUsername} sent you a contact request.`);
+      this.notify('info', `${e.fromUsername} sent you a contact request.`, true);
     }
     if (this.contactLists) void this.#reloadContacts();
   }
@@ -1566,4 +1600,9 @@ async function imageSize(file: File): Promise<{ width?: number; height?: number 
     console.warn('parley: image size', err);
     return {};
   }
+}
+
+/** The server's answer for a conversation that does not exist or is not the caller's. */
+function isGone(err: unknown): boolean {
+  return isParleyClientError(err) && (err.code === 'not_member' || err.status === 404);
 }

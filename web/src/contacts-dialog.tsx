@@ -92,7 +92,7 @@ export function ContactsDialog(props: {
   };
 
   return (
-    <Modal title="Contacts" onClose={props.onClose}>
+    <Modal store={props.store} title="Contacts" onClose={props.onClose}>
       <div class="settings">
         <form class="dialog-form" onSubmit={(e) => void ask(e)}>
           <label for="contact-username">Add a contact</label>

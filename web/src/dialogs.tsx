@@ -4,14 +4,26 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore } from './chat-store.js';
 
-export function Modal(props: { title: string; onClose: () => void; children: ComponentChildren }) {
+export function Modal(props: {
+  store: ChatStore;
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+}) {
+  const { store } = props;
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = `dialog-${props.title.replace(/\W+/g, '-').toLowerCase()}`;
+  // What goes wrong while the dialog is open is said inside it, in front of the backdrop.
+  const [scope] = useState(() => store.openDialog());
   useEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
-  }, []);
+    return () => {
+      d?.close();
+      store.closeDialog(scope);
+    };
+  }, [store, scope]);
+  const notices = store.notices.filter((n) => n.dialog === scope);
   return (
     <dialog ref={ref} class="dialog" aria-labelledby={titleId} onClose={props.onClose}>
       <div class="dialog-head">
@@ -20,6 +32,15 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
           ×
         </button>
       </div>
+      {notices.map((n) => (
+        <p
+          key={n.id}
+          class={`dialog-notice notice-${n.kind}`}
+          role={n.kind === 'error' ? 'alert' : 'status'}
+        >
+          {n.text}
+        </p>
+      ))}
       {props.children}
     </dialog>
   );
@@ -93,7 +114,7 @@ export function NewDirectDialog(props: {
     if (id) props.onOpened(id);
   };
   return (
-    <Modal title="New chat" onClose={props.onClose}>
+    <Modal store={props.store} title="New chat" onClose={props.onClose}>
       <form class="dialog-form" onSubmit={(e) => void submit(e)}>
         <label for="direct-username">Username</label>
         <UsernameInput
@@ -145,7 +166,7 @@ export function NewGroupDialog(props: {
     if (id) props.onOpened(id);
   };
   return (
-    <Modal title="New group" onClose={props.onClose}>
+    <Modal store={props.store} title="New group" onClose={props.onClose}>
       <form class="dialog-form" onSubmit={(e) => void submit(e)}>
         <label for="group-title">Group name</label>
         <input
@@ -199,7 +220,7 @@ export function JoinGroupDialog(props: {
     if (id) props.onOpened(id);
   };
   return (
-    <Modal title="Join a group" onClose={props.onClose}>
+    <Modal store={props.store} title="Join a group" onClose={props.onClose}>
       <form class="dialog-form" onSubmit={(e) => void submit(e)}>
         <label for="join-code">Invite code</label>
         <input

@@ -68,7 +68,7 @@ export function GroupSettings(props: {
   };
 
   return (
-    <Modal title="Group settings" onClose={props.onClose}>
+    <Modal store={props.store} title="Group settings" onClose={props.onClose}>
       <div class="settings">
         {admin ? (
           <form class="dialog-form" onSubmit={(e) => void rename(e)}>
@@ -229,11 +229,11 @@ function MemberRow(props: { store: ChatStore; c: ConversationView; m: MemberView
  */
 function InviteCode(props: { store: ChatStore; c: ConversationView }) {
   const { store, c } = props;
-  // undefined: not loaded yet (or the server refused); null: the group has no code.
+  // undefined: not asked for yet (or the server refused); null: the group has no code. Asked for
+  // on demand: the server answers a group without a code with a 404, which the browser logs as
+  // an error, and most visits to the settings are not about the code (decision 0080).
   const [code, setCode] = useState<string | null | undefined>(undefined);
-  useEffect(() => {
-    void store.inviteCode(c.id, false).then(setCode);
-  }, [store, c.id]);
+  const show = async () => setCode(await store.inviteCode(c.id, false));
   const renew = async () => {
     const fresh = await store.inviteCode(c.id, true);
     if (fresh !== undefined) setCode(fresh);
@@ -249,12 +249,19 @@ function InviteCode(props: { store: ChatStore; c: ConversationView }) {
           id="settings-invite"
           readOnly
           value={code ?? ''}
-          placeholder={code === null ? 'No invite code' : ''}
+          placeholder={code === null ? 'No invite code' : 'Not shown'}
           onFocus={(e) => e.currentTarget.select()}
         />
-        <button type="button" onClick={() => void renew()}>
-          {code ? 'New code' : 'Create code'}
-        </button>
+        {code === undefined && (
+          <button type="button" onClick={() => void show()}>
+            Show code
+          </button>
+        )}
+        {code !== undefined && (
+          <button type="button" onClick={() => void renew()}>
+            {code ? 'New code' : 'Create code'}
+          </button>
+        )}
         {code && (
           <button type="button" class="danger" onClick={() => void revoke()}>
             Revoke

@@ -1,7 +1,7 @@
 // One message in a timeline: sender, reply quote, body (text, image preview, file, …), time,
 // ticks, reactions, and a menu of actions (reply, react, forward, edit, recall) behind one button, so that
 // the keyboard reaches each message's actions with one tab stop.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Body, OutboxEntry } from 'parley/sdk';
 import { Avatar } from './avatar.js';
 import type { ChatStore, ConversationView, MessageView, TickState } from './chat-store.js';
@@ -146,8 +146,12 @@ function Quote(props: {
     el?.focus();
   };
   return (
-    <button type="button" class="quote" onClick={jump} aria-label="Go to the message replied to">
+    // The name starts with what is seen (WCAG 2.5.3, label in name); the hidden words say where
+    // the button goes.
+    <button type="button" class="quote" onClick={jump}>
+      <span class="visually-hidden">Replying to </span>
       <span class="quote-sender">{q ? props.store.nameOf(q.sender) : 'Earlier message'}</span>
+      <span class="visually-hidden">: </span>
       <span class="quote-text">{q ? previewOf(q.body, props.store.nameOf) : `#${props.seq}`}</span>
     </button>
   );
@@ -159,6 +163,17 @@ function Actions(props: ItemProps & { mine: boolean }) {
   const [forwarding, setForwarding] = useState(false);
   const toggle = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
+  // The menu opens upward; where that would put it under the header (the top messages) it
+  // opens downward instead, whichever side of the timeline has room for it.
+  const [below, setBelow] = useState(false);
+  useLayoutEffect(() => {
+    const el = menu.current;
+    const view = el?.closest('.timeline')?.getBoundingClientRect();
+    const at = toggle.current?.getBoundingClientRect();
+    if (!el || !view || !at) return;
+    const roomAbove = at.top - view.top;
+    setBelow(roomAbove < el.offsetHeight && view.bottom - at.bottom > roomAbove);
+  }, [open]);
   useEffect(() => {
     if (open) menu.current?.querySelector<HTMLButtonElement>('button')?.focus();
   }, [open]);
@@ -184,7 +199,7 @@ function Actions(props: ItemProps & { mine: boolean }) {
       {open && (
         <div
           ref={menu}
-          class="actions-menu"
+          class={`actions-menu ${below ? 'below' : ''}`}
           role="group"
           aria-label="Message actions"
           onKeyDown={(e) => {
@@ -288,7 +303,7 @@ function ForwardDialog(props: {
   const { store, from, m } = props;
   const targets = store.sortedConversations.filter((t) => !t.dismissed);
   return (
-    <Modal title="Forward to" onClose={props.onClose}>
+    <Modal store={props.store} title="Forward to" onClose={props.onClose}>
       <p class="hint">{previewOf(m.body, store.nameOf)}</p>
       <ul class="forward-targets">
         {targets.map((t) => (

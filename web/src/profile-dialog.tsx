@@ -38,7 +38,7 @@ export function ProfileDialog(props: { store: ChatStore; onClose: () => void }) 
   };
 
   return (
-    <Modal title="Your profile" onClose={props.onClose}>
+    <Modal store={props.store} title="Your profile" onClose={props.onClose}>
       <form class="dialog-form" onSubmit={(e) => void save(e)}>
         <div class="row profile-picture">
           <Avatar store={store} username={store.me.username} class="large" />

@@ -106,7 +106,7 @@ export function SearchDialog(props: { store: ChatStore; onClose: () => void }) {
   };
 
   return (
-    <Modal title="Search messages" onClose={props.onClose}>
+    <Modal store={props.store} title="Search messages" onClose={props.onClose}>
       <form class="dialog-form" role="search" onSubmit={(e) => e.preventDefault()}>
         <label for="search-words">Words to find</label>
         <input

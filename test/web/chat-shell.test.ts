@@ -96,8 +96,21 @@ describeInBrowser('web client: the shell', (test) => {
       await ida.page.getByRole('heading', { name: 'Ropes', level: 2 }).waitFor();
       await ida.network?.offline();
       await ida.page.getByTestId('reconnecting').waitFor();
+      const banner = await ida.page.getByTestId('reconnecting').boundingBox();
+      assert.ok(banner, 'the banner has a box');
       for (const name of ['Back to conversations', 'Pin', 'Mute', 'Group settings']) {
         const button = ida.page.locator('.chat-head').getByRole('button', { name, exact: true });
+        const box = await button.boundingBox();
+        assert.ok(box, `${name} has a box`);
+        const overlap =
+          box.x < banner.x + banner.width &&
+          banner.x < box.x + box.width &&
+          box.y < banner.y + banner.height &&
+          banner.y < box.y + box.height;
+        assert.ok(
+          !overlap,
+          `${name} ${JSON.stringify(box)} is under the banner ${JSON.stringify(banner)}`,
+        );
         assert.ok(await onTop(button), `${name} is not covered by the banner`);
       }
       await ida.network?.online();

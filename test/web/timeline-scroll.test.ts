@@ -81,15 +81,17 @@ describeInBrowser('web client: the timeline follows, and shows what is new', (te
       const alice = await person('alice');
       const bob = await person('bob', { viewport: { width: 1000, height: 520 } });
       await startChat(alice.page, 'bob');
-      const sent: string[] = [];
+      await say(alice.page, 'hello');
+      await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
+      await expectEventually('bob has it', () => messageTexts(bob.page), ['hello']);
+      // Bob has the chat open: the messages come in live, and the timeline follows them.
+      const sent: string[] = ['hello'];
       for (let i = 1; i <= 14; i++) {
         sent.push(`message ${i}`);
         await say(alice.page, `message ${i}`);
       }
-      await expectEventually('alice sent them', () => messageTexts(alice.page), sent);
-      await bob.page.locator('.conversation', { hasText: 'alice' }).getByRole('link').click();
       await expectEventually('bob has them', () => messageTexts(bob.page), sent);
-      await expectAtBottom(bob.page, 'bob starts at the bottom');
+      await expectAtBottom(bob.page, 'bob followed them to the bottom');
 
       // An edit makes the newest message much taller: bob stays at the bottom.
       await messageAction(alice.page, 'message 14', 'Edit');

@@ -64,6 +64,28 @@ async function assertFitsWidth(page: Page, screen: string): Promise<void> {
   assert.deepEqual(outside, [], `${screen}: past the right edge`);
 }
 
+/** Asserts that every control on screen is at least 44 px high and wide (a thumb's target). */
+async function assertTouchTargets(page: Page, screen: string): Promise<void> {
+  // A visually hidden control (the composer's file input) is reached through its label.
+  const controls =
+    ':is(button, a[href], select, textarea, input:not([type=checkbox], [type=radio])):not(.visually-hidden)';
+  const small = await page.locator(controls).evaluateAll((els) =>
+    els
+      .map((el) => ({ el, r: el.getBoundingClientRect(), view: el.ownerDocument.defaultView }))
+      .filter(
+        ({ r, view }) =>
+          r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < (view?.innerHeight ?? 0),
+      )
+      .filter(({ el, view }) => view?.getComputedStyle(el).visibility !== 'hidden')
+      .filter(({ r }) => r.width < 43.5 || r.height < 43.5)
+      .map(
+        ({ el, r }) =>
+          `${el.outerHTML.slice(0, 70)} ${Math.round(r.width)}×${Math.round(r.height)}`,
+      ),
+  );
+  assert.deepEqual(small, [], `${screen}: touch targets under 44 px`);
+}
+
 /** Whether the focused element draws a focus outline. */
 function focusRingShown(page: Page): Promise<boolean> {
   return page.evaluate(() => {
@@ -105,6 +127,7 @@ async function assertAccessibleAtBothSizes(page: Page, screen: string): Promise<
   await page.setViewportSize(PHONE);
   await assertAccessible(page, `${screen}, phone`);
   await assertFitsWidth(page, `${screen}, phone`);
+  await assertTouchTargets(page, `${screen}, phone`);
   await page.setViewportSize(DESKTOP);
 }
 

@@ -20,7 +20,7 @@ function consoleErrors(page: Page): string[] {
 function onTop(target: Locator): Promise<boolean> {
   return target.evaluate((el) => {
     const r = el.getBoundingClientRect();
-    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    const hit = el.ownerDocument.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
     return hit !== null && (hit === el || el.contains(hit));
   });
 }

@@ -31,7 +31,7 @@ function eachOnTop(page: Page, selector: string): Promise<boolean[]> {
   return page.locator(selector).evaluateAll((els) =>
     els.map((el) => {
       const r = el.getBoundingClientRect();
-      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      const hit = el.ownerDocument.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
       return hit !== null && (hit === el || el.contains(hit));
     }),
   );
@@ -159,10 +159,10 @@ describeInBrowser('web client: the timeline follows, and shows what is new', (te
       await expectEventually(
         'the divider is in view, near the top',
         () =>
-          dave.page.evaluate(() => {
-            const d = document.querySelector('.unread-divider')?.getBoundingClientRect();
-            const t = document.querySelector('.timeline')?.getBoundingClientRect();
-            return !!d && !!t && d.top >= t.top && d.bottom <= t.top + t.height / 2;
+          dave.page.locator('.timeline').evaluate((timeline) => {
+            const d = timeline.querySelector('.unread-divider')?.getBoundingClientRect();
+            const t = timeline.getBoundingClientRect();
+            return !!d && d.top >= t.top && d.bottom <= t.top + t.height / 2;
           }),
         true,
         5_000,

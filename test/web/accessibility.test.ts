@@ -1,5 +1,6 @@
 // Proves, in a real browser, that the web client's main screens pass axe-core's accessibility
-// rules (labels, roles, contrast, …) at desktop and phone widths, and that a chat can be started
+// rules (labels, roles, contrast, …) at desktop and phone widths, in the light and the dark
+// scheme, with thumb-sized controls on a phone, and that a chat can be started
 // and a message sent with the keyboard alone, with a visible focus ring on the way.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import {
   messageTexts,
   REPO,
   registerPerson,
+  sidebarAction,
 } from './browser.js';
 
 const AXE = readFileSync(join(REPO, 'node_modules/axe-core/axe.min.js'), 'utf8');
@@ -120,20 +122,35 @@ async function tabTo(page: Page, label: string, max: number): Promise<void> {
 const DESKTOP = { width: 1100, height: 760 };
 const PHONE = { width: 390, height: 844 };
 
-/** Runs axe on the screen as it is, at desktop and at phone size; on a phone, nothing overflows. */
+/** The page's background colour, as `rgb(r, g, b)`. */
+function pageBackground(page: Page): Promise<string> {
+  return page
+    .locator('html')
+    .evaluate((el) => el.ownerDocument.defaultView?.getComputedStyle(el).backgroundColor ?? '');
+}
+
+/**
+ * Runs axe on the screen as it is, at desktop and at phone size, in the light and the dark
+ * scheme (the client follows the system's); on a phone, nothing overflows and every control is
+ * a thumb's size.
+ */
 async function assertAccessibleAtBothSizes(page: Page, screen: string): Promise<void> {
-  await page.setViewportSize(DESKTOP);
-  await assertAccessible(page, `${screen}, desktop`);
-  await page.setViewportSize(PHONE);
-  await assertAccessible(page, `${screen}, phone`);
-  await assertFitsWidth(page, `${screen}, phone`);
-  await assertTouchTargets(page, `${screen}, phone`);
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.setViewportSize(DESKTOP);
+    await assertAccessible(page, `${screen}, desktop, ${colorScheme}`);
+    await page.setViewportSize(PHONE);
+    await assertAccessible(page, `${screen}, phone, ${colorScheme}`);
+    await assertFitsWidth(page, `${screen}, phone`);
+    await assertTouchTargets(page, `${screen}, phone`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize(DESKTOP);
 }
 
 /** Opens one of the sidebar's dialogs from the list, checks it at both sizes, and closes it. */
 async function checkDialog(page: Page, button: string, screen: string): Promise<void> {
-  await page.getByRole('button', { name: button, exact: true }).click();
+  await sidebarAction(page, button);
   await page.getByRole('dialog').waitFor();
   await assertAccessibleAtBothSizes(page, screen);
   await page.keyboard.press('Escape');
@@ -150,6 +167,11 @@ describeInBrowser('web client: accessibility', (test) => {
       await visitor.goto('/');
       await visitor.getByLabel('Username').waitFor();
       await assertAccessibleAtBothSizes(visitor, 'log in');
+      // The dark scheme is really applied: the page turns dark, and back.
+      await visitor.emulateMedia({ colorScheme: 'dark' });
+      assert.equal(await pageBackground(visitor), 'rgb(15, 20, 27)', 'dark background');
+      await visitor.emulateMedia({ colorScheme: 'light' });
+      assert.equal(await pageBackground(visitor), 'rgb(244, 246, 250)', 'light background');
       await visitor.getByRole('button', { name: 'Create an account' }).click();
       await visitor.getByRole('button', { name: 'Register' }).waitFor();
       await assertAccessibleAtBothSizes(visitor, 'register');
@@ -160,7 +182,7 @@ describeInBrowser('web client: accessibility', (test) => {
       const page = alice.page;
 
       // A direct chat with a peer shown online (bob's reload announces him to alice).
-      await page.getByRole('button', { name: 'New chat' }).click();
+      await sidebarAction(page, 'New chat');
       await page.getByLabel('Username').fill('bob');
       await page.getByRole('button', { name: 'Start chat' }).click();
       await page.getByRole('heading', { name: 'bob', level: 2 }).waitFor();
@@ -173,7 +195,7 @@ describeInBrowser('web client: accessibility', (test) => {
       await assertAccessibleAtBothSizes(page, 'direct chat');
 
       // A group chat with a reply (its quote is a button named by what it shows).
-      await page.getByRole('button', { name: 'New group' }).click();
+      await sidebarAction(page, 'New group');
       await page.getByLabel('Group name').fill('Climbing');
       await page.getByLabel('Members').fill('bob carol');
       await page.getByRole('button', { name: 'Create group' }).click();
@@ -206,6 +228,13 @@ describeInBrowser('web client: accessibility', (test) => {
       await page.goto('/');
       await page.locator('.conversation', { hasText: 'Climbing' }).waitFor();
       await assertAccessibleAtBothSizes(page, 'conversation list');
+      for (const menu of ['New', 'Menu']) {
+        await page.getByRole('button', { name: menu, exact: true }).click();
+        await page.locator('.sidebar-menu').waitFor();
+        await assertAccessibleAtBothSizes(page, `the ${menu} menu`);
+        await page.keyboard.press('Escape');
+        await page.locator('.sidebar-menu').waitFor({ state: 'detached' });
+      }
       for (const [button, screen] of [
         ['Search', 'search dialog'],
         ['New chat', 'new chat dialog'],
@@ -230,7 +259,11 @@ describeInBrowser('web client: accessibility', (test) => {
 
       // Tab from the top of the page to "New chat"; each stop shows a focus ring.
       await page.locator('body').focus();
-      await tabTo(page, 'New chat', 10);
+      await tabTo(page, 'New', 10);
+      await keys.press('Enter');
+      // The menu opens with focus on its first item, "New chat".
+      await expectEventually('focus in the menu', () => focusedLabel(page), 'New chat');
+      assert.ok(await focusRingShown(page), 'focus ring on "New chat"');
       await keys.press('Enter');
       // The dialog puts focus in its field; Enter submits it.
       await expectEventually('focus in the dialog', () => focusedLabel(page), 'direct-username');
@@ -246,11 +279,20 @@ describeInBrowser('web client: accessibility', (test) => {
       await keys.press('Enter');
       await expectEventually('sent from the keyboard', () => messageTexts(page), ['two\nlines']);
       // Escape closes a dialog and gives focus back.
-      await page.getByRole('button', { name: 'New group' }).focus();
+      await page.getByRole('button', { name: 'New', exact: true }).focus();
       await keys.press('Enter');
-      await page.getByRole('dialog').waitFor();
+      await expectEventually('focus in the menu', () => focusedLabel(page), 'New chat');
+      await keys.press('Tab');
+      await keys.press('Enter');
+      await page.getByRole('dialog', { name: 'New group' }).waitFor();
       await keys.press('Escape');
       await page.getByRole('dialog').waitFor({ state: 'detached' });
+      // Escape closes a menu too, and gives focus back to its button.
+      await page.getByRole('button', { name: 'Menu', exact: true }).focus();
+      await keys.press('Enter');
+      await expectEventually('focus in the menu', () => focusedLabel(page), 'Contacts');
+      await keys.press('Escape');
+      await expectEventually('focus back', () => focusedLabel(page), 'Menu');
     },
   );
 });

@@ -7,6 +7,7 @@ import { Avatar } from './avatar.js';
 import type { ChatStore, ConversationView, MessageView, TickState } from './chat-store.js';
 import { Modal } from './dialogs.js';
 import { fullTime, previewOf, shortTime, systemText } from './format.js';
+import { RichText } from './rich-text.js';
 import { navigate } from './router.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢'];
@@ -330,14 +331,14 @@ export function BodyView(props: { store: ChatStore; body: Body }) {
   const caption = typeof body.caption === 'string' ? body.caption : null;
   switch (body.kind) {
     case 'text':
-      return <p class="text">{typeof body.text === 'string' ? body.text : ''}</p>;
+      return <RichText text={typeof body.text === 'string' ? body.text : ''} />;
     case 'recalled':
       return <p class="text recalled-text">This message was recalled.</p>;
     case 'image':
       return (
         <>
           <AttachmentImage store={store} body={body} />
-          {caption && <p class="text caption">{caption}</p>}
+          {caption && <RichText class="caption" text={caption} />}
         </>
       );
     case 'audio':
@@ -345,14 +346,14 @@ export function BodyView(props: { store: ChatStore; body: Body }) {
       return (
         <>
           <AttachmentMedia store={store} body={body} />
-          {caption && <p class="text caption">{caption}</p>}
+          {caption && <RichText class="caption" text={caption} />}
         </>
       );
     case 'file':
       return (
         <>
           <AttachmentFile store={store} body={body} />
-          {caption && <p class="text caption">{caption}</p>}
+          {caption && <RichText class="caption" text={caption} />}
         </>
       );
     case 'location': {

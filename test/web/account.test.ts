@@ -16,6 +16,7 @@ import {
   say,
   startChat,
   waitOnline,
+  sidebarAction,
 } from './browser.js';
 
 const PASSWORD = 'correct horse battery';
@@ -40,7 +41,7 @@ describeInBrowser('web client: account', (test) => {
 
       const page = kai.page;
       page.on('dialog', (d) => void d.accept());
-      await page.getByRole('button', { name: 'Account', exact: true }).click();
+      await sidebarAction(page, 'Account');
       const dialog = page.getByRole('dialog', { name: 'Your account' });
       const rows = dialog.locator('li.member');
       await rows.nth(1).waitFor();
@@ -83,7 +84,7 @@ describeInBrowser('web client: account', (test) => {
   test('downloading my data', 'account export', async ({ person }) => {
     const rex = await person('rex');
     const page = rex.page;
-    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await sidebarAction(page, 'Account');
     const dialog = page.getByRole('dialog', { name: 'Your account' });
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -110,7 +111,7 @@ describeInBrowser('web client: account', (test) => {
     await mo.page.locator('.conversation', { hasText: 'lia' }).getByRole('link').click();
     await expectEventually('mo reads it', () => messageTexts(mo.page), ['one last thing']);
     page.on('dialog', (d) => void d.accept());
-    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await sidebarAction(page, 'Account');
     const dialog = page.getByRole('dialog', { name: 'Your account' });
     const password = dialog.getByLabel('Password', { exact: true });
     await password.fill('not my password');

@@ -216,7 +216,7 @@ export async function registerPerson(
   await page.getByLabel('Username').fill(name);
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Register' }).click();
-  await page.getByRole('button', { name: 'New chat' }).waitFor();
+  await page.getByRole('button', { name: 'New', exact: true }).waitFor();
   await waitOnline(page);
   return { name, context, page, network };
 }
@@ -250,9 +250,28 @@ export async function expectEventually<T>(
   );
 }
 
+/** Which of the sidebar's menus holds an action ("Search" is always shown). */
+const SIDEBAR_MENUS: Readonly<Record<string, 'New' | 'Menu'>> = {
+  'New chat': 'New',
+  'New group': 'New',
+  'Join with code': 'New',
+  Contacts: 'Menu',
+  Profile: 'Menu',
+  Account: 'Menu',
+  'Log out': 'Menu',
+};
+
+/** Runs one of the sidebar's actions: opens the menu that holds it, then picks it. */
+export async function sidebarAction(page: Page, action: string): Promise<void> {
+  const actions = page.locator('.sidebar-actions');
+  const menu = SIDEBAR_MENUS[action];
+  if (menu) await actions.getByRole('button', { name: menu, exact: true }).click();
+  await actions.getByRole('button', { name: action, exact: true }).click();
+}
+
 /** Opens (or creates) the direct chat with `username` through "New chat". */
 export async function startChat(page: Page, username: string): Promise<void> {
-  await page.getByRole('button', { name: 'New chat' }).click();
+  await sidebarAction(page, 'New chat');
   await page.getByLabel('Username').fill(username);
   await page.getByRole('button', { name: 'Start chat' }).click();
   await page.getByRole('heading', { name: username, level: 2 }).waitFor();
@@ -269,7 +288,7 @@ export async function say(page: Page, text: string): Promise<void> {
 export function messageBubble(page: Page, text: string): Locator {
   return page
     .locator('.messages > li.message')
-    .filter({ has: page.locator('.bubble > p.text').getByText(text, { exact: true }) });
+    .filter({ has: page.locator('.bubble > .text').getByText(text, { exact: true }) });
 }
 
 /** Opens a message's actions menu with the keyboard and picks one action. */

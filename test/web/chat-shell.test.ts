@@ -4,7 +4,7 @@
 // error in the console.
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
-import { describeInBrowser } from './browser.js';
+import { describeInBrowser, sidebarAction } from './browser.js';
 
 /** Records the page's console errors (failed requests included) from now on. */
 function consoleErrors(page: Page): string[] {
@@ -89,7 +89,7 @@ describeInBrowser('web client: the shell', (test) => {
       await person('hal');
       const ida = await person('ida', { viewport: { width: 390, height: 844 }, network: true });
       // A group's header is the fullest: back, title, Pin, Mute and Group settings.
-      await ida.page.getByRole('button', { name: 'New group' }).click();
+      await sidebarAction(ida.page, 'New group');
       await ida.page.getByLabel('Group name').fill('Ropes');
       await ida.page.getByLabel('Members').fill('hal');
       await ida.page.getByRole('button', { name: 'Create group' }).click();
@@ -123,7 +123,7 @@ describeInBrowser('web client: the shell', (test) => {
     async ({ person }) => {
       await person('kit');
       const jo = await person('jo');
-      await jo.page.getByRole('button', { name: 'New group' }).click();
+      await sidebarAction(jo.page, 'New group');
       await jo.page.getByLabel('Group name').fill('Quiet');
       await jo.page.getByLabel('Members').fill('kit');
       await jo.page.getByRole('button', { name: 'Create group' }).click();

@@ -5,11 +5,11 @@
 // action reloads the lists once.
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, notice, say } from './browser.js';
+import { describeInBrowser, expectEventually, notice, say, sidebarAction } from './browser.js';
 
 /** Opens the contacts dialog; the dialog. */
 async function openContacts(page: Page): Promise<Locator> {
-  await page.getByRole('button', { name: 'Contacts', exact: true }).click();
+  await sidebarAction(page, 'Contacts');
   const dialog = page.getByRole('dialog', { name: 'Contacts' });
   await dialog.waitFor();
   return dialog;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { http } from '../../src/test-support/server.js';
-import { describeInBrowser, waitOnline } from './browser.js';
+import { describeInBrowser, waitOnline, sidebarAction } from './browser.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -27,7 +27,7 @@ describeInBrowser('web client: device key', (test) => {
       const gail = await person('gail');
       const registered = await storedKey(gail.page, 'gail');
       assert.match(registered ?? '', /^dk_/, 'registration left a key');
-      await gail.page.getByRole('button', { name: 'Log out' }).click();
+      await sidebarAction(gail.page, 'Log out');
       await gail.page.getByRole('heading', { name: 'Log in' }).waitFor();
       assert.equal(await storedKey(gail.page, 'gail'), registered, 'a logout keeps it');
 

@@ -9,6 +9,7 @@ import {
   ownMessage,
   registerPerson,
   type Person,
+  sidebarAction,
 } from './browser.js';
 
 describeInBrowser('web client: a direct chat', (test) => {
@@ -22,7 +23,7 @@ describeInBrowser('web client: a direct chat', (test) => {
       pages.bob = bob.page;
 
       // Alice starts the chat by username; the chat view opens on it.
-      await alice.page.getByRole('button', { name: 'New chat' }).click();
+      await sidebarAction(alice.page, 'New chat');
       await alice.page.getByLabel('Username').fill('bob');
       await alice.page.getByRole('button', { name: 'Start chat' }).click();
       await alice.page.getByRole('heading', { name: 'bob', level: 2 }).waitFor();

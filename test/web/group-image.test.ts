@@ -3,7 +3,7 @@
 // as a decoded image preview.
 import assert from 'node:assert/strict';
 import type { Browser, Locator } from 'playwright-core';
-import { describeInBrowser, expectEventually, messageTexts } from './browser.js';
+import { describeInBrowser, expectEventually, messageTexts, sidebarAction } from './browser.js';
 
 /** A real PNG of the given size, drawn and encoded by the browser itself. */
 async function makePng(browser: Browser, width: number, height: number): Promise<Buffer> {
@@ -37,7 +37,7 @@ describeInBrowser('web client: a group with an image', (test) => {
         viewport: { width: 390, height: 844 },
       });
 
-      await alice.page.getByRole('button', { name: 'New group' }).click();
+      await sidebarAction(alice.page, 'New group');
       await alice.page.getByLabel('Group name').fill('Climbing');
       await alice.page.getByLabel('Members').fill('bob, carol');
       await alice.page.getByRole('button', { name: 'Create group' }).click();

@@ -5,7 +5,14 @@
 // admin.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, messageTexts, notice, say } from './browser.js';
+import {
+  describeInBrowser,
+  expectEventually,
+  messageTexts,
+  notice,
+  say,
+  sidebarAction,
+} from './browser.js';
 
 async function openGroup(page: Page, title: string): Promise<void> {
   await page.locator('.conversation', { hasText: title }).getByRole('link').click();
@@ -22,7 +29,7 @@ describeInBrowser('web client: group rules', (test) => {
       const dave = await person('dave');
       alice.page.on('dialog', (d) => void d.accept());
 
-      await alice.page.getByRole('button', { name: 'New group' }).click();
+      await sidebarAction(alice.page, 'New group');
       await alice.page.getByLabel('Group name').fill('Rules');
       await alice.page.getByLabel('Members').fill('bob');
       await alice.page.getByRole('button', { name: 'Create group' }).click();

@@ -4,7 +4,7 @@
 // notice says so and nothing changes), and a revoked one neither.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, notice } from './browser.js';
+import { describeInBrowser, expectEventually, notice, sidebarAction } from './browser.js';
 
 async function currentCode(page: Page): Promise<string> {
   const field = page.getByLabel('Invite code', { exact: true });
@@ -17,7 +17,7 @@ async function currentCode(page: Page): Promise<string> {
 }
 
 async function joinWith(page: Page, code: string): Promise<void> {
-  await page.getByRole('button', { name: 'Join with code' }).click();
+  await sidebarAction(page, 'Join with code');
   await page.getByLabel('Invite code').fill(code);
   await page.getByRole('button', { name: 'Join group' }).click();
 }
@@ -32,7 +32,7 @@ describeInBrowser('web client: invite codes', (test) => {
       await person('carol');
       const dave = await person('dave');
 
-      await alice.page.getByRole('button', { name: 'New group' }).click();
+      await sidebarAction(alice.page, 'New group');
       await alice.page.getByLabel('Group name').fill('Book club');
       await alice.page.getByLabel('Members').fill('carol');
       await alice.page.getByRole('button', { name: 'Create group' }).click();

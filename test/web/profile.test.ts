@@ -7,7 +7,14 @@
 // picture.
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
-import { describeInBrowser, expectEventually, messageBubble, say, startChat } from './browser.js';
+import {
+  describeInBrowser,
+  expectEventually,
+  messageBubble,
+  say,
+  startChat,
+  sidebarAction,
+} from './browser.js';
 
 // A 1×1 PNG.
 const PNG = Buffer.from(
@@ -28,7 +35,7 @@ describeInBrowser('web client: profile', (test) => {
     const erin = await person('erin');
     const frank = await person('frank');
 
-    await erin.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    await sidebarAction(erin.page, 'Profile');
     const dialog = erin.page.getByRole('dialog', { name: 'Your profile' });
     await dialog.waitFor();
     await dialog.locator('#profile-picture').setInputFiles({
@@ -57,7 +64,7 @@ describeInBrowser('web client: profile', (test) => {
     await expectEventually('her picture in frank’s list', () => avatarWidth(frank.page, 'erin'), 1);
 
     // And next to her name in his contacts dialog.
-    await frank.page.getByRole('button', { name: 'Contacts', exact: true }).click();
+    await sidebarAction(frank.page, 'Contacts');
     const contacts = frank.page.getByRole('dialog', { name: 'Contacts' });
     await contacts.getByLabel('Add a contact').fill('erin');
     await contacts.getByRole('button', { name: 'Send request' }).click();
@@ -84,7 +91,7 @@ describeInBrowser('web client: profile', (test) => {
 
     // Her changes reach frank's open page as they are saved (the `profile` push), no reload:
     // a new display name in his header, and the letter once she removes the picture.
-    await erin.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    await sidebarAction(erin.page, 'Profile');
     await dialog.getByLabel('Display name').fill('Erin Renamed');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
@@ -93,7 +100,7 @@ describeInBrowser('web client: profile', (test) => {
       () => frank.page.getByTestId('peer-display-name').textContent(),
       'Erin Renamed',
     );
-    await erin.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    await sidebarAction(erin.page, 'Profile');
     await erin.page.getByRole('button', { name: 'Remove picture' }).click();
     await expectEventually('no picture', () => avatarWidth(erin.page, 'erin'), 0);
     await expectEventually('no picture on frank’s page', () => avatarWidth(frank.page, 'erin'), 0);
@@ -102,7 +109,7 @@ describeInBrowser('web client: profile', (test) => {
   test('group messages show the sender’s picture', 'group sender', async ({ person }) => {
     const gia = await person('gia');
     const hugo = await person('hugo');
-    await gia.page.getByRole('button', { name: 'Profile', exact: true }).click();
+    await sidebarAction(gia.page, 'Profile');
     const dialog = gia.page.getByRole('dialog', { name: 'Your profile' });
     await dialog.locator('#profile-picture').setInputFiles({
       name: 'me.png',
@@ -112,7 +119,7 @@ describeInBrowser('web client: profile', (test) => {
     await expectEventually('gia’s picture in the dialog', () => avatarWidth(gia.page, 'gia'), 1);
     await dialog.getByRole('button', { name: 'Close' }).click();
 
-    await gia.page.getByRole('button', { name: 'New group' }).click();
+    await sidebarAction(gia.page, 'New group');
     await gia.page.getByLabel('Group name').fill('Pictures');
     await gia.page.getByLabel('Members').fill('hugo');
     await gia.page.getByRole('button', { name: 'Create group' }).click();

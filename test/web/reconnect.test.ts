@@ -14,6 +14,7 @@ import {
   ownMessage,
   startChat,
   waitOnline,
+  sidebarAction,
 } from './browser.js';
 
 describeInBrowser('web client: reconnecting', (test) => {
@@ -185,7 +186,7 @@ describeInBrowser('web client: reconnecting', (test) => {
       const cut = ivo.network;
       assert.ok(cut);
       const rename = async (name: string) => {
-        await jo.page.getByRole('button', { name: 'Profile', exact: true }).click();
+        await sidebarAction(jo.page, 'Profile');
         const dialog = jo.page.getByRole('dialog', { name: 'Your profile' });
         await dialog.getByLabel('Display name').fill(name);
         await dialog.getByRole('button', { name: 'Save' }).click();

@@ -4,7 +4,7 @@
 // logging out forgets the session across a reload.
 import assert from 'node:assert/strict';
 import { http } from '../../src/test-support/server.js';
-import { describeInBrowser, registerPerson, waitOnline } from './browser.js';
+import { describeInBrowser, registerPerson, waitOnline, sidebarAction } from './browser.js';
 
 const KICKED = 'Parley is open in another window';
 
@@ -51,7 +51,7 @@ describeInBrowser('web client: sessions', (test) => {
       await fay.page.getByLabel('Password').fill('correct horse battery');
       await fay.page.getByRole('button', { name: 'Log in' }).click();
       await waitOnline(fay.page);
-      await fay.page.getByRole('button', { name: 'Log out' }).click();
+      await sidebarAction(fay.page, 'Log out');
       await fay.page.getByRole('heading', { name: 'Log in' }).waitFor();
       await fay.page.reload();
       await fay.page.getByRole('heading', { name: 'Log in' }).waitFor();

@@ -13,6 +13,7 @@ import { SearchDialog } from './search-dialog.js';
 import { JoinGroupDialog, NewDirectDialog, NewGroupDialog } from './dialogs.js';
 import { clearSession, loadSession, saveSession, type Session } from './session.js';
 import { navigate, useRoute } from './router.js';
+import { SidebarActions } from './sidebar-menu.js';
 import { useStore } from './use-store.js';
 
 export function App() {
@@ -118,37 +119,27 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
               <span class="visually-hidden">Connection: {store.connection}</span>
             </span>
           </div>
-          <div class="sidebar-actions">
-            <button type="button" onClick={() => setDialog('search')}>
-              Search
-            </button>
-            <button type="button" onClick={() => setDialog('direct')}>
-              New chat
-            </button>
-            <button type="button" onClick={() => setDialog('group')}>
-              New group
-            </button>
-            <button type="button" onClick={() => setDialog('join')}>
-              Join with code
-            </button>
-            <button type="button" onClick={() => setDialog('contacts')}>
-              Contacts
-            </button>
-            <button type="button" onClick={() => setDialog('profile')}>
-              Profile
-            </button>
-            <button type="button" onClick={() => setDialog('account')}>
-              Account
-            </button>
+          <SidebarActions
+            onSearch={() => setDialog('search')}
+            compose={[
+              { label: 'New chat', run: () => setDialog('direct') },
+              { label: 'New group', run: () => setDialog('group') },
+              { label: 'Join with code', run: () => setDialog('join') },
+            ]}
+            menu={[
+              { label: 'Contacts', run: () => setDialog('contacts') },
+              { label: 'Profile', run: () => setDialog('profile') },
+              { label: 'Account', run: () => setDialog('account') },
+              { label: 'Log out', run: () => void logout(), quiet: true },
+            ]}
+          >
+            {/* Shown while the browser has not asked: a prompt, not a menu item, as Slack does. */}
             {permission === 'default' && (
               <button type="button" onClick={() => void askForNotifications()}>
                 Turn on notifications
               </button>
             )}
-            <button type="button" class="quiet" onClick={() => void logout()}>
-              Log out
-            </button>
-          </div>
+          </SidebarActions>
         </header>
         <ConversationList store={store} activeId={route} />
       </aside>

@@ -70,6 +70,7 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
   const route = useRoute();
   useEffect(() => store.open(route), [store, route]);
   const [dialog, setDialog] = useState<DialogName>(null);
+  useShortcuts(store, route, setDialog);
   // Unread messages in the tab's title, outside muted conversations.
   const unread = store.unreadTotal;
   useEffect(() => {
@@ -198,4 +199,35 @@ function Chat(props: { session: Session; onLoggedOut: (why: Ending) => void }) {
       )}
     </main>
   );
+}
+
+/**
+ * The keyboard shortcuts (docs/web-client.md): Ctrl+K (Cmd+K) searches, as in Slack; Alt+↑ and
+ * Alt+↓ open the conversation above or below the open one in the list, as in Slack and Element.
+ * Escape is the dialogs' and menus' own.
+ */
+function useShortcuts(
+  store: ChatStore,
+  route: string | null,
+  openDialog: (name: 'search') => void,
+): void {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        openDialog('search');
+        return;
+      }
+      if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      if (e.key !== 'ArrowUp' && e.key !== 'ArrowDown') return;
+      const list = store.sortedConversations;
+      const at = list.findIndex((c) => c.id === route);
+      const step = e.key === 'ArrowUp' ? -1 : 1;
+      const next = list[at < 0 ? 0 : Math.min(list.length - 1, Math.max(0, at + step))];
+      e.preventDefault();
+      if (next && next.id !== route) navigate(next.id);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [store, route, openDialog]);
 }

@@ -16,6 +16,8 @@ export interface TimelineProps {
 const STICK_PX = 80;
 /** Room left above the unread divider when a chat opens at it. */
 const DIVIDER_MARGIN_PX = 12;
+/** Older pages fetched at most to reach the first unread message (300 messages at 30 a page). */
+const DIVIDER_PAGES_MAX = 10;
 
 interface Snap {
   /** The oldest seq shown, to keep the view still when an older page comes in above. */
@@ -34,6 +36,8 @@ interface Snap {
   placed: boolean;
   /** Own messages still waiting for the server. */
   pending: number;
+  /** Older pages fetched so far to reach the unread divider. */
+  dividerPages: number;
 }
 
 export function Timeline(props: TimelineProps) {
@@ -50,6 +54,7 @@ export function Timeline(props: TimelineProps) {
     stick: true,
     placed: false,
     pending: 0,
+    dividerPages: 0,
   });
   // Where the reader left off, as the chat opened: later reads must not move it.
   const [divider, setDivider] = useState<number | null>(() =>
@@ -75,8 +80,17 @@ export function Timeline(props: TimelineProps) {
 
   const place = (el: HTMLDivElement) => {
     const s = snap.current;
-    s.placed = true;
     const mark = el.querySelector<HTMLElement>('.unread-divider');
+    const further = divider !== null && t.hasOlder && (t.messages[0]?.seq ?? 0) > divider;
+    if (!mark && further && s.dividerPages < DIVIDER_PAGES_MAX) {
+      // The first unread message is further back: fetch pages until the timeline holds it.
+      if (!t.loadingOlder) {
+        s.dividerPages++;
+        void store.loadOlder(c.id);
+      }
+      return;
+    }
+    s.placed = true;
     if (!mark) return;
     el.scrollTop = mark.offsetTop - DIVIDER_MARGIN_PX;
     s.stick = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_PX;

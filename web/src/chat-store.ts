@@ -522,6 +522,7 @@ export class ChatStore {
           : (old?.notificationsMuted ?? false),
     };
     this.conversations.set(raw.id, view);
+    this.unavailable.delete(raw.id);
     if (!members) this.#queueDetails(raw.id);
     const later = this.#notifyLater.get(raw.id);
     if (later && this.names.has(later.sender)) {

@@ -67,7 +67,7 @@ describeInBrowser('web client: the shell', (test) => {
         },
       ];
       for (const t of tries) {
-        await page.getByRole('button', { name: t.open, exact: true }).click();
+        await sidebarAction(page, t.open);
         const dialog = page.getByRole('dialog');
         for (const [label, value] of t.fill) await dialog.getByLabel(label).fill(value);
         await dialog.getByRole('button', { name: t.submit }).click();

@@ -32,7 +32,13 @@ describeInBrowser('web client: history', (test) => {
         await writer.messages.send(chat.id, `h-${i}`, { kind: 'text', text });
       }
 
+      // The reader has read them elsewhere: a chat with unread messages would open at the
+      // first of them instead (timeline-scroll.test.ts), not at the newest page.
+      const elsewhere = new ParleyApi({ url: server.url });
+      await elsewhere.login({ username: 'reader', password: 'correct horse battery' });
+      await elsewhere.conversations.markRead(chat.id, COUNT);
       const page = reader.page;
+      await page.reload();
       await page.locator('.conversation', { hasText: 'writer' }).getByRole('link').click();
       // The first screen is the newest page, scrolled to its end.
       await page.locator('.messages').getByText(`message ${COUNT}`, { exact: true }).waitFor();

@@ -94,6 +94,8 @@ export function Timeline(props: TimelineProps) {
     if (!mark) return;
     el.scrollTop = mark.offsetTop - DIVIDER_MARGIN_PX;
     s.stick = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_PX;
+    s.top = el.scrollTop;
+    s.height = el.scrollHeight;
   };
 
   useLayoutEffect(() => {
@@ -105,13 +107,14 @@ export function Timeline(props: TimelineProps) {
     // One's own send brings the view down to it, wherever the reader was.
     if (pending.length > s.pending || (arrived && newest.sender === store.me.id)) s.stick = true;
     s.pending = pending.length;
-    if (!s.placed && t.messages.length > 0) place(el);
     if (arrived && !s.stick) {
       setBehind(true);
       if (divider === null) setDivider(s.last + 1);
     }
     if (newest) s.last = Math.max(s.last, newest.seq);
     settle();
+    // After settle: an older page that came in for the divider must not move the view again.
+    if (!s.placed && t.messages.length > 0) place(el);
     // A first page that does not fill the view: fetch more until it does.
     if (
       t.hasOlder &&

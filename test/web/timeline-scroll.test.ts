@@ -120,6 +120,11 @@ describeInBrowser('web client: the timeline follows, and shows what is new', (te
       // An edit makes the newest message much taller: bob stays at the bottom.
       await messageAction(alice.page, 'message 14', 'Edit');
       const box = alice.page.getByLabel('Message', { exact: true });
+      await expectEventually(
+        'the box holds the text to edit',
+        () => box.inputValue(),
+        'message 14',
+      );
       const long = 'now a much longer text that wraps over many lines'.repeat(12);
       await box.fill(long);
       await box.press('Enter');

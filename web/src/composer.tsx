@@ -1,6 +1,6 @@
 // The message box: Enter sends, Shift+Enter is a new line, Escape cancels a reply, an edit or a
 // chosen file. A chosen image is previewed before it is sent.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore, ConversationView, MessageView } from './chat-store.js';
 import { byteSize, previewOf } from './format.js';
 
@@ -21,7 +21,9 @@ export function Composer(props: ComposerProps) {
   const input = useRef<HTMLTextAreaElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
 
-  useEffect(() => {
+  // Before the next paint: text typed right after choosing "Edit" must not be overwritten by a
+  // late prefill.
+  useLayoutEffect(() => {
     if (editing) setText(typeof editing.body.text === 'string' ? editing.body.text : '');
     if (editing || replyTo) input.current?.focus();
   }, [editing, replyTo]);

@@ -1,5 +1,6 @@
-// Takes the screenshots of docs/web-client.md: the web client's main screens at a desktop and a
-// phone width, against a real server with a little seeded history. Run `npm run screenshots`; the
+// Takes the screenshots of docs/web-client.md: the web client's main screens (log in, register,
+// the list, the New menu, the dialogs, a direct chat in both colour schemes, a group and its
+// settings, reconnecting) at a desktop and a phone width, against a real server with a little seeded history. Run `npm run screenshots`; the
 // PNGs go to docs/screenshots/ (or the directory given as the first argument).
 // It uses the end-to-end tests' Playwright setup (Debian's Chromium, test/web/browser.ts).
 import { mkdirSync } from 'node:fs';
@@ -115,10 +116,16 @@ async function seed(url: string, browser: Browser) {
   return { bob, carol, direct: direct.id, group: group.id };
 }
 
-async function logIn(page: Page, shot?: string): Promise<void> {
+async function logIn(page: Page, label?: string): Promise<void> {
   await page.goto('/');
   await page.getByLabel('Username').waitFor();
-  if (shot) await page.screenshot({ path: shot });
+  if (label) {
+    await page.screenshot({ path: join(OUT, `login-${label}.png`) });
+    await page.getByRole('button', { name: 'Create an account' }).click();
+    await page.getByRole('button', { name: 'Register' }).waitFor();
+    await page.screenshot({ path: join(OUT, `register-${label}.png`) });
+    await page.getByRole('button', { name: 'Log in' }).click();
+  }
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -134,6 +141,17 @@ async function settle(page: Page): Promise<void> {
     ).every((i) => i.complete),
   );
   await sleep(300);
+}
+
+/** Opens one of the sidebar's dialogs (from its menu, if it has one), photographs it, closes it. */
+async function dialogShot(page: Page, menu: string | null, action: string, file: string) {
+  if (menu) await page.getByRole('button', { name: menu, exact: true }).click();
+  await page.locator('.sidebar-actions').getByRole('button', { name: action, exact: true }).click();
+  await page.getByRole('dialog').waitFor();
+  await settle(page);
+  await page.screenshot({ path: join(OUT, file) });
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
 }
 
 async function main(): Promise<void> {
@@ -162,10 +180,19 @@ async function main(): Promise<void> {
       context.setDefaultTimeout(20_000);
       const network = await NetworkSwitch.install(context);
       const page = await context.newPage();
-      await logIn(page, join(OUT, `login-${label}.png`));
+      await logIn(page, label);
       await page.locator('.conversation').nth(3).waitFor();
       await settle(page);
-      if (label === 'phone') await page.screenshot({ path: join(OUT, `list-${label}.png`) });
+      await page.screenshot({ path: join(OUT, `list-${label}.png`) });
+      await page.getByRole('button', { name: 'New', exact: true }).click();
+      await page.locator('.sidebar-menu').waitFor();
+      await page.screenshot({ path: join(OUT, `new-menu-${label}.png`) });
+      await page.keyboard.press('Escape');
+      await dialogShot(page, 'New', 'New chat', `new-chat-${label}.png`);
+      await dialogShot(page, null, 'Search', `search-${label}.png`);
+      await dialogShot(page, 'Menu', 'Contacts', `contacts-${label}.png`);
+      await dialogShot(page, 'Menu', 'Profile', `profile-${label}.png`);
+      await dialogShot(page, 'Menu', 'Account', `account-${label}.png`);
 
       await page.locator('.conversation', { hasText: 'bob' }).getByRole('link').click();
       await page.locator('.messages img.image-preview').waitFor();
@@ -178,6 +205,10 @@ async function main(): Promise<void> {
       await typing.waitFor();
       await settle(page);
       await page.screenshot({ path: join(OUT, `chat-${label}.png`) });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await settle(page);
+      await page.screenshot({ path: join(OUT, `chat-dark-${label}.png`) });
+      await page.emulateMedia({ colorScheme: 'light' });
 
       await page.goto(`/c/${group}`);
       await page.getByRole('button', { name: 'Group settings' }).click();
@@ -185,6 +216,9 @@ async function main(): Promise<void> {
       await settle(page);
       await page.screenshot({ path: join(OUT, `group-settings-${label}.png`) });
       await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+      await settle(page);
+      await page.screenshot({ path: join(OUT, `group-${label}.png`) });
 
       await network.offline();
       await page.getByTestId('reconnecting').waitFor();

@@ -205,15 +205,16 @@ function wireServices(s: Services, log: Logger): void {
   messaging.events.subscribe(router);
   messaging.events.subscribeActions(router);
   contacts.subscribe({ contactChanged: (userIds, frame) => router.deliver(userIds, frame) });
-  // Presence stops at a block and comes back at the unblock (docs/contacts.md).
-  contacts.subscribe(
-    new BlockPresence({
-      online: (userIds) => router.online(userIds),
-      deliver: (userIds, frame) => router.deliver(userIds, frame),
-      peers: (userId) => messaging.conversations.peers(userId),
-      onError: (err) => log.warn({ err }, 'presence after a block or unblock failed'),
-    }),
-  );
+  // Presence stops at a block and comes back at the unblock (docs/contacts.md); two users who
+  // open a direct conversation learn of each other at once (docs/protocol.md#presence).
+  const pairPresence = new BlockPresence({
+    online: (userIds) => router.online(userIds),
+    deliver: (userIds, frame) => router.deliver(userIds, frame),
+    peers: (userId) => messaging.conversations.peers(userId),
+    onError: (err) => log.warn({ err }, 'presence after a block, unblock or new chat failed'),
+  });
+  contacts.subscribe(pairPresence);
+  messaging.events.onDirectOpened((_id, [a, b]) => pairPresence.introduce(a, b));
   s.profiles.subscribe(s.profilePush);
   s.auth.onRevoked((userId, device) => router.revoke(userId, device));
 }

@@ -2,7 +2,7 @@
 // a direct peer (or blocking one) neither hears of the other coming online or going away nor finds
 // the other in the presence list a new connection gets; a block made while both are online tells
 // each that the other is offline, and an unblock that leaves the pair unbarred tells each that
-// the other is online again; on one node and across two (PostgreSQL and Redis), where no node
+// the other is online again, as a new direct conversation between two users online does; on one node and across two (PostgreSQL and Redis), where no node
 // caches blocks and presence crosses the bus. A third peer, not blocked, is the control: what it
 // hears, the barred user would have heard by then.
 import assert from 'node:assert/strict';
@@ -105,6 +105,15 @@ describe('presence and blocks', () => {
     await sleep(QUIET_MS);
     assert.deepEqual(heard(rb2, alice), [], 'the blocker heard the blocked user');
     assert.deepEqual(heard(ra2, bob), [], 'the blocked user was told the blocker is online');
+  });
+
+  it('two users online who open a direct conversation are told at once that the other is', async () => {
+    const [gil, hal] = [await user('pg'), await user('ph')];
+    const rg = await online(gil);
+    const rh = await online(hal);
+    await direct(gil, hal);
+    await hears(rg, hal, true);
+    await hears(rh, gil, true);
   });
 
   it('a block while both are online tells each the other is offline; an unblock undoes it', async () => {

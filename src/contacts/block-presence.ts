@@ -30,8 +30,15 @@ export class BlockPresence implements ContactEvents {
 
   contactChanged(_userIds: readonly string[], frame: ContactFrame): void {
     if (frame.event === 'blocked') this.hide(frame.from, frame.to);
-    if (frame.event === 'unblocked')
-      this.show(frame.from, frame.to).catch((err: unknown) => this.deps.onError(err));
+    if (frame.event === 'unblocked') this.introduce(frame.from, frame.to);
+  }
+
+  /**
+   * Tells each of two users who may have just become presence peers (an unblock, a new direct
+   * conversation) whether the other is online, as a reconnect would.
+   */
+  introduce(a: string, b: string): void {
+    this.show(a, b).catch((err: unknown) => this.deps.onError(err));
   }
 
   private hide(a: string, b: string): void {
@@ -40,7 +47,7 @@ export class BlockPresence implements ContactEvents {
   }
 
   private async show(a: string, b: string): Promise<void> {
-    // Read after the unblock committed: b is a peer again unless b still blocks a, or the two
+    // Read after the change committed: b is a peer unless either blocks the other, or the two
     // share no direct conversation (then neither ever saw the other's presence).
     if (!(await this.deps.peers(a)).includes(b)) return;
     const online = await this.deps.online([a, b]);

@@ -135,7 +135,10 @@ export class ConversationService {
     userB: string,
   ): Promise<{ conversation: Conversation; created: boolean }> {
     const opened = await this.store.conversations.openDirect(userA, userB);
-    if (opened.created) this.events.membersChanged(opened.conversation.id);
+    if (opened.created) {
+      this.events.membersChanged(opened.conversation.id);
+      this.events.directOpened(opened.conversation.id, [userA, userB]);
+    }
     return opened;
   }
 

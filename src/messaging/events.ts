@@ -30,6 +30,12 @@ export interface MessagingEvents {
 }
 
 /**
+ * A direct conversation was created (raised after membersChanged): its two users are now each
+ * other's presence peers. Only presence listens (MessagingHub.onDirectOpened).
+ */
+export type DirectOpened = (conversationId: string, userIds: readonly [string, string]) => void;
+
+/**
  * What the message actions tell the rest of the system after they are committed (the delivery
  * router pushes them; the event feed carries edits and reactions). Handlers run synchronously
  * and must not throw.
@@ -68,6 +74,7 @@ export interface GroupChanged {
 export class MessagingHub implements MessagingEvents, MessageActionEvents {
   private readonly subscribers: MessagingEvents[] = [];
   private readonly actionSubscribers: MessageActionEvents[] = [];
+  private readonly directListeners: DirectOpened[] = [];
 
   subscribe(events: MessagingEvents): void {
     this.subscribers.push(events);
@@ -75,6 +82,10 @@ export class MessagingHub implements MessagingEvents, MessageActionEvents {
 
   subscribeActions(events: MessageActionEvents): void {
     this.actionSubscribers.push(events);
+  }
+
+  onDirectOpened(listener: DirectOpened): void {
+    this.directListeners.push(listener);
   }
 
   messageStored(message: StoredMessage, previousAtUs?: number): void {
@@ -95,6 +106,10 @@ export class MessagingHub implements MessagingEvents, MessageActionEvents {
 
   groupChanged(change: GroupChanged): void {
     for (const s of this.subscribers) s.groupChanged(change);
+  }
+
+  directOpened(conversationId: string, userIds: readonly [string, string]): void {
+    for (const listener of this.directListeners) listener(conversationId, userIds);
   }
 
   messageEdited(message: StoredMessage, by: Caller): void {

@@ -1,6 +1,6 @@
 // Proves, in a real browser against a real server, that two people who register in the web client
-// can start a direct chat and exchange messages live, with the typing indicator and the delivered
-// and read ticks.
+// can start a direct chat and exchange messages live, with each other's presence from the first
+// moment, the typing indicator and the delivered and read ticks.
 import assert from 'node:assert/strict';
 import {
   describeInBrowser,
@@ -27,6 +27,8 @@ describeInBrowser('web client: a direct chat', (test) => {
       await alice.page.getByLabel('Username').fill('bob');
       await alice.page.getByRole('button', { name: 'Start chat' }).click();
       await alice.page.getByRole('heading', { name: 'bob', level: 2 }).waitFor();
+      // Bob is online (his page is open): the new chat shows it without a reload.
+      await alice.page.locator('.chat-sub.presence.online').waitFor();
 
       // Enter sends.
       const box = alice.page.getByLabel('Message', { exact: true });

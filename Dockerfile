@@ -12,6 +12,7 @@ COPY tsconfig.json ./
 COPY proto ./proto
 COPY src ./src
 COPY web ./web
+COPY scripts/build.mjs ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

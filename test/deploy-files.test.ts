@@ -150,9 +150,11 @@ describe('the Dockerfile', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
     assert.ok(cmd);
-    assert.equal((JSON.parse(cmd) as string[]).join(' '), pkg.scripts.start);
-    assert.match(pkg.scripts.prestart!, /npm run build/);
+    // `npm start` builds when stale, then serves dist/cli.js's `serve`; the image built already.
+    assert.equal((JSON.parse(cmd) as string[]).join(' '), 'node dist/cli.js serve');
+    assert.equal(pkg.scripts.start, 'node scripts/start.mjs');
     assert.match(dockerfile, /^RUN npm run build\b/m);
+    assert.match(dockerfile, /^COPY scripts\/build\.mjs /m, 'what npm run build runs');
     // What `npm run build` reads (tsconfig.json's src, web/ with its SDK alias into src), and
     // what the server reads at run time (proto/, package.json, web/dist).
     for (const path of [

@@ -6,7 +6,8 @@ import {
   SETTINGS,
   type Config,
 } from './config/index.js';
-import { startParley } from './compose/index.js';
+import { startParley, type RunningParley } from './compose/index.js';
+import { createLogger, type Logger } from './core/logger.js';
 
 // The `parley` command: serve (through the composition root in compose/), and the bench, verify
 // and admin commands, loaded on demand.
@@ -80,7 +81,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
-  const server = await startParley(config);
+  let server: RunningParley;
+  try {
+    server = await startParley(config, await serveLogger(config, process.stdout.isTTY));
+  } catch (err) {
+    const line = listenFailure(err, config);
+    if (line === null) throw err;
+    process.stderr.write(`parley: ${line}\n`);
+    return 1;
+  }
+  if (process.stdout.isTTY) process.stdout.write(readyBanner(server));
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
@@ -88,4 +98,86 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   });
   await server.close();
   return 0;
+}
+
+/**
+ * JSON lines, which operators and tests parse, unless a person is watching: then one readable
+ * line per entry (pino-pretty, loaded only then). PARLEY_LOG_FORMAT forces either.
+ */
+export async function serveLogger(config: Config, terminal: boolean): Promise<Logger> {
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && terminal);
+  if (!pretty) return createLogger(config.log.level, config.node.id);
+  const { default: prettyStream } = await import('pino-pretty');
+  // Synchronous, so that its lines and the ready banner come out in order.
+  const stream = prettyStream({
+    sync: true,
+    singleLine: true,
+    ignore: 'node',
+    translateTime: 'SYS:HH:MM:ss.l',
+  });
+  return createLogger(config.log.level, config.node.id, stream);
+}
+
+/** Where to go next, printed once listening when stdout is a terminal (as Vite does). */
+export function readyBanner(server: RunningParley): string {
+  const { config, url } = server;
+  const lines: [string, string][] = [];
+  if (config.role.kind === 'http') {
+    lines.push(['Seed API', `${url}/api/ (forwarded to ${config.role.rpcTarget})`]);
+  } else {
+    lines.push(['Web client', `${url}/`]);
+  }
+  lines.push(['API docs', `${url}/docs`]);
+  const store = config.store;
+  if (config.role.kind === 'all') {
+    if (store.kind === 'sqlite') lines.push(['Data', store.dataDir]);
+    lines.push(['Store', storeLine(config)]);
+  }
+  lines.push([
+    'Seed API mode',
+    config.http.seedApi === 'open'
+      ? 'open: no token, anyone may send as anyone (PARLEY_SEED_API)'
+      : 'auth: bearer token, sender must be the caller (PARLEY_SEED_API)',
+  ]);
+  const width = Math.max(...lines.map(([label]) => label.length)) + 1;
+  const body = lines.map(([label, value]) => `  ${(label + ':').padEnd(width)}  ${value}`);
+  return `\n  Parley is ready\n\n${body.join('\n')}\n\n`;
+}
+
+function storeLine(config: Config): string {
+  const store = config.store;
+  const redis = config.redis ? ', with Redis (cluster)' : '';
+  if (store.kind === 'sqlite') return `SQLite, ${store.file}${redis}`;
+  // Host and database only: the URL may carry a password.
+  const target = URL.canParse(store.url) ? new URL(store.url) : null;
+  return `PostgreSQL${target ? ` at ${target.host}${target.pathname}` : ''}${redis}`;
+}
+
+/** Settings that name what a listener binds, by port. */
+const PORT_SETTINGS = [
+  ['PARLEY_PORT (--port)', (c: Config) => c.http.port],
+  ['PARLEY_TCP_PORT (--tcp-port)', (c: Config) => c.tcp?.port],
+  ['PARLEY_GRPC_PORT (--grpc-port)', (c: Config) => c.grpc?.port],
+] as const;
+
+/**
+ * One line for a listener the system refused (the port taken, a privileged port, an address
+ * this machine does not have), naming the setting to change; null for any other error.
+ */
+export function listenFailure(err: unknown, config: Config): string | null {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.syscall !== 'listen' && e?.syscall !== 'bind') return null;
+  const where = `${e.address ?? config.http.host}:${e.port ?? config.http.port}`;
+  const setting =
+    PORT_SETTINGS.find(([, port]) => port(config) === e.port)?.[0] ?? 'PARLEY_PORT (--port)';
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `${where} is already in use: stop what listens there, or set ${setting} to a free port`;
+    case 'EACCES':
+      return `no permission to listen on ${where}: set ${setting} to a port above 1023`;
+    case 'EADDRNOTAVAIL':
+      return `${where}: this machine has no such address: set PARLEY_HOST (--host)`;
+    default:
+      return null;
+  }
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
@@ -17,10 +17,12 @@ const REDACT_PATHS = [
   'headers.authorization',
 ];
 
-export function createLogger(level: LevelWithSilent, node: string): Logger {
-  return pino({
-    level,
-    base: { node },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+/** JSON lines to stdout, or to `destination` (the terminal's pretty printer, main.ts). */
+export function createLogger(
+  level: LevelWithSilent,
+  node: string,
+  destination?: DestinationStream,
+): Logger {
+  const options = { level, base: { node }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import {
   ConfigError,
   describeSettings,
@@ -81,9 +82,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  const log = await serveLogger(config, process.stdout.isTTY);
   let server: RunningParley;
   try {
-    server = await startParley(config, await serveLogger(config, process.stdout.isTTY));
+    server = await startParley(config, log);
   } catch (err) {
     const line = listenFailure(err, config);
     if (line === null) throw err;
@@ -106,9 +108,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
  */
 export async function serveLogger(config: Config, terminal: boolean): Promise<Logger> {
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && terminal);
-  if (!pretty) return createLogger(config.log.level, config.node.id);
+  if (!pretty) {
+    // On a terminal, written at once, so that the banner comes after the lines logged before it.
+    const sync = terminal ? pino.destination({ dest: 1, sync: true }) : undefined;
+    return createLogger(config.log.level, config.node.id, sync);
+  }
   const { default: prettyStream } = await import('pino-pretty');
-  // Synchronous, so that its lines and the ready banner come out in order.
+  // Synchronous, like the JSON destination on a terminal.
   const stream = prettyStream({
     sync: true,
     singleLine: true,

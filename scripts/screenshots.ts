@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createClient, ParleyApi, type Body } from '../src/sdk/index.js';
+import { createClient, ParleyApi, type SendableBody } from '../src/sdk/index.js';
 import { startTestServer } from '../src/test-support/server.js';
 import { sleep } from '../src/test-support/wait.js';
 import { ensureWebBuilt, launchChromium, NetworkSwitch, REPO } from '../test/web/browser.js';
@@ -17,7 +17,7 @@ const PHONE = { width: 390, height: 844 };
 const PASSWORD = 'correct horse battery';
 
 let refs = 0;
-async function say(api: ParleyApi, conversation: string, body: Body): Promise<number> {
+async function say(api: ParleyApi, conversation: string, body: SendableBody): Promise<number> {
   const sent = await api.messages.send(conversation, `shot-${++refs}`, body);
   return sent.seq;
 }

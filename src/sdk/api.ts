@@ -2,9 +2,9 @@
 // attachments over `fetch` (docs/rest-api.md). No socket; usable on its own, for instance to log
 // in before a client exists. Every non-2xx answer becomes a ParleyClientError with the server's
 // code and status.
+import { readBody, type EditBody, type SendableBody } from './body.js';
 import { ParleyClientError } from './errors.js';
 import type {
-  Body,
   FetchLike,
   Message,
   MessagePage,
@@ -218,7 +218,7 @@ interface WireRestMessage {
   seq: number;
   sender: string;
   device: string;
-  body: Body;
+  body?: unknown;
   at: number;
   recalled?: boolean;
   editedAt?: number | null;
@@ -228,18 +228,19 @@ interface WireRestMessage {
 
 /** A REST message in the SDK's Message shape (the flags absent on the wire become defaults). */
 export function restMessage(m: WireRestMessage): Message {
+  const body = readBody(m.body);
   return {
     conversation: m.conversation,
     seq: m.seq,
     id: m.id,
     sender: m.sender,
     device: m.device,
-    body: m.body,
+    body,
     at: m.at,
-    recalled: m.recalled === true || m.body.kind === 'recalled',
+    recalled: m.recalled === true || body.kind === 'recalled',
     editedAt: typeof m.editedAt === 'number' ? m.editedAt : null,
     reactions: m.reactions ?? [],
-    hidden: m.hidden === true || m.body.kind === 'hidden',
+    hidden: m.hidden === true || body.kind === 'hidden',
   };
 }
 
@@ -503,14 +504,14 @@ export class ParleyApi {
      * One send over REST, without the outbox: retry with the same `ref` after a failure. The
      * real-time client's `send` is the reliable path.
      */
-    send: (conversationId: string, ref: string, body: Body) =>
+    send: (conversationId: string, ref: string, body: SendableBody) =>
       this.call<RestSent>({
         method: 'POST',
         path: `/v1/conversations/${enc(conversationId)}/messages`,
         json: { ref, body },
       }),
     /** Replaces the text of one of the caller's text messages; answers the edited message. */
-    edit: async (conversationId: string, seq: number, body: Body) =>
+    edit: async (conversationId: string, seq: number, body: EditBody) =>
       restMessage(
         (
           await this.call<{ message: WireRestMessage }>({

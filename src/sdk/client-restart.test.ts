@@ -16,6 +16,10 @@ import { ParleyApi } from './api.js';
 import { createClient, type ParleyClient } from './client.js';
 import { FileOutbox } from './file-outbox.js';
 import type { Message, SentMessage } from './types.js';
+import type { Body } from './body.js';
+
+/** The text of a text body, else undefined: the SDK's bodies are a union by `kind`. */
+const textOf = (b: Body | undefined | null) => (b?.kind === 'text' ? b.text : undefined);
 
 const WAIT_MS = 30_000;
 const QUIET_MS = 500;
@@ -87,14 +91,14 @@ describe('SDK outbox across restarts', () => {
     await sleep(QUIET_MS);
     assert.equal(received.length, total, 'no message reached the peer twice');
     assert.deepEqual(
-      received.map((m) => m.body.text),
+      received.map((m) => textOf(m.body)),
       results.map((_, i) => `r ${i}`),
     );
 
     const stored: string[] = [];
     for (let pages = 0, afterSeq = 0; pages < 10; pages++) {
       const page = await bobApi.messages.history(conversation, { after: afterSeq, limit: 100 });
-      stored.push(...page.messages.map((m) => String(m.body.text)));
+      stored.push(...page.messages.map((m) => String(textOf(m.body))));
       afterSeq = page.messages.at(-1)?.seq ?? afterSeq;
       if (!page.hasMore) break;
     }
@@ -160,13 +164,13 @@ describe('SDK outbox across restarts', () => {
       refs,
     );
     assert.deepEqual(
-      sent.map((m) => m.body.text),
+      sent.map((m) => textOf(m.body)),
       Array.from({ length: COUNT }, (_, i) => `offline ${i}`),
     );
     await until(() => received.length >= COUNT + 1, WAIT_MS, 'the peer gets them');
     await sleep(QUIET_MS);
     assert.deepEqual(
-      received.map((m) => m.body.text),
+      received.map((m) => textOf(m.body)),
       ['before', ...Array.from({ length: COUNT }, (_, i) => `offline ${i}`)],
     );
     assert.deepEqual(second.pending(), []);

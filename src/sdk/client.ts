@@ -30,6 +30,7 @@ import type {
 } from '../protocol/index.js';
 import { ParleyApi } from './api.js';
 import { backoffDelayMs } from './backoff.js';
+import { readBody, type EditBody, type SendableBody } from './body.js';
 import { Emitter } from './emitter.js';
 import { ParleyClientError } from './errors.js';
 import {
@@ -43,7 +44,6 @@ import {
 } from './link.js';
 import { MemoryOutbox } from './outbox.js';
 import type {
-  Body,
   ClientEvents,
   ClientOptions,
   ClientState,
@@ -265,7 +265,11 @@ export class ParleyClient {
    * rejects on a permanent refusal (the entry then leaves the outbox) or when the client closes
    * (the entry stays in the outbox storage).
    */
-  async send(conversationId: string, body: Body, options: SendOptions = {}): Promise<SentMessage> {
+  async send(
+    conversationId: string,
+    body: SendableBody,
+    options: SendOptions = {},
+  ): Promise<SentMessage> {
     if (this.#isClosed()) throw new ParleyClientError('client_closed');
     checkSend(conversationId, body, options.ref);
     await this.#loaded;
@@ -355,7 +359,7 @@ export class ParleyClient {
    * Replaces the text (and mentions) of one of this user's text messages, within the server's
    * edit window. The body is a `text` body; the message keeps its `replyTo` and `forwardedFrom`.
    */
-  async edit(conversationId: string, seq: number, body: Body): Promise<EditedEvent> {
+  async edit(conversationId: string, seq: number, body: EditBody): Promise<EditedEvent> {
     return editedOf(
       await this.#request<EditedFrame>(
         { type: 'edit', conversation: conversationId, seq, body },
@@ -1076,7 +1080,7 @@ function waitFor(item: OutboxItem): Promise<SentMessage> {
   return new Promise((resolve, reject) => item.waiters.push({ resolve, reject }));
 }
 
-function checkSend(conversationId: string, body: Body, ref: string | undefined): void {
+function checkSend(conversationId: string, body: SendableBody, ref: string | undefined): void {
   if (typeof conversationId !== 'string' || conversationId === '') {
     throw new ParleyClientError(
       'invalid_request',
@@ -1101,7 +1105,7 @@ function newRef(): string {
 }
 
 function fromWire(w: WireMessage): Message {
-  const body = w.body ?? { kind: 'unreadable' };
+  const body = readBody(w.body);
   return {
     conversation: w.conversation,
     seq: w.seq,
@@ -1121,7 +1125,7 @@ function fromWire(w: WireMessage): Message {
 const editedOf = (f: EditedFrame): EditedEvent => ({
   conversation: f.conversation,
   seq: f.seq,
-  body: f.body,
+  body: readBody(f.body),
   editedAt: f.editedAt,
   by: f.by,
 });

@@ -62,6 +62,24 @@ export type {
   UserPage,
   UserRef,
 } from './api.js';
+export type {
+  AnyBody,
+  AudioBody,
+  BodyCommon,
+  BodyKind,
+  CustomBody,
+  EditBody,
+  FileBody,
+  HiddenBody,
+  ImageBody,
+  LocationBody,
+  RecalledBody,
+  SendableBody,
+  SystemBody,
+  TextBody,
+  UnreadableBody,
+  VideoBody,
+} from './body.js';
 export { createClient, ParleyClient } from './client.js';
 export type { SendOptions } from './client.js';
 export { CLIENT_ERRORS, ParleyClientError, isParleyClientError } from './errors.js';

@@ -1,7 +1,6 @@
 // The SDK's public types: what an application sees of messages, events, options and the outbox.
 // Type-only imports from the protocol keep this file free of runtime dependencies.
 import type {
-  Body,
   ContactEvent,
   ConversationState,
   MemberEvent,
@@ -9,6 +8,7 @@ import type {
   ReactionCount,
   ServerFrame,
 } from '../protocol/index.js';
+import type { Body, SendableBody } from './body.js';
 import type { ParleyClientError } from './errors.js';
 
 export type { Body, ContactEvent, ConversationState, MemberEvent, Preferences, ReactionCount };
@@ -95,7 +95,7 @@ export interface OutboxEntry {
   /** The client's id for the message; every resend uses the same ref. At most 64 characters. */
   readonly ref: string;
   readonly conversation: string;
-  readonly body: Body;
+  readonly body: SendableBody;
   /** Client time of `send`, epoch milliseconds. */
   readonly createdAt: number;
 }

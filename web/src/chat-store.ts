@@ -6,7 +6,8 @@ import {
   createClient,
   isParleyClientError,
   LocalStorageOutbox,
-  type Body,
+  type AnyBody as Body,
+  type SendableBody,
   type ClientState,
   type Conversation,
   type ConversationMember,
@@ -965,11 +966,13 @@ export class ChatStore {
   send(conversation: string, body: Body): void {
     this.#typingSentAt.delete(conversation);
     const ref = `w-${randomHex(12)}`;
+    // The web client builds its bodies itself (composer, uploads, forwards): sendable kinds.
+    const sendable = body as SendableBody;
     // Shown at once: the SDK writes its outbox entry asynchronously.
-    this.#localPending.set(ref, { ref, conversation, body, createdAt: Date.now() });
+    this.#localPending.set(ref, { ref, conversation, body: sendable, createdAt: Date.now() });
     this.#changed();
     this.#client
-      .send(conversation, body, { ref })
+      .send(conversation, sendable, { ref })
       .catch((err: unknown) => {
         // A refusal also arrives as a `failed` event, which tells the user; a closed client
         // keeps the entry in its storage, and the next client resends it.

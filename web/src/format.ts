@@ -1,5 +1,5 @@
 // Text for the screen: times, sizes, message previews and system-message sentences.
-import type { Body } from 'parley/sdk';
+import type { AnyBody as Body } from 'parley/sdk';
 
 /** `14:05` today, `Mon 14:05` this week, `12 Mar` before that. */
 export function shortTime(ms: number, now = Date.now()): string {

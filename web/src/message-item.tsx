@@ -2,7 +2,7 @@
 // ticks, reactions, and a menu of actions (reply, react, forward, edit, recall) behind one button, so that
 // the keyboard reaches each message's actions with one tab stop.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Body, OutboxEntry } from 'parley/sdk';
+import type { AnyBody as Body, OutboxEntry } from 'parley/sdk';
 import { Avatar } from './avatar.js';
 import type { ChatStore, ConversationView, MessageView, TickState } from './chat-store.js';
 import { Modal } from './dialogs.js';

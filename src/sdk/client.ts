@@ -31,7 +31,7 @@ import type {
 import { ParleyApi } from './api.js';
 import { backoffDelayMs } from './backoff.js';
 import { readBody, type EditBody, type SendableBody } from './body.js';
-import { Emitter } from './emitter.js';
+import { Emitter, type Handler } from './emitter.js';
 import { ParleyClientError } from './errors.js';
 import {
   ABNORMAL_CLOSE,
@@ -44,6 +44,7 @@ import {
 } from './link.js';
 import { MemoryOutbox } from './outbox.js';
 import type {
+  ClientEventName,
   ClientEvents,
   ClientOptions,
   ClientState,
@@ -86,6 +87,8 @@ const ACK_DELAY_MS = 100;
 const TYPING_INTERVAL_MS = 3_000;
 /** A send refused with a temporary error is retried after this long. */
 const SEND_RETRY_MS = 1_000;
+/** How long `connect()` waits for the first welcome by default (socket.io-client's `timeout`). */
+const CONNECT_TIMEOUT_MS = 20_000;
 /** A link up this long resets the backoff. */
 const STABLE_LINK_MS = 60_000;
 /** After a 4429 close, wait at least this long. */
@@ -135,6 +138,8 @@ export class ParleyClient {
   readonly #loaded: Promise<void>;
   #storageQueue: Promise<unknown> = Promise.resolve();
   readonly #outbox = new Map<string, OutboxItem>();
+  /** Sends whose storage write is still under way: pending, not yet transmittable. */
+  readonly #staged = new Map<string, OutboxItem>();
 
   #token: string;
   #state: ClientState = 'idle';
@@ -148,6 +153,8 @@ export class ParleyClient {
   #online = false;
   #kicked = false;
   #attempt = 0;
+  /** Link attempts that ended before their welcome since the last welcome. */
+  #failedAttempts = 0;
   #linkUpAt = 0;
   #lastRxAt = 0;
   #pingSentAt: number | null = null;
@@ -179,8 +186,6 @@ export class ParleyClient {
   readonly #paced: (() => void)[] = [];
   #paceTimer: Timer | undefined;
 
-  readonly #firstWelcome: Promise<void>;
-  #settleFirstWelcome!: (error?: ParleyClientError) => void;
   readonly #wake = () => this.#onNetworkBack();
 
   constructor(options: ClientOptions) {
@@ -202,11 +207,6 @@ export class ParleyClient {
     const rate = options.sendRatePerSec ?? 40;
     this.#bucket = new TokenBucket(rate, options.sendBurstMax ?? 80, Date.now());
     this.#sendIntervalMs = Math.max(1, Math.ceil(1000 / rate));
-    this.#firstWelcome = new Promise<void>((resolve, reject) => {
-      this.#settleFirstWelcome = (error) => (error ? reject(error) : resolve());
-    });
-    // Nobody may be waiting on connect(); a rejection with no listener must not crash Node.
-    this.#firstWelcome.catch(() => undefined);
     this.#loaded = this.#store((s) => s.load()).then((entries) => {
       for (const entry of entries) this.#outbox.set(entry.ref, newItem(entry));
     });
@@ -226,11 +226,14 @@ export class ParleyClient {
 
   /**
    * Opens the link. Resolves at the first welcome; from then on the client reconnects by itself
-   * until `close()`. Rejects only when the client is closed first (by `close()`, a kick, or a
-   * refused token that could not be renewed), or when the outbox cannot be loaded.
+   * until `close()`. Rejects with `connect_timeout` when no welcome came within
+   * `connectTimeoutMs` (the client keeps trying until `close()`), when the client is closed first
+   * (by `close()`, a kick, or a refused token that could not be renewed), or when the outbox
+   * cannot be loaded.
    */
   async connect(): Promise<void> {
     if (this.#isClosed()) throw new ParleyClientError('client_closed');
+    const deadline = Date.now() + (this.#options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     if (this.#state === 'idle') {
       this.#setState('connecting');
       const wake = (globalThis as { addEventListener?: (t: string, f: () => void) => void })
@@ -246,7 +249,9 @@ export class ParleyClient {
       }
       void this.#dial();
     }
-    return this.#firstWelcome;
+    // Once welcomed, the client reconnects by itself: a later call has nothing to wait for.
+    if (this.#user !== undefined) return;
+    await this.#whenOnline(deadline, 'connect_timeout');
   }
 
   /** Ends the link for good. Unsent messages stay in the outbox storage for the next client. */
@@ -255,8 +260,19 @@ export class ParleyClient {
     await this.#storageQueue;
   }
 
-  on<K extends keyof ClientEvents>(event: K, handler: (payload: ClientEvents[K]) => void) {
+  /** Adds a handler, typed by the event (ClientEvents); returns the function that removes it. */
+  on<K extends ClientEventName>(event: K, handler: Handler<ClientEvents[K]>): () => void {
     return this.#events.on(event, handler);
+  }
+
+  /** Adds a handler that runs for the next event of that name only. */
+  once<K extends ClientEventName>(event: K, handler: Handler<ClientEvents[K]>): () => void {
+    return this.#events.once(event, handler);
+  }
+
+  /** Removes a handler added with `on` or `once` (one subscription of it), or, without one, all. */
+  off<K extends ClientEventName>(event: K, handler?: Handler<ClientEvents[K]>): void {
+    this.#events.off(event, handler);
   }
 
   /**
@@ -272,17 +288,29 @@ export class ParleyClient {
   ): Promise<SentMessage> {
     if (this.#isClosed()) throw new ParleyClientError('client_closed');
     checkSend(conversationId, body, options.ref);
-    await this.#loaded;
     const ref = options.ref ?? newRef();
-    const existing = this.#outbox.get(ref);
+    const existing = this.#outbox.get(ref) ?? this.#staged.get(ref);
     if (existing) return waitFor(existing);
     const entry: OutboxEntry = { ref, conversation: conversationId, body, createdAt: Date.now() };
-    await this.#store((s) => s.put(entry));
-    if (this.#isClosed()) throw new ParleyClientError('client_closed');
-    const raced = this.#outbox.get(ref); // the same ref sent twice at once
-    if (raced) return waitFor(raced);
     const item = newItem(entry);
     const sent = waitFor(item);
+    // Staged before the first await, so that pending() counts it as soon as send returns.
+    this.#staged.set(ref, item);
+    try {
+      await this.#loaded;
+      const restored = this.#outbox.get(ref); // the ref was already in the stored outbox
+      if (restored) {
+        restored.waiters.push(...item.waiters.splice(0));
+        return await sent;
+      }
+      await this.#store((s) => s.put(entry));
+    } catch (err) {
+      for (const waiter of item.waiters.splice(0)) waiter.reject(storageError(err));
+      return sent;
+    } finally {
+      this.#staged.delete(ref);
+    }
+    if (this.#isClosed()) return sent; // #shutdown rejected it
     this.#outbox.set(ref, item);
     this.#transmit(item);
     return sent;
@@ -290,7 +318,8 @@ export class ParleyClient {
 
   /** Unacknowledged sends, oldest first (for a "sending…" state in the UI). */
   pending(conversationId?: string): OutboxEntry[] {
-    const entries = [...this.#outbox.values()].map((i) => i.entry);
+    // The outbox first: what is staged was sent after all of it.
+    const entries = [...this.#outbox.values(), ...this.#staged.values()].map((i) => i.entry);
     return conversationId === undefined
       ? entries
       : entries.filter((e) => e.conversation === conversationId);
@@ -510,9 +539,9 @@ export class ParleyClient {
     clearTimeout(this.#helloTimer);
     this.#online = true;
     this.#linkUpAt = Date.now();
+    this.#failedAttempts = 0;
     this.#user = { id: f.user, username: f.username };
     this.#setState('online');
-    this.#settleFirstWelcome();
     for (const waiter of this.#onlineWaiters) waiter.resolve();
     this.#onlineWaiters.clear();
     this.#startHeartbeat(gen, this.#options.heartbeatMs ?? f.heartbeatMs);
@@ -553,6 +582,8 @@ export class ParleyClient {
   /** The close-code rules of docs/protocol.md §8. */
   #afterClose(code: number, reason: string): void {
     if (this.#isClosed()) return;
+    const welcomed = this.#linkUpAt > 0;
+    if (!welcomed) this.#connectFailed(code, reason);
     if (code === CLOSE_KICKED || this.#kicked) {
       this.#shutdown(new ParleyClientError('kicked'), code);
       return;
@@ -569,13 +600,23 @@ export class ParleyClient {
       void this.#renewToken(code);
       return;
     }
-    if (this.#linkUpAt > 0 && Date.now() - this.#linkUpAt >= STABLE_LINK_MS) this.#attempt = 0;
+    if (welcomed && Date.now() - this.#linkUpAt >= STABLE_LINK_MS) this.#attempt = 0;
     this.#linkUpAt = 0;
     let delay = backoffDelayMs(this.#backoff(), this.#attempt);
     this.#attempt += 1;
     if (code === CLOSE_RATE_LIMITED) delay = Math.max(delay, RATE_LIMITED_WAIT_MS);
     this.#setState('reconnecting', { code, ...(reason ? { reason } : {}) });
     this.#scheduleDial(delay);
+  }
+
+  /** A link attempt ended before its welcome: socket.io-client's and centrifuge's connect error. */
+  #connectFailed(code: number, reason: string): void {
+    this.#failedAttempts += 1;
+    const error = new ParleyClientError(
+      'connect_failed',
+      `The link attempt failed (${code}${reason ? `: ${reason}` : ''}).`,
+    );
+    this.#emit('connect_error', { error, attempt: this.#failedAttempts, code, reason });
   }
 
   async #renewToken(code: number): Promise<void> {
@@ -656,13 +697,12 @@ export class ParleyClient {
     for (const timer of this.#gapTimers.values()) clearTimeout(timer);
     this.#gapTimers.clear();
     const closed = error ?? new ParleyClientError('client_closed');
-    for (const item of this.#outbox.values()) {
+    for (const item of [...this.#outbox.values(), ...this.#staged.values()]) {
       clearTimeout(item.retryTimer);
       for (const waiter of item.waiters.splice(0)) waiter.reject(closed);
     }
     for (const waiter of this.#onlineWaiters) waiter.reject(closed);
     this.#onlineWaiters.clear();
-    this.#settleFirstWelcome(closed);
     this.#setState('closed', {
       ...(code !== undefined ? { code } : {}),
       ...(error ? { reason: error.message } : {}),
@@ -726,7 +766,7 @@ export class ParleyClient {
     });
   }
 
-  #whenOnline(deadline: number): Promise<void> {
+  #whenOnline(deadline: number, code: 'timeout' | 'connect_timeout' = 'timeout'): Promise<void> {
     if (this.#online) return Promise.resolve();
     if (this.#isClosed()) return Promise.reject(new ParleyClientError('client_closed'));
     return new Promise((resolve, reject) => {
@@ -742,7 +782,7 @@ export class ParleyClient {
       };
       const timer = setTimeout(() => {
         this.#onlineWaiters.delete(waiter);
-        reject(new ParleyClientError('timeout', 'The link did not come up in time.'));
+        reject(new ParleyClientError(code, 'The link did not come up in time.'));
       }, deadline - Date.now());
       this.#onlineWaiters.add(waiter);
     });
@@ -1074,6 +1114,12 @@ export class ParleyClient {
 
 function newItem(entry: OutboxEntry): OutboxItem {
   return { entry, waiters: [], queuedOn: 0, sentOn: 0, retryTimer: undefined };
+}
+
+/** A storage failure as the SDK reports it; a client error (a closed client) stays as it is. */
+function storageError(err: unknown): ParleyClientError {
+  if (err instanceof ParleyClientError) return err;
+  return new ParleyClientError('bad_response', 'The outbox storage failed.', { cause: err });
 }
 
 function waitFor(item: OutboxItem): Promise<SentMessage> {

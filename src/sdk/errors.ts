@@ -11,6 +11,10 @@ export const CLIENT_ERRORS = {
   disconnected: { temporary: true, message: 'The link dropped before the answer came.' },
   /** No answer within `requestTimeoutMs`. */
   timeout: { temporary: true, message: 'No answer in time.' },
+  /** `connect()` saw no welcome within `connectTimeoutMs`; the client keeps trying. */
+  connect_timeout: { temporary: true, message: 'The server could not be reached in time.' },
+  /** One link attempt ended before the server's welcome (the `connect_error` event). */
+  connect_failed: { temporary: true, message: 'The link attempt failed.' },
   /** The HTTP request could not be made (DNS, refused connection, CORS, …). */
   network: { temporary: true, message: 'The server could not be reached.' },
   /** Another instance logged in with this device (close 4409). */

@@ -93,6 +93,7 @@ export type {
   ClientOptions,
   ClientState,
   CodecName,
+  ConnectErrorEvent,
   ContactChangeEvent,
   ProfileChangeEvent,
   ContactEvent,

@@ -163,6 +163,11 @@ export interface ClientOptions {
    */
   readonly sendRatePerSec?: number;
   readonly sendBurstMax?: number;
+  /**
+   * How long `connect()` waits for the first welcome before it rejects with `connect_timeout`
+   * (the client keeps trying until `close()`). Default 20 000.
+   */
+  readonly connectTimeoutMs?: number;
   /** How long a request (pull, recall, …) may wait for its answer, including for the link. 15 000. */
   readonly requestTimeoutMs?: number;
   /**
@@ -309,6 +314,17 @@ export interface StateEvent {
   readonly reason?: string;
 }
 
+/** A link attempt ended before the server's welcome; the client tries again after a backoff. */
+export interface ConnectErrorEvent {
+  /** Code `connect_failed`. */
+  readonly error: ParleyClientError;
+  /** Failed attempts in a row since the last welcome, from 1. */
+  readonly attempt: number;
+  /** The close code (1006 when the server could not be reached, 4401 for a refused token, …). */
+  readonly code: number;
+  readonly reason: string;
+}
+
 /** A send the server refused for good; its `send` promise rejected with the same error. */
 export interface FailedEvent {
   readonly entry: OutboxEntry;
@@ -318,6 +334,8 @@ export interface FailedEvent {
 /** Every event and its payload. `client.on(name, handler)` is typed by this map. */
 export interface ClientEvents {
   state: StateEvent;
+  /** Each link attempt that ended before its welcome (the first connection's and reconnects'). */
+  connect_error: ConnectErrorEvent;
   /** Each (conversation, seq) once, in seq order per conversation, gaps closed first. */
   message: Message;
   /** One of this device's sends was stored (also from an outbox restored at start). */

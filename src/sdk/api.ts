@@ -2,7 +2,7 @@
 // attachments over `fetch` (docs/rest-api.md). No socket; usable on its own, for instance to log
 // in before a client exists. Every non-2xx answer becomes a ParleyClientError with the server's
 // code and status.
-import { readBody, type EditBody, type SendableBody } from './body.js';
+import type { EditBody, SendableBody } from './body.js';
 import { ParleyClientError } from './errors.js';
 import type {
   FetchLike,
@@ -16,6 +16,7 @@ import type {
   Preferences,
   ReactionCount,
 } from './types.js';
+import { toMessage } from './wire.js';
 
 export type { Profile };
 
@@ -228,20 +229,7 @@ interface WireRestMessage {
 
 /** A REST message in the SDK's Message shape (the flags absent on the wire become defaults). */
 export function restMessage(m: WireRestMessage): Message {
-  const body = readBody(m.body);
-  return {
-    conversation: m.conversation,
-    seq: m.seq,
-    id: m.id,
-    sender: m.sender,
-    device: m.device,
-    body,
-    at: m.at,
-    recalled: m.recalled === true || body.kind === 'recalled',
-    editedAt: typeof m.editedAt === 'number' ? m.editedAt : null,
-    reactions: m.reactions ?? [],
-    hidden: m.hidden === true || body.kind === 'hidden',
-  };
+  return toMessage(m, m.id);
 }
 
 type WireConversation = Omit<Conversation, 'lastMessage'> & {

@@ -146,7 +146,7 @@ describe('SDK outbox across restarts', () => {
     );
     assert.equal(first.pending().length, COUNT, 'pending as soon as sent');
     const refs = first.pending().map((e) => e.ref);
-    await first.close(); // resolves once the outbox storage has written every entry
+    await first.close(); // resolves once the outbox storage has written every staged send
     assert.deepEqual(await Promise.all(outcomes), Array<string>(COUNT).fill('client_closed'));
 
     // A new process would do exactly this: a new client on the same outbox file.

@@ -46,6 +46,8 @@ export class OutboxSender {
   readonly #outbox = new Map<string, OutboxItem>();
   /** Sends whose storage write is still under way: pending, not yet transmittable. */
   readonly #staged = new Map<string, OutboxItem>();
+  /** The storage writes of staged sends, which close() waits for. */
+  readonly #writes = new Set<Promise<boolean>>();
 
   constructor(
     storage: OutboxStorage,
@@ -69,29 +71,37 @@ export class OutboxSender {
   async send(conversation: string, body: SendableBody, ref: string): Promise<SentMessage> {
     const existing = this.#outbox.get(ref) ?? this.#staged.get(ref);
     if (existing) return waitFor(existing);
-    const entry: OutboxEntry = { ref, conversation, body, createdAt: Date.now() };
-    const item = newItem(entry);
+    const item = newItem({ ref, conversation, body, createdAt: Date.now() });
     const sent = waitFor(item);
     // Staged before the first await, so that pending() counts it as soon as send returns.
     this.#staged.set(ref, item);
+    const write = this.#write(item);
+    this.#writes.add(write);
+    const transmittable = await write;
+    this.#writes.delete(write);
+    this.#staged.delete(ref);
+    if (transmittable && !this.#isClosed()) {
+      this.#outbox.set(ref, item);
+      this.transmit(item);
+    }
+    return sent;
+  }
+
+  /** Writes a staged send to the storage; true when it is then to be transmitted. Never rejects. */
+  async #write(item: OutboxItem): Promise<boolean> {
     try {
       await this.loaded;
-      const restored = this.#outbox.get(ref); // the ref was already in the stored outbox
+      const restored = this.#outbox.get(item.entry.ref); // the ref was in the stored outbox
       if (restored) {
         restored.waiters.push(...item.waiters.splice(0));
-        return await sent;
+        return false;
       }
-      await this.#store((s) => s.put(entry));
+      await this.#store((s) => s.put(item.entry));
+      return true;
     } catch (err) {
       for (const waiter of item.waiters.splice(0)) waiter.reject(storageError(err));
-      return sent;
-    } finally {
-      this.#staged.delete(ref);
+      return false;
     }
-    if (this.#isClosed()) return sent; // close() rejected it
-    this.#outbox.set(ref, item);
-    this.transmit(item);
-    return sent;
   }
 
   /** Unacknowledged sends, oldest first: the outbox, then what is staged (sent after it all). */
@@ -179,8 +189,9 @@ export class OutboxSender {
     }
   }
 
-  /** Resolves once the storage calls made so far are done. */
+  /** Resolves once the storage calls made so far, and the writes of staged sends, are done. */
   async flushed(): Promise<void> {
+    await Promise.all(this.#writes);
     await this.#queue;
   }
 

@@ -73,6 +73,9 @@ export class OutboxSender {
     if (existing) return waitFor(existing);
     const item = newItem({ ref, conversation, body, createdAt: Date.now() });
     const sent = waitFor(item);
+    // close() may reject it while the write below is under way, before it is returned to the
+    // caller: without a handler meanwhile, Node would report an unhandled rejection.
+    sent.catch(() => undefined);
     // Staged before the first await, so that pending() counts it as soon as send returns.
     this.#staged.set(ref, item);
     const write = this.#write(item);

@@ -7,7 +7,8 @@ import type { SupportRoots } from './target.js';
 // of the window, peak RSS from VmRSS sampled every 200 ms. A cluster's nodes are several
 // processes: their CPU is summed, their peak RSS is the largest node's. A cluster's PostgreSQL and
 // Redis are measured apart, each as a process tree (see treeCpuSeconds). Elsewhere (or for a
-// server whose pid is unknown) every figure is null.
+// server whose pid is unknown) every figure is null. Not pidusage: it reads a process as a whole,
+// and the cost by part needs each thread, the process trees and the run-queue waits below.
 //
 // Also how long the server's and the client's threads were ready to run but waited for a CPU
 // (the run-queue delay of /proc/<pid>/task/<tid>/schedstat). The client and the server share the

@@ -10,13 +10,10 @@ import {
   type SendableBody,
   type ClientState,
   type Conversation,
-  type ConversationMember,
   type ChangedEvent,
   type ContactChangeEvent,
   type DeviceSession,
-  type ContactEntry,
   type ConversationState,
-  type HistoryVisibility,
   type Message,
   type OutboxEntry,
   type ParleyApi,
@@ -24,96 +21,49 @@ import {
   type ProfileChangeEvent,
   type ProfilePatch,
   type ParleyClient,
-  type Role,
   type StateEvent,
 } from 'parley/sdk';
 import { previewOf } from './format.js';
 import { navigate } from './router.js';
 import { outboxKey, randomHex, type Session } from './session.js';
+import {
+  applyReaction,
+  editedBody,
+  imageSize,
+  isGone,
+  isWireMessage,
+  mediaMeta,
+  memberView,
+  mergeMessages,
+  newest,
+  safeName,
+  titleOf,
+  toView,
+  wireToMessage,
+  type ContactAction,
+  type ContactLists,
+  type ConversationView,
+  type Ending,
+  type MessageView,
+  type Notice,
+  type TickState,
+  type Timeline,
+} from './store/index.js';
 
-/** One emoji's reactions on a message, as this user sees them. */
-export interface ReactionView {
-  readonly emoji: string;
-  readonly count: number;
-  readonly me: boolean;
-}
-
-export interface MessageView {
-  readonly conversation: string;
-  readonly seq: number;
-  readonly id: string;
-  readonly sender: string;
-  readonly body: Body;
-  readonly at: number;
-  readonly recalled: boolean;
-  readonly editedAt: number | null;
-  readonly reactions: readonly ReactionView[];
-}
-
-export interface MemberView {
-  readonly id: string;
-  readonly username: string;
-  readonly role: Role;
-  readonly muted: boolean;
-  readonly deliveredSeq: number;
-  readonly readSeq: number;
-}
-
-export interface ConversationView {
-  readonly id: string;
-  readonly kind: Conversation['kind'];
-  /** The group's title, the room's name, or the other user's name. */
-  readonly title: string;
-  /** Direct conversations: the other user. */
-  readonly peer: string | null;
-  readonly lastSeq: number;
-  readonly readSeq: number;
-  readonly deliveredSeq: number;
-  readonly lastAt: number;
-  readonly mentions: number;
-  readonly last: MessageView | null;
-  readonly role: Role | null;
-  readonly members: ReadonlyMap<string, MemberView> | null;
-  readonly groupMuted: boolean;
-  /** Groups: what a new member may read (docs/groups.md). */
-  readonly history: HistoryVisibility;
-  readonly dismissed: boolean;
-  readonly pinned: boolean;
-  /** This user muted the conversation's notifications (on every device). */
-  readonly notificationsMuted: boolean;
-}
-
-export interface Timeline {
-  /** Ascending seq, each seq once. */
-  readonly messages: readonly MessageView[];
-  /** Older messages exist on the server. */
-  readonly hasOlder: boolean;
-  readonly loadingOlder: boolean;
-}
-
-export type Notice = {
-  readonly kind: 'error' | 'info';
-  readonly text: string;
-  readonly id: number;
-  /** The dialog it was raised in (shown inside it), or undefined (a toast). */
-  readonly dialog?: number;
-};
-
-/** What ended the session, for the screen that follows. */
-export type Ending = 'kicked' | 'expired' | 'deleted' | null;
-
-export type TickState = 'sending' | 'sent' | 'delivered' | 'read';
-
-/** The user's contact lists (docs/rest-api.md, contacts), as the contacts dialog shows them. */
-export interface ContactLists {
-  readonly contacts: readonly ContactEntry[];
-  readonly incoming: readonly ContactEntry[];
-  readonly outgoing: readonly ContactEntry[];
-  readonly blocked: readonly ContactEntry[];
-}
-
-export type ContactAction =
-  'request' | 'accept' | 'decline' | 'cancel' | 'remove' | 'block' | 'unblock';
+// Components import the view shapes from here, as before the store was split.
+export type {
+  ContactAction,
+  ContactLists,
+  ConversationView,
+  Ending,
+  MemberView,
+  MessageView,
+  Notice,
+  ReactionView,
+  TickState,
+  Timeline,
+} from './store/index.js';
+export { mergeMessages, toView } from './store/index.js';
 
 /** At most this many entries of each list are shown (the first page of each). */
 const CONTACTS_PAGE = 100;
@@ -1435,178 +1385,4 @@ export class ChatStore {
     }
     return url;
   }
-}
-
-// Helpers ----------------------------------------------------------------------------------
-
-function newest(a: MessageView | null, b: MessageView | null): MessageView | null {
-  if (!a) return b;
-  if (!b) return a;
-  return b.seq > a.seq ? b : a;
-}
-
-function titleOf(raw: Conversation, peerName: string | undefined): string {
-  if (raw.kind === 'group') return raw.title ?? 'Group';
-  if (raw.kind === 'room') return raw.name ?? 'Room';
-  return peerName ?? 'Direct chat';
-}
-
-function memberView(m: ConversationMember): MemberView {
-  return {
-    id: m.id,
-    username: m.username ?? m.id,
-    role: m.role,
-    muted: m.muted ?? false,
-    deliveredSeq: m.deliveredSeq,
-    readSeq: m.readSeq,
-  };
-}
-
-/** A message in the protocol's shape (`messageId`), as `sync` carries it, in the SDK's shape. */
-function wireToMessage(v: unknown): Message | null {
-  if (typeof v !== 'object' || v === null) return null;
-  const w = v as Record<string, unknown>;
-  if (typeof w.messageId !== 'string') return null;
-  const m = { ...w, id: w.messageId, recalled: w.recalled === true };
-  return isWireMessage(m) ? m : null;
-}
-
-function isWireMessage(v: unknown): v is Message {
-  if (typeof v !== 'object' || v === null) return false;
-  const m = v as Record<string, unknown>;
-  return typeof m.seq === 'number' && typeof m.sender === 'string' && typeof m.body === 'object';
-}
-
-export function toView(m: Message): MessageView {
-  return {
-    conversation: m.conversation,
-    seq: m.seq,
-    id: m.id,
-    sender: m.sender,
-    body: m.body,
-    at: m.at,
-    recalled: m.recalled || m.body.kind === 'recalled',
-    editedAt: m.editedAt ?? null,
-    reactions: (m.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, me: r.me })),
-  };
-}
-
-/** Merges by seq: each seq once, ascending; a newer copy of a seq replaces the older one. */
-export function mergeMessages(
-  current: readonly MessageView[],
-  incoming: readonly MessageView[],
-): MessageView[] {
-  if (incoming.length === 0) return [...current];
-  const bySeq = new Map<number, MessageView>();
-  for (const m of current) bySeq.set(m.seq, m);
-  for (const m of incoming) {
-    const old = bySeq.get(m.seq);
-    // A recall or edit seen live is kept over an older page that still had the old body.
-    bySeq.set(m.seq, old && old.recalled && !m.recalled ? old : m);
-  }
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
-}
-
-/**
- * One reaction added or removed. With the server's new `count` it is set; without one it is
- * counted here, and a repeat of this user's own change (its answer, then its push) counts once.
- */
-function applyReaction(
-  list: readonly ReactionView[],
-  emoji: string,
-  added: boolean,
-  mine: boolean,
-  serverCount: number | undefined,
-): ReactionView[] {
-  const out = [...list];
-  const i = out.findIndex((r) => r.emoji === emoji);
-  const r = out[i];
-  const me = mine ? added : (r?.me ?? false);
-  let count: number;
-  if (typeof serverCount === 'number') count = serverCount;
-  else if (r === undefined) count = added ? 1 : 0;
-  else if (mine && r.me === added) count = r.count;
-  else count = r.count + (added ? 1 : -1);
-  if (count <= 0) {
-    if (i >= 0) out.splice(i, 1);
-  } else if (r === undefined) {
-    out.push({ emoji, count, me });
-  } else {
-    out[i] = { emoji, count, me };
-  }
-  return out;
-}
-
-/** An edit replaces text and mentions; the message keeps its own reply and forward marks. */
-function editedBody(old: Body, edit: Body): Body {
-  const keep: Record<string, unknown> = {};
-  if (old.replyTo !== undefined) keep.replyTo = old.replyTo;
-  if (old.forwardedFrom !== undefined) keep.forwardedFrom = old.forwardedFrom;
-  return { ...keep, ...edit };
-}
-
-/** Attachment names may not hold slashes or control characters (docs/attachments.md). */
-function safeName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  return name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 255) || 'file';
-}
-
-/**
- * An audio or video file's length (and a video's size), read by the browser's own player, so the
- * message can show them before anything is downloaded. Empty when it cannot tell within 5 s.
- */
-async function mediaMeta(
-  file: File,
-  kind: 'audio' | 'video',
-): Promise<{ durationMs?: number; width?: number; height?: number }> {
-  const url = URL.createObjectURL(file);
-  const el = document.createElement(kind);
-  el.preload = 'metadata';
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no metadata within 5 s')), 5_000);
-      el.onloadedmetadata = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      el.onerror = () => {
-        clearTimeout(timer);
-        reject(new Error('not playable here'));
-      };
-      el.src = url;
-    });
-    const meta: { durationMs?: number; width?: number; height?: number } = {};
-    if (Number.isFinite(el.duration) && el.duration >= 0) {
-      meta.durationMs = Math.round(el.duration * 1000);
-    }
-    if (el instanceof HTMLVideoElement && el.videoWidth > 0 && el.videoHeight > 0) {
-      meta.width = el.videoWidth;
-      meta.height = el.videoHeight;
-    }
-    return meta;
-  } catch (err) {
-    console.warn('parley: media metadata', err);
-    return {};
-  } finally {
-    el.removeAttribute('src');
-    URL.revokeObjectURL(url);
-  }
-}
-
-async function imageSize(file: File): Promise<{ width?: number; height?: number }> {
-  try {
-    const bitmap = await createImageBitmap(file);
-    const size = { width: bitmap.width, height: bitmap.height };
-    bitmap.close();
-    return size.width > 0 && size.height > 0 ? size : {};
-  } catch (err) {
-    // Not decodable here (an exotic format): sent without a size, shown when it loads.
-    console.warn('parley: image size', err);
-    return {};
-  }
-}
-
-/** The server's answer for a conversation that does not exist or is not the caller's. */
-function isGone(err: unknown): boolean {
-  return isParleyClientError(err) && (err.code === 'not_member' || err.status === 404);
 }

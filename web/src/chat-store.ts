@@ -36,6 +36,7 @@ import {
   memberView,
   mergeMessages,
   newest,
+  Notices,
   safeName,
   titleOf,
   toView,
@@ -89,6 +90,7 @@ export class ChatStore {
   #client: ParleyClient;
   readonly #session: Session;
   readonly #listeners = new Set<() => void>();
+  readonly #notices = new Notices(() => this.#changed());
   #notifyQueued = false;
 
   connection: ClientState = 'idle';
@@ -104,7 +106,6 @@ export class ChatStore {
   /** Opened conversations the server says do not exist or are not the user's: shown as such. */
   readonly unavailable = new Set<string>();
   readonly names = new Map<string, string>();
-  notices: readonly Notice[] = [];
   /** A message to bring into view once its conversation shows it (a search result). */
   focus: { readonly conversation: string; readonly seq: number } | null = null;
   /** Loaded when first asked for (the contacts dialog), then kept current by `contact` pushes. */
@@ -147,9 +148,6 @@ export class ChatStore {
   /** The newest message of each conversation whose details are still on their way. */
   readonly #orphans = new Map<string, MessageView>();
   #attachmentUrls = new Map<string, Promise<string>>();
-  #noticeId = 0;
-  /** Dialogs open now, innermost last (see notify). */
-  #dialogs: number[] = [];
   #unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -340,43 +338,24 @@ export class ChatStore {
 
   // Notices -------------------------------------------------------------------------------
 
-  /**
-   * Says something to the user. While a dialog is open, what happens is the dialog's doing, so
-   * it shows inside it (a toast would sit behind the modal's backdrop), an error until the
-   * dialog closes; `background` notices (pushes, the outbox) are toasts all the same.
-   */
-  notify(kind: Notice['kind'], text: string, background = false): void {
-    const id = ++this.#noticeId;
-    const dialog = background ? undefined : this.#dialogs.at(-1);
-    if (dialog === undefined) {
-      const toasts = this.notices.filter((n) => n.dialog === undefined).slice(-2);
-      const inDialogs = this.notices.filter((n) => n.dialog !== undefined);
-      this.notices = [...inDialogs, ...toasts, { kind, text, id }];
-    } else {
-      // One at a time in a dialog: the newest says how its last action went.
-      const others = this.notices.filter((n) => n.dialog !== dialog);
-      this.notices = [...others, { kind, text, id, dialog }];
-    }
-    this.#changed();
-    if (dialog === undefined || kind === 'info') setTimeout(() => this.dismissNotice(id), 8000);
+  get notices(): readonly Notice[] {
+    return this.#notices.list;
   }
 
-  /** A dialog opened: until it closes, what is raised shows inside it. Returns its id. */
+  notify(kind: Notice['kind'], text: string, background = false): void {
+    this.#notices.notify(kind, text, background);
+  }
+
   openDialog(): number {
-    const id = ++this.#noticeId;
-    this.#dialogs.push(id);
-    return id;
+    return this.#notices.openDialog();
   }
 
   closeDialog(id: number): void {
-    this.#dialogs = this.#dialogs.filter((d) => d !== id);
-    this.notices = this.notices.filter((n) => n.dialog !== id);
-    this.#changed();
+    this.#notices.closeDialog(id);
   }
 
   dismissNotice(id: number): void {
-    this.notices = this.notices.filter((n) => n.id !== id);
-    this.#changed();
+    this.#notices.dismiss(id);
   }
 
   /** Runs `work`; a refusal or failure becomes a notice and null. */

@@ -23,3 +23,4 @@ export {
 } from './messages.js';
 export { isGone, memberView, titleOf } from './conversation-views.js';
 export { imageSize, mediaMeta, safeName } from './media.js';
+export { Notices } from './notices.js';

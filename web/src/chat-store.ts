@@ -135,8 +135,6 @@ export class ChatStore {
   #typingSentAt = new Map<string, number>();
   #typingTimer: ReturnType<typeof setTimeout> | null = null;
   #pending: readonly OutboxEntry[] = [];
-  /** Sends of this page not yet in the SDK's outbox listing (it is written asynchronously). */
-  readonly #localPending = new Map<string, OutboxEntry>();
   /** Refs already stored: the outbox may still list one for a moment after its `sent`. */
   readonly #sentRefs = new Set<string>();
   #detailsInFlight = new Set<string>();
@@ -879,9 +877,7 @@ export class ChatStore {
   // Sending -------------------------------------------------------------------------------
 
   pending(conversation: string): readonly OutboxEntry[] {
-    const all = new Map(this.#pending.map((e) => [e.ref, e]));
-    for (const [ref, e] of this.#localPending) if (!all.has(ref)) all.set(ref, e);
-    return [...all.values()]
+    return this.#pending
       .filter((e) => e.conversation === conversation && !this.#sentRefs.has(e.ref))
       .sort((a, b) => a.createdAt - b.createdAt);
   }
@@ -897,21 +893,17 @@ export class ChatStore {
     const ref = `w-${randomHex(12)}`;
     // The web client builds its bodies itself (composer, uploads, forwards): sendable kinds.
     const sendable = body as SendableBody;
-    // Shown at once: the SDK writes its outbox entry asynchronously.
-    this.#localPending.set(ref, { ref, conversation, body: sendable, createdAt: Date.now() });
-    this.#changed();
-    this.#client
-      .send(conversation, sendable, { ref })
+    const sent = this.#client.send(conversation, sendable, { ref });
+    // Shown at once: the SDK counts the send in pending() by the time send() returns.
+    this.#refreshPending();
+    sent
       .catch((err: unknown) => {
         // A refusal also arrives as a `failed` event, which tells the user; a closed client
         // keeps the entry in its storage, and the next client resends it.
         if (isParleyClientError(err) && err.code !== 'client_closed') return;
         console.warn('parley: send', err);
       })
-      .finally(() => {
-        this.#localPending.delete(ref);
-        this.#refreshPending();
-      });
+      .finally(() => this.#refreshPending());
   }
 
   /**

@@ -1,7 +1,8 @@
 // The shell: the login screen, or the chat (conversation list beside the open conversation, one
 // at a time on a phone), the "reconnecting…" banner, notices and dialogs.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ChatStore, type Ending } from './chat-store.js';
+import { ChatStore } from './chat-store.js';
+import type { Ending } from './store/index.js';
 import { AuthScreen } from './auth-screen.js';
 import { ConversationList } from './conversation-list.js';
 import { ChatView } from './chat-view.js';

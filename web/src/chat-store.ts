@@ -51,21 +51,6 @@ import {
   type Timeline,
 } from './store/index.js';
 
-// Components import the view shapes from here, as before the store was split.
-export type {
-  ContactAction,
-  ContactLists,
-  ConversationView,
-  Ending,
-  MemberView,
-  MessageView,
-  Notice,
-  ReactionView,
-  TickState,
-  Timeline,
-} from './store/index.js';
-export { mergeMessages, toView } from './store/index.js';
-
 /** At most this many entries of each list are shown (the first page of each). */
 const CONTACTS_PAGE = 100;
 

@@ -1,7 +1,8 @@
 // One open conversation: header (title, presence or member count, group settings), the timeline
 // with infinite scroll back through history, the typing line and the composer.
 import { useState } from 'preact/hooks';
-import type { ChatStore, MessageView } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { MessageView } from './store/index.js';
 import { Composer } from './composer.js';
 import { GroupSettings } from './group-settings.js';
 import { navigate } from './router.js';

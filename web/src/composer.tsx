@@ -1,7 +1,8 @@
 // The message box: Enter sends, Shift+Enter is a new line, Escape cancels a reply, an edit or a
 // chosen file. A chosen image is previewed before it is sent.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ChatStore, ConversationView, MessageView } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { ConversationView, MessageView } from './store/index.js';
 import { byteSize, previewOf } from './format.js';
 
 interface ComposerProps {

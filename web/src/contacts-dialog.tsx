@@ -3,7 +3,8 @@
 // dialog opens and follow `contact` pushes while it is open (chat-store.ts, Contacts).
 import { useEffect, useState } from 'preact/hooks';
 import type { ContactEntry } from 'parley/sdk';
-import type { ChatStore, ContactAction } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { ContactAction } from './store/index.js';
 import { Avatar } from './avatar.js';
 import { Modal, UsernameInput } from './dialogs.js';
 

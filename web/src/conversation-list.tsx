@@ -1,7 +1,8 @@
 // The conversation list: title, presence, last message, time, unread count and mentions, newest
 // activity first. It updates live from the store.
 import { Avatar } from './avatar.js';
-import type { ChatStore, ConversationView } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { ConversationView } from './store/index.js';
 import { previewOf, shortTime } from './format.js';
 import { navigate } from './router.js';
 

@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { HistoryVisibility, Role } from 'parley/sdk';
 import { Avatar } from './avatar.js';
-import type { ChatStore, ConversationView, MemberView } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { ConversationView, MemberView } from './store/index.js';
 import { Modal, parseUsernames } from './dialogs.js';
 import { navigate } from './router.js';
 

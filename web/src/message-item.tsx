@@ -4,7 +4,8 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AnyBody as Body, OutboxEntry } from 'parley/sdk';
 import { Avatar } from './avatar.js';
-import type { ChatStore, ConversationView, MessageView, TickState } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { ConversationView, MessageView, TickState } from './store/index.js';
 import { Modal } from './dialogs.js';
 import { fullTime, previewOf, shortTime, systemText } from './format.js';
 import { RichText } from './rich-text.js';

@@ -2,7 +2,8 @@
 // every conversation or only the open one. Picking a result opens its conversation at it.
 import { useEffect, useState } from 'preact/hooks';
 import { isParleyClientError } from 'parley/sdk';
-import type { ChatStore, MessageView } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { MessageView } from './store/index.js';
 import { Modal } from './dialogs.js';
 import { previewOf, shortTime } from './format.js';
 

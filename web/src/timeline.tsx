@@ -2,7 +2,8 @@
 // they come in above), the newest followed while the reader is at the bottom, a "New messages"
 // button when they are not, and an unread divider where the reader left off.
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { ChatStore, ConversationView, MessageView } from './chat-store.js';
+import type { ChatStore } from './chat-store.js';
+import type { ConversationView, MessageView } from './store/index.js';
 import { MessageItem, PendingItem, messageDomId } from './message-item.js';
 
 export interface TimelineProps {
